@@ -1,0 +1,306 @@
+#include "domain/session.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "domain/language.h"
+
+namespace tilmash::domain {
+
+namespace {
+constexpr double kMinDuckDb = -60.0;
+
+Status ValidateDuck(double db, const char* field) {
+  if (!std::isfinite(db) || db > 0 || db < kMinDuckDb)
+    return InvalidArgument(std::string(field) + " must be between -60 and 0 dB");
+  return Status::Ok();
+}
+}  // namespace
+
+Session::Session(SessionId id, std::string name, double default_duck_db, SessionPorts ports)
+    : id_(std::move(id)), name_(std::move(name)), default_duck_db_(default_duck_db), ports_(ports) {}
+
+Session::~Session() { End(); }
+
+Status Session::Start() {
+  std::lock_guard lock(mu_);
+  if (Status s = ports_.media->CreateSession(id_); !s.ok()) return s;
+  if (Status s = ports_.media->AddChannel(id_, kFloorChannel); !s.ok()) {
+    ports_.media->EndSession(id_);
+    return s;
+  }
+  channel_order_.push_back(kFloorChannel);
+  channels_[kFloorChannel] = ChannelState{0.0, std::nullopt, 0};
+  return Status::Ok();
+}
+
+void Session::End() {
+  std::lock_guard lock(mu_);
+  if (ended_) return;
+  ended_ = true;
+  ports_.media->EndSession(id_);
+  Emit(SessionEnded{});
+}
+
+void Session::Emit(SessionEvent::Event what) {
+  if (ports_.events)
+    ports_.events->OnEvent(SessionEvent{id_, std::chrono::system_clock::now(), std::move(what)});
+}
+
+Result<ChannelName> Session::FindChannel(const std::string& name, const char* field) const {
+  if (name.empty()) return InvalidArgument(std::string(field) + " is empty");
+  if (name == kFloorChannel) return ChannelName(kFloorChannel);
+  if (!IsValidLanguageTag(name))
+    return InvalidArgument(std::string(field) + " '" + name + "' is not a BCP-47 language tag");
+  ChannelName canon = CanonicalLanguageTag(name);
+  if (!channels_.count(canon))
+    return NotFound(std::string(field) + ": session " + id_ + " has no channel '" + canon + "'");
+  return canon;
+}
+
+ChannelView Session::ViewOf(const ChannelName& name) const {
+  const ChannelState& c = channels_.at(name);
+  return ChannelView{name, c.duck_db, c.live_console, c.listeners, 0};
+}
+
+SessionView Session::View() const {
+  std::lock_guard lock(mu_);
+  SessionView v;
+  v.id = id_;
+  v.name = name_;
+  v.floor_language = floor_language_;
+  v.floor_source = floor_source_;
+  v.floor_ingest = floor_ingest_;
+  for (const auto& name : channel_order_) v.channels.push_back(ViewOf(name));
+  for (const auto& [id, c] : consoles_) v.consoles.push_back(c.view);
+  return v;
+}
+
+Result<ChannelView> Session::AddChannel(const std::string& language, std::optional<double> duck_db) {
+  std::lock_guard lock(mu_);
+  if (ended_) return FailedPrecondition("session " + id_ + " has ended");
+  if (language == kFloorChannel) return AlreadyExists("language: the floor channel always exists");
+  if (!IsValidLanguageTag(language))
+    return InvalidArgument("language '" + language + "' is not a BCP-47 language tag");
+  const double duck = duck_db.value_or(default_duck_db_);
+  if (Status s = ValidateDuck(duck, "floor_duck_db"); !s.ok()) return s;
+  ChannelName name = CanonicalLanguageTag(language);
+  if (channels_.count(name)) return AlreadyExists("language: channel '" + name + "' already exists");
+  if (Status s = ports_.media->AddChannel(id_, name); !s.ok()) return s;
+  channel_order_.push_back(name);
+  channels_[name] = ChannelState{duck, std::nullopt, 0};
+  ApplyMix(name);
+  return ViewOf(name);
+}
+
+Status Session::RemoveChannel(const std::string& language) {
+  std::lock_guard lock(mu_);
+  if (language == kFloorChannel) return FailedPrecondition("language: the floor channel cannot be removed");
+  auto found = FindChannel(language, "language");
+  if (!found.ok()) return found.status();
+  const ChannelName name = found.value();
+  for (const auto& [id, c] : consoles_)
+    if (c.view.booth == name)
+      return FailedPrecondition("language: console " + id + " is still in booth '" + name + "'");
+  // Delegates on a removed channel fall back to the original rather than to silence.
+  for (auto& [id, l] : listeners_) {
+    if (l.channel != name) continue;
+    ports_.media->SwitchListener(id_, id, kFloorChannel);
+    l.channel = kFloorChannel;
+    channels_[kFloorChannel].listeners++;
+  }
+  ports_.media->RemoveChannel(id_, name);
+  channels_.erase(name);
+  channel_order_.erase(std::find(channel_order_.begin(), channel_order_.end(), name));
+  Emit(ListenerCountChanged{kFloorChannel, channels_[kFloorChannel].listeners});
+  return Status::Ok();
+}
+
+Result<ChannelView> Session::SetChannelDucking(const std::string& language, double duck_db) {
+  std::lock_guard lock(mu_);
+  auto found = FindChannel(language, "language");
+  if (!found.ok()) return found.status();
+  if (found.value() == kFloorChannel) return InvalidArgument("language: the floor channel is never ducked");
+  if (Status s = ValidateDuck(duck_db, "floor_duck_db"); !s.ok()) return s;
+  channels_[found.value()].duck_db = duck_db;
+  ApplyMix(found.value());
+  return ViewOf(found.value());
+}
+
+Status Session::SetFloorSource(const FloorSource& source) {
+  std::lock_guard lock(mu_);
+  if (ended_) return FailedPrecondition("session " + id_ + " has ended");
+  if (auto* tone = std::get_if<ToneSource>(&source)) {
+    if (!(tone->frequency_hz >= 20 && tone->frequency_hz <= 20000))
+      return InvalidArgument("source.tone.frequency_hz must be between 20 and 20000");
+    if (!(tone->level_dbfs <= 0 && tone->level_dbfs >= -90))
+      return InvalidArgument("source.tone.level_dbfs must be between -90 and 0");
+  }
+  std::optional<SrtpKeying> key;
+  if (auto* rtp = std::get_if<RtpSource>(&source); rtp && rtp->srtp)
+    key = ports_.keys->NewKey(CryptoSuite::kAesCm128HmacSha1_80);
+  auto ingest = ports_.media->SetFloorSource(id_, source, key, 0);
+  if (!ingest.ok()) return ingest.status();
+  floor_source_ = source;
+  floor_ingest_ = ingest.value();
+  Emit(FloorChanged{floor_language_, floor_source_});
+  return Status::Ok();
+}
+
+Status Session::SetFloorLanguage(const std::string& language) {
+  std::lock_guard lock(mu_);
+  if (!language.empty() && !IsValidLanguageTag(language))
+    return InvalidArgument("language '" + language + "' is not a BCP-47 language tag");
+  floor_language_ = language.empty() ? "" : CanonicalLanguageTag(language);
+  Emit(FloorChanged{floor_language_, floor_source_});
+  return Status::Ok();
+}
+
+Result<JoinedConsole> Session::JoinConsole(const std::string& booth, const std::string& name) {
+  std::lock_guard lock(mu_);
+  if (ended_) return FailedPrecondition("session " + id_ + " has ended");
+  if (booth == kFloorChannel) return InvalidArgument("booth: a booth works into a language, not the floor");
+  auto found = FindChannel(booth, "booth");
+  if (!found.ok()) return found.status();
+  const ChannelName channel = found.value();
+  int in_booth = 0;
+  for (const auto& [id, c] : consoles_) in_booth += c.view.booth == channel;
+  if (in_booth >= kMaxConsolesPerBooth)
+    return ResourceExhausted("booth '" + channel + "' already has " +
+                             std::to_string(kMaxConsolesPerBooth) + " consoles");
+  ConsoleState c;
+  c.view.id = ports_.keys->NewId("c-");
+  c.view.booth = channel;
+  c.view.name = name.empty() ? channel + "-" + std::to_string(in_booth + 1) : name;
+  c.view.mic = MicState::kOff;
+  c.view.output_channel = channel;
+  SrtpKeying key = ports_.keys->NewKey(CryptoSuite::kAesCm128HmacSha1_80);
+  uint32_t ssrc = ports_.keys->NewSsrc();
+  auto ingest = ports_.media->AddConsole(id_, c.view.id, channel, key, ssrc);
+  if (!ingest.ok()) return ingest.status();
+  c.ingest = ingest.value();
+  consoles_[c.view.id] = c;
+  ApplyMix(channel);
+  return JoinedConsole{c.view, c.ingest};
+}
+
+Status Session::LeaveConsole(const ConsoleId& console) {
+  std::lock_guard lock(mu_);
+  auto it = consoles_.find(console);
+  if (it == consoles_.end()) return NotFound("console_id: no console '" + console + "' in session " + id_);
+  SetMicLocked(it->second, MicState::kOff);
+  const ChannelName channel = it->second.view.output_channel;
+  consoles_.erase(it);
+  ports_.media->RemoveConsole(id_, console);
+  ApplyMix(channel);
+  return Status::Ok();
+}
+
+void Session::SetMicLocked(ConsoleState& c, MicState next) {
+  if (c.view.mic == next) return;
+  ChannelState& ch = channels_.at(c.view.output_channel);
+  const bool was_writer = ch.live_console == c.view.id;
+  c.view.mic = next;
+  if (next == MicState::kOff && was_writer) ch.live_console.reset();
+  if (next != MicState::kOff) ch.live_console = c.view.id;
+  ApplyMix(c.view.output_channel);
+  Emit(MicChanged{c.view.id, c.view.output_channel, next});
+  if (was_writer != (ch.live_console == c.view.id))
+    Emit(ChannelSourceChanged{c.view.output_channel, ch.live_console});
+}
+
+Result<ConsoleView> Session::SetMic(const ConsoleId& console, bool live) {
+  std::lock_guard lock(mu_);
+  auto it = consoles_.find(console);
+  if (it == consoles_.end()) return NotFound("console_id: no console '" + console + "' in session " + id_);
+  ConsoleState& c = it->second;
+  if (live) {
+    if (c.view.mic != MicState::kOff) return c.view;
+    // One writer per channel, enforced here (interlock: a second mic is refused).
+    const auto& writer = channels_.at(c.view.output_channel).live_console;
+    if (writer && *writer != console)
+      return FailedPrecondition("channel '" + c.view.output_channel + "' is engaged by console " +
+                                *writer + " (interlock)");
+    SetMicLocked(c, MicState::kLive);
+  } else {
+    SetMicLocked(c, MicState::kOff);
+  }
+  return c.view;
+}
+
+Result<ConsoleView> Session::Cough(const ConsoleId& console, bool muted) {
+  std::lock_guard lock(mu_);
+  auto it = consoles_.find(console);
+  if (it == consoles_.end()) return NotFound("console_id: no console '" + console + "' in session " + id_);
+  ConsoleState& c = it->second;
+  if (c.view.mic == MicState::kOff) return c.view;  // nothing on air to mute
+  SetMicLocked(c, muted ? MicState::kMuted : MicState::kLive);
+  return c.view;
+}
+
+void Session::ApplyMix(const ChannelName& channel) {
+  if (channel == kFloorChannel) return;
+  const ChannelState& ch = channels_.at(channel);
+  ChannelMix mix;
+  mix.floor_gain_db = ch.live_console ? ch.duck_db : 0.0;
+  for (const auto& [id, c] : consoles_) {
+    if (c.view.output_channel != channel) continue;
+    mix.console_gain_db.emplace_back(id, c.view.mic == MicState::kLive ? 0.0 : kSilenceDb);
+  }
+  ports_.media->SetChannelMix(id_, channel, mix);
+}
+
+Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
+  std::lock_guard lock(mu_);
+  if (ended_) return FailedPrecondition("session " + id_ + " has ended");
+  auto found = FindChannel(req.channel, "channel");
+  if (!found.ok()) return found.status();
+  if (req.endpoint.host.empty()) return InvalidArgument("endpoint.host is empty");
+  if (req.endpoint.port == 0) return InvalidArgument("endpoint.port must be between 1 and 65535");
+  ListenerView l;
+  l.id = ports_.keys->NewId("l-");
+  l.channel = found.value();
+  l.endpoint = req.endpoint;
+  l.ssrc = ports_.keys->NewSsrc();
+  l.srtp = ports_.keys->NewKey(req.suite);
+  auto send = ports_.media->AddListener(id_, l.id, l.channel, l.endpoint, l.srtp, l.ssrc);
+  if (!send.ok()) return send.status();
+  l.send = send.value();
+  listeners_[l.id] = l;
+  uint32_t count = ++channels_[l.channel].listeners;
+  Emit(ListenerCountChanged{l.channel, count});
+  return l;
+}
+
+Status Session::SwitchChannel(const ListenerId& listener, const std::string& channel) {
+  std::lock_guard lock(mu_);
+  auto it = listeners_.find(listener);
+  if (it == listeners_.end()) return NotFound("listener_id: no listener '" + listener + "' in session " + id_);
+  auto found = FindChannel(channel, "channel");
+  if (!found.ok()) return found.status();
+  const ChannelName from = it->second.channel, to = found.value();
+  if (from == to) return Status::Ok();
+  if (Status s = ports_.media->SwitchListener(id_, listener, to); !s.ok()) return s;
+  it->second.channel = to;
+  Emit(ListenerCountChanged{from, --channels_[from].listeners});
+  Emit(ListenerCountChanged{to, ++channels_[to].listeners});
+  return Status::Ok();
+}
+
+Status Session::Unsubscribe(const ListenerId& listener) {
+  std::lock_guard lock(mu_);
+  auto it = listeners_.find(listener);
+  if (it == listeners_.end()) return NotFound("listener_id: no listener '" + listener + "' in session " + id_);
+  ports_.media->RemoveListener(id_, listener);
+  const ChannelName ch = it->second.channel;
+  listeners_.erase(it);
+  Emit(ListenerCountChanged{ch, --channels_[ch].listeners});
+  return Status::Ok();
+}
+
+MediaStats Session::Stats() const {
+  std::lock_guard lock(mu_);
+  return ports_.media->Stats(id_);
+}
+
+}  // namespace tilmash::domain

@@ -1,0 +1,38 @@
+// All sessions of this node. The gRPC adapters start here.
+#pragma once
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "domain/session.h"
+
+namespace tilmash::domain {
+
+struct SessionSpec {
+  std::string name;
+  std::vector<std::string> languages;
+  std::string floor_language;
+  FloorSource floor_source;  // NoSource: silence until set
+  std::optional<double> floor_duck_db;
+};
+
+class SessionRegistry {
+ public:
+  explicit SessionRegistry(SessionPorts ports) : ports_(ports) {}
+  ~SessionRegistry();
+
+  Result<SessionView> Create(const SessionSpec& spec);
+  Result<std::shared_ptr<Session>> Find(const SessionId& id) const;
+  std::vector<SessionView> List() const;
+  Status End(const SessionId& id);
+  void EndAll();
+
+ private:
+  SessionPorts ports_;
+  mutable std::shared_mutex mu_;
+  std::map<SessionId, std::shared_ptr<Session>> sessions_;
+};
+
+}  // namespace tilmash::domain

@@ -1,0 +1,133 @@
+// Value types of the interpretation domain. Plain data: no GStreamer, no gRPC.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace tilmash::domain {
+
+using SessionId = std::string;
+using ConsoleId = std::string;
+using ListenerId = std::string;
+using ChannelName = std::string;  // BCP-47 language tag, or "floor"
+
+inline constexpr const char* kFloorChannel = "floor";
+inline constexpr double kDefaultFloorDuckDb = -18.0;
+inline constexpr double kSilenceDb = -std::numeric_limits<double>::infinity();
+inline constexpr int kMaxConsolesPerBooth = 4;
+
+enum class MicState { kOff, kLive, kMuted };
+std::ostream& operator<<(std::ostream& os, MicState s);
+
+enum class CryptoSuite { kAesCm128HmacSha1_80, kAeadAes128Gcm };
+std::ostream& operator<<(std::ostream& os, CryptoSuite s);
+
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+  bool operator==(const Endpoint&) const = default;
+};
+
+struct SrtpKeying {
+  CryptoSuite suite = CryptoSuite::kAesCm128HmacSha1_80;
+  std::vector<uint8_t> master_key;  // key || salt; never logged
+  uint32_t roc = 0;
+};
+
+struct ToneSource { double frequency_hz = 440; double level_dbfs = -20; };
+struct RtpSource { bool srtp = false; };
+struct NoSource {};
+using FloorSource = std::variant<NoSource, ToneSource, RtpSource>;
+
+// Where a sender (floor desk or console) sends to, and what the server expects of it.
+struct IngestInfo {
+  Endpoint endpoint;
+  uint8_t payload_type = 96;
+  uint32_t ssrc = 0;  // 0: latched from the first valid packet
+  std::optional<SrtpKeying> srtp;
+};
+
+// What the listener needs to receive its stream.
+struct SendInfo {
+  Endpoint source;
+  uint8_t payload_type = 111;
+  uint32_t clock_rate = 48000;
+  uint32_t frame_ms = 10;
+};
+
+struct ChannelView {
+  ChannelName name;
+  double floor_duck_db = kDefaultFloorDuckDb;
+  std::optional<ConsoleId> live_console;
+  uint32_t listener_count = 0;
+  int relay_generation = 0;
+};
+
+struct ConsoleView {
+  ConsoleId id;
+  std::string booth;
+  std::string name;
+  MicState mic = MicState::kOff;
+  ChannelName output_channel;
+};
+
+struct ListenerView {
+  ListenerId id;
+  ChannelName channel;
+  Endpoint endpoint;
+  uint32_t ssrc = 0;
+  SrtpKeying srtp;
+  SendInfo send;
+};
+
+struct SessionView {
+  SessionId id;
+  std::string name;
+  std::string floor_language;
+  FloorSource floor_source;
+  std::optional<IngestInfo> floor_ingest;
+  std::vector<ChannelView> channels;  // "floor" first, then in creation order
+  std::vector<ConsoleView> consoles;
+};
+
+struct JoinedConsole {
+  ConsoleView console;
+  IngestInfo ingest;
+};
+
+// Gains the media side applies to one channel's mixer (dB; kSilenceDb = muted).
+struct ChannelMix {
+  double floor_gain_db = 0;
+  std::vector<std::pair<ConsoleId, double>> console_gain_db;
+};
+
+struct IngestCounters {
+  std::string source;  // "floor" or a console id
+  uint64_t accepted = 0, malformed = 0, oversized = 0, unknown_ssrc = 0, wrong_payload_type = 0,
+           srtp_auth = 0;
+};
+struct MediaStats {
+  std::vector<IngestCounters> ingest;
+  uint64_t listener_packets_sent = 0;
+  uint64_t listener_send_errors = 0;
+};
+
+// Events flow up to watchers (gRPC WatchSession).
+struct ChannelSourceChanged { ChannelName channel; std::optional<ConsoleId> live_console; };
+struct MicChanged { ConsoleId console; ChannelName channel; MicState mic; };
+struct ListenerCountChanged { ChannelName channel; uint32_t count; };
+struct FloorChanged { std::string floor_language; FloorSource source; };
+struct SessionEnded {};
+struct SessionEvent {
+  SessionId session;
+  std::chrono::system_clock::time_point time;
+  using Event = std::variant<ChannelSourceChanged, MicChanged, ListenerCountChanged, FloorChanged, SessionEnded>;
+  Event what;
+};
+
+}  // namespace tilmash::domain

@@ -1,0 +1,37 @@
+// A volume element whose gain changes as a short linear ramp (sample-accurate, via the
+// GStreamer controller), so a mic press or an auto-floor fallback is a crossfade on a pad
+// that stays linked - never a relink, never a click.
+#pragma once
+#include <gst/controller/gstinterpolationcontrolsource.h>
+#include <gst/gst.h>
+
+#include "gst/gst_ptr.h"
+
+namespace tilmash::graph {
+
+inline constexpr GstClockTime kRampDuration = 5 * GST_MSECOND;
+
+class GainRamp {
+ public:
+  // Creates the volume element (not yet in a bin) at `initial` linear gain.
+  explicit GainRamp(const char* name, double initial);
+  ~GainRamp();
+  GainRamp(const GainRamp&) = delete;
+  GainRamp& operator=(const GainRamp&) = delete;
+
+  GstElement* element() const { return volume_.get(); }
+  // Ramps from the current gain to `target` (linear) starting at the pipeline's running time now.
+  void RampTo(double target);
+  double target() const { return target_; }
+
+ private:
+  gst::ElementPtr volume_;
+  GstControlSource* source_;  // owned by the binding; we keep a ref
+  double target_;
+};
+
+// Running time of `element`'s pipeline now, or 0 when it has no clock yet.
+GstClockTime RunningTimeNow(GstElement* element);
+double DbToLinear(double db);
+
+}  // namespace tilmash::graph

@@ -1,0 +1,79 @@
+#include "graph/ingest_guard.h"
+
+#include "rtp/rtp_packet.h"
+
+namespace tilmash::graph {
+
+IngestGuard::IngestGuard(std::string source, uint8_t payload_type, uint32_t expected_ssrc,
+                         rtp::SrtpContextPtr srtp)
+    : source_(std::move(source)), payload_type_(payload_type), ssrc_(expected_ssrc), srtp_(std::move(srtp)) {}
+
+void IngestGuard::Attach(GstPad* pad) {
+  gulong id = gst_pad_add_probe(pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                                &IngestGuard::OnBuffer, this, nullptr);
+  probe_ = gst::PadProbe(pad, id);
+}
+
+GstPadProbeReturn IngestGuard::OnBuffer(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* self = static_cast<IngestGuard*>(data);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList* list = gst_buffer_list_make_writable(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
+    for (guint i = 0; i < gst_buffer_list_length(list);) {
+      GstBuffer* b = gst_buffer_ref(gst_buffer_list_get(list, i));
+      if (self->Check(&b)) {
+        gst_buffer_list_remove(list, i, 1);
+        gst_buffer_list_insert(list, gint(i), b);
+        ++i;
+      } else {
+        gst_buffer_unref(b);
+        gst_buffer_list_remove(list, i, 1);
+      }
+    }
+    GST_PAD_PROBE_INFO_DATA(info) = list;
+    return gst_buffer_list_length(list) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+  }
+  GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (!self->Check(&buffer)) return GST_PAD_PROBE_DROP;  // drop unrefs the original
+  GST_PAD_PROBE_INFO_DATA(info) = buffer;
+  return GST_PAD_PROBE_OK;
+}
+
+bool IngestGuard::Check(GstBuffer** buffer) {
+  const gsize size = gst_buffer_get_size(*buffer);
+  const std::size_t tag = srtp_ ? rtp::TagLength(srtp_->suite()) : 0;
+  if (size > rtp::kMaxPacket) {
+    counters_.oversized.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  uint8_t head[rtp::kMaxPacket];
+  gst_buffer_extract(*buffer, 0, head, size);
+  auto parsed = rtp::ParseRtp(head, size, tag);
+  if (!parsed.ok()) {
+    counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (parsed.header->payload_type != payload_type_) {
+    counters_.wrong_payload_type.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (ssrc_ != 0 && parsed.header->ssrc != ssrc_) {
+    counters_.unknown_ssrc.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (srtp_) {
+    // Decrypt a copy: a packet that fails authentication must not touch the original.
+    int plain = srtp_->Unprotect(head, size);
+    if (plain < 0) {
+      counters_.srtp_auth.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    *buffer = gst_buffer_make_writable(*buffer);
+    gst_buffer_fill(*buffer, 0, head, gsize(plain));
+    gst_buffer_set_size(*buffer, gssize(plain));
+  }
+  if (ssrc_ == 0) ssrc_ = parsed.header->ssrc;  // latch on the first valid packet
+  counters_.accepted.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+}  // namespace tilmash::graph

@@ -1,0 +1,46 @@
+// Guards one ingest port: every packet is validated (RTP shape, payload type, SSRC) and,
+// for SRTP, authenticated and decrypted in place before the jitter buffer sees it.
+// Anything else is counted and dropped - never a crash, never a glitch downstream.
+// Runs on the udpsrc streaming thread only; the counters are read from anywhere.
+#pragma once
+#include <gst/gst.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "gst/gst_ptr.h"
+#include "rtp/srtp_context.h"
+
+namespace tilmash::graph {
+
+struct IngestCountersAtomic {
+  std::atomic<uint64_t> accepted{0}, malformed{0}, oversized{0}, unknown_ssrc{0},
+      wrong_payload_type{0}, srtp_auth{0};
+};
+
+class IngestGuard {
+ public:
+  // expected_ssrc 0: latch the first valid packet's SSRC (documented latching rule).
+  IngestGuard(std::string source, uint8_t payload_type, uint32_t expected_ssrc,
+              rtp::SrtpContextPtr srtp);
+  // Installs the probe on a udpsrc's src pad. The guard must outlive the pad.
+  void Attach(GstPad* pad);
+
+  const std::string& source() const { return source_; }
+  const IngestCountersAtomic& counters() const { return counters_; }
+
+ private:
+  static GstPadProbeReturn OnBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer self);
+  // Returns false when the buffer must be dropped; may replace *buffer (made writable).
+  bool Check(GstBuffer** buffer);
+
+  const std::string source_;
+  const uint8_t payload_type_;
+  uint32_t ssrc_;  // streaming thread only
+  rtp::SrtpContextPtr srtp_;
+  IngestCountersAtomic counters_;
+  gst::PadProbe probe_;
+};
+
+}  // namespace tilmash::graph

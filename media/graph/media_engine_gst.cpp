@@ -1,0 +1,190 @@
+#include "graph/media_engine_gst.h"
+
+#include <arpa/inet.h>
+
+#include "log/log.h"
+
+namespace tilmash::graph {
+
+using domain::Result;
+using domain::Status;
+
+std::unique_ptr<MediaEngineGst> MediaEngineGst::Create(const GraphConfig& config, std::string* error) {
+  auto missing = gst::MissingPlugins();
+  if (!missing.empty()) {
+    std::string names;
+    for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
+    if (error) *error = "missing GStreamer elements: " + names +
+                        " (install gstreamer1.0-plugins-base and gstreamer1.0-plugins-good)";
+    return nullptr;
+  }
+  log::RouteGStreamerDebug();
+  auto fanout = fanout::FanoutEngine::Create(config.media_host, error);
+  if (!fanout) return nullptr;
+  return std::unique_ptr<MediaEngineGst>(new MediaEngineGst(config, std::move(fanout)));
+}
+
+MediaEngineGst::MediaEngineGst(GraphConfig config, std::unique_ptr<fanout::FanoutEngine> fanout)
+    : config_(std::move(config)), fanout_(std::move(fanout)), thread_(std::make_unique<gst::MediaThread>()) {}
+
+MediaEngineGst::~MediaEngineGst() {
+  thread_->Invoke([this] { graphs_.clear(); });
+  thread_.reset();
+}
+
+Status MediaEngineGst::WithGraph(const domain::SessionId& session,
+                                 const std::function<Status(SessionGraph&)>& fn) {
+  Status result;
+  thread_->Invoke([&] {
+    auto it = graphs_.find(session);
+    result = it == graphs_.end() ? domain::NotFound("no media for session " + session) : fn(*it->second);
+  });
+  return result;
+}
+
+fanout::ChannelKey MediaEngineGst::KeyOf(const domain::SessionId& s, const domain::ChannelName& c) {
+  std::lock_guard lock(keys_mu_);
+  auto [it, inserted] = channel_keys_.try_emplace({s, c}, 0);
+  if (inserted) it->second = next_key_++;
+  return it->second;
+}
+
+Status MediaEngineGst::CreateSession(const domain::SessionId& session) {
+  Status result;
+  thread_->Invoke([&] {
+    auto g = SessionGraph::Create(session, config_, fanout_.get());
+    if (!g.ok()) {
+      result = g.status();
+      return;
+    }
+    graphs_[session] = std::move(g).value();
+  });
+  return result;
+}
+
+void MediaEngineGst::EndSession(const domain::SessionId& session) {
+  thread_->Invoke([&] { graphs_.erase(session); });
+  std::lock_guard lock(keys_mu_);
+  for (auto it = channel_keys_.begin(); it != channel_keys_.end();)
+    it = it->first.first == session ? channel_keys_.erase(it) : std::next(it);
+}
+
+Status MediaEngineGst::AddChannel(const domain::SessionId& session, const domain::ChannelName& channel) {
+  const auto key = KeyOf(session, channel);
+  return WithGraph(session, [&](SessionGraph& g) { return g.AddChannel(channel, key); });
+}
+
+void MediaEngineGst::RemoveChannel(const domain::SessionId& session, const domain::ChannelName& channel) {
+  WithGraph(session, [&](SessionGraph& g) {
+    g.RemoveChannel(channel);
+    return Status::Ok();
+  });
+  std::lock_guard lock(keys_mu_);
+  channel_keys_.erase({session, channel});
+}
+
+Result<std::optional<domain::IngestInfo>> MediaEngineGst::SetFloorSource(const domain::SessionId& session,
+                                                                         const domain::FloorSource& source,
+                                                                         const std::optional<domain::SrtpKeying>& key,
+                                                                         uint32_t ssrc) {
+  std::optional<domain::IngestInfo> info;
+  Status s = WithGraph(session, [&](SessionGraph& g) {
+    auto r = g.SetFloorSource(source, key, ssrc);
+    if (!r.ok()) return r.status();
+    info = r.value();
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return info;
+}
+
+Result<domain::IngestInfo> MediaEngineGst::AddConsole(const domain::SessionId& session, const domain::ConsoleId& console,
+                                                      const domain::ChannelName& output,
+                                                      const domain::SrtpKeying& key, uint32_t ssrc) {
+  domain::IngestInfo info;
+  Status s = WithGraph(session, [&](SessionGraph& g) {
+    auto r = g.AddConsole(console, output, key, ssrc);
+    if (!r.ok()) return r.status();
+    info = r.value();
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return info;
+}
+
+void MediaEngineGst::RemoveConsole(const domain::SessionId& session, const domain::ConsoleId& console) {
+  WithGraph(session, [&](SessionGraph& g) {
+    g.RemoveConsole(console);
+    return Status::Ok();
+  });
+}
+
+void MediaEngineGst::SetChannelMix(const domain::SessionId& session, const domain::ChannelName& channel,
+                                   const domain::ChannelMix& mix) {
+  WithGraph(session, [&](SessionGraph& g) {
+    g.SetChannelMix(channel, mix);
+    return Status::Ok();
+  });
+}
+
+static rtp::SrtpSuite ToRtp(domain::CryptoSuite s) {
+  return s == domain::CryptoSuite::kAeadAes128Gcm ? rtp::SrtpSuite::kAeadAes128Gcm
+                                                  : rtp::SrtpSuite::kAesCm128HmacSha1_80;
+}
+
+Result<domain::SendInfo> MediaEngineGst::AddListener(const domain::SessionId& session,
+                                                     const domain::ListenerId& listener,
+                                                     const domain::ChannelName& channel,
+                                                     const domain::Endpoint& endpoint,
+                                                     const domain::SrtpKeying& key, uint32_t ssrc) {
+  fanout::ListenerSpec spec;
+  spec.destination.sin_family = AF_INET;
+  spec.destination.sin_port = htons(endpoint.port);
+  if (inet_pton(AF_INET, endpoint.host.c_str(), &spec.destination.sin_addr) != 1)
+    return domain::InvalidArgument("endpoint.host '" + endpoint.host + "' is not an IPv4 address");
+  spec.channel = KeyOf(session, channel);
+  spec.ssrc = ssrc;
+  spec.suite = ToRtp(key.suite);
+  spec.master_key = key.master_key;
+  {
+    std::lock_guard lock(keys_mu_);
+    spec.key = next_key_++;
+    listener_keys_[listener] = spec.key;
+  }
+  std::string error;
+  if (!fanout_->AddListener(std::move(spec), &error)) return domain::Internal("listener SRTP: " + error);
+  return domain::SendInfo{{fanout_->source_host(), fanout_->source_port()}, 111, 48000, uint32_t(config_.frame_ms)};
+}
+
+Status MediaEngineGst::SwitchListener(const domain::SessionId& session, const domain::ListenerId& listener,
+                                      const domain::ChannelName& channel) {
+  const auto ch = KeyOf(session, channel);
+  std::lock_guard lock(keys_mu_);
+  auto it = listener_keys_.find(listener);
+  if (it == listener_keys_.end()) return domain::NotFound("listener_id: no media for " + listener);
+  fanout_->SwitchListener(it->second, ch);
+  return Status::Ok();
+}
+
+void MediaEngineGst::RemoveListener(const domain::SessionId&, const domain::ListenerId& listener) {
+  std::lock_guard lock(keys_mu_);
+  auto it = listener_keys_.find(listener);
+  if (it == listener_keys_.end()) return;
+  fanout_->RemoveListener(it->second);
+  listener_keys_.erase(it);
+}
+
+domain::MediaStats MediaEngineGst::Stats(const domain::SessionId& session) {
+  domain::MediaStats stats;
+  WithGraph(session, [&](SessionGraph& g) {
+    stats.ingest = g.IngestStats();
+    return Status::Ok();
+  });
+  // Fan-out counters are node-wide: one sender serves every session.
+  auto f = fanout_->Stats();
+  stats.listener_packets_sent = f.packets_sent;
+  stats.listener_send_errors = f.send_errors;
+  return stats;
+}
+
+}  // namespace tilmash::graph

@@ -1,0 +1,60 @@
+// The GStreamer implementation of the domain's MediaEngine port. Every graph change runs
+// on the media thread; listener changes go straight to the fan-out's queue.
+#pragma once
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "domain/ports.h"
+#include "fanout/fanout_engine.h"
+#include "graph/session_graph.h"
+#include "gst/media_thread.h"
+
+namespace tilmash::graph {
+
+class MediaEngineGst : public domain::MediaEngine {
+ public:
+  // Fails (with the reason) when a plugin is missing or the media address cannot be bound.
+  static std::unique_ptr<MediaEngineGst> Create(const GraphConfig& config, std::string* error);
+  ~MediaEngineGst() override;
+
+  domain::Status CreateSession(const domain::SessionId& session) override;
+  void EndSession(const domain::SessionId& session) override;
+  domain::Status AddChannel(const domain::SessionId& session, const domain::ChannelName& channel) override;
+  void RemoveChannel(const domain::SessionId& session, const domain::ChannelName& channel) override;
+  domain::Result<std::optional<domain::IngestInfo>> SetFloorSource(const domain::SessionId& session,
+                                                                   const domain::FloorSource& source,
+                                                                   const std::optional<domain::SrtpKeying>& key,
+                                                                   uint32_t expected_ssrc) override;
+  domain::Result<domain::IngestInfo> AddConsole(const domain::SessionId& session, const domain::ConsoleId& console,
+                                                const domain::ChannelName& output, const domain::SrtpKeying& key,
+                                                uint32_t ssrc) override;
+  void RemoveConsole(const domain::SessionId& session, const domain::ConsoleId& console) override;
+  void SetChannelMix(const domain::SessionId& session, const domain::ChannelName& channel,
+                     const domain::ChannelMix& mix) override;
+  domain::Result<domain::SendInfo> AddListener(const domain::SessionId& session, const domain::ListenerId& listener,
+                                               const domain::ChannelName& channel, const domain::Endpoint& endpoint,
+                                               const domain::SrtpKeying& key, uint32_t ssrc) override;
+  domain::Status SwitchListener(const domain::SessionId& session, const domain::ListenerId& listener,
+                                const domain::ChannelName& channel) override;
+  void RemoveListener(const domain::SessionId& session, const domain::ListenerId& listener) override;
+  domain::MediaStats Stats(const domain::SessionId& session) override;
+
+ private:
+  MediaEngineGst(GraphConfig config, std::unique_ptr<fanout::FanoutEngine> fanout);
+  // Runs fn(graph) on the media thread; NotFound when the session has no graph.
+  domain::Status WithGraph(const domain::SessionId& session, const std::function<domain::Status(SessionGraph&)>& fn);
+  fanout::ChannelKey KeyOf(const domain::SessionId& s, const domain::ChannelName& c);
+
+  const GraphConfig config_;
+  std::unique_ptr<fanout::FanoutEngine> fanout_;
+  std::unique_ptr<gst::MediaThread> thread_;
+  std::map<domain::SessionId, std::unique_ptr<SessionGraph>> graphs_;  // media thread only
+
+  std::mutex keys_mu_;
+  fanout::ChannelKey next_key_ = 1;
+  std::map<std::pair<domain::SessionId, domain::ChannelName>, fanout::ChannelKey> channel_keys_;
+  std::map<domain::ListenerId, fanout::ListenerKey> listener_keys_;
+};
+
+}  // namespace tilmash::graph

@@ -1,0 +1,417 @@
+#include "graph/session_graph.h"
+
+#include <gst/app/gstappsink.h>
+
+#include <chrono>
+#include <future>
+
+#include "graph/gain_ramp.h"
+#include "log/log.h"
+
+namespace tilmash::graph {
+
+using domain::Result;
+using domain::Status;
+
+namespace {
+
+constexpr const char* kRawCaps = "audio/x-raw,format=F32LE,rate=48000,channels=1,layout=interleaved";
+constexpr uint8_t kIngestPayloadType = 96;
+constexpr double kLimiterThreshold = 0.891;  // -1 dBFS: nothing louder reaches an ear
+
+std::shared_ptr<spdlog::logger> Log() {
+  static auto l = log::Get("mix");
+  return l;
+}
+
+gst::ElementPtr Make(const char* factory, std::string* missing) {
+  auto e = gst::MakeElement(factory);
+  if (!e && missing && missing->empty()) *missing = factory;
+  return e;
+}
+
+gst::ElementPtr MakeCapsFilter(const char* caps) {
+  auto f = gst::MakeElement("capsfilter");
+  gst::CapsPtr c(gst_caps_from_string(caps));
+  g_object_set(f.get(), "caps", c.get(), nullptr);
+  return f;
+}
+
+// Instant hard limiter at -1 dBFS (acoustic-shock protection).
+gst::ElementPtr MakeLimiter(std::string* missing) {
+  auto l = Make("audiodynamic", missing);
+  if (!l) return l;
+  gst_util_set_object_arg(G_OBJECT(l.get()), "characteristics", "hard-knee");
+  gst_util_set_object_arg(G_OBJECT(l.get()), "mode", "compressor");
+  g_object_set(l.get(), "threshold", gfloat(kLimiterThreshold), "ratio", gfloat(0.0), nullptr);
+  return l;
+}
+
+gst::ElementPtr MakeQueue() {
+  auto q = gst::MakeElement("queue");
+  // Leaky: a stalled branch drops its own oldest audio instead of blocking the floor tee.
+  g_object_set(q.get(), "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
+               guint64(200 * GST_MSECOND), "silent", TRUE, nullptr);
+  gst_util_set_object_arg(G_OBJECT(q.get()), "leaky", "downstream");
+  return q;
+}
+
+Status Missing(const std::string& factory) {
+  return domain::Internal("GStreamer element '" + factory + "' is missing (install its plugin)");
+}
+
+}  // namespace
+
+SessionGraph::SessionGraph(std::string session, GraphConfig config, fanout::FanoutEngine* fanout)
+    : session_(std::move(session)), config_(std::move(config)), fanout_(fanout) {}
+
+Result<std::unique_ptr<SessionGraph>> SessionGraph::Create(const std::string& session,
+                                                           const GraphConfig& config,
+                                                           fanout::FanoutEngine* fanout) {
+  std::unique_ptr<SessionGraph> g(new SessionGraph(session, config, fanout));
+  if (Status s = g->Start(); !s.ok()) return s;
+  return g;
+}
+
+Status SessionGraph::Start() {
+  pipeline_ = gst::ElementPtr::AdoptSink(gst_pipeline_new(("session-" + session_).c_str()));
+  tee_ = gst::MakeElement("tee", "floor-tee");
+  if (!tee_) return Missing("tee");
+  g_object_set(tee_.get(), "allow-not-linked", TRUE, nullptr);
+  gst_bin_add(GST_BIN(pipeline_.get()), tee_.get());
+  gst::BusPtr bus = gst::BusPtr::Adopt(gst_pipeline_get_bus(GST_PIPELINE(pipeline_.get())));
+  bus_watch_ = gst_bus_add_watch(bus.get(), &SessionGraph::OnBusMessage, this);
+  auto floor = SetFloorSource(domain::NoSource{}, std::nullopt, 0);
+  if (!floor.ok()) return floor.status();
+  if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    return domain::Internal("session pipeline failed to start");
+  return Status::Ok();
+}
+
+SessionGraph::~SessionGraph() {
+  if (bus_watch_) g_source_remove(bus_watch_);
+  if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+  for (auto& [name, c] : channels_) fanout_->RemoveChannel(c->key);
+}
+
+gboolean SessionGraph::OnBusMessage(GstBus*, GstMessage* msg, gpointer data) {
+  auto* self = static_cast<SessionGraph*>(data);
+  switch (GST_MESSAGE_TYPE(msg)) {
+    case GST_MESSAGE_ERROR:
+    case GST_MESSAGE_WARNING: {
+      GError* err = nullptr;
+      gchar* dbg = nullptr;
+      if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) gst_message_parse_error(msg, &err, &dbg);
+      else gst_message_parse_warning(msg, &err, &dbg);
+      Log()->log(GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR ? spdlog::level::err : spdlog::level::warn,
+                 "session {}: {}: {} ({})", self->session_, GST_OBJECT_NAME(msg->src), err->message,
+                 dbg ? dbg : "");
+      g_clear_error(&err);
+      g_free(dbg);
+      break;
+    }
+    case GST_MESSAGE_LATENCY:
+      gst_bin_recalculate_latency(GST_BIN(self->pipeline_.get()));
+      break;
+    default:
+      break;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+Status SessionGraph::AddAndLink(Branch& b) {
+  for (auto& e : b.elements) gst_bin_add(GST_BIN(pipeline_.get()), e.get());
+  for (std::size_t i = 1; i < b.elements.size(); ++i) {
+    if (!gst_element_link(b.elements[i - 1].get(), b.elements[i].get()))
+      return domain::Internal(std::string("cannot link ") + GST_OBJECT_NAME(b.elements[i - 1].get()) +
+                              " to " + GST_OBJECT_NAME(b.elements[i].get()));
+  }
+  return Status::Ok();
+}
+
+// Downstream first, so no element pushes into one that is not yet playing.
+static void SyncStates(std::vector<gst::ElementPtr>& elements) {
+  for (auto it = elements.rbegin(); it != elements.rend(); ++it) gst_element_sync_state_with_parent(it->get());
+}
+
+void SessionGraph::Teardown(Branch& b) {
+  for (auto& e : b.elements) gst_element_set_state(e.get(), GST_STATE_NULL);
+  for (auto& e : b.elements) gst_bin_remove(GST_BIN(pipeline_.get()), e.get());
+  b.elements.clear();
+}
+
+Result<domain::IngestInfo> SessionGraph::BuildRtpIngest(Branch& b, const std::string& source,
+                                                        const std::optional<domain::SrtpKeying>& key,
+                                                        uint32_t ssrc) {
+  GError* err = nullptr;
+  b.socket = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &err);
+  if (!b.socket) {
+    std::string m = err ? err->message : "?";
+    g_clear_error(&err);
+    return domain::Internal("ingest socket: " + m);
+  }
+  GInetAddress* ia = g_inet_address_new_from_string(config_.media_host.c_str());
+  GSocketAddress* sa = g_inet_socket_address_new(ia, 0);
+  const gboolean bound = g_socket_bind(b.socket, sa, TRUE, &err);
+  g_object_unref(sa);
+  g_object_unref(ia);
+  if (!bound) {
+    std::string m = err ? err->message : "?";
+    g_clear_error(&err);
+    return domain::Internal("ingest bind " + config_.media_host + ": " + m);
+  }
+  GSocketAddress* local = g_socket_get_local_address(b.socket, nullptr);
+  const uint16_t port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local));
+  g_object_unref(local);
+
+  rtp::SrtpContextPtr srtp;
+  if (key) {
+    std::string error;
+    const auto suite = key->suite == domain::CryptoSuite::kAeadAes128Gcm ? rtp::SrtpSuite::kAeadAes128Gcm
+                                                                        : rtp::SrtpSuite::kAesCm128HmacSha1_80;
+    srtp = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kUnprotect, suite, key->master_key, ssrc,
+                                    key->roc, &error);
+    if (!srtp) return domain::Internal("ingest SRTP: " + error);
+  }
+  b.guard = std::make_unique<IngestGuard>(source, kIngestPayloadType, ssrc, std::move(srtp));
+
+  std::string missing;
+  auto src = Make("udpsrc", &missing);
+  auto jb = Make("rtpjitterbuffer", &missing);
+  auto depay = Make("rtpopusdepay", &missing);
+  auto dec = Make("opusdec", &missing);
+  auto conv = Make("audioconvert", &missing);
+  auto res = Make("audioresample", &missing);
+  if (!missing.empty()) return Missing(missing);
+  gst::CapsPtr caps(gst_caps_from_string(
+      "application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,payload=96"));
+  g_object_set(src.get(), "socket", b.socket, "close-socket", FALSE, "caps", caps.get(), "do-timestamp", TRUE,
+               "buffer-size", 1 << 20, nullptr);
+  // Latency knobs set on purpose: a LAN jitter buffer, no double concealment (do-lost off, PLC on).
+  g_object_set(jb.get(), "latency", guint(config_.jitter_ms), "do-lost", FALSE, nullptr);
+  g_object_set(dec.get(), "plc", TRUE, nullptr);
+  GstPad* srcpad = gst_element_get_static_pad(src.get(), "src");
+  b.guard->Attach(srcpad);
+  gst_object_unref(srcpad);
+  b.elements = {src, jb, depay, dec, conv, res, MakeCapsFilter(kRawCaps)};
+
+  domain::IngestInfo info;
+  info.endpoint = {config_.media_host, port};
+  info.payload_type = kIngestPayloadType;
+  info.ssrc = ssrc;
+  info.srtp = key;
+  return info;
+}
+
+Result<std::optional<domain::IngestInfo>> SessionGraph::SetFloorSource(
+    const domain::FloorSource& source, const std::optional<domain::SrtpKeying>& key, uint32_t ssrc) {
+  auto b = std::make_unique<Branch>();
+  std::optional<domain::IngestInfo> ingest;
+  std::string missing;
+  if (std::holds_alternative<domain::RtpSource>(source)) {
+    auto built = BuildRtpIngest(*b, "floor", key, ssrc);
+    if (!built.ok()) return built.status();
+    ingest = built.value();
+  } else {
+    auto src = Make("audiotestsrc", &missing);
+    if (!src) return Missing(missing);
+    // One 10 ms buffer per tick: the live source adds no more latency than a frame.
+    g_object_set(src.get(), "is-live", TRUE, "samplesperbuffer", 48000 * config_.frame_ms / 1000, nullptr);
+    if (auto* tone = std::get_if<domain::ToneSource>(&source)) {
+      gst_util_set_object_arg(G_OBJECT(src.get()), "wave", "sine");
+      g_object_set(src.get(), "freq", tone->frequency_hz, "volume", DbToLinear(tone->level_dbfs), nullptr);
+    } else {
+      gst_util_set_object_arg(G_OBJECT(src.get()), "wave", "silence");
+    }
+    b->elements = {src, MakeCapsFilter(kRawCaps)};
+  }
+  auto limiter = MakeLimiter(&missing);
+  if (!limiter) return Missing(missing);
+  b->elements.push_back(limiter);
+  if (floor_) Teardown(*floor_);  // stops the old source's thread, then unlinks it from the tee
+  if (Status s = AddAndLink(*b); !s.ok()) return s;
+  if (!gst_element_link(b->elements.back().get(), tee_.get())) return domain::Internal("cannot link floor to tee");
+  SyncStates(b->elements);
+  floor_ = std::move(b);
+  Log()->info("session {}: floor source is now {}", session_,
+              ingest ? "RTP on port " + std::to_string(ingest->endpoint.port)
+                     : std::holds_alternative<domain::ToneSource>(source) ? std::string("a test tone")
+                                                                          : std::string("silence"));
+  return ingest;
+}
+
+Status SessionGraph::BuildEncoder(Channel& c, GstElement* upstream) {
+  std::string missing;
+  auto conv = Make("audioconvert", &missing);
+  auto enc = Make("opusenc", &missing);
+  auto pay = Make("rtpopuspay", &missing);
+  auto sink = Make("appsink", &missing);
+  if (!missing.empty()) return Missing(missing);
+  gst_util_set_object_arg(G_OBJECT(enc.get()), "frame-size", std::to_string(config_.frame_ms).c_str());
+  gst_util_set_object_arg(G_OBJECT(enc.get()), "bandwidth", "fullband");
+  gst_util_set_object_arg(G_OBJECT(enc.get()), "audio-type", "restricted-lowdelay");
+  g_object_set(enc.get(), "bitrate", config_.opus_bitrate, nullptr);
+  g_object_set(pay.get(), "pt", 111u, nullptr);
+  // The fan-out sends as soon as a packet exists: no clock sync, no processing deadline.
+  g_object_set(sink.get(), "sync", FALSE, "async", FALSE, "processing-deadline", guint64(0), "enable-last-sample",
+               FALSE, "max-buffers", 64u, "drop", TRUE, nullptr);
+  GstAppSinkCallbacks cb{};
+  cb.new_sample = &SessionGraph::OnSample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink.get()), &cb, &c, nullptr);
+  std::vector<gst::ElementPtr> tail{conv, enc, pay, sink};
+  for (auto& e : tail) {
+    gst_bin_add(GST_BIN(pipeline_.get()), e.get());
+    c.branch.elements.push_back(e);
+  }
+  if (!gst_element_link_many(upstream, conv.get(), enc.get(), pay.get(), sink.get(), nullptr))
+    return domain::Internal("cannot link the encoder of channel " + c.name);
+  return Status::Ok();
+}
+
+GstFlowReturn SessionGraph::OnSample(GstAppSink* sink, gpointer data) {
+  auto* c = static_cast<Channel*>(data);
+  gst::SamplePtr sample(gst_app_sink_pull_sample(sink));
+  if (!sample) return GST_FLOW_OK;
+  GstBuffer* buf = gst_sample_get_buffer(sample.get());
+  GstMapInfo map;
+  if (buf && gst_buffer_map(buf, &map, GST_MAP_READ)) {
+    c->fanout->Push(c->key, map.data, map.size);
+    gst_buffer_unmap(buf, &map);
+  }
+  return GST_FLOW_OK;
+}
+
+Status SessionGraph::AddChannel(const std::string& name, fanout::ChannelKey key) {
+  auto c = std::make_unique<Channel>();
+  c->name = name;
+  c->key = key;
+  c->fanout = fanout_;
+  auto queue = MakeQueue();
+  gst_bin_add(GST_BIN(pipeline_.get()), queue.get());
+  c->branch.elements.push_back(queue);
+  GstElement* upstream = queue.get();
+  std::string missing;
+  if (name != domain::kFloorChannel) {
+    c->floor_gain = std::make_unique<GainRamp>(nullptr, 1.0);
+    auto mixer = Make("audiomixer", &missing);
+    auto limiter = MakeLimiter(&missing);
+    if (!missing.empty()) return Missing(missing);
+    // Do not wait for consoles that have not sent anything; start at the first buffer, not at 0.
+    g_object_set(mixer.get(), "ignore-inactive-pads", TRUE, "latency", guint64(0), "min-upstream-latency",
+                 guint64((config_.jitter_ms + config_.frame_ms) * GST_MSECOND), "output-buffer-duration",
+                 guint64(config_.frame_ms * GST_MSECOND), nullptr);
+    gst_util_set_object_arg(G_OBJECT(mixer.get()), "start-time-selection", "first");
+    auto caps = MakeCapsFilter(kRawCaps);
+    std::vector<gst::ElementPtr> mid{gst::ElementPtr::Ref(c->floor_gain->element()), mixer, caps, limiter};
+    for (auto& e : mid) {
+      gst_bin_add(GST_BIN(pipeline_.get()), e.get());
+      c->branch.elements.push_back(e);
+    }
+    c->mixer = mixer;
+    c->mixer_floor_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(mixer.get(), "sink_%u"));
+    GstPad* gain_src = gst_element_get_static_pad(c->floor_gain->element(), "src");
+    const bool ok = gst_element_link(queue.get(), c->floor_gain->element()) &&
+                    gst_pad_link(gain_src, c->mixer_floor_pad.get()) == GST_PAD_LINK_OK &&
+                    gst_element_link_many(mixer.get(), caps.get(), limiter.get(), nullptr);
+    gst_object_unref(gain_src);
+    if (!ok) return domain::Internal("cannot link the mixer of channel " + name);
+    upstream = limiter.get();
+  }
+  if (Status s = BuildEncoder(*c, upstream); !s.ok()) return s;
+  c->tee_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(tee_.get(), "src_%u"));
+  GstPad* qsink = gst_element_get_static_pad(queue.get(), "sink");
+  const bool linked = gst_pad_link(c->tee_pad.get(), qsink) == GST_PAD_LINK_OK;
+  gst_object_unref(qsink);
+  if (!linked) return domain::Internal("cannot link channel " + name + " to the floor");
+  SyncStates(c->branch.elements);
+  Log()->info("session {}: channel {} ready", session_, name);
+  channels_[name] = std::move(c);
+  return Status::Ok();
+}
+
+void SessionGraph::RemoveChannel(const std::string& name) {
+  auto it = channels_.find(name);
+  if (it == channels_.end()) return;
+  Channel& c = *it->second;
+  fanout_->RemoveChannel(c.key);
+  // Unlink from the tee while the floor thread is between two buffers, so the floor never
+  // sees a flushing pad.
+  std::promise<void> unlinked;
+  auto done = unlinked.get_future();
+  gst_pad_add_probe(c.tee_pad.get(), GST_PAD_PROBE_TYPE_IDLE,
+                    [](GstPad* pad, GstPadProbeInfo*, gpointer p) {
+                      if (GstPad* peer = gst_pad_get_peer(pad)) {
+                        gst_pad_unlink(pad, peer);
+                        gst_object_unref(peer);
+                      }
+                      static_cast<std::promise<void>*>(p)->set_value();
+                      return GST_PAD_PROBE_REMOVE;
+                    },
+                    &unlinked, nullptr);
+  done.wait_for(std::chrono::seconds(1));
+  for (auto& [id, console] : consoles_)
+    if (console->channel == name) Teardown(console->branch);
+  Teardown(c.branch);
+  gst_element_release_request_pad(tee_.get(), c.tee_pad.get());
+  channels_.erase(it);
+}
+
+Result<domain::IngestInfo> SessionGraph::AddConsole(const std::string& id, const std::string& channel,
+                                                    const domain::SrtpKeying& key, uint32_t ssrc) {
+  auto ch = channels_.find(channel);
+  if (ch == channels_.end() || !ch->second->mixer) return domain::NotFound("no mixer for channel " + channel);
+  auto c = std::make_unique<Console>();
+  c->channel = channel;
+  auto info = BuildRtpIngest(c->branch, id, key, ssrc);
+  if (!info.ok()) return info.status();
+  c->gain = std::make_unique<GainRamp>(nullptr, 0.0);
+  c->branch.elements.push_back(gst::ElementPtr::Ref(c->gain->element()));
+  if (Status s = AddAndLink(c->branch); !s.ok()) return s;
+  c->mixer_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(ch->second->mixer.get(), "sink_%u"));
+  GstPad* src = gst_element_get_static_pad(c->gain->element(), "src");
+  const bool linked = gst_pad_link(src, c->mixer_pad.get()) == GST_PAD_LINK_OK;
+  gst_object_unref(src);
+  if (!linked) return domain::Internal("cannot link console " + id + " to the mixer of " + channel);
+  SyncStates(c->branch.elements);
+  gst_bin_recalculate_latency(GST_BIN(pipeline_.get()));
+  Log()->info("session {}: console {} ingest on port {} into {}", session_, id, info->endpoint.port, channel);
+  consoles_[id] = std::move(c);
+  return info;
+}
+
+void SessionGraph::RemoveConsole(const std::string& id) {
+  auto it = consoles_.find(id);
+  if (it == consoles_.end()) return;
+  Console& c = *it->second;
+  Teardown(c.branch);
+  auto ch = channels_.find(c.channel);
+  if (ch != channels_.end() && ch->second->mixer)
+    gst_element_release_request_pad(ch->second->mixer.get(), c.mixer_pad.get());
+  consoles_.erase(it);
+}
+
+void SessionGraph::SetChannelMix(const std::string& channel, const domain::ChannelMix& mix) {
+  auto ch = channels_.find(channel);
+  if (ch == channels_.end() || !ch->second->floor_gain) return;
+  ch->second->floor_gain->RampTo(DbToLinear(mix.floor_gain_db));
+  for (const auto& [id, db] : mix.console_gain_db) {
+    auto c = consoles_.find(id);
+    if (c != consoles_.end()) c->second->gain->RampTo(DbToLinear(db));
+  }
+  Log()->debug("session {}: channel {} floor {:.1f} dB", session_, channel, mix.floor_gain_db);
+}
+
+std::vector<domain::IngestCounters> SessionGraph::IngestStats() const {
+  std::vector<domain::IngestCounters> out;
+  auto add = [&](const IngestGuard& g) {
+    const auto& a = g.counters();
+    out.push_back(domain::IngestCounters{g.source(), a.accepted.load(), a.malformed.load(), a.oversized.load(),
+                                         a.unknown_ssrc.load(), a.wrong_payload_type.load(), a.srtp_auth.load()});
+  };
+  if (floor_ && floor_->guard) add(*floor_->guard);
+  for (const auto& [id, c] : consoles_)
+    if (c->branch.guard) add(*c->branch.guard);
+  return out;
+}
+
+}  // namespace tilmash::graph

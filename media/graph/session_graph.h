@@ -1,0 +1,98 @@
+// One session's GStreamer pipeline:
+//   floor source -> limiter -> tee -+-> queue -> gain -> audiomixer(L) -> limiter -> Opus -> RTP -> appsink -> fan-out
+//                                   +-> queue -> Opus -> RTP -> appsink (channel "floor")
+//   console (SRTP/Opus) -> guard -> jitter buffer -> decode -> gain -> audiomixer(its channel)
+// Every method runs on the media thread (MediaEngineGst guarantees it).
+#pragma once
+#include <gio/gio.h>
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "domain/status.h"
+#include "domain/types.h"
+#include "fanout/fanout_engine.h"
+#include "graph/gain_ramp.h"
+#include "graph/ingest_guard.h"
+#include "gst/gst_ptr.h"
+
+namespace tilmash::graph {
+
+struct GraphConfig {
+  std::string media_host = "127.0.0.1";
+  int opus_bitrate = 64000;
+  int frame_ms = 10;
+  int jitter_ms = 10;
+};
+
+class SessionGraph {
+ public:
+  static domain::Result<std::unique_ptr<SessionGraph>> Create(const std::string& session,
+                                                              const GraphConfig& config,
+                                                              fanout::FanoutEngine* fanout);
+  ~SessionGraph();
+
+  domain::Status AddChannel(const std::string& channel, fanout::ChannelKey key);
+  void RemoveChannel(const std::string& channel);
+  domain::Result<std::optional<domain::IngestInfo>> SetFloorSource(const domain::FloorSource& source,
+                                                                   const std::optional<domain::SrtpKeying>& key,
+                                                                   uint32_t ssrc);
+  domain::Result<domain::IngestInfo> AddConsole(const std::string& console, const std::string& channel,
+                                                const domain::SrtpKeying& key, uint32_t ssrc);
+  void RemoveConsole(const std::string& console);
+  void SetChannelMix(const std::string& channel, const domain::ChannelMix& mix);
+  std::vector<domain::IngestCounters> IngestStats() const;
+
+ private:
+  struct Branch {  // a chain of elements owned by the pipeline while alive
+    std::vector<gst::ElementPtr> elements;
+    GSocket* socket = nullptr;
+    std::unique_ptr<IngestGuard> guard;
+    ~Branch() { if (socket) g_object_unref(socket); }
+  };
+  struct Channel {
+    std::string name;
+    fanout::ChannelKey key;
+    fanout::FanoutEngine* fanout;
+    Branch branch;
+    gst::PadPtr tee_pad;
+    gst::ElementPtr mixer;              // null for "floor"
+    std::unique_ptr<GainRamp> floor_gain;
+    gst::PadPtr mixer_floor_pad;
+  };
+  struct Console {
+    std::string channel;
+    Branch branch;
+    std::unique_ptr<GainRamp> gain;
+    gst::PadPtr mixer_pad;
+  };
+
+  SessionGraph(std::string session, GraphConfig config, fanout::FanoutEngine* fanout);
+  domain::Status Start();
+  // Builds udpsrc -> guard -> jitter buffer -> depay -> decode -> 48 kHz mono float.
+  domain::Result<domain::IngestInfo> BuildRtpIngest(Branch& b, const std::string& source,
+                                                    const std::optional<domain::SrtpKeying>& key,
+                                                    uint32_t ssrc);
+  domain::Status AddAndLink(Branch& b);
+  void Teardown(Branch& b);
+  void LinkFloorBranch(std::unique_ptr<Branch> b);
+  domain::Status BuildEncoder(Channel& c, GstElement* first_upstream);
+  static GstFlowReturn OnSample(GstAppSink* sink, gpointer channel);
+  static gboolean OnBusMessage(GstBus* bus, GstMessage* msg, gpointer self);
+
+  const std::string session_;
+  const GraphConfig config_;
+  fanout::FanoutEngine* const fanout_;
+  gst::ElementPtr pipeline_;
+  gst::ElementPtr tee_;
+  guint bus_watch_ = 0;
+  std::unique_ptr<Branch> floor_;
+  std::map<std::string, std::unique_ptr<Channel>> channels_;
+  std::map<std::string, std::unique_ptr<Console>> consoles_;
+  int next_name_ = 0;
+};
+
+}  // namespace tilmash::graph

@@ -1,0 +1,85 @@
+// The one RAII handle for GStreamer/GObject references (after WebKit's GRefPtrGStreamer):
+// Adopt() takes ownership of a reference we were given; Ref() adds one; for floating
+// elements AdoptSink() sinks the floating ref. Nothing else in Tilmash calls *_unref by hand.
+#pragma once
+#include <gst/gst.h>
+
+#include <utility>
+
+namespace tilmash::gst {
+
+template <class T>
+class GstPtr {
+ public:
+  GstPtr() = default;
+  GstPtr(std::nullptr_t) {}
+  ~GstPtr() { Reset(); }
+  GstPtr(const GstPtr& o) : p_(o.p_) { if (p_) gst_object_ref(p_); }
+  GstPtr(GstPtr&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  GstPtr& operator=(GstPtr o) noexcept { std::swap(p_, o.p_); return *this; }
+
+  static GstPtr Adopt(T* p) { GstPtr r; r.p_ = p; return r; }
+  static GstPtr AdoptSink(T* p) { GstPtr r; r.p_ = p ? static_cast<T*>(gst_object_ref_sink(p)) : nullptr; return r; }
+  static GstPtr Ref(T* p) { GstPtr r; r.p_ = p ? static_cast<T*>(gst_object_ref(p)) : nullptr; return r; }
+
+  T* get() const { return p_; }
+  T* operator->() const { return p_; }
+  explicit operator bool() const { return p_ != nullptr; }
+  void Reset() { if (p_) gst_object_unref(p_); p_ = nullptr; }
+
+ private:
+  T* p_ = nullptr;
+};
+
+using ElementPtr = GstPtr<GstElement>;
+using PadPtr = GstPtr<GstPad>;
+using BusPtr = GstPtr<GstBus>;
+
+// Unique owner of a GstCaps / GstSample / mini object.
+template <class T, void (*Unref)(T*)>
+class MiniPtr {
+ public:
+  explicit MiniPtr(T* p = nullptr) : p_(p) {}
+  ~MiniPtr() { if (p_) Unref(p_); }
+  MiniPtr(const MiniPtr&) = delete;
+  MiniPtr& operator=(const MiniPtr&) = delete;
+  MiniPtr(MiniPtr&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  T* get() const { return p_; }
+  explicit operator bool() const { return p_ != nullptr; }
+ private:
+  T* p_;
+};
+
+inline void UnrefCaps(GstCaps* c) { gst_caps_unref(c); }
+inline void UnrefSample(GstSample* s) { gst_sample_unref(s); }
+using CapsPtr = MiniPtr<GstCaps, UnrefCaps>;
+using SamplePtr = MiniPtr<GstSample, UnrefSample>;
+
+// Makes an element or returns null; the caller reports which factory is missing.
+inline ElementPtr MakeElement(const char* factory, const char* name = nullptr) {
+  return ElementPtr::AdoptSink(gst_element_factory_make(factory, name));
+}
+
+// RAII for a pad probe: removed when the handle dies.
+class PadProbe {
+ public:
+  PadProbe() = default;
+  PadProbe(GstPad* pad, gulong id) : pad_(PadPtr::Ref(pad)), id_(id) {}
+  ~PadProbe() { Remove(); }
+  PadProbe(PadProbe&& o) noexcept : pad_(std::move(o.pad_)), id_(std::exchange(o.id_, 0)) {}
+  PadProbe& operator=(PadProbe&& o) noexcept {
+    Remove();
+    pad_ = std::move(o.pad_);
+    id_ = std::exchange(o.id_, 0);
+    return *this;
+  }
+  void Remove() {
+    if (pad_ && id_) gst_pad_remove_probe(pad_.get(), id_);
+    id_ = 0;
+  }
+ private:
+  PadPtr pad_;
+  gulong id_ = 0;
+};
+
+}  // namespace tilmash::gst

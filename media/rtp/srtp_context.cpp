@@ -1,0 +1,162 @@
+#include "rtp/srtp_context.h"
+
+#include <srtp2/srtp.h>
+#include <sys/random.h>
+
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+
+namespace tilmash::rtp {
+
+std::ostream& operator<<(std::ostream& os, SrtpSuite s) { return os << SuiteName(s); }
+
+const char* SuiteName(SrtpSuite s) {
+  switch (s) {
+    case SrtpSuite::kAesCm128HmacSha1_80: return "AES_CM_128_HMAC_SHA1_80";
+    case SrtpSuite::kAeadAes128Gcm: return "AEAD_AES_128_GCM";
+  }
+  return "?";
+}
+
+std::optional<SrtpSuite> SuiteFromName(std::string_view name) {
+  if (name == "AES_CM_128_HMAC_SHA1_80") return SrtpSuite::kAesCm128HmacSha1_80;
+  if (name == "AEAD_AES_128_GCM") return SrtpSuite::kAeadAes128Gcm;
+  return std::nullopt;
+}
+
+std::size_t MasterKeyLength(SrtpSuite s) {
+  return s == SrtpSuite::kAeadAes128Gcm ? SRTP_AES_GCM_128_KEY_LEN_WSALT : SRTP_AES_ICM_128_KEY_LEN_WSALT;
+}
+
+std::size_t TagLength(SrtpSuite s) { return s == SrtpSuite::kAeadAes128Gcm ? 16 : 10; }
+
+static void FillRandom(uint8_t* p, std::size_t n) {
+  while (n > 0) {
+    ssize_t got = getrandom(p, n, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("getrandom failed");
+    }
+    p += got;
+    n -= std::size_t(got);
+  }
+}
+
+std::vector<uint8_t> RandomMasterKey(SrtpSuite s) {
+  std::vector<uint8_t> key(MasterKeyLength(s));
+  FillRandom(key.data(), key.size());
+  return key;
+}
+
+uint32_t RandomU32() {
+  uint32_t v;
+  FillRandom(reinterpret_cast<uint8_t*>(&v), sizeof v);
+  return v;
+}
+
+void EnsureSrtpInitialised() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (srtp_init() != srtp_err_status_ok) throw std::runtime_error("srtp_init failed");
+  });
+}
+
+std::unique_ptr<SrtpContext> SrtpContext::Create(Direction dir, SrtpSuite suite,
+                                                 std::span<const uint8_t> master_key, uint32_t ssrc,
+                                                 uint32_t roc, std::string* error) {
+  EnsureSrtpInitialised();
+  if (master_key.size() != MasterKeyLength(suite)) {
+    if (error) *error = "master key must be " + std::to_string(MasterKeyLength(suite)) + " bytes";
+    return nullptr;
+  }
+  srtp_policy_t policy;
+  std::memset(&policy, 0, sizeof policy);
+  if (suite == SrtpSuite::kAeadAes128Gcm) {
+    srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
+    srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
+  } else {
+    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtp);
+    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtcp);
+  }
+  if (ssrc == 0) {
+    policy.ssrc.type = dir == Direction::kProtect ? ssrc_any_outbound : ssrc_any_inbound;
+  } else {
+    policy.ssrc.type = ssrc_specific;
+    policy.ssrc.value = ssrc;
+  }
+  policy.key = const_cast<unsigned char*>(master_key.data());
+  policy.window_size = 1024;
+  policy.allow_repeat_tx = 0;
+  srtp_t session = nullptr;
+  srtp_err_status_t st = srtp_create(&session, &policy);
+  if (st != srtp_err_status_ok) {
+    if (error) *error = "srtp_create failed (" + std::to_string(int(st)) + ")";
+    return nullptr;
+  }
+  if (roc != 0 && ssrc != 0) {
+    st = srtp_set_stream_roc(session, ssrc, roc);
+    if (st != srtp_err_status_ok) {
+      srtp_dealloc(session);
+      if (error) *error = "srtp_set_stream_roc failed (" + std::to_string(int(st)) + ")";
+      return nullptr;
+    }
+  }
+  return std::unique_ptr<SrtpContext>(new SrtpContext(session, suite));
+}
+
+SrtpContext::~SrtpContext() { srtp_dealloc(static_cast<srtp_t>(session_)); }
+
+int SrtpContext::Protect(uint8_t* buf, std::size_t len, std::size_t capacity) {
+  // No MKI is used, so the trailer is exactly the auth tag.
+  if (len + TagLength(suite_) > capacity) return -1;
+  int n = int(len);
+  if (srtp_protect(static_cast<srtp_t>(session_), buf, &n) != srtp_err_status_ok) return -1;
+  return n;
+}
+
+int SrtpContext::Unprotect(uint8_t* buf, std::size_t len) {
+  int n = int(len);
+  if (srtp_unprotect(static_cast<srtp_t>(session_), buf, &n) != srtp_err_status_ok) return -1;
+  return n;
+}
+
+static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string Base64Encode(std::span<const uint8_t> d) {
+  std::string out;
+  out.reserve((d.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < d.size(); i += 3) {
+    uint32_t v = uint32_t(d[i]) << 16 | uint32_t(d[i + 1]) << 8 | d[i + 2];
+    out += kB64[v >> 18]; out += kB64[(v >> 12) & 63]; out += kB64[(v >> 6) & 63]; out += kB64[v & 63];
+  }
+  if (i + 1 == d.size()) {
+    uint32_t v = uint32_t(d[i]) << 16;
+    out += kB64[v >> 18]; out += kB64[(v >> 12) & 63]; out += "==";
+  } else if (i + 2 == d.size()) {
+    uint32_t v = uint32_t(d[i]) << 16 | uint32_t(d[i + 1]) << 8;
+    out += kB64[v >> 18]; out += kB64[(v >> 12) & 63]; out += kB64[(v >> 6) & 63]; out += '=';
+  }
+  return out;
+}
+
+std::optional<std::vector<uint8_t>> Base64Decode(std::string_view t) {
+  std::vector<uint8_t> out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : t) {
+    if (c == '=') break;
+    const char* p = std::strchr(kB64, c);
+    if (!p || c == 0) return std::nullopt;
+    acc = (acc << 6) | uint32_t(p - kB64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(uint8_t(acc >> bits));
+    }
+  }
+  return out;
+}
+
+}  // namespace tilmash::rtp

@@ -1,0 +1,63 @@
+// The one class that wraps libsrtp (CONVENTIONS: one wrapper per C library).
+// A context protects (sender) or unprotects (receiver) one SRTP stream.
+// Not thread-safe: each context belongs to one thread at a time. Never logs key material.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace tilmash::rtp {
+
+enum class SrtpSuite { kAesCm128HmacSha1_80, kAeadAes128Gcm };
+std::ostream& operator<<(std::ostream& os, SrtpSuite s);
+// RFC 4568 name, e.g. "AES_CM_128_HMAC_SHA1_80".
+const char* SuiteName(SrtpSuite s);
+std::optional<SrtpSuite> SuiteFromName(std::string_view name);
+// Master key + salt length for the suite (30 for AES_CM_128, 28 for AEAD_AES_128_GCM).
+std::size_t MasterKeyLength(SrtpSuite s);
+// Bytes the protect step appends (auth tag).
+std::size_t TagLength(SrtpSuite s);
+
+// Random key||salt from the kernel CSPRNG (getrandom).
+std::vector<uint8_t> RandomMasterKey(SrtpSuite s);
+uint32_t RandomU32();
+
+// Process-wide libsrtp initialisation; cheap after the first call.
+void EnsureSrtpInitialised();
+
+class SrtpContext {
+ public:
+  enum class Direction { kProtect, kUnprotect };
+  // ssrc: the stream's SSRC (0 = any inbound SSRC, receiver only). roc: initial rollover counter.
+  static std::unique_ptr<SrtpContext> Create(Direction dir, SrtpSuite suite,
+                                             std::span<const uint8_t> master_key, uint32_t ssrc,
+                                             uint32_t roc = 0, std::string* error = nullptr);
+  ~SrtpContext();
+  SrtpContext(const SrtpContext&) = delete;
+  SrtpContext& operator=(const SrtpContext&) = delete;
+
+  // In place. `buf` must have room for len + TagLength(). Returns the new length, or -1.
+  int Protect(uint8_t* buf, std::size_t len, std::size_t capacity);
+  // In place. Returns the plain RTP length, or -1 on auth/replay failure.
+  int Unprotect(uint8_t* buf, std::size_t len);
+
+  SrtpSuite suite() const { return suite_; }
+
+ private:
+  SrtpContext(void* session, SrtpSuite suite) : session_(session), suite_(suite) {}
+  void* session_;  // srtp_t
+  SrtpSuite suite_;
+};
+
+using SrtpContextPtr = std::unique_ptr<SrtpContext>;
+
+// Base64 (RFC 4648) for SDP a=crypto inline keys.
+std::string Base64Encode(std::span<const uint8_t> data);
+std::optional<std::vector<uint8_t>> Base64Decode(std::string_view text);
+
+}  // namespace tilmash::rtp

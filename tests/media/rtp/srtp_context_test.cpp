@@ -1,0 +1,87 @@
+#include "rtp/srtp_context.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "rtp/rtp_packet.h"
+
+namespace tilmash::rtp {
+namespace {
+
+class SrtpContextTest : public ::testing::TestWithParam<SrtpSuite> {};
+
+std::vector<uint8_t> Plain(uint16_t seq, uint32_t ssrc) {
+  std::vector<uint8_t> p(12 + 60);
+  WriteHeader(p.data(), 111, false, seq, seq * 480u, ssrc);
+  for (std::size_t i = 12; i < p.size(); ++i) p[i] = uint8_t(i * 7 + seq);
+  return p;
+}
+
+TEST_P(SrtpContextTest, RoundTripsAndRejectsWrongKey) {
+  const SrtpSuite suite = GetParam();
+  const auto key = RandomMasterKey(suite);
+  ASSERT_EQ(key.size(), MasterKeyLength(suite));
+  auto tx = SrtpContext::Create(SrtpContext::Direction::kProtect, suite, key, 0x1234);
+  auto rx = SrtpContext::Create(SrtpContext::Direction::kUnprotect, suite, key, 0x1234);
+  auto wrong_key = RandomMasterKey(suite);
+  auto intruder = SrtpContext::Create(SrtpContext::Direction::kUnprotect, suite, wrong_key, 0x1234);
+  ASSERT_TRUE(tx && rx && intruder);
+  for (uint16_t seq = 0; seq < 50; ++seq) {
+    auto plain = Plain(seq, 0x1234);
+    std::vector<uint8_t> buf(plain.size() + 64);
+    std::memcpy(buf.data(), plain.data(), plain.size());
+    int n = tx->Protect(buf.data(), plain.size(), buf.size());
+    ASSERT_EQ(n, int(plain.size() + TagLength(suite)));
+    EXPECT_NE(0, std::memcmp(buf.data() + 12, plain.data() + 12, 60)) << "payload must be encrypted";
+    auto copy = buf;
+    EXPECT_EQ(intruder->Unprotect(copy.data(), std::size_t(n)), -1);
+    int m = rx->Unprotect(buf.data(), std::size_t(n));
+    ASSERT_EQ(m, int(plain.size()));
+    EXPECT_EQ(0, std::memcmp(buf.data(), plain.data(), plain.size()));
+  }
+}
+
+TEST_P(SrtpContextTest, RejectsTamperedAndReplayedPackets) {
+  const SrtpSuite suite = GetParam();
+  const auto key = RandomMasterKey(suite);
+  auto tx = SrtpContext::Create(SrtpContext::Direction::kProtect, suite, key, 99);
+  auto rx = SrtpContext::Create(SrtpContext::Direction::kUnprotect, suite, key, 99);
+  auto plain = Plain(1, 99);
+  std::vector<uint8_t> buf(plain.size() + 64);
+  std::memcpy(buf.data(), plain.data(), plain.size());
+  int n = tx->Protect(buf.data(), plain.size(), buf.size());
+  auto tampered = buf;
+  tampered[20] ^= 1;
+  EXPECT_EQ(rx->Unprotect(tampered.data(), std::size_t(n)), -1);
+  auto replay = buf;
+  EXPECT_GT(rx->Unprotect(buf.data(), std::size_t(n)), 0);
+  EXPECT_EQ(rx->Unprotect(replay.data(), std::size_t(n)), -1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Suites, SrtpContextTest,
+                         ::testing::Values(SrtpSuite::kAesCm128HmacSha1_80, SrtpSuite::kAeadAes128Gcm));
+
+TEST(SrtpContext, RejectsKeyOfWrongLength) {
+  std::string error;
+  std::vector<uint8_t> short_key(16);
+  EXPECT_EQ(SrtpContext::Create(SrtpContext::Direction::kProtect, SrtpSuite::kAesCm128HmacSha1_80,
+                                short_key, 1, 0, &error), nullptr);
+  EXPECT_NE(error.find("30 bytes"), std::string::npos);
+}
+
+TEST(Base64, RoundTripsAllLengths) {
+  for (std::size_t len = 0; len < 40; ++len) {
+    std::vector<uint8_t> d(len);
+    for (std::size_t i = 0; i < len; ++i) d[i] = uint8_t(i * 37 + 1);
+    auto back = Base64Decode(Base64Encode(d));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, d);
+  }
+  EXPECT_EQ(Base64Encode(std::vector<uint8_t>{'M', 'a', 'n'}), "TWFu");
+  EXPECT_FALSE(Base64Decode("TW*u"));
+}
+
+}  // namespace
+}  // namespace tilmash::rtp
