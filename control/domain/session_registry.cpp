@@ -10,7 +10,12 @@ Result<SessionView> SessionRegistry::Create(const SessionSpec& spec) {
   if (spec.name.size() > 200) return InvalidArgument("name is longer than 200 characters");
   const double duck = spec.floor_duck_db.value_or(kDefaultFloorDuckDb);
   if (!(duck <= 0 && duck >= -60)) return InvalidArgument("floor_duck_db must be between -60 and 0 dB");
-  auto session = std::make_shared<Session>(ports_.keys->NewId("s-"), spec.name, duck, ports_);
+  if (!spec.id.empty()) {
+    std::shared_lock lock(mu_);
+    if (sessions_.count(spec.id)) return AlreadyExists("id: session '" + spec.id + "' already exists");
+  }
+  const SessionId id = spec.id.empty() ? ports_.keys->NewId("s-") : spec.id;
+  auto session = std::make_shared<Session>(id, spec.name, duck, ports_);
   if (Status s = session->Start(); !s.ok()) return s;
   // Validate everything before anything becomes visible; a failed create leaves nothing behind.
   for (const auto& lang : spec.languages) {

@@ -11,6 +11,7 @@
 namespace tilmash::domain {
 
 struct SessionSpec {
+  std::string id;  // empty: a random id
   std::string name;
   std::vector<std::string> languages;
   std::string floor_language;

@@ -89,7 +89,10 @@ Status SessionGraph::Start() {
 }
 
 SessionGraph::~SessionGraph() {
-  if (bus_watch_) g_source_remove(bus_watch_);
+  if (bus_watch_) {
+    gst::BusPtr bus = gst::BusPtr::Adopt(gst_pipeline_get_bus(GST_PIPELINE(pipeline_.get())));
+    gst_bus_remove_watch(bus.get());
+  }
   if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
   for (auto& [name, c] : channels_) fanout_->RemoveChannel(c->key);
 }

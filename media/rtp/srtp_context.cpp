@@ -121,42 +121,4 @@ int SrtpContext::Unprotect(uint8_t* buf, std::size_t len) {
   return n;
 }
 
-static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string Base64Encode(std::span<const uint8_t> d) {
-  std::string out;
-  out.reserve((d.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < d.size(); i += 3) {
-    uint32_t v = uint32_t(d[i]) << 16 | uint32_t(d[i + 1]) << 8 | d[i + 2];
-    out += kB64[v >> 18]; out += kB64[(v >> 12) & 63]; out += kB64[(v >> 6) & 63]; out += kB64[v & 63];
-  }
-  if (i + 1 == d.size()) {
-    uint32_t v = uint32_t(d[i]) << 16;
-    out += kB64[v >> 18]; out += kB64[(v >> 12) & 63]; out += "==";
-  } else if (i + 2 == d.size()) {
-    uint32_t v = uint32_t(d[i]) << 16 | uint32_t(d[i + 1]) << 8;
-    out += kB64[v >> 18]; out += kB64[(v >> 12) & 63]; out += kB64[(v >> 6) & 63]; out += '=';
-  }
-  return out;
-}
-
-std::optional<std::vector<uint8_t>> Base64Decode(std::string_view t) {
-  std::vector<uint8_t> out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : t) {
-    if (c == '=') break;
-    const char* p = std::strchr(kB64, c);
-    if (!p || c == 0) return std::nullopt;
-    acc = (acc << 6) | uint32_t(p - kB64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(uint8_t(acc >> bits));
-    }
-  }
-  return out;
-}
-
 }  // namespace tilmash::rtp

@@ -56,8 +56,4 @@ class SrtpContext {
 
 using SrtpContextPtr = std::unique_ptr<SrtpContext>;
 
-// Base64 (RFC 4648) for SDP a=crypto inline keys.
-std::string Base64Encode(std::span<const uint8_t> data);
-std::optional<std::vector<uint8_t>> Base64Decode(std::string_view text);
-
 }  // namespace tilmash::rtp

@@ -1,0 +1,132 @@
+// tilmashd: the only place that wires the domain, the media engine and the gRPC adapters.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <pthread.h>
+#include <thread>
+
+#include "daemon/config.h"
+#include "daemon/key_provider.h"
+#include "domain/session_registry.h"
+#include "graph/media_engine_gst.h"
+#include "grpc/event_hub.h"
+#include "grpc/server.h"
+#include "log/log.h"
+
+#ifndef TILMASH_VERSION
+#define TILMASH_VERSION "0.0.0"
+#endif
+
+using namespace tilmash;
+
+namespace {
+
+int CreateDemoSession(domain::SessionRegistry& registry, const daemon::Config& config) {
+  domain::SessionSpec spec;
+  spec.id = config.demo_session.id;
+  spec.name = config.demo_session.name;
+  spec.languages = config.demo_session.languages;
+  spec.floor_language = config.demo_session.floor_language;
+  spec.floor_source = domain::RtpSource{false};
+  auto s = registry.Create(spec);
+  if (!s.ok()) {
+    log::Get("main")->error("demo session: {}", s.status().message());
+    return 1;
+  }
+  log::Get("main")->info("demo session '{}' ready: floor RTP/Opus ingest on {}:{}, channels {}", s->id,
+                         s->floor_ingest->endpoint.host, s->floor_ingest->endpoint.port,
+                         [&] {
+                           std::string names;
+                           for (const auto& c : s->channels) names += (names.empty() ? "" : ",") + c.name;
+                           return names;
+                         }());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  daemon::Config config;
+  std::string config_file;
+  bool version = false;
+  CLI::App app{"tilmashd - real-time simultaneous interpretation service"};
+  app.add_option("--config", config_file, "YAML configuration file")->check(CLI::ExistingFile);
+  app.add_option("--grpc-listen", config.grpc_listen, "gRPC HOST:PORT (port 0 picks a free port)");
+  app.add_option("--media-address", config.media_address, "IPv4 address for ingest ports and listener streams");
+  app.add_option("--frame-ms", config.frame_ms, "Opus frame duration in ms (5, 10, 20)");
+  app.add_option("--jitter-ms", config.jitter_ms, "ingest jitter buffer in ms");
+  app.add_option("--log-level", config.log_level, "level, or per component: info,mix=debug,fanout=trace");
+  app.add_flag("--demo", config.demo, "create the embedded demo session (id 'demo': en, ru, kk; floor over RTP)");
+  app.add_flag("--version", version, "print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+  if (version) {
+    std::cout << "tilmashd " << TILMASH_VERSION << "\n";
+    return 0;
+  }
+  // The command line wins over the file: parse the file first, then re-apply the flags.
+  if (!config_file.empty()) {
+    std::string error;
+    if (!daemon::LoadConfigFile(config_file, &config, &error)) {
+      std::cerr << "tilmashd: " << error << "\n";
+      return 2;
+    }
+    app.parse(argc, argv);
+  }
+  if (std::string problem = daemon::Validate(config); !problem.empty()) {
+    std::cerr << "tilmashd: invalid configuration: " << problem << "\n";
+    return 2;
+  }
+  std::string error;
+  if (!log::Configure(config.log_level, &error)) {
+    std::cerr << "tilmashd: --log-level: " << error << "\n";
+    return 2;
+  }
+  // Signals are taken by one thread with sigwait; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto logger = log::Get("main");
+  graph::GraphConfig gc{config.media_address, config.opus_bitrate, config.frame_ms, config.jitter_ms};
+  auto media = graph::MediaEngineGst::Create(gc, &error);
+  if (!media) {
+    logger->error("{}", error);
+    std::cerr << "tilmashd: " << error << "\n";
+    return 1;
+  }
+  daemon::RandomKeyProvider keys;
+  grpcapi::EventHub events;
+  {
+    domain::SessionRegistry registry(domain::SessionPorts{media.get(), &keys, &events});
+    grpcapi::ControlPlane control(registry, events);
+    const int port = control.Start(grpcapi::ServerOptions{config.grpc_listen, true}, &error);
+    if (port == 0) {
+      logger->error("{}", error);
+      std::cerr << "tilmashd: " << error << "\n";
+      return 1;
+    }
+    if (config.demo && CreateDemoSession(registry, config) != 0) return 1;
+    const std::string host = config.grpc_listen.substr(0, config.grpc_listen.rfind(':'));
+    // Tests and scripts read this line to learn the port.
+    std::printf("tilmashd: listening on %s:%d\n", host.c_str(), port);
+    std::fflush(stdout);
+    logger->info("tilmashd {} listening on {}:{} (plaintext), media on {}, {} ms frames, {} ms jitter buffer",
+                 TILMASH_VERSION, host, port, config.media_address, config.frame_ms, config.jitter_ms);
+
+    std::thread waiter([&] {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      logger->info("signal {}: shutting down", sig);
+      control.Shutdown();
+    });
+    control.Wait();
+    waiter.join();
+    registry.EndAll();
+  }
+  logger->info("stopped");
+  return 0;
+}

@@ -1,0 +1,151 @@
+#include "grpc/convert.h"
+
+#include <cmath>
+
+namespace tilmash::grpcapi {
+
+grpc::Status ToGrpc(const domain::Status& s) {
+  using domain::StatusCode;
+  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
+  switch (s.code()) {
+    case StatusCode::kOk: return grpc::Status::OK;
+    case StatusCode::kInvalidArgument: code = grpc::StatusCode::INVALID_ARGUMENT; break;
+    case StatusCode::kNotFound: code = grpc::StatusCode::NOT_FOUND; break;
+    case StatusCode::kAlreadyExists: code = grpc::StatusCode::ALREADY_EXISTS; break;
+    case StatusCode::kFailedPrecondition: code = grpc::StatusCode::FAILED_PRECONDITION; break;
+    case StatusCode::kResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
+    case StatusCode::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
+    case StatusCode::kInternal: code = grpc::StatusCode::INTERNAL; break;
+  }
+  return grpc::Status(code, s.message());
+}
+
+v1::MicState ToProto(domain::MicState s) {
+  switch (s) {
+    case domain::MicState::kOff: return v1::MIC_OFF;
+    case domain::MicState::kLive: return v1::MIC_LIVE;
+    case domain::MicState::kMuted: return v1::MIC_MUTED;
+  }
+  return v1::MIC_STATE_UNSPECIFIED;
+}
+
+v1::CryptoSuite ToProto(domain::CryptoSuite s) {
+  return s == domain::CryptoSuite::kAeadAes128Gcm ? v1::AEAD_AES_128_GCM : v1::AES_CM_128_HMAC_SHA1_80;
+}
+
+domain::Result<domain::CryptoSuite> FromProto(v1::CryptoSuite s, const char* field) {
+  switch (s) {
+    case v1::CRYPTO_SUITE_UNSPECIFIED:
+    case v1::AES_CM_128_HMAC_SHA1_80: return domain::CryptoSuite::kAesCm128HmacSha1_80;
+    case v1::AEAD_AES_128_GCM: return domain::CryptoSuite::kAeadAes128Gcm;
+    default: return domain::InvalidArgument(std::string(field) + " is not a supported crypto suite");
+  }
+}
+
+void ToProto(const domain::FloorSource& in, v1::FloorSource* out) {
+  out->Clear();
+  if (auto* t = std::get_if<domain::ToneSource>(&in)) {
+    out->mutable_tone()->set_frequency_hz(t->frequency_hz);
+    out->mutable_tone()->set_level_dbfs(t->level_dbfs);
+  } else if (auto* r = std::get_if<domain::RtpSource>(&in)) {
+    out->mutable_rtp()->set_srtp(r->srtp);
+  }
+}
+
+domain::FloorSource FromProto(const v1::FloorSource& in) {
+  switch (in.kind_case()) {
+    case v1::FloorSource::kTone:
+      return domain::ToneSource{in.tone().frequency_hz(),
+                                in.tone().level_dbfs() == 0 ? -20.0 : in.tone().level_dbfs()};
+    case v1::FloorSource::kRtp: return domain::RtpSource{in.rtp().srtp()};
+    default: return domain::NoSource{};
+  }
+}
+
+void ToProto(const domain::IngestInfo& in, v1::IngestEndpoint* out) {
+  out->mutable_endpoint()->set_host(in.endpoint.host);
+  out->mutable_endpoint()->set_port(in.endpoint.port);
+  out->set_payload_type(in.payload_type);
+  out->set_ssrc(in.ssrc);
+  if (in.srtp) {
+    out->mutable_srtp()->set_suite(ToProto(in.srtp->suite));
+    out->mutable_srtp()->set_master_key(in.srtp->master_key.data(), in.srtp->master_key.size());
+    out->mutable_srtp()->set_roc(in.srtp->roc);
+  }
+}
+
+void ToProto(const domain::ChannelView& in, v1::Channel* out) {
+  out->set_language(in.name);
+  out->set_floor_duck_db(in.floor_duck_db);
+  out->set_live_console_id(in.live_console.value_or(""));
+  out->set_listener_count(in.listener_count);
+  out->set_relay_generation(in.relay_generation);
+}
+
+void ToProto(const domain::ConsoleView& in, v1::Console* out) {
+  out->set_id(in.id);
+  out->set_booth(in.booth);
+  out->set_name(in.name);
+  out->set_mic(ToProto(in.mic));
+  out->set_output_channel(in.output_channel);
+}
+
+void ToProto(const domain::SessionView& in, v1::Session* out, bool include_keys) {
+  out->set_id(in.id);
+  out->set_name(in.name);
+  out->set_floor_language(in.floor_language);
+  ToProto(in.floor_source, out->mutable_floor_source());
+  if (in.floor_ingest) {
+    ToProto(*in.floor_ingest, out->mutable_floor_ingest());
+    if (!include_keys) out->mutable_floor_ingest()->mutable_srtp()->clear_master_key();
+  }
+  for (const auto& c : in.channels) ToProto(c, out->add_channels());
+  for (const auto& c : in.consoles) ToProto(c, out->add_consoles());
+}
+
+void ToProto(const domain::MediaStats& in, v1::SessionStats* out) {
+  for (const auto& c : in.ingest) {
+    auto* o = out->add_ingest();
+    o->set_source(c.source);
+    o->set_packets_accepted(c.accepted);
+    o->set_dropped_malformed(c.malformed);
+    o->set_dropped_oversized(c.oversized);
+    o->set_dropped_unknown_ssrc(c.unknown_ssrc);
+    o->set_dropped_wrong_payload_type(c.wrong_payload_type);
+    o->set_dropped_srtp_auth(c.srtp_auth);
+  }
+  out->set_listener_packets_sent(in.listener_packets_sent);
+  out->set_listener_send_errors(in.listener_send_errors);
+}
+
+namespace {
+struct EventToProto {
+  v1::SessionEvent* out;
+  void operator()(const domain::ChannelSourceChanged& e) {
+    out->mutable_channel_source()->set_language(e.channel);
+    out->mutable_channel_source()->set_live_console_id(e.live_console.value_or(""));
+  }
+  void operator()(const domain::MicChanged& e) {
+    out->mutable_mic()->set_console_id(e.console);
+    out->mutable_mic()->set_channel(e.channel);
+    out->mutable_mic()->set_mic(ToProto(e.mic));
+  }
+  void operator()(const domain::ListenerCountChanged& e) {
+    out->mutable_listeners()->set_channel(e.channel);
+    out->mutable_listeners()->set_count(e.count);
+  }
+  void operator()(const domain::FloorChanged& e) {
+    out->mutable_floor()->set_floor_language(e.floor_language);
+    ToProto(e.source, out->mutable_floor()->mutable_source());
+  }
+  void operator()(const domain::SessionEnded&) { out->mutable_ended(); }
+};
+}  // namespace
+
+void ToProto(const domain::SessionEvent& in, v1::SessionEvent* out) {
+  out->set_session_id(in.session);
+  out->set_unix_time_ms(std::chrono::duration_cast<std::chrono::milliseconds>(in.time.time_since_epoch()).count());
+  std::visit(EventToProto{out}, in.what);
+}
+
+}  // namespace tilmash::grpcapi

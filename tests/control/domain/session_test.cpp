@@ -1,0 +1,254 @@
+#include "domain/session_registry.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "domain/language.h"
+#include "domain/sdp.h"
+#include "fakes.h"
+
+namespace tilmash::domain {
+namespace {
+
+using testing::FakeKeys;
+using testing::FakeMedia;
+using testing::RecordingEvents;
+
+class SessionTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<Session> Make(std::vector<std::string> langs = {"en", "ru", "kk"}) {
+    SessionSpec spec;
+    spec.name = "Plenary";
+    spec.languages = std::move(langs);
+    auto v = registry.Create(spec);
+    EXPECT_TRUE(v.ok()) << v.status().message();
+    return registry.Find(v->id).value();
+  }
+  FakeMedia media;
+  FakeKeys keys;
+  RecordingEvents events;
+  SessionRegistry registry{SessionPorts{&media, &keys, &events}};
+};
+
+TEST_F(SessionTest, CreatesFloorAndLanguageChannelsInOrder) {
+  auto s = Make({"en", "RU", "zh-hans"});
+  auto v = s->View();
+  ASSERT_EQ(v.channels.size(), 4u);
+  EXPECT_EQ(v.channels[0].name, "floor");
+  EXPECT_EQ(v.channels[1].name, "en");
+  EXPECT_EQ(v.channels[2].name, "ru");        // canonical case
+  EXPECT_EQ(v.channels[3].name, "zh-Hans");
+  EXPECT_DOUBLE_EQ(v.channels[1].floor_duck_db, -18.0);
+  EXPECT_EQ(media.FloorGain("ru"), 0.0);      // nobody live: auto-floor at full level
+}
+
+TEST_F(SessionTest, RejectsInvalidRequestsNamingTheField) {
+  SessionSpec bad;
+  bad.languages = {"en", "not a tag"};
+  auto r = registry.Create(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("languages"), std::string::npos);
+  EXPECT_TRUE(registry.List().empty()) << "a failed create leaves nothing behind";
+
+  SessionSpec dup;
+  dup.languages = {"en", "en"};
+  EXPECT_EQ(registry.Create(dup).status().code(), StatusCode::kAlreadyExists);
+
+  SessionSpec loud;
+  loud.floor_duck_db = 6;
+  auto l = registry.Create(loud);
+  EXPECT_EQ(l.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(l.status().message().find("floor_duck_db"), std::string::npos);
+
+  auto s = Make();
+  auto c = s->AddChannel("xx-", std::nullopt);
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+  auto sub = s->Subscribe(ListenerRequest{"ru", {"127.0.0.1", 0}, CryptoSuite::kAesCm128HmacSha1_80});
+  EXPECT_EQ(sub.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(sub.status().message().find("endpoint.port"), std::string::npos);
+  auto tone = s->SetFloorSource(ToneSource{5, -20});
+  EXPECT_NE(tone.message().find("frequency_hz"), std::string::npos);
+}
+
+TEST_F(SessionTest, UnknownThingsAreNotFound) {
+  auto s = Make();
+  EXPECT_EQ(registry.Find("s-nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(registry.Find("").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s->SetMic("c-nope", true).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(s->JoinConsole("de", "x").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(s->Subscribe(ListenerRequest{"fr", {"127.0.0.1", 9}, {}}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(s->Unsubscribe("l-nope").code(), StatusCode::kNotFound);
+}
+
+TEST_F(SessionTest, MicLiveDucksTheFloorAndMicOffRestoresAutoFloor) {
+  auto s = Make();
+  auto c = s->JoinConsole("ru", "ru-1");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->ingest.srtp->master_key.size(), 30u);
+  EXPECT_EQ(media.ConsoleGain("ru", c->console.id), kSilenceDb);
+  ASSERT_TRUE(s->SetMic(c->console.id, true).ok());
+  EXPECT_EQ(media.FloorGain("ru"), -18.0);
+  EXPECT_EQ(media.ConsoleGain("ru", c->console.id), 0.0);
+  EXPECT_EQ(media.FloorGain("kk"), 0.0) << "other channels untouched";
+  EXPECT_EQ(s->View().channels[2].live_console, c->console.id);
+  ASSERT_TRUE(s->SetMic(c->console.id, false).ok());
+  EXPECT_EQ(media.FloorGain("ru"), 0.0);
+  EXPECT_EQ(media.ConsoleGain("ru", c->console.id), kSilenceDb);
+  auto sources = events.Of<ChannelSourceChanged>();
+  ASSERT_EQ(sources.size(), 2u);
+  EXPECT_EQ(sources[0].live_console, c->console.id);
+  EXPECT_FALSE(sources[1].live_console.has_value());
+}
+
+TEST_F(SessionTest, PerChannelDuckingIsApplied) {
+  auto s = Make();
+  auto c = s->JoinConsole("kk", "");
+  ASSERT_TRUE(s->SetChannelDucking("kk", -30).ok());
+  ASSERT_TRUE(s->SetMic(c->console.id, true).ok());
+  EXPECT_EQ(media.FloorGain("kk"), -30.0);
+  EXPECT_EQ(s->SetChannelDucking("kk", -80).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(SessionTest, CoughMutesOnlyWhileHeldAndKeepsTheChannel) {
+  auto s = Make();
+  auto c = s->JoinConsole("ru", "");
+  s->SetMic(c->console.id, true);
+  auto muted = s->Cough(c->console.id, true);
+  EXPECT_EQ(muted->mic, MicState::kMuted);
+  EXPECT_EQ(media.ConsoleGain("ru", c->console.id), kSilenceDb);
+  EXPECT_EQ(media.FloorGain("ru"), -18.0) << "the channel stays with the interpreter";
+  EXPECT_EQ(s->Cough(c->console.id, false)->mic, MicState::kLive);
+  EXPECT_EQ(media.ConsoleGain("ru", c->console.id), 0.0);
+  s->SetMic(c->console.id, false);
+  EXPECT_EQ(s->Cough(c->console.id, true)->mic, MicState::kOff) << "cough on a dead mic does nothing";
+}
+
+TEST_F(SessionTest, InterlockRefusesASecondMicOnTheSameChannel) {
+  auto s = Make();
+  auto a = s->JoinConsole("ru", "ru-1");
+  auto b = s->JoinConsole("ru", "ru-2");
+  ASSERT_TRUE(s->SetMic(a->console.id, true).ok());
+  auto refused = s->SetMic(b->console.id, true);
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find(a->console.id), std::string::npos);
+  s->SetMic(a->console.id, false);
+  EXPECT_TRUE(s->SetMic(b->console.id, true).ok());
+}
+
+TEST_F(SessionTest, ExactlyOneLiveMicUnderConcurrentPresses) {
+  auto s = Make();
+  std::vector<ConsoleId> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(s->JoinConsole("ru", "")->console.id);
+  for (int round = 0; round < 200; ++round) {
+    std::atomic<int> granted{0};
+    std::vector<std::thread> threads;
+    for (const auto& id : ids)
+      threads.emplace_back([&, id] { granted += s->SetMic(id, true).ok() ? 1 : 0; });
+    for (auto& t : threads) t.join();
+    ASSERT_EQ(granted.load(), 1) << "round " << round;
+    int live = 0;
+    for (const auto& c : s->View().consoles) live += c.mic != MicState::kOff;
+    ASSERT_EQ(live, 1);
+    for (const auto& id : ids) s->SetMic(id, false);
+  }
+}
+
+TEST_F(SessionTest, BoothTakesAtMostFourConsoles) {
+  auto s = Make();
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(s->JoinConsole("kk", "").ok());
+  EXPECT_EQ(s->JoinConsole("kk", "").status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(s->JoinConsole("floor", "").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(SessionTest, ListenersAreCountedAndSwitchChannels) {
+  auto s = Make();
+  auto a = s->Subscribe(ListenerRequest{"ru", {"127.0.0.1", 5004}, CryptoSuite::kAeadAes128Gcm});
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->srtp.master_key.size(), 28u);
+  auto b = s->Subscribe(ListenerRequest{"ru", {"127.0.0.1", 5006}, {}});
+  EXPECT_NE(a->ssrc, b->ssrc);
+  EXPECT_NE(a->srtp.master_key, b->srtp.master_key) << "each listener its own key";
+  EXPECT_EQ(s->View().channels[2].listener_count, 2u);
+  ASSERT_TRUE(s->SwitchChannel(a->id, "kk").ok());
+  EXPECT_EQ(media.listener_channel[a->id], "kk");
+  EXPECT_EQ(s->View().channels[2].listener_count, 1u);
+  EXPECT_EQ(s->View().channels[3].listener_count, 1u);
+  ASSERT_TRUE(s->Unsubscribe(b->id).ok());
+  EXPECT_EQ(s->View().channels[2].listener_count, 0u);
+  auto counts = events.Of<ListenerCountChanged>();
+  ASSERT_FALSE(counts.empty());
+  EXPECT_EQ(counts.back().channel, "ru");
+  EXPECT_EQ(counts.back().count, 0u);
+}
+
+TEST_F(SessionTest, RemovingAChannelMovesItsListenersToTheFloor) {
+  auto s = Make();
+  auto l = s->Subscribe(ListenerRequest{"kk", {"127.0.0.1", 5004}, {}});
+  auto c = s->JoinConsole("kk", "");
+  EXPECT_EQ(s->RemoveChannel("kk").code(), StatusCode::kFailedPrecondition) << "a console is still there";
+  s->LeaveConsole(c->console.id);
+  ASSERT_TRUE(s->RemoveChannel("kk").ok());
+  EXPECT_EQ(media.listener_channel[l->id], "floor");
+  EXPECT_EQ(s->View().channels[0].listener_count, 1u);
+  EXPECT_EQ(s->RemoveChannel("floor").code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SessionTest, FloorRtpSourceWithSrtpGetsAKey) {
+  auto s = Make();
+  ASSERT_TRUE(s->SetFloorSource(RtpSource{true}).ok());
+  auto v = s->View();
+  ASSERT_TRUE(v.floor_ingest.has_value());
+  ASSERT_TRUE(v.floor_ingest->srtp.has_value());
+  EXPECT_EQ(v.floor_ingest->srtp->master_key.size(), 30u);
+  ASSERT_TRUE(s->SetFloorLanguage("KK").ok());
+  EXPECT_EQ(s->View().floor_language, "kk");
+}
+
+TEST_F(SessionTest, EndingStopsMediaAndForgetsTheSession) {
+  auto s = Make();
+  const auto id = s->id();
+  ASSERT_TRUE(registry.End(id).ok());
+  EXPECT_EQ(registry.Find(id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(media.ended.back(), id);
+  EXPECT_EQ(events.Of<SessionEnded>().size(), 1u);
+  EXPECT_EQ(registry.End(id).code(), StatusCode::kNotFound);
+}
+
+TEST(LanguageTag, ValidatesAndCanonicalises) {
+  for (const char* ok : {"en", "kk", "zh-Hans", "sr-Latn-RS", "tgk"}) EXPECT_TRUE(IsValidLanguageTag(ok)) << ok;
+  for (const char* bad : {"", "e", "english", "en-", "-en", "en us", "en-x"}) EXPECT_FALSE(IsValidLanguageTag(bad)) << bad;
+  EXPECT_EQ(CanonicalLanguageTag("ZH-hans-cn"), "zh-Hans-CN");
+}
+
+TEST(Sdp, CarriesTheKeyAndPlaysAsOpus) {
+  ListenerView l;
+  l.channel = "ru";
+  l.endpoint = {"127.0.0.1", 5004};
+  l.ssrc = 42;
+  l.srtp.master_key = std::vector<uint8_t>(30, 7);
+  l.send = SendInfo{{"127.0.0.1", 9000}, 111, 48000, 10};
+  const auto sdp = ListenerSdp("Plenary", l);
+  EXPECT_NE(sdp.find("m=audio 5004 RTP/SAVP 111\r\n"), std::string::npos);
+  EXPECT_NE(sdp.find("a=rtpmap:111 opus/48000/2\r\n"), std::string::npos);
+  EXPECT_NE(sdp.find("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + Base64Encode(l.srtp.master_key)),
+            std::string::npos);
+  EXPECT_EQ(Base64Decode(Base64Encode(l.srtp.master_key)).value(), l.srtp.master_key);
+}
+
+TEST(Base64, RoundTripsAllLengths) {
+  for (std::size_t len = 0; len < 40; ++len) {
+    std::vector<uint8_t> d(len);
+    for (std::size_t i = 0; i < len; ++i) d[i] = uint8_t(i * 37 + 1);
+    auto back = Base64Decode(Base64Encode(d));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, d);
+  }
+  EXPECT_EQ(Base64Encode(std::vector<uint8_t>{'M', 'a', 'n'}), "TWFu");
+  EXPECT_FALSE(Base64Decode("TW*u"));
+}
+
+}  // namespace
+}  // namespace tilmash::domain
