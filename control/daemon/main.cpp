@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
   daemon::RandomKeyProvider keys;
   grpcapi::EventHub events;
   {
-    domain::SessionRegistry registry(domain::SessionPorts{media.get(), &keys, &events});
+    domain::SessionRegistry registry(domain::SessionPorts{media.get(), &keys, &events}, config.floor_duck_db);
     grpcapi::ControlPlane control(registry, events);
     const int port = control.Start(grpcapi::ServerOptions{config.grpc_listen, true}, &error);
     if (port == 0) {

@@ -8,7 +8,7 @@ SessionRegistry::~SessionRegistry() { EndAll(); }
 
 Result<SessionView> SessionRegistry::Create(const SessionSpec& spec) {
   if (spec.name.size() > 200) return InvalidArgument("name is longer than 200 characters");
-  const double duck = spec.floor_duck_db.value_or(kDefaultFloorDuckDb);
+  const double duck = spec.floor_duck_db.value_or(default_duck_db_);
   if (!(duck <= 0 && duck >= -60)) return InvalidArgument("floor_duck_db must be between -60 and 0 dB");
   if (!spec.id.empty()) {
     std::shared_lock lock(mu_);

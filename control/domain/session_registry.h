@@ -21,7 +21,8 @@ struct SessionSpec {
 
 class SessionRegistry {
  public:
-  explicit SessionRegistry(SessionPorts ports) : ports_(ports) {}
+  explicit SessionRegistry(SessionPorts ports, double default_duck_db = kDefaultFloorDuckDb)
+      : ports_(ports), default_duck_db_(default_duck_db) {}
   ~SessionRegistry();
 
   Result<SessionView> Create(const SessionSpec& spec);
@@ -32,6 +33,7 @@ class SessionRegistry {
 
  private:
   SessionPorts ports_;
+  const double default_duck_db_;
   mutable std::shared_mutex mu_;
   std::map<SessionId, std::shared_ptr<Session>> sessions_;
 };
