@@ -15,7 +15,8 @@ namespace {
 
 constexpr double kSilenceDb = -200.0;
 
-double ToDb(double linear) { return linear > 0 ? 20.0 * std::log10(linear) : kSilenceDb; }
+// Anything below -200 dBFS (denormals from a decoder fading out) is reported as silence.
+double ToDb(double linear) { return linear > 0 ? std::max(kSilenceDb, 20.0 * std::log10(linear)) : kSilenceDb; }
 
 std::string OpusErrorText(int code) { return opus_strerror(code); }
 

@@ -43,6 +43,9 @@ TEST(Levels, SilenceIsMinus200) {
   EXPECT_EQ(RmsDb(zeros), -200.0);
   EXPECT_EQ(PeakDb(zeros), -200.0);
   EXPECT_EQ(DominantFrequency(zeros), 0.0);
+  // A decoder fading out leaves denormals; that is still silence, not -670 dBFS.
+  std::vector<float> tiny(1000, 1e-36f);
+  EXPECT_EQ(RmsDb(tiny), -200.0);
 }
 
 class DominantFrequencyTest : public ::testing::TestWithParam<double> {};

@@ -1,0 +1,154 @@
+// tilmash-listen: a test headset. Subscribes to one channel, receives SRTP/Opus for N seconds,
+// and reports what it heard (dominant tone, level, loss, timing); optionally writes a WAV.
+#include <CLI/CLI.hpp>
+#include <grpcpp/support/status.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "audio/audio.h"
+#include "client/connect.h"
+#include "client/interrupt.h"
+#include "client/listener_client.h"
+
+namespace {
+
+using tilmash::client::ListenerClient;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kSettleSamples = tilmash::audio::kRate / 10;  // ignore 100 ms after a (re)start
+
+struct Measurement {
+  std::string channel;
+  double dominant_hz = 0;
+  double level_dbfs = -200;
+};
+
+Measurement Measure(const std::string& channel, const std::vector<float>& samples, std::size_t from, std::size_t to) {
+  Measurement m{channel};
+  from = std::min(from + kSettleSamples, to);
+  std::span<const float> part(samples.data() + from, to - from);
+  m.dominant_hz = tilmash::audio::DominantFrequency(part);
+  m.level_dbfs = tilmash::audio::RmsDb(part);
+  return m;
+}
+
+nlohmann::json ToJson(const Measurement& m) {
+  return {{"channel", m.channel}, {"dominant_hz", m.dominant_hz}, {"level_dbfs", m.level_dbfs}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tilmash test listener: subscribe to a channel, decrypt, decode and measure"};
+  ListenerClient::Options options;
+  double seconds = 5;
+  std::string wav_path, switch_to;
+  double switch_at = -1;
+  bool json = false, gcm = false;
+  app.add_option("--server", options.server, "daemon gRPC address")->capture_default_str();
+  app.add_option("--session", options.session_id, "session id")->required();
+  app.add_option("--channel", options.channel, "language tag or 'floor'")->required();
+  app.add_option("--seconds", seconds, "how long to listen")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--wav", wav_path, "write what was heard to this 16-bit WAV");
+  app.add_option("--switch-to", switch_to, "switch to this channel during the run");
+  app.add_option("--switch-at", switch_at, "when to switch, seconds after the start")->check(CLI::NonNegativeNumber);
+  app.add_option("--bind", options.bind_host, "local address to receive on")->capture_default_str();
+  app.add_flag("--gcm", gcm, "ask for AEAD_AES_128_GCM instead of AES_CM_128_HMAC_SHA1_80");
+  app.add_flag("--json", json, "print one JSON object");
+  CLI11_PARSE(app, argc, argv);
+  if (!switch_to.empty() && switch_at < 0) switch_at = seconds / 2;
+  if (switch_to.empty() && switch_at >= 0) {
+    std::cerr << "error: --switch-at needs --switch-to\n";
+    return 2;
+  }
+  if (gcm) options.suite = tilmash::v1::AEAD_AES_128_GCM;
+
+  tilmash::client::InstallInterruptHandler();
+  std::string error;
+  auto listener = ListenerClient::Start(options, &error);
+  if (!listener) {
+    std::cerr << "error: " << error << "\n";
+    return 1;
+  }
+  const auto start = Clock::now();
+  auto to_time = [&](double s) { return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
+  std::optional<std::size_t> switch_sample;
+  bool completed = true;
+  if (!switch_to.empty() && switch_at < seconds) {
+    completed = tilmash::client::SleepUntilOrInterrupted(to_time(switch_at));
+    if (completed) {
+      const grpc::Status status = listener->SwitchChannel(switch_to);
+      if (!status.ok()) {
+        std::cerr << "error: SwitchChannel: " << tilmash::client::StatusText(status) << "\n";
+        return 1;  // the destructor unsubscribes
+      }
+      switch_sample = listener->SampleCount();
+    }
+  }
+  if (completed) tilmash::client::SleepUntilOrInterrupted(to_time(seconds));
+  const double listened = std::chrono::duration<double>(Clock::now() - start).count();
+  listener->Stop();
+
+  const auto samples = listener->Samples();
+  const auto stats = listener->stats();
+  const Measurement final_part = Measure(listener->channel(), samples, switch_sample.value_or(0), samples.size());
+  std::optional<Measurement> before_switch;
+  if (switch_sample) before_switch = Measure(options.channel, samples, 0, *switch_sample);
+  bool wav_ok = true;
+  if (!wav_path.empty()) wav_ok = tilmash::audio::WriteWav(wav_path, samples);
+
+  if (json) {
+    nlohmann::json out = ToJson(final_part);
+    out["session"] = options.session_id;
+    out["listener_id"] = listener->listener_id();
+    out["seconds"] = listened;
+    out["packets"] = stats.packets;
+    out["lost"] = stats.lost;
+    out["auth_failures"] = stats.auth_failures;
+    out["malformed"] = stats.malformed;
+    out["wrong_ssrc"] = stats.wrong_ssrc;
+    out["decode_errors"] = stats.decode_errors;
+    out["mean_interarrival_ms"] = stats.mean_interarrival_ms;
+    out["max_interarrival_ms"] = stats.max_interarrival_ms;
+    out["samples"] = samples.size();
+    out["wav"] = wav_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(wav_path);
+    if (before_switch) out["before_switch"] = ToJson(*before_switch);
+    std::cout << out.dump() << "\n";
+  } else {
+    auto line = [](const char* name, const std::string& value) { std::printf("%-22s %s\n", name, value.c_str()); };
+    auto num = [](double v, int decimals) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+      return std::string(buf);
+    };
+    if (before_switch) {
+      line("channel (before)", before_switch->channel);
+      line("dominant Hz (before)", num(before_switch->dominant_hz, 1));
+      line("level dBFS (before)", num(before_switch->level_dbfs, 1));
+    }
+    line("channel", final_part.channel);
+    line("listener", listener->listener_id());
+    line("seconds", num(listened, 2));
+    line("packets", std::to_string(stats.packets));
+    line("lost", std::to_string(stats.lost));
+    line("auth failures", std::to_string(stats.auth_failures));
+    if (stats.malformed || stats.wrong_ssrc || stats.decode_errors)
+      line("malformed/ssrc/decode", std::to_string(stats.malformed) + "/" + std::to_string(stats.wrong_ssrc) + "/" +
+                                        std::to_string(stats.decode_errors));
+    line("dominant Hz", num(final_part.dominant_hz, 1));
+    line("level dBFS RMS", num(final_part.level_dbfs, 1));
+    line("inter-arrival ms", "mean " + num(stats.mean_interarrival_ms, 2) + ", max " + num(stats.max_interarrival_ms, 2));
+    if (!wav_path.empty()) line("wav", wav_path);
+  }
+  if (!wav_ok) {
+    std::cerr << "error: cannot write " << wav_path << "\n";
+    return 1;
+  }
+  if (stats.packets == 0) {
+    std::cerr << "error: no packets received (auth failures: " << stats.auth_failures << ")\n";
+    return 3;
+  }
+  return 0;
+}

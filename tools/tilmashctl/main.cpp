@@ -1,0 +1,23 @@
+// tilmashctl: every control-plane RPC from the command line, for operators and scripts.
+#include "command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tilmash control: sessions, channels, floor, consoles, listeners"};
+  app.require_subcommand(1);
+  tilmash::ctl::Context ctx;
+  app.add_option("--server", ctx.server, "daemon gRPC address")
+      ->capture_default_str()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_flag("--json", ctx.json, "print responses as JSON (proto field names)");
+  // Global options are accepted after the subcommand too: "tilmashctl session list --json".
+  app.fallthrough();
+  tilmash::ctl::Action action;
+  tilmash::ctl::AddSessionCommands(app, ctx, action);
+  tilmash::ctl::AddBoothCommands(app, ctx, action);
+  CLI11_PARSE(app, argc, argv);
+  if (!action) {
+    std::cerr << app.help();
+    return 2;
+  }
+  return action();
+}
