@@ -1,0 +1,81 @@
+#include "daemon_process.h"
+
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace tilmash::testing {
+
+std::string BinDir() {
+  const char* dir = std::getenv("TILMASH_BIN");
+  return dir ? dir : "build/bin";
+}
+
+DaemonProcess::DaemonProcess(std::vector<std::string> extra_args) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return;
+  std::vector<std::string> args = {BinDir() + "/tilmashd", "--grpc-listen", "127.0.0.1:0", "--log-level", "warn"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  // Wait (bounded) for the line that names the port.
+  std::string text;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline && text.find('\n') == std::string::npos) {
+    pollfd p{out[0], POLLIN, 0};
+    if (poll(&p, 1, 200) <= 0) continue;
+    char buf[256];
+    ssize_t n = read(out[0], buf, sizeof buf);
+    if (n <= 0) break;
+    text.append(buf, std::size_t(n));
+  }
+  close(out[0]);
+  const std::string marker = "listening on ";
+  auto at = text.find(marker);
+  if (at == std::string::npos) return;
+  address_ = text.substr(at + marker.size(), text.find('\n', at) - at - marker.size());
+  port_ = std::atoi(address_.substr(address_.rfind(':') + 1).c_str());
+  channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  sessions_ = v1::SessionService::NewStub(channel_);
+  booths_ = v1::BoothService::NewStub(channel_);
+  listeners_ = v1::ListenerService::NewStub(channel_);
+}
+
+bool DaemonProcess::Alive() const { return pid_ > 0 && kill(pid_, 0) == 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
+
+int DaemonProcess::Stop() {
+  if (pid_ <= 0) return exit_code_;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      break;
+    }
+    usleep(10000);  // polling a child's exit: there is no fd to wait on
+  }
+  pid_ = -1;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
+}
+
+DaemonProcess::~DaemonProcess() { Stop(); }
+
+}  // namespace tilmash::testing

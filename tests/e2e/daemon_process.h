@@ -1,0 +1,42 @@
+// The real daemon as a child process on a free port (port 0), for end-to-end tests.
+#pragma once
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tilmash/v1/tilmash.grpc.pb.h"
+
+namespace tilmash::testing {
+
+class DaemonProcess {
+ public:
+  // Starts build/bin/tilmashd (from $TILMASH_BIN) and waits for its "listening on" line.
+  explicit DaemonProcess(std::vector<std::string> extra_args = {});
+  // Sends SIGTERM and waits; exit_code() is then the daemon's status.
+  ~DaemonProcess();
+  int Stop();
+
+  bool ok() const { return port_ > 0; }
+  const std::string& address() const { return address_; }
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  v1::SessionService::Stub& sessions() { return *sessions_; }
+  v1::BoothService::Stub& booths() { return *booths_; }
+  v1::ListenerService::Stub& listeners() { return *listeners_; }
+  bool Alive() const;
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int exit_code_ = -1;
+  std::string address_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::SessionService::Stub> sessions_;
+  std::unique_ptr<v1::BoothService::Stub> booths_;
+  std::unique_ptr<v1::ListenerService::Stub> listeners_;
+};
+
+std::string BinDir();
+
+}  // namespace tilmash::testing

@@ -1,0 +1,101 @@
+// Shared steps of the end-to-end tests: a real daemon, real consoles (RtpSender over SRTP)
+// and real listeners (ListenerClient: SRTP + Opus), measured with Goertzel filters.
+#pragma once
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audio/audio.h"
+#include "client/convert.h"
+#include "client/listener_client.h"
+#include "client/rtp_sender.h"
+#include "daemon_process.h"
+
+namespace tilmash::testing {
+
+using namespace std::chrono_literals;
+using client::ListenerClient;
+using client::RtpSender;
+
+class E2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(daemon_.ok()) << "tilmashd did not start"; }
+  void TearDown() override { EXPECT_EQ(daemon_.Stop(), 0) << "tilmashd must exit cleanly on SIGTERM"; }
+
+  v1::Session CreateSession(std::vector<std::string> languages, std::optional<double> floor_tone_hz) {
+    grpc::ClientContext ctx;
+    v1::CreateSessionRequest req;
+    req.set_name("e2e");
+    for (auto& l : languages) req.add_languages(l);
+    if (floor_tone_hz) req.mutable_floor_source()->mutable_tone()->set_frequency_hz(*floor_tone_hz);
+    else req.mutable_floor_source()->mutable_rtp();
+    v1::Session s;
+    auto st = daemon_.sessions().CreateSession(&ctx, req, &s);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return s;
+  }
+
+  v1::JoinConsoleResponse Join(const std::string& session, const std::string& booth) {
+    grpc::ClientContext ctx;
+    v1::JoinConsoleRequest req;
+    req.set_session_id(session);
+    req.set_booth(booth);
+    v1::JoinConsoleResponse resp;
+    auto st = daemon_.booths().JoinConsole(&ctx, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp;
+  }
+
+  // A console streaming a tone over SRTP to its ingest, as a real desk would.
+  std::unique_ptr<RtpSender> Speak(const v1::IngestEndpoint& ingest, double hz, double dbfs = -20) {
+    auto s = std::make_unique<RtpSender>(client::IngestFromProto(ingest));
+    s->SetTone(hz, dbfs);
+    std::string error;
+    EXPECT_TRUE(s->Start(&error)) << error;
+    return s;
+  }
+
+  grpc::Status SetMic(const std::string& session, const std::string& console, bool live) {
+    grpc::ClientContext ctx;
+    v1::SetMicRequest req;
+    req.set_session_id(session);
+    req.set_console_id(console);
+    req.set_live(live);
+    v1::Console c;
+    return daemon_.booths().SetMic(&ctx, req, &c);
+  }
+
+  std::unique_ptr<ListenerClient> Listen(const std::string& session, const std::string& channel,
+                                         v1::CryptoSuite suite = v1::AES_CM_128_HMAC_SHA1_80,
+                                         std::optional<std::vector<uint8_t>> key_override = std::nullopt) {
+    ListenerClient::Options o;
+    o.server = daemon_.address();
+    o.session_id = session;
+    o.channel = channel;
+    o.suite = suite;
+    o.key_override = std::move(key_override);
+    std::string error;
+    auto l = ListenerClient::Start(o, &error);
+    EXPECT_TRUE(l) << error;
+    return l;
+  }
+
+  // Levels (dBFS) of `hz` in the next `ms` of audio the listener decodes from now on.
+  static std::vector<double> NextLevels(ListenerClient& l, std::vector<double> hz, int ms = 200) {
+    const std::size_t start = l.SampleCount();
+    const std::size_t n = std::size_t(ms) * 48;
+    EXPECT_TRUE(l.WaitForSamples(start + n, 5s)) << "no audio reached the listener";
+    auto x = l.Samples(start, n);
+    std::vector<double> out;
+    for (double f : hz) out.push_back(audio::ToneLevelDb(x, f));
+    return out;
+  }
+
+  DaemonProcess daemon_;
+};
+
+}  // namespace tilmash::testing
