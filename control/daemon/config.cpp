@@ -8,7 +8,7 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
   try {
     YAML::Node root = YAML::LoadFile(path);
     static const char* kKnown[] = {"grpc_listen", "media_address", "opus_bitrate", "frame_ms",
-                                   "jitter_ms", "floor_duck_db", "log_level", "demo"};
+                                   "jitter_ms",   "floor_duck_db", "log_level",    "demo"};
     for (const auto& kv : root) {
       const auto key = kv.first.as<std::string>();
       bool known = false;

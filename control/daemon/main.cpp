@@ -1,9 +1,9 @@
 // tilmashd: the only place that wires the domain, the media engine and the gRPC adapters.
+#include <pthread.h>
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <pthread.h>
 #include <thread>
 
 #include "daemon/config.h"
@@ -35,8 +35,7 @@ int CreateDemoSession(domain::SessionRegistry& registry, const daemon::Config& c
     return 1;
   }
   log::Get("main")->info("demo session '{}' ready: floor RTP/Opus ingest on {}:{}, channels {}", s->id,
-                         s->floor_ingest->endpoint.host, s->floor_ingest->endpoint.port,
-                         [&] {
+                         s->floor_ingest->endpoint.host, s->floor_ingest->endpoint.port, [&] {
                            std::string names;
                            for (const auto& c : s->channels) names += (names.empty() ? "" : ",") + c.name;
                            return names;

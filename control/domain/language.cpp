@@ -14,10 +14,12 @@ bool IsValidLanguageTag(std::string_view tag) {
     std::string_view part = tag.substr(start, end - start);
     if (first) {
       if (part.size() < 2 || part.size() > 3) return false;
-      for (char c : part) if (!std::isalpha(static_cast<unsigned char>(c))) return false;
+      for (char c : part)
+        if (!std::isalpha(static_cast<unsigned char>(c))) return false;
     } else {
       if (part.size() < 2 || part.size() > 8) return false;
-      for (char c : part) if (!std::isalnum(static_cast<unsigned char>(c))) return false;
+      for (char c : part)
+        if (!std::isalnum(static_cast<unsigned char>(c))) return false;
     }
     first = false;
     if (end == tag.size()) break;

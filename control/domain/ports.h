@@ -18,22 +18,17 @@ class MediaEngine {
   virtual Status AddChannel(const SessionId& session, const ChannelName& channel) = 0;
   virtual void RemoveChannel(const SessionId& session, const ChannelName& channel) = 0;
   // Returns the ingest endpoint when the source is RTP.
-  virtual Result<std::optional<IngestInfo>> SetFloorSource(const SessionId& session,
-                                                           const FloorSource& source,
+  virtual Result<std::optional<IngestInfo>> SetFloorSource(const SessionId& session, const FloorSource& source,
                                                            const std::optional<SrtpKeying>& key,
                                                            uint32_t expected_ssrc) = 0;
-  virtual Result<IngestInfo> AddConsole(const SessionId& session, const ConsoleId& console,
-                                        const ChannelName& output, const SrtpKeying& key,
-                                        uint32_t ssrc) = 0;
+  virtual Result<IngestInfo> AddConsole(const SessionId& session, const ConsoleId& console, const ChannelName& output,
+                                        const SrtpKeying& key, uint32_t ssrc) = 0;
   virtual void RemoveConsole(const SessionId& session, const ConsoleId& console) = 0;
   // Gain ramps, never relinking.
-  virtual void SetChannelMix(const SessionId& session, const ChannelName& channel,
-                             const ChannelMix& mix) = 0;
-  virtual Result<SendInfo> AddListener(const SessionId& session, const ListenerId& listener,
-                                       const ChannelName& channel, const Endpoint& endpoint,
-                                       const SrtpKeying& key, uint32_t ssrc) = 0;
-  virtual Status SwitchListener(const SessionId& session, const ListenerId& listener,
-                                const ChannelName& channel) = 0;
+  virtual void SetChannelMix(const SessionId& session, const ChannelName& channel, const ChannelMix& mix) = 0;
+  virtual Result<SendInfo> AddListener(const SessionId& session, const ListenerId& listener, const ChannelName& channel,
+                                       const Endpoint& endpoint, const SrtpKeying& key, uint32_t ssrc) = 0;
+  virtual Status SwitchListener(const SessionId& session, const ListenerId& listener, const ChannelName& channel) = 0;
   virtual void RemoveListener(const SessionId& session, const ListenerId& listener) = 0;
   virtual MediaStats Stats(const SessionId& session) = 0;
 };

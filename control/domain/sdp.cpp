@@ -35,14 +35,22 @@ std::string Base64Encode(std::span<const uint8_t> d) {
   std::size_t i = 0;
   for (; i + 2 < d.size(); i += 3) {
     uint32_t v = uint32_t(d[i]) << 16 | uint32_t(d[i + 1]) << 8 | d[i + 2];
-    out += kB64[v >> 18]; out += kB64[(v >> 12) & 63]; out += kB64[(v >> 6) & 63]; out += kB64[v & 63];
+    out += kB64[v >> 18];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+    out += kB64[v & 63];
   }
   if (i + 1 == d.size()) {
     uint32_t v = uint32_t(d[i]) << 16;
-    out += kB64[v >> 18]; out += kB64[(v >> 12) & 63]; out += "==";
+    out += kB64[v >> 18];
+    out += kB64[(v >> 12) & 63];
+    out += "==";
   } else if (i + 2 == d.size()) {
     uint32_t v = uint32_t(d[i]) << 16 | uint32_t(d[i + 1]) << 8;
-    out += kB64[v >> 18]; out += kB64[(v >> 12) & 63]; out += kB64[(v >> 6) & 63]; out += '=';
+    out += kB64[v >> 18];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+    out += '=';
   }
   return out;
 }

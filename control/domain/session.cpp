@@ -43,8 +43,7 @@ void Session::End() {
 }
 
 void Session::Emit(SessionEvent::Event what) {
-  if (ports_.events)
-    ports_.events->OnEvent(SessionEvent{id_, std::chrono::system_clock::now(), std::move(what)});
+  if (ports_.events) ports_.events->OnEvent(SessionEvent{id_, std::chrono::system_clock::now(), std::move(what)});
 }
 
 Result<ChannelName> Session::FindChannel(const std::string& name, const char* field) const {
@@ -80,8 +79,7 @@ Result<ChannelView> Session::AddChannel(const std::string& language, std::option
   std::lock_guard lock(mu_);
   if (ended_) return FailedPrecondition("session " + id_ + " has ended");
   if (language == kFloorChannel) return AlreadyExists("language: the floor channel always exists");
-  if (!IsValidLanguageTag(language))
-    return InvalidArgument("language '" + language + "' is not a BCP-47 language tag");
+  if (!IsValidLanguageTag(language)) return InvalidArgument("language '" + language + "' is not a BCP-47 language tag");
   const double duck = duck_db.value_or(default_duck_db_);
   if (Status s = ValidateDuck(duck, "floor_duck_db"); !s.ok()) return s;
   ChannelName name = CanonicalLanguageTag(language);
@@ -166,8 +164,8 @@ Result<JoinedConsole> Session::JoinConsole(const std::string& booth, const std::
   int in_booth = 0;
   for (const auto& [id, c] : consoles_) in_booth += c.view.booth == channel;
   if (in_booth >= kMaxConsolesPerBooth)
-    return ResourceExhausted("booth '" + channel + "' already has " +
-                             std::to_string(kMaxConsolesPerBooth) + " consoles");
+    return ResourceExhausted("booth '" + channel + "' already has " + std::to_string(kMaxConsolesPerBooth) +
+                             " consoles");
   ConsoleState c;
   c.view.id = ports_.keys->NewId("c-");
   c.view.booth = channel;
@@ -205,8 +203,7 @@ void Session::SetMicLocked(ConsoleState& c, MicState next) {
   if (next != MicState::kOff) ch.live_console = c.view.id;
   ApplyMix(c.view.output_channel);
   Emit(MicChanged{c.view.id, c.view.output_channel, next});
-  if (was_writer != (ch.live_console == c.view.id))
-    Emit(ChannelSourceChanged{c.view.output_channel, ch.live_console});
+  if (was_writer != (ch.live_console == c.view.id)) Emit(ChannelSourceChanged{c.view.output_channel, ch.live_console});
 }
 
 Result<ConsoleView> Session::SetMic(const ConsoleId& console, bool live) {
@@ -219,8 +216,8 @@ Result<ConsoleView> Session::SetMic(const ConsoleId& console, bool live) {
     // One writer per channel, enforced here (interlock: a second mic is refused).
     const auto& writer = channels_.at(c.view.output_channel).live_console;
     if (writer && *writer != console)
-      return FailedPrecondition("channel '" + c.view.output_channel + "' is engaged by console " +
-                                *writer + " (interlock)");
+      return FailedPrecondition("channel '" + c.view.output_channel + "' is engaged by console " + *writer +
+                                " (interlock)");
     SetMicLocked(c, MicState::kLive);
   } else {
     SetMicLocked(c, MicState::kOff);

@@ -7,8 +7,16 @@
 
 namespace tilmash::domain {
 
-enum class StatusCode { kOk, kInvalidArgument, kNotFound, kAlreadyExists, kFailedPrecondition,
-                        kResourceExhausted, kUnavailable, kInternal };
+enum class StatusCode {
+  kOk,
+  kInvalidArgument,
+  kNotFound,
+  kAlreadyExists,
+  kFailedPrecondition,
+  kResourceExhausted,
+  kUnavailable,
+  kInternal
+};
 std::ostream& operator<<(std::ostream& os, StatusCode c);
 
 class Status {
@@ -19,6 +27,7 @@ class Status {
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
+
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
@@ -43,6 +52,7 @@ class Result {
   T&& value() && { return std::get<T>(std::move(v_)); }
   const T* operator->() const { return &value(); }
   Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
+
  private:
   std::variant<T, Status> v_;
 };

@@ -1,13 +1,16 @@
-#include "domain/status.h"
 #include "domain/types.h"
+#include "domain/status.h"
 
 namespace tilmash::domain {
 
 std::ostream& operator<<(std::ostream& os, MicState s) {
   switch (s) {
-    case MicState::kOff: return os << "off";
-    case MicState::kLive: return os << "live";
-    case MicState::kMuted: return os << "muted";
+    case MicState::kOff:
+      return os << "off";
+    case MicState::kLive:
+      return os << "live";
+    case MicState::kMuted:
+      return os << "muted";
   }
   return os << "?";
 }
@@ -18,14 +21,22 @@ std::ostream& operator<<(std::ostream& os, CryptoSuite s) {
 
 std::ostream& operator<<(std::ostream& os, StatusCode c) {
   switch (c) {
-    case StatusCode::kOk: return os << "OK";
-    case StatusCode::kInvalidArgument: return os << "INVALID_ARGUMENT";
-    case StatusCode::kNotFound: return os << "NOT_FOUND";
-    case StatusCode::kAlreadyExists: return os << "ALREADY_EXISTS";
-    case StatusCode::kFailedPrecondition: return os << "FAILED_PRECONDITION";
-    case StatusCode::kResourceExhausted: return os << "RESOURCE_EXHAUSTED";
-    case StatusCode::kUnavailable: return os << "UNAVAILABLE";
-    case StatusCode::kInternal: return os << "INTERNAL";
+    case StatusCode::kOk:
+      return os << "OK";
+    case StatusCode::kInvalidArgument:
+      return os << "INVALID_ARGUMENT";
+    case StatusCode::kNotFound:
+      return os << "NOT_FOUND";
+    case StatusCode::kAlreadyExists:
+      return os << "ALREADY_EXISTS";
+    case StatusCode::kFailedPrecondition:
+      return os << "FAILED_PRECONDITION";
+    case StatusCode::kResourceExhausted:
+      return os << "RESOURCE_EXHAUSTED";
+    case StatusCode::kUnavailable:
+      return os << "UNAVAILABLE";
+    case StatusCode::kInternal:
+      return os << "INTERNAL";
   }
   return os << "?";
 }

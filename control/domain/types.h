@@ -39,8 +39,13 @@ struct SrtpKeying {
   uint32_t roc = 0;
 };
 
-struct ToneSource { double frequency_hz = 440; double level_dbfs = -20; };
-struct RtpSource { bool srtp = false; };
+struct ToneSource {
+  double frequency_hz = 440;
+  double level_dbfs = -20;
+};
+struct RtpSource {
+  bool srtp = false;
+};
 struct NoSource {};
 using FloorSource = std::variant<NoSource, ToneSource, RtpSource>;
 
@@ -108,8 +113,7 @@ struct ChannelMix {
 
 struct IngestCounters {
   std::string source;  // "floor" or a console id
-  uint64_t accepted = 0, malformed = 0, oversized = 0, unknown_ssrc = 0, wrong_payload_type = 0,
-           srtp_auth = 0;
+  uint64_t accepted = 0, malformed = 0, oversized = 0, unknown_ssrc = 0, wrong_payload_type = 0, srtp_auth = 0;
 };
 struct MediaStats {
   std::vector<IngestCounters> ingest;
@@ -118,10 +122,23 @@ struct MediaStats {
 };
 
 // Events flow up to watchers (gRPC WatchSession).
-struct ChannelSourceChanged { ChannelName channel; std::optional<ConsoleId> live_console; };
-struct MicChanged { ConsoleId console; ChannelName channel; MicState mic; };
-struct ListenerCountChanged { ChannelName channel; uint32_t count; };
-struct FloorChanged { std::string floor_language; FloorSource source; };
+struct ChannelSourceChanged {
+  ChannelName channel;
+  std::optional<ConsoleId> live_console;
+};
+struct MicChanged {
+  ConsoleId console;
+  ChannelName channel;
+  MicState mic;
+};
+struct ListenerCountChanged {
+  ChannelName channel;
+  uint32_t count;
+};
+struct FloorChanged {
+  std::string floor_language;
+  FloorSource source;
+};
 struct SessionEnded {};
 struct SessionEvent {
   SessionId session;

@@ -8,23 +8,41 @@ grpc::Status ToGrpc(const domain::Status& s) {
   using domain::StatusCode;
   grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
   switch (s.code()) {
-    case StatusCode::kOk: return grpc::Status::OK;
-    case StatusCode::kInvalidArgument: code = grpc::StatusCode::INVALID_ARGUMENT; break;
-    case StatusCode::kNotFound: code = grpc::StatusCode::NOT_FOUND; break;
-    case StatusCode::kAlreadyExists: code = grpc::StatusCode::ALREADY_EXISTS; break;
-    case StatusCode::kFailedPrecondition: code = grpc::StatusCode::FAILED_PRECONDITION; break;
-    case StatusCode::kResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
-    case StatusCode::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
-    case StatusCode::kInternal: code = grpc::StatusCode::INTERNAL; break;
+    case StatusCode::kOk:
+      return grpc::Status::OK;
+    case StatusCode::kInvalidArgument:
+      code = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    case StatusCode::kNotFound:
+      code = grpc::StatusCode::NOT_FOUND;
+      break;
+    case StatusCode::kAlreadyExists:
+      code = grpc::StatusCode::ALREADY_EXISTS;
+      break;
+    case StatusCode::kFailedPrecondition:
+      code = grpc::StatusCode::FAILED_PRECONDITION;
+      break;
+    case StatusCode::kResourceExhausted:
+      code = grpc::StatusCode::RESOURCE_EXHAUSTED;
+      break;
+    case StatusCode::kUnavailable:
+      code = grpc::StatusCode::UNAVAILABLE;
+      break;
+    case StatusCode::kInternal:
+      code = grpc::StatusCode::INTERNAL;
+      break;
   }
   return grpc::Status(code, s.message());
 }
 
 v1::MicState ToProto(domain::MicState s) {
   switch (s) {
-    case domain::MicState::kOff: return v1::MIC_OFF;
-    case domain::MicState::kLive: return v1::MIC_LIVE;
-    case domain::MicState::kMuted: return v1::MIC_MUTED;
+    case domain::MicState::kOff:
+      return v1::MIC_OFF;
+    case domain::MicState::kLive:
+      return v1::MIC_LIVE;
+    case domain::MicState::kMuted:
+      return v1::MIC_MUTED;
   }
   return v1::MIC_STATE_UNSPECIFIED;
 }
@@ -36,9 +54,12 @@ v1::CryptoSuite ToProto(domain::CryptoSuite s) {
 domain::Result<domain::CryptoSuite> FromProto(v1::CryptoSuite s, const char* field) {
   switch (s) {
     case v1::CRYPTO_SUITE_UNSPECIFIED:
-    case v1::AES_CM_128_HMAC_SHA1_80: return domain::CryptoSuite::kAesCm128HmacSha1_80;
-    case v1::AEAD_AES_128_GCM: return domain::CryptoSuite::kAeadAes128Gcm;
-    default: return domain::InvalidArgument(std::string(field) + " is not a supported crypto suite");
+    case v1::AES_CM_128_HMAC_SHA1_80:
+      return domain::CryptoSuite::kAesCm128HmacSha1_80;
+    case v1::AEAD_AES_128_GCM:
+      return domain::CryptoSuite::kAeadAes128Gcm;
+    default:
+      return domain::InvalidArgument(std::string(field) + " is not a supported crypto suite");
   }
 }
 
@@ -55,10 +76,11 @@ void ToProto(const domain::FloorSource& in, v1::FloorSource* out) {
 domain::FloorSource FromProto(const v1::FloorSource& in) {
   switch (in.kind_case()) {
     case v1::FloorSource::kTone:
-      return domain::ToneSource{in.tone().frequency_hz(),
-                                in.tone().level_dbfs() == 0 ? -20.0 : in.tone().level_dbfs()};
-    case v1::FloorSource::kRtp: return domain::RtpSource{in.rtp().srtp()};
-    default: return domain::NoSource{};
+      return domain::ToneSource{in.tone().frequency_hz(), in.tone().level_dbfs() == 0 ? -20.0 : in.tone().level_dbfs()};
+    case v1::FloorSource::kRtp:
+      return domain::RtpSource{in.rtp().srtp()};
+    default:
+      return domain::NoSource{};
   }
 }
 

@@ -19,9 +19,9 @@ std::shared_ptr<domain::Session> Find(domain::SessionRegistry& r, const std::str
   }
   return s.value();
 }
-#define TILMASH_FIND_SESSION(var, id)            \
-  grpc::Status find_status;                      \
-  auto var = Find(registry_, id, &find_status);  \
+#define TILMASH_FIND_SESSION(var, id)           \
+  grpc::Status find_status;                     \
+  auto var = Find(registry_, id, &find_status); \
   if (!var) return find_status
 }  // namespace
 
@@ -38,13 +38,11 @@ grpc::Status SessionServiceImpl::CreateSession(grpc::ServerContext*, const v1::C
   auto created = registry_.Create(spec);
   if (!created.ok()) return ToGrpc(created.status());
   ToProto(created.value(), resp);
-  log::Get("grpc")->info("session {} '{}' created with {} channels", resp->id(), resp->name(),
-                         resp->channels_size());
+  log::Get("grpc")->info("session {} '{}' created with {} channels", resp->id(), resp->name(), resp->channels_size());
   return grpc::Status::OK;
 }
 
-grpc::Status SessionServiceImpl::GetSession(grpc::ServerContext*, const v1::GetSessionRequest* req,
-                                            v1::Session* resp) {
+grpc::Status SessionServiceImpl::GetSession(grpc::ServerContext*, const v1::GetSessionRequest* req, v1::Session* resp) {
   TILMASH_FIND_SESSION(s, req->session_id());
   ToProto(s->View(), resp);
   return grpc::Status::OK;
@@ -61,8 +59,7 @@ grpc::Status SessionServiceImpl::EndSession(grpc::ServerContext*, const v1::EndS
   return ToGrpc(registry_.End(req->session_id()));
 }
 
-grpc::Status SessionServiceImpl::AddChannel(grpc::ServerContext*, const v1::AddChannelRequest* req,
-                                            v1::Channel* resp) {
+grpc::Status SessionServiceImpl::AddChannel(grpc::ServerContext*, const v1::AddChannelRequest* req, v1::Channel* resp) {
   TILMASH_FIND_SESSION(s, req->session_id());
   std::optional<double> duck;
   if (req->floor_duck_db() != 0) duck = req->floor_duck_db();
@@ -191,8 +188,7 @@ grpc::Status ListenerServiceImpl::Subscribe(grpc::ServerContext*, const v1::Subs
   if (!req->has_endpoint()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "endpoint is not set");
   if (req->endpoint().port() > 65535)
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "endpoint.port must be between 1 and 65535");
-  domain::ListenerRequest lr{req->channel(), {req->endpoint().host(), uint16_t(req->endpoint().port())},
-                             suite.value()};
+  domain::ListenerRequest lr{req->channel(), {req->endpoint().host(), uint16_t(req->endpoint().port())}, suite.value()};
   auto r = s->Subscribe(lr);
   if (!r.ok()) return ToGrpc(r.status());
   const domain::ListenerView& l = r.value();

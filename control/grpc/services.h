@@ -16,13 +16,15 @@ class SessionServiceImpl final : public v1::SessionService::Service {
   grpc::Status ListSessions(grpc::ServerContext*, const v1::ListSessionsRequest*, v1::ListSessionsResponse*) override;
   grpc::Status EndSession(grpc::ServerContext*, const v1::EndSessionRequest*, v1::EndSessionResponse*) override;
   grpc::Status AddChannel(grpc::ServerContext*, const v1::AddChannelRequest*, v1::Channel*) override;
-  grpc::Status RemoveChannel(grpc::ServerContext*, const v1::RemoveChannelRequest*, v1::RemoveChannelResponse*) override;
+  grpc::Status RemoveChannel(grpc::ServerContext*, const v1::RemoveChannelRequest*,
+                             v1::RemoveChannelResponse*) override;
   grpc::Status SetChannelDucking(grpc::ServerContext*, const v1::SetChannelDuckingRequest*, v1::Channel*) override;
   grpc::Status SetFloorSource(grpc::ServerContext*, const v1::SetFloorSourceRequest*, v1::Session*) override;
   grpc::Status SetFloorLanguage(grpc::ServerContext*, const v1::SetFloorLanguageRequest*, v1::Session*) override;
   grpc::Status GetSessionStats(grpc::ServerContext*, const v1::GetSessionStatsRequest*, v1::SessionStats*) override;
   grpc::Status WatchSession(grpc::ServerContext*, const v1::WatchSessionRequest*,
                             grpc::ServerWriter<v1::SessionEvent>*) override;
+
  private:
   domain::SessionRegistry& registry_;
   EventHub& events_;
@@ -35,6 +37,7 @@ class BoothServiceImpl final : public v1::BoothService::Service {
   grpc::Status LeaveConsole(grpc::ServerContext*, const v1::LeaveConsoleRequest*, v1::LeaveConsoleResponse*) override;
   grpc::Status SetMic(grpc::ServerContext*, const v1::SetMicRequest*, v1::Console*) override;
   grpc::Status Cough(grpc::ServerContext*, const v1::CoughRequest*, v1::Console*) override;
+
  private:
   domain::SessionRegistry& registry_;
 };
@@ -43,8 +46,10 @@ class ListenerServiceImpl final : public v1::ListenerService::Service {
  public:
   explicit ListenerServiceImpl(domain::SessionRegistry& r) : registry_(r) {}
   grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, v1::SubscribeResponse*) override;
-  grpc::Status SwitchChannel(grpc::ServerContext*, const v1::SwitchChannelRequest*, v1::SwitchChannelResponse*) override;
+  grpc::Status SwitchChannel(grpc::ServerContext*, const v1::SwitchChannelRequest*,
+                             v1::SwitchChannelResponse*) override;
   grpc::Status Unsubscribe(grpc::ServerContext*, const v1::UnsubscribeRequest*, v1::UnsubscribeResponse*) override;
+
  private:
   domain::SessionRegistry& registry_;
 };

@@ -46,8 +46,7 @@ std::unique_ptr<OpusEncoder> OpusEncoder::Create(int bitrate, std::string* error
 OpusEncoder::~OpusEncoder() { opus_encoder_destroy(static_cast<::OpusEncoder*>(enc_)); }
 
 int OpusEncoder::Encode(std::span<const float> frame, uint8_t* out, int capacity) {
-  const int n = opus_encode_float(static_cast<::OpusEncoder*>(enc_), frame.data(), int(frame.size()), out,
-                                  capacity);
+  const int n = opus_encode_float(static_cast<::OpusEncoder*>(enc_), frame.data(), int(frame.size()), out, capacity);
   return n < 0 ? -1 : n;
 }
 
@@ -192,8 +191,14 @@ double DominantFrequency(std::span<const float> x, int rate) {
 
 namespace {
 
-void PutU16(std::string& s, uint16_t v) { s.push_back(char(v & 0xff)); s.push_back(char(v >> 8)); }
-void PutU32(std::string& s, uint32_t v) { PutU16(s, uint16_t(v & 0xffff)); PutU16(s, uint16_t(v >> 16)); }
+void PutU16(std::string& s, uint16_t v) {
+  s.push_back(char(v & 0xff));
+  s.push_back(char(v >> 8));
+}
+void PutU32(std::string& s, uint32_t v) {
+  PutU16(s, uint16_t(v & 0xffff));
+  PutU16(s, uint16_t(v >> 16));
+}
 uint16_t GetU16(const unsigned char* p) { return uint16_t(p[0] | p[1] << 8); }
 uint32_t GetU32(const unsigned char* p) { return uint32_t(GetU16(p)) | uint32_t(GetU16(p + 2)) << 16; }
 

@@ -19,6 +19,7 @@ class OpusEncoder {
   ~OpusEncoder();
   // Encodes exactly one frame of float samples in [-1, 1]. Returns bytes written or -1.
   int Encode(std::span<const float> frame, uint8_t* out, int capacity);
+
  private:
   explicit OpusEncoder(void* enc) : enc_(enc) {}
   void* enc_;
@@ -32,6 +33,7 @@ class OpusDecoder {
   // Decodes one packet into `out` (room for 5760 samples). Returns samples or -1.
   // data == nullptr conceals one lost frame of `lost_samples`.
   int Decode(const uint8_t* data, int size, float* out, int capacity, int lost_samples = 0);
+
  private:
   explicit OpusDecoder(void* dec) : dec_(dec) {}
   void* dec_;
@@ -43,6 +45,7 @@ class ToneGenerator {
   ToneGenerator(double frequency_hz, double level_dbfs) : freq_(frequency_hz), amp_(DbToLinear(level_dbfs)) {}
   void Fill(std::span<float> out);
   static double DbToLinear(double db);
+
  private:
   double freq_, amp_, phase_ = 0;
 };

@@ -79,8 +79,8 @@ bool FanoutEngine::AddListener(ListenerSpec spec, std::string* error) {
   l->destination = spec.destination;
   l->ssrc = spec.ssrc;
   l->ts_offset = rtp::RandomU32();
-  l->srtp = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kProtect, spec.suite,
-                                     spec.master_key, spec.ssrc, 0, error);
+  l->srtp =
+      rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kProtect, spec.suite, spec.master_key, spec.ssrc, 0, error);
   if (!l->srtp) return false;
   Enqueue(Command{Command::Kind::kAdd, spec.channel, spec.key, {}, std::move(l)});
   return true;
@@ -90,9 +90,7 @@ void FanoutEngine::SwitchListener(ListenerKey key, ChannelKey channel) {
   Enqueue(Command{Command::Kind::kSwitch, channel, key, {}, nullptr});
 }
 
-void FanoutEngine::RemoveListener(ListenerKey key) {
-  Enqueue(Command{Command::Kind::kRemove, 0, key, {}, nullptr});
-}
+void FanoutEngine::RemoveListener(ListenerKey key) { Enqueue(Command{Command::Kind::kRemove, 0, key, {}, nullptr}); }
 
 void FanoutEngine::RemoveChannel(ChannelKey channel) {
   Enqueue(Command{Command::Kind::kRemoveChannel, channel, 0, {}, nullptr});

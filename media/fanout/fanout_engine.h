@@ -73,7 +73,7 @@ class FanoutEngine {
     uint16_t next_seq = 0;  // every listener's sequence starts at 0, so its ROC starts at 0
     uint32_t ts_offset = 0;
     uint32_t last_ts = 0;
-    bool rebase = true;     // next packet re-anchors the timestamp (first packet, or a switch)
+    bool rebase = true;  // next packet re-anchors the timestamp (first packet, or a switch)
     bool sent_any = false;
     rtp::SrtpContextPtr srtp;
   };

@@ -17,14 +17,12 @@ GstClockTime RunningTimeNow(GstElement* element) {
   return now > base ? now - base : 0;
 }
 
-GainRamp::GainRamp(const char* name, double initial)
-    : volume_(gst::MakeElement("volume", name)), target_(initial) {
+GainRamp::GainRamp(const char* name, double initial) : volume_(gst::MakeElement("volume", name)), target_(initial) {
   source_ = gst_interpolation_control_source_new();
   g_object_set(source_, "mode", GST_INTERPOLATION_MODE_LINEAR, nullptr);
   gst_timed_value_control_source_set(GST_TIMED_VALUE_CONTROL_SOURCE(source_), 0, initial);
-  gst_object_add_control_binding(
-      GST_OBJECT(volume_.get()),
-      gst_direct_control_binding_new_absolute(GST_OBJECT(volume_.get()), "volume", source_));
+  gst_object_add_control_binding(GST_OBJECT(volume_.get()),
+                                 gst_direct_control_binding_new_absolute(GST_OBJECT(volume_.get()), "volume", source_));
 }
 
 GainRamp::~GainRamp() { gst_object_unref(source_); }

@@ -4,8 +4,7 @@
 
 namespace tilmash::graph {
 
-IngestGuard::IngestGuard(std::string source, uint8_t payload_type, uint32_t expected_ssrc,
-                         rtp::SrtpContextPtr srtp)
+IngestGuard::IngestGuard(std::string source, uint8_t payload_type, uint32_t expected_ssrc, rtp::SrtpContextPtr srtp)
     : source_(std::move(source)), payload_type_(payload_type), ssrc_(expected_ssrc), srtp_(std::move(srtp)) {}
 
 void IngestGuard::Attach(GstPad* pad) {

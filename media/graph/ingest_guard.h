@@ -15,15 +15,13 @@
 namespace tilmash::graph {
 
 struct IngestCountersAtomic {
-  std::atomic<uint64_t> accepted{0}, malformed{0}, oversized{0}, unknown_ssrc{0},
-      wrong_payload_type{0}, srtp_auth{0};
+  std::atomic<uint64_t> accepted{0}, malformed{0}, oversized{0}, unknown_ssrc{0}, wrong_payload_type{0}, srtp_auth{0};
 };
 
 class IngestGuard {
  public:
   // expected_ssrc 0: latch the first valid packet's SSRC (documented latching rule).
-  IngestGuard(std::string source, uint8_t payload_type, uint32_t expected_ssrc,
-              rtp::SrtpContextPtr srtp);
+  IngestGuard(std::string source, uint8_t payload_type, uint32_t expected_ssrc, rtp::SrtpContextPtr srtp);
   // Installs the probe on a udpsrc's src pad. The guard must outlive the pad.
   void Attach(GstPad* pad);
 

@@ -14,8 +14,9 @@ std::unique_ptr<MediaEngineGst> MediaEngineGst::Create(const GraphConfig& config
   if (!missing.empty()) {
     std::string names;
     for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
-    if (error) *error = "missing GStreamer elements: " + names +
-                        " (install gstreamer1.0-plugins-base and gstreamer1.0-plugins-good)";
+    if (error)
+      *error =
+          "missing GStreamer elements: " + names + " (install gstreamer1.0-plugins-base and gstreamer1.0-plugins-good)";
     return nullptr;
   }
   log::RouteGStreamerDebug();
@@ -32,8 +33,7 @@ MediaEngineGst::~MediaEngineGst() {
   thread_.reset();
 }
 
-Status MediaEngineGst::WithGraph(const domain::SessionId& session,
-                                 const std::function<Status(SessionGraph&)>& fn) {
+Status MediaEngineGst::WithGraph(const domain::SessionId& session, const std::function<Status(SessionGraph&)>& fn) {
   Status result;
   thread_->Invoke([&] {
     auto it = graphs_.find(session);
@@ -98,9 +98,10 @@ Result<std::optional<domain::IngestInfo>> MediaEngineGst::SetFloorSource(const d
   return info;
 }
 
-Result<domain::IngestInfo> MediaEngineGst::AddConsole(const domain::SessionId& session, const domain::ConsoleId& console,
-                                                      const domain::ChannelName& output,
-                                                      const domain::SrtpKeying& key, uint32_t ssrc) {
+Result<domain::IngestInfo> MediaEngineGst::AddConsole(const domain::SessionId& session,
+                                                      const domain::ConsoleId& console,
+                                                      const domain::ChannelName& output, const domain::SrtpKeying& key,
+                                                      uint32_t ssrc) {
   domain::IngestInfo info;
   Status s = WithGraph(session, [&](SessionGraph& g) {
     auto r = g.AddConsole(console, output, key, ssrc);
@@ -135,8 +136,8 @@ static rtp::SrtpSuite ToRtp(domain::CryptoSuite s) {
 Result<domain::SendInfo> MediaEngineGst::AddListener(const domain::SessionId& session,
                                                      const domain::ListenerId& listener,
                                                      const domain::ChannelName& channel,
-                                                     const domain::Endpoint& endpoint,
-                                                     const domain::SrtpKeying& key, uint32_t ssrc) {
+                                                     const domain::Endpoint& endpoint, const domain::SrtpKeying& key,
+                                                     uint32_t ssrc) {
   fanout::ListenerSpec spec;
   spec.destination.sin_family = AF_INET;
   spec.destination.sin_port = htons(endpoint.port);

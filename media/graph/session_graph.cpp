@@ -50,8 +50,8 @@ gst::ElementPtr MakeLimiter(std::string* missing) {
 gst::ElementPtr MakeQueue() {
   auto q = gst::MakeElement("queue");
   // Leaky: a stalled branch drops its own oldest audio instead of blocking the floor tee.
-  g_object_set(q.get(), "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
-               guint64(200 * GST_MSECOND), "silent", TRUE, nullptr);
+  g_object_set(q.get(), "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", guint64(200 * GST_MSECOND),
+               "silent", TRUE, nullptr);
   gst_util_set_object_arg(G_OBJECT(q.get()), "leaky", "downstream");
   return q;
 }
@@ -65,8 +65,7 @@ Status Missing(const std::string& factory) {
 SessionGraph::SessionGraph(std::string session, GraphConfig config, fanout::FanoutEngine* fanout)
     : session_(std::move(session)), config_(std::move(config)), fanout_(fanout) {}
 
-Result<std::unique_ptr<SessionGraph>> SessionGraph::Create(const std::string& session,
-                                                           const GraphConfig& config,
+Result<std::unique_ptr<SessionGraph>> SessionGraph::Create(const std::string& session, const GraphConfig& config,
                                                            fanout::FanoutEngine* fanout) {
   std::unique_ptr<SessionGraph> g(new SessionGraph(session, config, fanout));
   if (Status s = g->Start(); !s.ok()) return s;
@@ -104,11 +103,12 @@ gboolean SessionGraph::OnBusMessage(GstBus*, GstMessage* msg, gpointer data) {
     case GST_MESSAGE_WARNING: {
       GError* err = nullptr;
       gchar* dbg = nullptr;
-      if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) gst_message_parse_error(msg, &err, &dbg);
-      else gst_message_parse_warning(msg, &err, &dbg);
+      if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
+        gst_message_parse_error(msg, &err, &dbg);
+      else
+        gst_message_parse_warning(msg, &err, &dbg);
       Log()->log(GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR ? spdlog::level::err : spdlog::level::warn,
-                 "session {}: {}: {} ({})", self->session_, GST_OBJECT_NAME(msg->src), err->message,
-                 dbg ? dbg : "");
+                 "session {}: {}: {} ({})", self->session_, GST_OBJECT_NAME(msg->src), err->message, dbg ? dbg : "");
       g_clear_error(&err);
       g_free(dbg);
       break;
@@ -126,8 +126,8 @@ Status SessionGraph::AddAndLink(Branch& b) {
   for (auto& e : b.elements) gst_bin_add(GST_BIN(pipeline_.get()), e.get());
   for (std::size_t i = 1; i < b.elements.size(); ++i) {
     if (!gst_element_link(b.elements[i - 1].get(), b.elements[i].get()))
-      return domain::Internal(std::string("cannot link ") + GST_OBJECT_NAME(b.elements[i - 1].get()) +
-                              " to " + GST_OBJECT_NAME(b.elements[i].get()));
+      return domain::Internal(std::string("cannot link ") + GST_OBJECT_NAME(b.elements[i - 1].get()) + " to " +
+                              GST_OBJECT_NAME(b.elements[i].get()));
   }
   return Status::Ok();
 }
@@ -144,8 +144,7 @@ void SessionGraph::Teardown(Branch& b) {
 }
 
 Result<domain::IngestInfo> SessionGraph::BuildRtpIngest(Branch& b, const std::string& source,
-                                                        const std::optional<domain::SrtpKeying>& key,
-                                                        uint32_t ssrc) {
+                                                        const std::optional<domain::SrtpKeying>& key, uint32_t ssrc) {
   GError* err = nullptr;
   b.socket = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &err);
   if (!b.socket) {
@@ -171,9 +170,9 @@ Result<domain::IngestInfo> SessionGraph::BuildRtpIngest(Branch& b, const std::st
   if (key) {
     std::string error;
     const auto suite = key->suite == domain::CryptoSuite::kAeadAes128Gcm ? rtp::SrtpSuite::kAeadAes128Gcm
-                                                                        : rtp::SrtpSuite::kAesCm128HmacSha1_80;
-    srtp = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kUnprotect, suite, key->master_key, ssrc,
-                                    key->roc, &error);
+                                                                         : rtp::SrtpSuite::kAesCm128HmacSha1_80;
+    srtp = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kUnprotect, suite, key->master_key, ssrc, key->roc,
+                                    &error);
     if (!srtp) return domain::Internal("ingest SRTP: " + error);
   }
   b.guard = std::make_unique<IngestGuard>(source, kIngestPayloadType, ssrc, std::move(srtp));
@@ -186,8 +185,8 @@ Result<domain::IngestInfo> SessionGraph::BuildRtpIngest(Branch& b, const std::st
   auto conv = Make("audioconvert", &missing);
   auto res = Make("audioresample", &missing);
   if (!missing.empty()) return Missing(missing);
-  gst::CapsPtr caps(gst_caps_from_string(
-      "application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,payload=96"));
+  gst::CapsPtr caps(
+      gst_caps_from_string("application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,payload=96"));
   g_object_set(src.get(), "socket", b.socket, "close-socket", FALSE, "caps", caps.get(), "do-timestamp", TRUE,
                "buffer-size", 1 << 20, nullptr);
   // Latency knobs set on purpose: a LAN jitter buffer, no double concealment (do-lost off, PLC on).
@@ -206,8 +205,9 @@ Result<domain::IngestInfo> SessionGraph::BuildRtpIngest(Branch& b, const std::st
   return info;
 }
 
-Result<std::optional<domain::IngestInfo>> SessionGraph::SetFloorSource(
-    const domain::FloorSource& source, const std::optional<domain::SrtpKeying>& key, uint32_t ssrc) {
+Result<std::optional<domain::IngestInfo>> SessionGraph::SetFloorSource(const domain::FloorSource& source,
+                                                                       const std::optional<domain::SrtpKeying>& key,
+                                                                       uint32_t ssrc) {
   auto b = std::make_unique<Branch>();
   std::optional<domain::IngestInfo> ingest;
   std::string missing;
@@ -238,8 +238,8 @@ Result<std::optional<domain::IngestInfo>> SessionGraph::SetFloorSource(
   floor_ = std::move(b);
   Log()->info("session {}: floor source is now {}", session_,
               ingest ? "RTP on port " + std::to_string(ingest->endpoint.port)
-                     : std::holds_alternative<domain::ToneSource>(source) ? std::string("a test tone")
-                                                                          : std::string("silence"));
+              : std::holds_alternative<domain::ToneSource>(source) ? std::string("a test tone")
+                                                                   : std::string("silence"));
   return ingest;
 }
 
@@ -341,16 +341,17 @@ void SessionGraph::RemoveChannel(const std::string& name) {
   // sees a flushing pad.
   std::promise<void> unlinked;
   auto done = unlinked.get_future();
-  gst_pad_add_probe(c.tee_pad.get(), GST_PAD_PROBE_TYPE_IDLE,
-                    [](GstPad* pad, GstPadProbeInfo*, gpointer p) {
-                      if (GstPad* peer = gst_pad_get_peer(pad)) {
-                        gst_pad_unlink(pad, peer);
-                        gst_object_unref(peer);
-                      }
-                      static_cast<std::promise<void>*>(p)->set_value();
-                      return GST_PAD_PROBE_REMOVE;
-                    },
-                    &unlinked, nullptr);
+  gst_pad_add_probe(
+      c.tee_pad.get(), GST_PAD_PROBE_TYPE_IDLE,
+      [](GstPad* pad, GstPadProbeInfo*, gpointer p) {
+        if (GstPad* peer = gst_pad_get_peer(pad)) {
+          gst_pad_unlink(pad, peer);
+          gst_object_unref(peer);
+        }
+        static_cast<std::promise<void>*>(p)->set_value();
+        return GST_PAD_PROBE_REMOVE;
+      },
+      &unlinked, nullptr);
   done.wait_for(std::chrono::seconds(1));
   for (auto& [id, console] : consoles_)
     if (console->channel == name) Teardown(console->branch);

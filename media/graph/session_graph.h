@@ -30,8 +30,7 @@ struct GraphConfig {
 
 class SessionGraph {
  public:
-  static domain::Result<std::unique_ptr<SessionGraph>> Create(const std::string& session,
-                                                              const GraphConfig& config,
+  static domain::Result<std::unique_ptr<SessionGraph>> Create(const std::string& session, const GraphConfig& config,
                                                               fanout::FanoutEngine* fanout);
   ~SessionGraph();
 
@@ -51,7 +50,9 @@ class SessionGraph {
     std::vector<gst::ElementPtr> elements;
     GSocket* socket = nullptr;
     std::unique_ptr<IngestGuard> guard;
-    ~Branch() { if (socket) g_object_unref(socket); }
+    ~Branch() {
+      if (socket) g_object_unref(socket);
+    }
   };
   struct Channel {
     std::string name;
@@ -59,7 +60,7 @@ class SessionGraph {
     fanout::FanoutEngine* fanout;
     Branch branch;
     gst::PadPtr tee_pad;
-    gst::ElementPtr mixer;              // null for "floor"
+    gst::ElementPtr mixer;  // null for "floor"
     std::unique_ptr<GainRamp> floor_gain;
     gst::PadPtr mixer_floor_pad;
   };
@@ -74,8 +75,7 @@ class SessionGraph {
   domain::Status Start();
   // Builds udpsrc -> guard -> jitter buffer -> depay -> decode -> 48 kHz mono float.
   domain::Result<domain::IngestInfo> BuildRtpIngest(Branch& b, const std::string& source,
-                                                    const std::optional<domain::SrtpKeying>& key,
-                                                    uint32_t ssrc);
+                                                    const std::optional<domain::SrtpKeying>& key, uint32_t ssrc);
   domain::Status AddAndLink(Branch& b);
   void Teardown(Branch& b);
   void LinkFloorBranch(std::unique_ptr<Branch> b);

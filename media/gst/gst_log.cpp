@@ -5,8 +5,8 @@
 namespace tilmash::log {
 
 namespace {
-void OnGstLog(GstDebugCategory* category, GstDebugLevel level, const gchar* file, const gchar* function,
-              gint line, GObject* object, GstDebugMessage* message, gpointer) {
+void OnGstLog(GstDebugCategory* category, GstDebugLevel level, const gchar* file, const gchar* function, gint line,
+              GObject* object, GstDebugMessage* message, gpointer) {
   static auto logger = Get("gst");
   spdlog::level::level_enum lvl = level <= GST_LEVEL_ERROR     ? spdlog::level::err
                                   : level <= GST_LEVEL_WARNING ? spdlog::level::warn
@@ -14,8 +14,7 @@ void OnGstLog(GstDebugCategory* category, GstDebugLevel level, const gchar* file
                                   : level <= GST_LEVEL_DEBUG   ? spdlog::level::debug
                                                                : spdlog::level::trace;
   if (!logger->should_log(lvl)) return;
-  logger->log(lvl, "{} {}:{} {}", gst_debug_category_get_name(category), file, line,
-              gst_debug_message_get(message));
+  logger->log(lvl, "{} {}:{} {}", gst_debug_category_get_name(category), file, line, gst_debug_message_get(message));
 }
 }  // namespace
 

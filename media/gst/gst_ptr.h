@@ -14,18 +14,38 @@ class GstPtr {
   GstPtr() = default;
   GstPtr(std::nullptr_t) {}
   ~GstPtr() { Reset(); }
-  GstPtr(const GstPtr& o) : p_(o.p_) { if (p_) gst_object_ref(p_); }
+  GstPtr(const GstPtr& o) : p_(o.p_) {
+    if (p_) gst_object_ref(p_);
+  }
   GstPtr(GstPtr&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-  GstPtr& operator=(GstPtr o) noexcept { std::swap(p_, o.p_); return *this; }
+  GstPtr& operator=(GstPtr o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
 
-  static GstPtr Adopt(T* p) { GstPtr r; r.p_ = p; return r; }
-  static GstPtr AdoptSink(T* p) { GstPtr r; r.p_ = p ? static_cast<T*>(gst_object_ref_sink(p)) : nullptr; return r; }
-  static GstPtr Ref(T* p) { GstPtr r; r.p_ = p ? static_cast<T*>(gst_object_ref(p)) : nullptr; return r; }
+  static GstPtr Adopt(T* p) {
+    GstPtr r;
+    r.p_ = p;
+    return r;
+  }
+  static GstPtr AdoptSink(T* p) {
+    GstPtr r;
+    r.p_ = p ? static_cast<T*>(gst_object_ref_sink(p)) : nullptr;
+    return r;
+  }
+  static GstPtr Ref(T* p) {
+    GstPtr r;
+    r.p_ = p ? static_cast<T*>(gst_object_ref(p)) : nullptr;
+    return r;
+  }
 
   T* get() const { return p_; }
   T* operator->() const { return p_; }
   explicit operator bool() const { return p_ != nullptr; }
-  void Reset() { if (p_) gst_object_unref(p_); p_ = nullptr; }
+  void Reset() {
+    if (p_) gst_object_unref(p_);
+    p_ = nullptr;
+  }
 
  private:
   T* p_ = nullptr;
@@ -40,12 +60,15 @@ template <class T, void (*Unref)(T*)>
 class MiniPtr {
  public:
   explicit MiniPtr(T* p = nullptr) : p_(p) {}
-  ~MiniPtr() { if (p_) Unref(p_); }
+  ~MiniPtr() {
+    if (p_) Unref(p_);
+  }
   MiniPtr(const MiniPtr&) = delete;
   MiniPtr& operator=(const MiniPtr&) = delete;
   MiniPtr(MiniPtr&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
   T* get() const { return p_; }
   explicit operator bool() const { return p_ != nullptr; }
+
  private:
   T* p_;
 };
@@ -77,6 +100,7 @@ class PadProbe {
     if (pad_ && id_) gst_pad_remove_probe(pad_.get(), id_);
     id_ = 0;
   }
+
  private:
   PadPtr pad_;
   gulong id_ = 0;

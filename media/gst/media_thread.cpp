@@ -24,10 +24,13 @@ MediaThread::MediaThread() : context_(g_main_context_new()), loop_(g_main_loop_n
     g_main_context_push_thread_default(context_);
     // The loop is running once this idle callback fires.
     GSource* idle = g_idle_source_new();
-    g_source_set_callback(idle, [](gpointer p) -> gboolean {
-      static_cast<std::promise<void>*>(p)->set_value();
-      return G_SOURCE_REMOVE;
-    }, &started, nullptr);
+    g_source_set_callback(
+        idle,
+        [](gpointer p) -> gboolean {
+          static_cast<std::promise<void>*>(p)->set_value();
+          return G_SOURCE_REMOVE;
+        },
+        &started, nullptr);
     g_source_attach(idle, context_);
     g_source_unref(idle);
     g_main_loop_run(loop_);
@@ -67,15 +70,17 @@ void MediaThread::Invoke(const std::function<void()>& fn) {
 
 std::vector<std::string> MissingPlugins() {
   gst_init(nullptr, nullptr);
-  static const char* kNeeded[] = {
-      "audiotestsrc", "audioconvert", "audioresample", "volume", "audiomixer", "tee", "queue",
-      "capsfilter", "opusenc", "opusdec", "rtpopuspay", "rtpopusdepay", "rtpjitterbuffer",
-      "udpsrc", "appsink", "audiodynamic", "identity"};
+  static const char* kNeeded[] = {"audiotestsrc", "audioconvert", "audioresample",   "volume",  "audiomixer",
+                                  "tee",          "queue",        "capsfilter",      "opusenc", "opusdec",
+                                  "rtpopuspay",   "rtpopusdepay", "rtpjitterbuffer", "udpsrc",  "appsink",
+                                  "audiodynamic", "identity"};
   std::vector<std::string> missing;
   for (const char* name : kNeeded) {
     GstElementFactory* f = gst_element_factory_find(name);
-    if (!f) missing.emplace_back(name);
-    else gst_object_unref(f);
+    if (!f)
+      missing.emplace_back(name);
+    else
+      gst_object_unref(f);
   }
   return missing;
 }

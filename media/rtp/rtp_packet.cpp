@@ -4,29 +4,53 @@ namespace tilmash::rtp {
 
 std::ostream& operator<<(std::ostream& os, ParseError e) {
   switch (e) {
-    case ParseError::kShort: return os << "short";
-    case ParseError::kBadVersion: return os << "bad-version";
-    case ParseError::kBadCsrcCount: return os << "bad-csrc-count";
-    case ParseError::kBadExtension: return os << "bad-extension";
-    case ParseError::kBadPadding: return os << "bad-padding";
-    case ParseError::kOversized: return os << "oversized";
+    case ParseError::kShort:
+      return os << "short";
+    case ParseError::kBadVersion:
+      return os << "bad-version";
+    case ParseError::kBadCsrcCount:
+      return os << "bad-csrc-count";
+    case ParseError::kBadExtension:
+      return os << "bad-extension";
+    case ParseError::kBadPadding:
+      return os << "bad-padding";
+    case ParseError::kOversized:
+      return os << "oversized";
   }
   return os << "unknown";
 }
 
 ParseResult ParseRtp(const uint8_t* data, std::size_t size, std::size_t srtp_tag_size) {
   ParseResult r;
-  if (size > kMaxPacket) { r.error = ParseError::kOversized; return r; }
-  if (size < kMinHeader + srtp_tag_size) { r.error = ParseError::kShort; return r; }
+  if (size > kMaxPacket) {
+    r.error = ParseError::kOversized;
+    return r;
+  }
+  if (size < kMinHeader + srtp_tag_size) {
+    r.error = ParseError::kShort;
+    return r;
+  }
   size -= srtp_tag_size;
-  if ((data[0] >> 6) != 2) { r.error = ParseError::kBadVersion; return r; }
+  if ((data[0] >> 6) != 2) {
+    r.error = ParseError::kBadVersion;
+    return r;
+  }
   const std::size_t csrc = data[0] & 0x0f;
   std::size_t header = kMinHeader + 4 * csrc;
-  if (header > size) { r.error = ParseError::kBadCsrcCount; return r; }
+  if (header > size) {
+    r.error = ParseError::kBadCsrcCount;
+    return r;
+  }
   if (data[0] & 0x10) {
-    if (header + 4 > size) { r.error = ParseError::kBadExtension; return r; }
+    if (header + 4 > size) {
+      r.error = ParseError::kBadExtension;
+      return r;
+    }
     header += 4 + 4 * std::size_t(ReadU16(data + header + 2));
-    if (header > size) { r.error = ParseError::kBadExtension; return r; }
+    if (header > size) {
+      r.error = ParseError::kBadExtension;
+      return r;
+    }
   }
   std::size_t padding = 0;
   if (data[0] & 0x20) {

@@ -13,8 +13,10 @@ std::ostream& operator<<(std::ostream& os, SrtpSuite s) { return os << SuiteName
 
 const char* SuiteName(SrtpSuite s) {
   switch (s) {
-    case SrtpSuite::kAesCm128HmacSha1_80: return "AES_CM_128_HMAC_SHA1_80";
-    case SrtpSuite::kAeadAes128Gcm: return "AEAD_AES_128_GCM";
+    case SrtpSuite::kAesCm128HmacSha1_80:
+      return "AES_CM_128_HMAC_SHA1_80";
+    case SrtpSuite::kAeadAes128Gcm:
+      return "AEAD_AES_128_GCM";
   }
   return "?";
 }
@@ -62,9 +64,8 @@ void EnsureSrtpInitialised() {
   });
 }
 
-std::unique_ptr<SrtpContext> SrtpContext::Create(Direction dir, SrtpSuite suite,
-                                                 std::span<const uint8_t> master_key, uint32_t ssrc,
-                                                 uint32_t roc, std::string* error) {
+std::unique_ptr<SrtpContext> SrtpContext::Create(Direction dir, SrtpSuite suite, std::span<const uint8_t> master_key,
+                                                 uint32_t ssrc, uint32_t roc, std::string* error) {
   EnsureSrtpInitialised();
   if (master_key.size() != MasterKeyLength(suite)) {
     if (error) *error = "master key must be " + std::to_string(MasterKeyLength(suite)) + " bytes";

@@ -34,9 +34,8 @@ class SrtpContext {
  public:
   enum class Direction { kProtect, kUnprotect };
   // ssrc: the stream's SSRC (0 = any inbound SSRC, receiver only). roc: initial rollover counter.
-  static std::unique_ptr<SrtpContext> Create(Direction dir, SrtpSuite suite,
-                                             std::span<const uint8_t> master_key, uint32_t ssrc,
-                                             uint32_t roc = 0, std::string* error = nullptr);
+  static std::unique_ptr<SrtpContext> Create(Direction dir, SrtpSuite suite, std::span<const uint8_t> master_key,
+                                             uint32_t ssrc, uint32_t roc = 0, std::string* error = nullptr);
   ~SrtpContext();
   SrtpContext(const SrtpContext&) = delete;
   SrtpContext& operator=(const SrtpContext&) = delete;

@@ -1,8 +1,8 @@
 // Shared steps of the end-to-end tests: a real daemon, real consoles (RtpSender over SRTP)
 // and real listeners (ListenerClient: SRTP + Opus), measured with Goertzel filters.
 #pragma once
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <memory>
@@ -31,8 +31,10 @@ class E2eTest : public ::testing::Test {
     v1::CreateSessionRequest req;
     req.set_name("e2e");
     for (auto& l : languages) req.add_languages(l);
-    if (floor_tone_hz) req.mutable_floor_source()->mutable_tone()->set_frequency_hz(*floor_tone_hz);
-    else req.mutable_floor_source()->mutable_rtp();
+    if (floor_tone_hz)
+      req.mutable_floor_source()->mutable_tone()->set_frequency_hz(*floor_tone_hz);
+    else
+      req.mutable_floor_source()->mutable_rtp();
     v1::Session s;
     auto st = daemon_.sessions().CreateSession(&ctx, req, &s);
     EXPECT_TRUE(st.ok()) << st.error_message();

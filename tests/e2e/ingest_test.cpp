@@ -34,6 +34,7 @@ class RawSender {
   void SendRaw(std::span<const uint8_t> b) {
     sendto(fd_, b.data(), b.size(), 0, reinterpret_cast<const sockaddr*>(&to_), sizeof to_);
   }
+
  private:
   int fd_;
   sockaddr_in to_{};
@@ -67,15 +68,15 @@ TEST_F(E2eTest, MalformedPacketsAreCountedAndDroppedWithoutAGlitch) {
   for (int i = 0; i < 100; ++i) {
     attacker.SendRaw(std::span<const uint8_t>(pkt.data(), 5));  // short
     std::vector<uint8_t> bad = pkt;
-    bad[0] = 0x40;                                              // RTP version 1
+    bad[0] = 0x40;  // RTP version 1
     attacker.SendRaw(bad);
-    std::vector<uint8_t> big(1800, 0x80);                       // oversized
+    std::vector<uint8_t> big(1800, 0x80);  // oversized
     attacker.SendRaw(big);
     rtp::WriteHeader(pkt.data(), 96, false, uint16_t(i), 480u * i, ssrc ^ 0x1234);  // unknown SSRC
     attacker.SendRaw(pkt);
     rtp::WriteHeader(pkt.data(), 96, false, uint16_t(i), 480u * i, ssrc);  // right SSRC, forged tag
     attacker.SendRaw(pkt);
-    rtp::WriteHeader(pkt.data(), 0, false, uint16_t(i), 480u * i, ssrc);   // wrong payload type
+    rtp::WriteHeader(pkt.data(), 0, false, uint16_t(i), 480u * i, ssrc);  // wrong payload type
     attacker.SendRaw(pkt);
   }
   ExpectSteadyTone(*ru, 880, 500);

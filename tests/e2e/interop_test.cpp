@@ -34,7 +34,8 @@ uint16_t FreePortPair() {
 }
 
 TEST_F(E2eTest, SubscribeSdpPlaysInFfmpeg) {
-  if (std::system("command -v ffmpeg >/dev/null 2>&1") != 0) GTEST_FAIL() << "ffmpeg is not installed (tools/setup installs it)";
+  if (std::system("command -v ffmpeg >/dev/null 2>&1") != 0)
+    GTEST_FAIL() << "ffmpeg is not installed (tools/setup installs it)";
   auto session = CreateSession({"ru"}, 660);
   const uint16_t port = FreePortPair();
   ASSERT_NE(port, 0);
@@ -52,8 +53,9 @@ TEST_F(E2eTest, SubscribeSdpPlaysInFfmpeg) {
   ASSERT_NE(mkdtemp(dir), nullptr);
   const std::string sdp = std::string(dir) + "/ru.sdp", wav = std::string(dir) + "/ru.wav";
   std::ofstream(sdp) << sub.sdp();
-  const std::string cmd = "timeout 20 ffmpeg -hide_banner -loglevel error -nostdin -protocol_whitelist file,udp,rtp -i " +
-                          sdp + " -t 1.5 -ac 1 -ar 48000 -y " + wav;
+  const std::string cmd =
+      "timeout 20 ffmpeg -hide_banner -loglevel error -nostdin -protocol_whitelist file,udp,rtp -i " + sdp +
+      " -t 1.5 -ac 1 -ar 48000 -y " + wav;
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   int rate = 0;
   auto pcm = audio::ReadWav(wav, &rate);

@@ -27,7 +27,7 @@ class FakeListenerService final : public v1::ListenerService::Service {
     if (request->session_id() != "s-1") return {grpc::StatusCode::NOT_FOUND, "no session " + request->session_id()};
     last_request_ = *request;
     const auto suite = request->suite() == v1::AEAD_AES_128_GCM ? rtp::SrtpSuite::kAeadAes128Gcm
-                                                                  : rtp::SrtpSuite::kAesCm128HmacSha1_80;
+                                                                : rtp::SrtpSuite::kAesCm128HmacSha1_80;
     key_ = rtp::RandomMasterKey(suite);
     response->set_listener_id("l-1");
     response->set_ssrc(kSsrc);

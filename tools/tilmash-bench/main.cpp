@@ -179,7 +179,9 @@ int main(int argc, char** argv) {
     v1::EndSessionResponse r;
     sessions->EndSession(&ctx, req, &r);
   }
-  std::printf("bench: added_latency_p50_ms=%.2f added_latency_p99_ms=%.2f interpreter_latency_p99_ms=%.2f "
-              "onsets=%zu loss=%llu\n", mixed.p50, mixed.p99, booth.p99, mixed.n + booth.n, (unsigned long long)lost);
+  std::printf(
+      "bench: added_latency_p50_ms=%.2f added_latency_p99_ms=%.2f interpreter_latency_p99_ms=%.2f "
+      "onsets=%zu loss=%llu\n",
+      mixed.p50, mixed.p99, booth.p99, mixed.n + booth.n, (unsigned long long)lost);
   return mixed.n == 0 || booth.n == 0 ? 1 : 0;
 }

@@ -1,8 +1,8 @@
 // tilmash-booth: an interpreter console (or, with --floor, the sound desk) without hardware.
 // Joins a booth, streams a tone or a WAV over SRTP to the returned ingest, presses the mic and
 // cough keys on a schedule, and leaves.
-#include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -26,10 +26,14 @@ using Clock = std::chrono::steady_clock;
 
 const char* MicName(v1::MicState mic) {
   switch (mic) {
-    case v1::MIC_OFF: return "off";
-    case v1::MIC_LIVE: return "live";
-    case v1::MIC_MUTED: return "muted";
-    default: return "unspecified";
+    case v1::MIC_OFF:
+      return "off";
+    case v1::MIC_LIVE:
+      return "live";
+    case v1::MIC_MUTED:
+      return "muted";
+    default:
+      return "unspecified";
   }
 }
 
@@ -150,16 +154,18 @@ int main(int argc, char** argv) {
   }
 
   tilmash::client::RtpSender sender(tilmash::client::IngestFromProto(ingest));
-  if (wav.empty()) sender.SetTone(tone_hz, level_db);
-  else sender.SetSamples(std::move(wav), /*loop=*/true);
+  if (wav.empty())
+    sender.SetTone(tone_hz, level_db);
+  else
+    sender.SetSamples(std::move(wav), /*loop=*/true);
   const auto& so = sender.options();
   if (!json) {
-    if (!floor) std::printf("joined console %s (booth %s, name %s)\n", console.id().c_str(), booth.c_str(), name.c_str());
+    if (!floor)
+      std::printf("joined console %s (booth %s, name %s)\n", console.id().c_str(), booth.c_str(), name.c_str());
     char tone_text[64];
     std::snprintf(tone_text, sizeof tone_text, "%.1f Hz at %.1f dBFS", tone_hz, level_db);
-    std::printf("streaming %s to %s:%u ssrc %u pt %u %s for %.1f s\n",
-                wav_path.empty() ? tone_text : wav_path.c_str(), so.host.c_str(),
-                unsigned(so.port), so.ssrc, unsigned(so.payload_type),
+    std::printf("streaming %s to %s:%u ssrc %u pt %u %s for %.1f s\n", wav_path.empty() ? tone_text : wav_path.c_str(),
+                so.host.c_str(), unsigned(so.port), so.ssrc, unsigned(so.payload_type),
                 so.suite ? tilmash::rtp::SuiteName(*so.suite) : "plain RTP", seconds);
   }
   bool ok = sender.Start(&error);
@@ -167,7 +173,9 @@ int main(int argc, char** argv) {
 
   nlohmann::json event_log = nlohmann::json::array();
   const auto start = Clock::now();
-  auto at = [&](double s) { return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
+  auto at = [&](double s) {
+    return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+  };
   bool interrupted = false;
   for (const KeyEvent& e : events) {
     if (!ok || e.at_seconds >= seconds) break;
@@ -194,8 +202,10 @@ int main(int argc, char** argv) {
     }
     const double when = std::chrono::duration<double>(Clock::now() - start).count();
     nlohmann::json entry = {{"at", when}, {"key", tilmash::booth::KeyName(e.key)}, {"on", e.on}, {"ok", status.ok()}};
-    if (status.ok()) entry["mic"] = MicName(result.mic());
-    else entry["error"] = StatusText(status);
+    if (status.ok())
+      entry["mic"] = MicName(result.mic());
+    else
+      entry["error"] = StatusText(status);
     if (!json) {
       std::printf("%7.3f s  %-5s %-3s -> %s\n", when, tilmash::booth::KeyName(e.key), e.on ? "on" : "off",
                   status.ok() ? (std::string("mic ") + MicName(result.mic())).c_str() : StatusText(status).c_str());
@@ -226,22 +236,24 @@ int main(int argc, char** argv) {
 
   const auto stats = sender.stats();
   if (json) {
-    nlohmann::json out = {
-        {"mode", floor ? "floor" : "console"},
-        {"session", session_id},
-        {"console_id", console.id()},
-        {"booth", booth},
-        {"name", name},
-        {"ingest",
-         {{"host", so.host}, {"port", so.port}, {"ssrc", so.ssrc}, {"payload_type", so.payload_type},
-          {"suite", so.suite ? tilmash::rtp::SuiteName(*so.suite) : "none"}}},
-        {"source", wav_path.empty() ? nlohmann::json{{"tone_hz", tone_hz}, {"level_dbfs", level_db}}
-                                    : nlohmann::json{{"wav", wav_path}}},
-        {"seconds", streamed},
-        {"packets_sent", stats.packets_sent},
-        {"send_errors", stats.send_errors},
-        {"events", event_log},
-        {"ok", ok}};
+    nlohmann::json out = {{"mode", floor ? "floor" : "console"},
+                          {"session", session_id},
+                          {"console_id", console.id()},
+                          {"booth", booth},
+                          {"name", name},
+                          {"ingest",
+                           {{"host", so.host},
+                            {"port", so.port},
+                            {"ssrc", so.ssrc},
+                            {"payload_type", so.payload_type},
+                            {"suite", so.suite ? tilmash::rtp::SuiteName(*so.suite) : "none"}}},
+                          {"source", wav_path.empty() ? nlohmann::json{{"tone_hz", tone_hz}, {"level_dbfs", level_db}}
+                                                      : nlohmann::json{{"wav", wav_path}}},
+                          {"seconds", streamed},
+                          {"packets_sent", stats.packets_sent},
+                          {"send_errors", stats.send_errors},
+                          {"events", event_log},
+                          {"ok", ok}};
     if (!leave_error.empty()) out["error"] = leave_error;
     std::cout << out.dump() << "\n";
   } else {

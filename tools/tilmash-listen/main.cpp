@@ -1,7 +1,7 @@
 // tilmash-listen: a test headset. Subscribes to one channel, receives SRTP/Opus for N seconds,
 // and reports what it heard (dominant tone, level, loss, timing); optionally writes a WAV.
-#include <CLI/CLI.hpp>
 #include <grpcpp/support/status.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -73,7 +73,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto start = Clock::now();
-  auto to_time = [&](double s) { return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
+  auto to_time = [&](double s) {
+    return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+  };
   std::optional<std::size_t> switch_sample;
   bool completed = true;
   if (!switch_to.empty() && switch_at < seconds) {
@@ -139,7 +141,8 @@ int main(int argc, char** argv) {
                                         std::to_string(stats.decode_errors));
     line("dominant Hz", num(final_part.dominant_hz, 1));
     line("level dBFS RMS", num(final_part.level_dbfs, 1));
-    line("inter-arrival ms", "mean " + num(stats.mean_interarrival_ms, 2) + ", max " + num(stats.max_interarrival_ms, 2));
+    line("inter-arrival ms",
+         "mean " + num(stats.mean_interarrival_ms, 2) + ", max " + num(stats.max_interarrival_ms, 2));
     if (!wav_path.empty()) line("wav", wav_path);
   }
   if (!wav_ok) {

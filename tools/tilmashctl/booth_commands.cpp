@@ -95,7 +95,8 @@ int Subscribe(Context& ctx, const SubscribeOptions& o) {
     const std::string& key = r.srtp().master_key();
     std::cout << "listener     " << r.listener_id() << "\n"
               << "ssrc         " << r.ssrc() << "\n"
-              << "payload      " << r.payload_type() << " opus/" << r.clock_rate() << ", " << r.frame_ms() << " ms frames\n"
+              << "payload      " << r.payload_type() << " opus/" << r.clock_rate() << ", " << r.frame_ms()
+              << " ms frames\n"
               << "source       " << r.source().host() << ":" << r.source().port() << "\n"
               << "srtp         " << SuiteText(r.srtp().suite()) << " roc " << r.srtp().roc() << " key "
               << domain::Base64Encode(key) << "\n\n"
@@ -151,7 +152,8 @@ void AddBoothCommands(CLI::App& app, Context& ctx, Action& action) {
   }
   for (bool mic : {true, false}) {
     auto o = std::make_shared<KeyOptions>();
-    auto* cmd = app.add_subcommand(mic ? "mic" : "cough", mic ? "switch a console's mic" : "hold or release cough (push-to-mute)");
+    auto* cmd = app.add_subcommand(mic ? "mic" : "cough",
+                                   mic ? "switch a console's mic" : "hold or release cough (push-to-mute)");
     cmd->add_option("id", o->id, "session id")->required();
     cmd->add_option("console", o->console, "console id")->required();
     cmd->add_option("state", o->state, "on or off")->required()->check(CLI::IsMember({"on", "off"}));
@@ -175,7 +177,8 @@ void AddBoothCommands(CLI::App& app, Context& ctx, Action& action) {
     cmd->add_option("id", std::get<0>(*o), "session id")->required();
     cmd->add_option("listener", std::get<1>(*o), "listener id")->required();
     cmd->add_option("channel", std::get<2>(*o), "language tag or 'floor'")->required();
-    cmd->callback([&, o] { action = [&ctx, o] { return Switch(ctx, std::get<0>(*o), std::get<1>(*o), std::get<2>(*o)); }; });
+    cmd->callback(
+        [&, o] { action = [&ctx, o] { return Switch(ctx, std::get<0>(*o), std::get<1>(*o), std::get<2>(*o)); }; });
   }
   {
     auto o = std::make_shared<std::pair<std::string, std::string>>();

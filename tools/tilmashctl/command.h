@@ -1,8 +1,8 @@
 // What every tilmashctl subcommand shares: the connection, the output mode, and how a result
 // or an error is reported.
 #pragma once
-#include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
+#include <CLI/CLI.hpp>
 
 #include <functional>
 #include <iostream>
@@ -39,8 +39,10 @@ int Report(Context& ctx, const char* rpc, const grpc::Status& status, const Resp
     std::cerr << "error: " << rpc << ": " << client::StatusText(status) << "\n";
     return 1;
   }
-  if (ctx.json) PrintJson(response);
-  else human(response);
+  if (ctx.json)
+    PrintJson(response);
+  else
+    human(response);
   return 0;
 }
 

@@ -48,18 +48,25 @@ std::string Fixed(double value, int decimals) {
 
 const char* MicName(v1::MicState mic) {
   switch (mic) {
-    case v1::MIC_OFF: return "off";
-    case v1::MIC_LIVE: return "live";
-    case v1::MIC_MUTED: return "muted";
-    default: return "-";
+    case v1::MIC_OFF:
+      return "off";
+    case v1::MIC_LIVE:
+      return "live";
+    case v1::MIC_MUTED:
+      return "muted";
+    default:
+      return "-";
   }
 }
 
 std::string SuiteText(v1::CryptoSuite suite) {
   switch (suite) {
-    case v1::AES_CM_128_HMAC_SHA1_80: return "AES_CM_128_HMAC_SHA1_80";
-    case v1::AEAD_AES_128_GCM: return "AEAD_AES_128_GCM";
-    default: return "default";
+    case v1::AES_CM_128_HMAC_SHA1_80:
+      return "AES_CM_128_HMAC_SHA1_80";
+    case v1::AEAD_AES_128_GCM:
+      return "AEAD_AES_128_GCM";
+    default:
+      return "default";
   }
 }
 
@@ -73,13 +80,12 @@ std::string FloorSourceText(const v1::FloorSource& source) {
 }
 
 std::string IngestText(const v1::IngestEndpoint& ingest) {
-  std::string text = ingest.endpoint().host() + ":" + std::to_string(ingest.endpoint().port()) +
-                     " pt " + std::to_string(ingest.payload_type()) + " ssrc " +
+  std::string text = ingest.endpoint().host() + ":" + std::to_string(ingest.endpoint().port()) + " pt " +
+                     std::to_string(ingest.payload_type()) + " ssrc " +
                      (ingest.ssrc() ? std::to_string(ingest.ssrc()) : std::string("latched"));
   if (ingest.has_srtp() && !ingest.srtp().master_key().empty()) {
     const std::string& key = ingest.srtp().master_key();
-    text += " " + SuiteText(ingest.srtp().suite()) + " key " +
-            domain::Base64Encode(key);
+    text += " " + SuiteText(ingest.srtp().suite()) + " key " + domain::Base64Encode(key);
   } else {
     text += " plain RTP";
   }
@@ -147,8 +153,9 @@ void PrintEvent(const v1::SessionEvent& e) {
   std::string what;
   switch (e.kind_case()) {
     case v1::SessionEvent::kChannelSource:
-      what = "channel " + e.channel_source().language() + " <- " +
-             (e.channel_source().live_console_id().empty() ? "floor" : "console " + e.channel_source().live_console_id());
+      what =
+          "channel " + e.channel_source().language() + " <- " +
+          (e.channel_source().live_console_id().empty() ? "floor" : "console " + e.channel_source().live_console_id());
       break;
     case v1::SessionEvent::kMic:
       what = "mic     console " + e.mic().console_id() + " on " + e.mic().channel() + ": " + MicName(e.mic().mic());
@@ -156,12 +163,16 @@ void PrintEvent(const v1::SessionEvent& e) {
     case v1::SessionEvent::kListeners:
       what = "audience " + e.listeners().channel() + ": " + std::to_string(e.listeners().count());
       break;
-    case v1::SessionEvent::kEnded: what = "session ended"; break;
+    case v1::SessionEvent::kEnded:
+      what = "session ended";
+      break;
     case v1::SessionEvent::kFloor:
       what = "floor   language " + (e.floor().floor_language().empty() ? "unknown" : e.floor().floor_language()) +
              ", source " + FloorSourceText(e.floor().source());
       break;
-    default: what = "(unknown event)"; break;
+    default:
+      what = "(unknown event)";
+      break;
   }
   std::cout << when << "  " << what << std::endl;  // flush: watch is read live, often through a pipe
 }

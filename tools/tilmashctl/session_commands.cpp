@@ -109,9 +109,8 @@ int RemoveChannel(Context& ctx, const std::string& id, const std::string& langua
   SetDeadline(context);
   v1::RemoveChannelResponse response;
   const auto status = Sessions(ctx)->RemoveChannel(&context, request, &response);
-  return Report<v1::RemoveChannelResponse>(ctx, "RemoveChannel", status, response, [&](const auto&) {
-    std::cout << "channel " << language << " removed\n";
-  });
+  return Report<v1::RemoveChannelResponse>(ctx, "RemoveChannel", status, response,
+                                           [&](const auto&) { std::cout << "channel " << language << " removed\n"; });
 }
 
 int Duck(Context& ctx, const std::string& id, const std::string& language, double db) {
@@ -179,8 +178,10 @@ int Watch(Context& ctx, const std::string& id) {
   });
   v1::SessionEvent event;
   while (reader->Read(&event)) {
-    if (ctx.json) PrintJson(event);
-    else PrintEvent(event);
+    if (ctx.json)
+      PrintJson(event);
+    else
+      PrintEvent(event);
     std::cout.flush();
   }
   const grpc::Status status = reader->Finish();
@@ -209,7 +210,8 @@ void AddSessionCommands(CLI::App& app, Context& ctx, Action& action) {
     cmd->add_option("--duck-db", o->duck_db, "floor gain under a live interpreter (0 = server default -18)");
     cmd->callback([&, o] { action = [&ctx, o] { return Create(ctx, *o); }; });
   }
-  auto add_id_command = [&](CLI::App* parent, const char* name, const char* help, int (*run)(Context&, const std::string&)) {
+  auto add_id_command = [&](CLI::App* parent, const char* name, const char* help,
+                            int (*run)(Context&, const std::string&)) {
     auto id = std::make_shared<std::string>();
     auto* cmd = parent->add_subcommand(name, help);
     cmd->add_option("id", *id, "session id")->required();
@@ -227,7 +229,8 @@ void AddSessionCommands(CLI::App& app, Context& ctx, Action& action) {
     cmd->add_option("id", std::get<0>(*o), "session id")->required();
     cmd->add_option("language", std::get<1>(*o), "BCP-47 tag")->required();
     cmd->add_option("--duck-db", std::get<2>(*o), "floor gain under a live interpreter (0 = session default)");
-    cmd->callback([&, o] { action = [&ctx, o] { return AddChannel(ctx, std::get<0>(*o), std::get<1>(*o), std::get<2>(*o)); }; });
+    cmd->callback(
+        [&, o] { action = [&ctx, o] { return AddChannel(ctx, std::get<0>(*o), std::get<1>(*o), std::get<2>(*o)); }; });
   }
   {
     auto o = std::make_shared<std::pair<std::string, std::string>>();
@@ -242,7 +245,8 @@ void AddSessionCommands(CLI::App& app, Context& ctx, Action& action) {
     cmd->add_option("id", std::get<0>(*o), "session id")->required();
     cmd->add_option("language", std::get<1>(*o), "BCP-47 tag")->required();
     cmd->add_option("db", std::get<2>(*o), "gain in dB, e.g. -18")->required();
-    cmd->callback([&, o] { action = [&ctx, o] { return Duck(ctx, std::get<0>(*o), std::get<1>(*o), std::get<2>(*o)); }; });
+    cmd->callback(
+        [&, o] { action = [&ctx, o] { return Duck(ctx, std::get<0>(*o), std::get<1>(*o), std::get<2>(*o)); }; });
   }
 
   auto* floor = app.add_subcommand("floor", "the floor: source and language")->require_subcommand(1);

@@ -12,13 +12,19 @@ namespace tilmash::domain::testing {
 class FakeMedia : public MediaEngine {
  public:
   Status CreateSession(const SessionId&) override { return Status::Ok(); }
-  void EndSession(const SessionId& s) override { std::lock_guard l(mu); ended.push_back(s); }
+  void EndSession(const SessionId& s) override {
+    std::lock_guard l(mu);
+    ended.push_back(s);
+  }
   Status AddChannel(const SessionId&, const ChannelName& c) override {
     std::lock_guard l(mu);
     channels.push_back(c);
     return Status::Ok();
   }
-  void RemoveChannel(const SessionId&, const ChannelName& c) override { std::lock_guard l(mu); removed_channels.push_back(c); }
+  void RemoveChannel(const SessionId&, const ChannelName& c) override {
+    std::lock_guard l(mu);
+    removed_channels.push_back(c);
+  }
   Result<std::optional<IngestInfo>> SetFloorSource(const SessionId&, const FloorSource& src,
                                                    const std::optional<SrtpKeying>& key, uint32_t) override {
     std::lock_guard l(mu);
@@ -31,7 +37,10 @@ class FakeMedia : public MediaEngine {
     std::lock_guard l(mu);
     return IngestInfo{{"127.0.0.1", uint16_t(6000 + consoles++)}, 96, ssrc, key};
   }
-  void RemoveConsole(const SessionId&, const ConsoleId&) override { std::lock_guard l(mu); --consoles; }
+  void RemoveConsole(const SessionId&, const ConsoleId&) override {
+    std::lock_guard l(mu);
+    --consoles;
+  }
   void SetChannelMix(const SessionId&, const ChannelName& c, const ChannelMix& m) override {
     std::lock_guard l(mu);
     mixes[c] = m;
@@ -47,16 +56,23 @@ class FakeMedia : public MediaEngine {
     listener_channel[id] = c;
     return Status::Ok();
   }
-  void RemoveListener(const SessionId&, const ListenerId& id) override { std::lock_guard l(mu); listener_channel.erase(id); }
+  void RemoveListener(const SessionId&, const ListenerId& id) override {
+    std::lock_guard l(mu);
+    listener_channel.erase(id);
+  }
   MediaStats Stats(const SessionId&) override { return {}; }
 
   // Gain of a console in a channel's last mix, or nullopt when absent.
   std::optional<double> ConsoleGain(const ChannelName& c, const ConsoleId& id) {
     std::lock_guard l(mu);
-    for (const auto& [cid, db] : mixes[c].console_gain_db) if (cid == id) return db;
+    for (const auto& [cid, db] : mixes[c].console_gain_db)
+      if (cid == id) return db;
     return std::nullopt;
   }
-  double FloorGain(const ChannelName& c) { std::lock_guard l(mu); return mixes[c].floor_gain_db; }
+  double FloorGain(const ChannelName& c) {
+    std::lock_guard l(mu);
+    return mixes[c].floor_gain_db;
+  }
 
   std::mutex mu;
   std::vector<ChannelName> channels, removed_channels;
@@ -80,12 +96,16 @@ class FakeKeys : public KeyProvider {
 
 class RecordingEvents : public EventSink {
  public:
-  void OnEvent(const SessionEvent& e) override { std::lock_guard l(mu); events.push_back(e); }
+  void OnEvent(const SessionEvent& e) override {
+    std::lock_guard l(mu);
+    events.push_back(e);
+  }
   template <class T>
   std::vector<T> Of() {
     std::lock_guard l(mu);
     std::vector<T> out;
-    for (const auto& e : events) if (auto* p = std::get_if<T>(&e.what)) out.push_back(*p);
+    for (const auto& e : events)
+      if (auto* p = std::get_if<T>(&e.what)) out.push_back(*p);
     return out;
   }
   std::mutex mu;

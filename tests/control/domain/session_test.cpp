@@ -38,10 +38,10 @@ TEST_F(SessionTest, CreatesFloorAndLanguageChannelsInOrder) {
   ASSERT_EQ(v.channels.size(), 4u);
   EXPECT_EQ(v.channels[0].name, "floor");
   EXPECT_EQ(v.channels[1].name, "en");
-  EXPECT_EQ(v.channels[2].name, "ru");        // canonical case
+  EXPECT_EQ(v.channels[2].name, "ru");  // canonical case
   EXPECT_EQ(v.channels[3].name, "zh-Hans");
   EXPECT_DOUBLE_EQ(v.channels[1].floor_duck_db, -18.0);
-  EXPECT_EQ(media.FloorGain("ru"), 0.0);      // nobody live: auto-floor at full level
+  EXPECT_EQ(media.FloorGain("ru"), 0.0);  // nobody live: auto-floor at full level
 }
 
 TEST_F(SessionTest, RejectsInvalidRequestsNamingTheField) {
@@ -145,8 +145,7 @@ TEST_F(SessionTest, ExactlyOneLiveMicUnderConcurrentPresses) {
   for (int round = 0; round < 200; ++round) {
     std::atomic<int> granted{0};
     std::vector<std::thread> threads;
-    for (const auto& id : ids)
-      threads.emplace_back([&, id] { granted += s->SetMic(id, true).ok() ? 1 : 0; });
+    for (const auto& id : ids) threads.emplace_back([&, id] { granted += s->SetMic(id, true).ok() ? 1 : 0; });
     for (auto& t : threads) t.join();
     ASSERT_EQ(granted.load(), 1) << "round " << round;
     int live = 0;
@@ -219,7 +218,8 @@ TEST_F(SessionTest, EndingStopsMediaAndForgetsTheSession) {
 
 TEST(LanguageTag, ValidatesAndCanonicalises) {
   for (const char* ok : {"en", "kk", "zh-Hans", "sr-Latn-RS", "tgk"}) EXPECT_TRUE(IsValidLanguageTag(ok)) << ok;
-  for (const char* bad : {"", "e", "english", "en-", "-en", "en us", "en-x"}) EXPECT_FALSE(IsValidLanguageTag(bad)) << bad;
+  for (const char* bad : {"", "e", "english", "en-", "-en", "en us", "en-x"})
+    EXPECT_FALSE(IsValidLanguageTag(bad)) << bad;
   EXPECT_EQ(CanonicalLanguageTag("ZH-hans-cn"), "zh-Hans-CN");
 }
 

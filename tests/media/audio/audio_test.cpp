@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <unistd.h>
 
 namespace tilmash::audio {
 namespace {
@@ -127,8 +127,8 @@ TEST(Opus, GarbageIsADecodeErrorNotACrash) {
 
 class WavTest : public ::testing::Test {
  protected:
-  std::string path_ = (std::filesystem::temp_directory_path() /
-                       ("tilmash_audio_test_" + std::to_string(::getpid()) + ".wav")).string();
+  std::string path_ =
+      (std::filesystem::temp_directory_path() / ("tilmash_audio_test_" + std::to_string(::getpid()) + ".wav")).string();
   void TearDown() override { std::remove(path_.c_str()); }
 };
 

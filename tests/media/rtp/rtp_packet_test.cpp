@@ -49,8 +49,9 @@ TEST(RtpPacket, RejectsMalformedPackets) {
 
 TEST(RtpPacket, HonoursExtensionAndPadding) {
   auto p = Packet(20);
-  p[0] |= 0x30;           // extension + padding
-  p[14] = 0; p[15] = 1;   // one extension word
+  p[0] |= 0x30;  // extension + padding
+  p[14] = 0;
+  p[15] = 1;  // one extension word
   p.back() = 4;
   auto r = ParseRtp(p.data(), p.size());
   ASSERT_TRUE(r.ok());

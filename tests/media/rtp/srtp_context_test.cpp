@@ -66,8 +66,9 @@ INSTANTIATE_TEST_SUITE_P(Suites, SrtpContextTest,
 TEST(SrtpContext, RejectsKeyOfWrongLength) {
   std::string error;
   std::vector<uint8_t> short_key(16);
-  EXPECT_EQ(SrtpContext::Create(SrtpContext::Direction::kProtect, SrtpSuite::kAesCm128HmacSha1_80,
-                                short_key, 1, 0, &error), nullptr);
+  EXPECT_EQ(
+      SrtpContext::Create(SrtpContext::Direction::kProtect, SrtpSuite::kAesCm128HmacSha1_80, short_key, 1, 0, &error),
+      nullptr);
   EXPECT_NE(error.find("30 bytes"), std::string::npos);
 }
 

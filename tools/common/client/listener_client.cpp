@@ -16,7 +16,7 @@
 namespace tilmash::client {
 
 namespace {
-constexpr int kPollMs = 50;  // how long Stop() may wait for the receive thread
+constexpr int kPollMs = 50;                // how long Stop() may wait for the receive thread
 constexpr std::size_t kMaxDecoded = 5760;  // 120 ms at 48 kHz, Opus' longest packet
 // A gap longer than this is a stream restart, not loss worth concealing sample by sample.
 constexpr int kMaxConcealedFrames = 50;
@@ -57,9 +57,8 @@ std::unique_ptr<ListenerClient> ListenerClient::Start(const Options& options, st
     const v1::CryptoSuite suite =
         sub.srtp().suite() != v1::CRYPTO_SUITE_UNSPECIFIED ? sub.srtp().suite() : options.suite;
     const rtp::SrtpSuite srtp_suite = SuiteFromProto(suite);
-    const std::vector<uint8_t> key = options.key_override
-                                         ? *options.key_override
-                                         : std::vector<uint8_t>(returned_key.begin(), returned_key.end());
+    const std::vector<uint8_t> key =
+        options.key_override ? *options.key_override : std::vector<uint8_t>(returned_key.begin(), returned_key.end());
     self->srtp_ = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kUnprotect, srtp_suite, key, sub.ssrc(),
                                            sub.srtp().roc(), &why);
     if (!self->srtp_) return fail("SRTP: " + why);
@@ -132,8 +131,7 @@ void ListenerClient::HandleDatagram(uint8_t* data, std::size_t size, Clock::time
     }
   }
   if (gap > 0) Conceal(std::min(gap, kMaxConcealedFrames));
-  DecodeInto(data + h.header_size, int(h.payload_size),
-             FrameArrival{arrival, 0, h.sequence, h.timestamp});
+  DecodeInto(data + h.header_size, int(h.payload_size), FrameArrival{arrival, 0, h.sequence, h.timestamp});
 }
 
 void ListenerClient::DecodeInto(const uint8_t* payload, int size, const FrameArrival& arrival) {

@@ -63,7 +63,7 @@ class ListenerClient {
     uint64_t malformed = 0;      // not RTP
     uint64_t wrong_ssrc = 0;
     uint64_t decode_errors = 0;
-    uint64_t late = 0;           // arrived after a later packet (already concealed; dropped)
+    uint64_t late = 0;  // arrived after a later packet (already concealed; dropped)
     double max_interarrival_ms = 0;
     double mean_interarrival_ms = 0;
   };

@@ -50,8 +50,11 @@ bool RtpSender::FillFrame(std::span<float> frame) {
   const bool changed = std::exchange(source_changed_, false);
   std::fill(frame.begin(), frame.end(), 0.0f);
   switch (source_) {
-    case SourceKind::kSilence: break;
-    case SourceKind::kTone: tone_->Fill(frame); break;
+    case SourceKind::kSilence:
+      break;
+    case SourceKind::kTone:
+      tone_->Fill(frame);
+      break;
     case SourceKind::kSamples:
       for (float& s : frame) {
         if (sample_pos_ >= samples_.size()) {
@@ -132,8 +135,8 @@ void RtpSender::Run() {
       deadline += skipped * frame_duration;
     }
     const bool source_changed = FillFrame(pcm);
-    const int payload = encoder_->Encode(pcm, packet + rtp::kMinHeader,
-                                         int(kPacketCapacity - rtp::kMinHeader - kSrtpTrailerRoom));
+    const int payload =
+        encoder_->Encode(pcm, packet + rtp::kMinHeader, int(kPacketCapacity - rtp::kMinHeader - kSrtpTrailerRoom));
     bool ok = payload > 0;
     int length = 0;
     Clock::time_point sent;

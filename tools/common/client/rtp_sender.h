@@ -46,8 +46,8 @@ class RtpSender {
 
   struct Stats {
     uint64_t packets_sent = 0;
-    uint64_t send_errors = 0;     // encode, protect or sendto failures
-    uint64_t late_frames = 0;     // frames sent more than one frame after their deadline
+    uint64_t send_errors = 0;  // encode, protect or sendto failures
+    uint64_t late_frames = 0;  // frames sent more than one frame after their deadline
   };
 
   // The first packet produced from the most recent SetTone/SetSamples/SetSilence.

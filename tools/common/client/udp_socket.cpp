@@ -92,8 +92,8 @@ std::string UdpSocket::local_host() const {
 }
 
 bool UdpSocket::SendTo(const SocketAddress& to, std::span<const uint8_t> data) {
-  const ssize_t n = ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&to.storage),
-                             to.length);
+  const ssize_t n =
+      ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&to.storage), to.length);
   return n == ssize_t(data.size());
 }
 
@@ -104,8 +104,8 @@ int UdpSocket::Receive(uint8_t* buffer, std::size_t capacity, int timeout_ms, So
   if (ready < 0) return -1;
   SocketAddress sender;
   sender.length = sizeof sender.storage;
-  const ssize_t n = ::recvfrom(fd_, buffer, capacity, MSG_DONTWAIT,
-                               reinterpret_cast<sockaddr*>(&sender.storage), &sender.length);
+  const ssize_t n =
+      ::recvfrom(fd_, buffer, capacity, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&sender.storage), &sender.length);
   if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
   if (from) *from = sender;
   return int(n);
