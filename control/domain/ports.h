@@ -21,8 +21,13 @@ class MediaEngine {
   virtual Result<std::optional<IngestInfo>> SetFloorSource(const SessionId& session, const FloorSource& source,
                                                            const std::optional<SrtpKeying>& key,
                                                            uint32_t expected_ssrc) = 0;
-  virtual Result<IngestInfo> AddConsole(const SessionId& session, const ConsoleId& console, const ChannelName& output,
-                                        const SrtpKeying& key, uint32_t ssrc) = 0;
+  // The console's audio reaches the mixer of every channel in `outputs` (its booth's A, B, C),
+  // each at silence until SetChannelMix opens one.
+  virtual Result<IngestInfo> AddConsole(const SessionId& session, const ConsoleId& console,
+                                        const std::vector<ChannelName>& outputs, const SrtpKeying& key,
+                                        uint32_t ssrc) = 0;
+  virtual Status SetConsoleOutputs(const SessionId& session, const ConsoleId& console,
+                                   const std::vector<ChannelName>& outputs) = 0;
   virtual void RemoveConsole(const SessionId& session, const ConsoleId& console) = 0;
   // Gain ramps, never relinking.
   virtual void SetChannelMix(const SessionId& session, const ChannelName& channel, const ChannelMix& mix) = 0;
@@ -40,6 +45,13 @@ class KeyProvider {
   virtual SrtpKeying NewKey(CryptoSuite suite) = 0;
   virtual uint32_t NewSsrc() = 0;
   virtual std::string NewId(const std::string& prefix) = 0;
+};
+
+// Time for handover timeouts; tests step it by hand.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual std::chrono::steady_clock::time_point Now() = 0;
 };
 
 // Receives every domain event. Called with the session lock held: must not block.

@@ -38,6 +38,8 @@ void Session::End() {
   std::lock_guard lock(mu_);
   if (ended_) return;
   ended_ = true;
+  for (auto& [id, c] : consoles_)
+    if (c.return_feed) ports_.media->RemoveListener(id_, c.return_feed->id);
   ports_.media->EndSession(id_);
   Emit(SessionEnded{});
 }
@@ -59,7 +61,10 @@ Result<ChannelName> Session::FindChannel(const std::string& name, const char* fi
 
 ChannelView Session::ViewOf(const ChannelName& name) const {
   const ChannelState& c = channels_.at(name);
-  return ChannelView{name, c.duck_db, c.live_console, c.listeners, 0};
+  ChannelView v{name, c.duck_db, c.live_console, c.listeners, 0, 0};
+  if (auto g = plan_.generation.find(name); g != plan_.generation.end()) v.relay_generation = g->second;
+  if (auto u = plan_.used_by_booths.find(name); u != plan_.used_by_booths.end()) v.used_as_relay_by = u->second;
+  return v;
 }
 
 SessionView Session::View() const {
@@ -72,6 +77,9 @@ SessionView Session::View() const {
   v.floor_ingest = floor_ingest_;
   for (const auto& name : channel_order_) v.channels.push_back(ViewOf(name));
   for (const auto& [id, c] : consoles_) v.consoles.push_back(c.view);
+  v.interlock = interlock_;
+  v.on_air = on_air_;
+  v.recorded = recorded_;
   return v;
 }
 
@@ -87,7 +95,9 @@ Result<ChannelView> Session::AddChannel(const std::string& language, std::option
   if (Status s = ports_.media->AddChannel(id_, name); !s.ok()) return s;
   channel_order_.push_back(name);
   channels_[name] = ChannelState{duck, std::nullopt, 0};
+  booths_[name] = BoothState{};
   ApplyMix(name);
+  Replan();
   return ViewOf(name);
 }
 
@@ -97,9 +107,15 @@ Status Session::RemoveChannel(const std::string& language) {
   auto found = FindChannel(language, "language");
   if (!found.ok()) return found.status();
   const ChannelName name = found.value();
-  for (const auto& [id, c] : consoles_)
+  for (const auto& [id, c] : consoles_) {
     if (c.view.booth == name)
       return FailedPrecondition("language: console " + id + " is still in booth '" + name + "'");
+    if (c.view.effective_input == name || c.view.output_channel == name)
+      return FailedPrecondition("language: console " + id + " still works with channel '" + name + "'");
+  }
+  for (const auto& [booth, state] : booths_)
+    if (booth != name && (state.config.b == name || state.config.c == name))
+      return FailedPrecondition("language: booth '" + booth + "' works retour into '" + name + "'");
   // Delegates on a removed channel fall back to the original rather than to silence.
   for (auto& [id, l] : listeners_) {
     if (l.channel != name) continue;
@@ -109,6 +125,8 @@ Status Session::RemoveChannel(const std::string& language) {
   }
   ports_.media->RemoveChannel(id_, name);
   channels_.erase(name);
+  booths_.erase(name);
+  handovers_.erase(name);
   channel_order_.erase(std::find(channel_order_.begin(), channel_order_.end(), name));
   Emit(ListenerCountChanged{kFloorChannel, channels_[kFloorChannel].listeners});
   return Status::Ok();
@@ -151,100 +169,8 @@ Status Session::SetFloorLanguage(const std::string& language) {
     return InvalidArgument("language '" + language + "' is not a BCP-47 language tag");
   floor_language_ = language.empty() ? "" : CanonicalLanguageTag(language);
   Emit(FloorChanged{floor_language_, floor_source_});
+  Replan();  // auto-relay follows the floor language
   return Status::Ok();
-}
-
-Result<JoinedConsole> Session::JoinConsole(const std::string& booth, const std::string& name) {
-  std::lock_guard lock(mu_);
-  if (ended_) return FailedPrecondition("session " + id_ + " has ended");
-  if (booth == kFloorChannel) return InvalidArgument("booth: a booth works into a language, not the floor");
-  auto found = FindChannel(booth, "booth");
-  if (!found.ok()) return found.status();
-  const ChannelName channel = found.value();
-  int in_booth = 0;
-  for (const auto& [id, c] : consoles_) in_booth += c.view.booth == channel;
-  if (in_booth >= kMaxConsolesPerBooth)
-    return ResourceExhausted("booth '" + channel + "' already has " + std::to_string(kMaxConsolesPerBooth) +
-                             " consoles");
-  ConsoleState c;
-  c.view.id = ports_.keys->NewId("c-");
-  c.view.booth = channel;
-  c.view.name = name.empty() ? channel + "-" + std::to_string(in_booth + 1) : name;
-  c.view.mic = MicState::kOff;
-  c.view.output_channel = channel;
-  SrtpKeying key = ports_.keys->NewKey(CryptoSuite::kAesCm128HmacSha1_80);
-  uint32_t ssrc = ports_.keys->NewSsrc();
-  auto ingest = ports_.media->AddConsole(id_, c.view.id, channel, key, ssrc);
-  if (!ingest.ok()) return ingest.status();
-  c.ingest = ingest.value();
-  consoles_[c.view.id] = c;
-  ApplyMix(channel);
-  return JoinedConsole{c.view, c.ingest};
-}
-
-Status Session::LeaveConsole(const ConsoleId& console) {
-  std::lock_guard lock(mu_);
-  auto it = consoles_.find(console);
-  if (it == consoles_.end()) return NotFound("console_id: no console '" + console + "' in session " + id_);
-  SetMicLocked(it->second, MicState::kOff);
-  const ChannelName channel = it->second.view.output_channel;
-  consoles_.erase(it);
-  ports_.media->RemoveConsole(id_, console);
-  ApplyMix(channel);
-  return Status::Ok();
-}
-
-void Session::SetMicLocked(ConsoleState& c, MicState next) {
-  if (c.view.mic == next) return;
-  ChannelState& ch = channels_.at(c.view.output_channel);
-  const bool was_writer = ch.live_console == c.view.id;
-  c.view.mic = next;
-  if (next == MicState::kOff && was_writer) ch.live_console.reset();
-  if (next != MicState::kOff) ch.live_console = c.view.id;
-  ApplyMix(c.view.output_channel);
-  Emit(MicChanged{c.view.id, c.view.output_channel, next});
-  if (was_writer != (ch.live_console == c.view.id)) Emit(ChannelSourceChanged{c.view.output_channel, ch.live_console});
-}
-
-Result<ConsoleView> Session::SetMic(const ConsoleId& console, bool live) {
-  std::lock_guard lock(mu_);
-  auto it = consoles_.find(console);
-  if (it == consoles_.end()) return NotFound("console_id: no console '" + console + "' in session " + id_);
-  ConsoleState& c = it->second;
-  if (live) {
-    if (c.view.mic != MicState::kOff) return c.view;
-    // One writer per channel, enforced here (interlock: a second mic is refused).
-    const auto& writer = channels_.at(c.view.output_channel).live_console;
-    if (writer && *writer != console)
-      return FailedPrecondition("channel '" + c.view.output_channel + "' is engaged by console " + *writer +
-                                " (interlock)");
-    SetMicLocked(c, MicState::kLive);
-  } else {
-    SetMicLocked(c, MicState::kOff);
-  }
-  return c.view;
-}
-
-Result<ConsoleView> Session::Cough(const ConsoleId& console, bool muted) {
-  std::lock_guard lock(mu_);
-  auto it = consoles_.find(console);
-  if (it == consoles_.end()) return NotFound("console_id: no console '" + console + "' in session " + id_);
-  ConsoleState& c = it->second;
-  if (c.view.mic == MicState::kOff) return c.view;  // nothing on air to mute
-  SetMicLocked(c, muted ? MicState::kMuted : MicState::kLive);
-  return c.view;
-}
-
-void Session::ApplyMix(const ChannelName& channel) {
-  if (channel == kFloorChannel) return;
-  const ChannelState& ch = channels_.at(channel);
-  ChannelMix mix;
-  mix.floor_gain_db = ch.live_console ? ch.duck_db : 0.0;
-  for (const auto& [id, c] : consoles_) {
-    if (c.view.output_channel != channel) continue;
-    mix.console_gain_db.emplace_back(id, c.view.mic == MicState::kLive ? 0.0 : kSilenceDb);
-  }
-  ports_.media->SetChannelMix(id_, channel, mix);
 }
 
 Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {

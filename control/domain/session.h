@@ -1,13 +1,16 @@
-// One meeting: its floor, language channels, consoles and listeners, and the rules that
-// hold between them. All methods take the session's own lock; the media engine is told
-// what to change while the lock is held, so the media side sees changes in rule order.
+// One meeting: its floor, language channels, booths, consoles and listeners, and the rules
+// that hold between them (ISO 20109 desk functions). All methods take the session's own lock;
+// the media engine is told what to change while the lock is held, so the media side sees
+// changes in rule order. session.cpp: channels, floor, listeners; session_booth.cpp: booths.
 #pragma once
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "domain/ports.h"
+#include "domain/relay.h"
 
 namespace tilmash::domain {
 
@@ -15,6 +18,7 @@ struct SessionPorts {
   MediaEngine* media = nullptr;
   KeyProvider* keys = nullptr;
   EventSink* events = nullptr;  // may be null
+  Clock* clock = nullptr;       // may be null: steady_clock
 };
 
 struct ListenerRequest {
@@ -22,6 +26,20 @@ struct ListenerRequest {
   Endpoint endpoint;
   CryptoSuite suite = CryptoSuite::kAesCm128HmacSha1_80;
 };
+
+struct ConsoleRequest {
+  std::string booth;
+  std::string name;
+  std::optional<Endpoint> return_endpoint;  // where the console wants its return feed
+};
+
+struct BoothConfig {
+  std::optional<std::string> b, c;  // retour channels (languages); unset: none
+  std::vector<std::string> takes;   // floor languages the booth interprets from (empty: all)
+};
+
+inline constexpr std::chrono::seconds kHandoverTimeout{10};
+inline constexpr std::size_t kMessagesKept = 20;
 
 class Session {
  public:
@@ -42,10 +60,23 @@ class Session {
   Status SetFloorSource(const FloorSource& source);
   Status SetFloorLanguage(const std::string& language);
 
-  Result<JoinedConsole> JoinConsole(const std::string& booth, const std::string& name);
+  // Booths (session_booth.cpp).
+  Result<BoothView> ConfigureBooth(const std::string& booth, const BoothConfig& config);
+  Result<BoothView> Booth(const std::string& booth) const;
+  Status SetInterlockMode(InterlockMode mode);
+  Status SetBroadcastState(bool on_air, bool recorded);
+  Result<JoinedConsole> JoinConsole(const ConsoleRequest& request);
   Status LeaveConsole(const ConsoleId& console);
   Result<ConsoleView> SetMic(const ConsoleId& console, bool live);
   Result<ConsoleView> Cough(const ConsoleId& console, bool muted);
+  Result<ConsoleView> SelectOutput(const ConsoleId& console, OutputSlot slot);
+  Result<ConsoleView> SelectInput(const ConsoleId& console, const InputSelection& input);
+  Status RequestHandover(const ConsoleId& requester);
+  Status AcceptHandover(const ConsoleId& live_console);
+  Status DeclineHandover(const ConsoleId& live_console);
+  Status SendMessage(const Message& message);
+  // Expires handovers that waited longer than kHandoverTimeout; the daemon calls it on a timer.
+  void Tick();
 
   Result<ListenerView> Subscribe(const ListenerRequest& request);
   Status SwitchChannel(const ListenerId& listener, const std::string& channel);
@@ -62,14 +93,36 @@ class Session {
   struct ConsoleState {
     ConsoleView view;
     IngestInfo ingest;
+    std::optional<ListenerView> return_feed;
+  };
+  struct BoothState {
+    BoothConfig config;  // b, c canonical
+  };
+  struct PendingHandover {
+    ConsoleId from, to;
+    std::chrono::steady_clock::time_point requested;
   };
 
   // Resolves "floor" or a language tag to the canonical channel name; NotFound otherwise.
   Result<ChannelName> FindChannel(const std::string& name, const char* field) const;
+  Result<ConsoleState*> FindConsole(const ConsoleId& id, const char* field = "console_id");
   ChannelView ViewOf(const ChannelName& name) const;
+  BoothView BoothViewOf(const std::string& booth) const;
+  std::vector<ChannelName> OutputsOf(const std::string& booth) const;
+  std::optional<ChannelName> SlotChannel(const std::string& booth, OutputSlot slot) const;
   void ApplyMix(const ChannelName& channel);
   void Emit(SessionEvent::Event what);
-  void SetMicLocked(ConsoleState& c, MicState next);
+  void EmitBooths();
+  // Moves the console's mic to `next`, handling the channel's writer and toggle-override holds.
+  // restore_held=false when the console is being overridden: its own held console stays held
+  // (the holds form a stack that unwinds as each overriding mic goes off).
+  void SetMicLocked(ConsoleState& c, MicState next, bool restore_held = true);
+  // Would this state of consoles make a relay loop? Fills the plan.
+  RelayInputs RelaySnapshot() const;
+  // Recomputes effective inputs (return feeds follow) and relay indicators.
+  void Replan();
+  std::chrono::steady_clock::time_point Now() const;
+  Status CheckNoLoop(const RelayInputs& proposed, const char* field) const;
 
   const SessionId id_;
   const std::string name_;
@@ -81,10 +134,17 @@ class Session {
   std::string floor_language_;
   FloorSource floor_source_;
   std::optional<IngestInfo> floor_ingest_;
+  InterlockMode interlock_ = InterlockMode::kInterlock;
+  bool on_air_ = false, recorded_ = false;
   std::vector<ChannelName> channel_order_;
   std::map<ChannelName, ChannelState> channels_;
+  std::map<std::string, BoothState> booths_;  // one per language channel
   std::map<ConsoleId, ConsoleState> consoles_;
+  std::map<ConsoleId, ConsoleId> held_;  // toggle-override: overriding console -> held console
+  std::map<ChannelName, PendingHandover> handovers_;
+  std::deque<Message> messages_;
   std::map<ListenerId, ListenerView> listeners_;
+  RelayPlan plan_;
 };
 
 }  // namespace tilmash::domain

@@ -19,6 +19,22 @@ std::ostream& operator<<(std::ostream& os, CryptoSuite s) {
   return os << (s == CryptoSuite::kAeadAes128Gcm ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80");
 }
 
+std::ostream& operator<<(std::ostream& os, InterlockMode m) {
+  switch (m) {
+    case InterlockMode::kInterlock:
+      return os << "interlock";
+    case InterlockMode::kOverride:
+      return os << "override";
+    case InterlockMode::kToggleOverride:
+      return os << "toggle-override";
+  }
+  return os << "?";
+}
+
+std::ostream& operator<<(std::ostream& os, OutputSlot s) {
+  return os << (s == OutputSlot::kA ? "A" : s == OutputSlot::kB ? "B" : "C");
+}
+
 std::ostream& operator<<(std::ostream& os, StatusCode c) {
   switch (c) {
     case StatusCode::kOk:

@@ -27,6 +27,33 @@ std::ostream& operator<<(std::ostream& os, MicState s);
 enum class CryptoSuite { kAesCm128HmacSha1_80, kAeadAes128Gcm };
 std::ostream& operator<<(std::ostream& os, CryptoSuite s);
 
+// What happens when a second mic goes live on an engaged outgoing channel (inside a booth and
+// between booths sharing a channel). One writer per channel holds in every mode.
+//  - kInterlock: the second mic is refused.
+//  - kOverride: the second mic takes the channel; the first goes off.
+//  - kToggleOverride: as override, but the overridden console is held and gets the channel
+//    back when the overriding mic goes off (if it has not switched off meanwhile).
+enum class InterlockMode { kInterlock, kOverride, kToggleOverride };
+std::ostream& operator<<(std::ostream& os, InterlockMode m);
+
+enum class OutputSlot { kA, kB, kC };
+std::ostream& operator<<(std::ostream& os, OutputSlot s);
+
+// A console's incoming selection: the floor, a relay channel, or auto-relay.
+struct InputSelection {
+  enum class Kind { kAuto, kFloor, kChannel } kind = Kind::kAuto;
+  std::string channel;  // for kChannel
+  bool operator==(const InputSelection&) const = default;
+};
+
+enum class MessageKind { kSlowDown, kCallTechnician, kText };
+struct Message {
+  MessageKind kind = MessageKind::kText;
+  std::string from;  // "chair", "technician", a console id, or "booth:<lang>" (slow-down is anonymous)
+  std::string to;    // "chair", "technician", or "booth:<lang>"
+  std::string text;
+  std::chrono::system_clock::time_point time;
+};
 struct Endpoint {
   std::string host;
   uint16_t port = 0;
@@ -70,7 +97,8 @@ struct ChannelView {
   double floor_duck_db = kDefaultFloorDuckDb;
   std::optional<ConsoleId> live_console;
   uint32_t listener_count = 0;
-  int relay_generation = 0;
+  int relay_generation = 0;       // 0 from the floor, 1 relay, 2 relay of relay
+  uint32_t used_as_relay_by = 0;  // booths whose consoles listen to this channel
 };
 
 struct ConsoleView {
@@ -79,6 +107,23 @@ struct ConsoleView {
   std::string name;
   MicState mic = MicState::kOff;
   ChannelName output_channel;
+  OutputSlot output_slot = OutputSlot::kA;
+  InputSelection input;
+  ChannelName effective_input = "floor";  // what the console hears now
+  bool held = false;                      // overridden in toggle-override, gets the channel back
+  uint32_t return_ssrc = 0;               // 0: no return feed
+};
+
+struct BoothView {
+  std::string language;  // A
+  std::optional<ChannelName> b, c;
+  std::vector<std::string> takes;  // languages the booth can interpret from
+  std::vector<ConsoleView> consoles;
+  std::optional<ConsoleId> handover_from, handover_to;  // a pending handover on the A/B/C
+  bool on_air = false, recorded = false;
+  std::vector<Message> messages;      // addressed to the booth, newest last
+  std::vector<ChannelView> channels;  // A, B, C with their indicators
+  InterlockMode interlock = InterlockMode::kInterlock;
 };
 
 struct ListenerView {
@@ -98,11 +143,14 @@ struct SessionView {
   std::optional<IngestInfo> floor_ingest;
   std::vector<ChannelView> channels;  // "floor" first, then in creation order
   std::vector<ConsoleView> consoles;
+  InterlockMode interlock = InterlockMode::kInterlock;
+  bool on_air = false, recorded = false;
 };
 
 struct JoinedConsole {
   ConsoleView console;
   IngestInfo ingest;
+  std::optional<ListenerView> return_feed;  // when the console asked for one
 };
 
 // Gains the media side applies to one channel's mixer (dB; kSilenceDb = muted).
@@ -140,10 +188,22 @@ struct FloorChanged {
   FloorSource source;
 };
 struct SessionEnded {};
+struct BoothChanged {
+  std::string booth;
+};
+struct MessageSent {
+  Message message;
+};
+struct HandoverChanged {
+  enum class What { kRequested, kAccepted, kDeclined, kExpired } what;
+  ConsoleId from, to;
+  ChannelName channel;
+};
 struct SessionEvent {
   SessionId session;
   std::chrono::system_clock::time_point time;
-  using Event = std::variant<ChannelSourceChanged, MicChanged, ListenerCountChanged, FloorChanged, SessionEnded>;
+  using Event = std::variant<ChannelSourceChanged, MicChanged, ListenerCountChanged, FloorChanged, SessionEnded,
+                             BoothChanged, MessageSent, HandoverChanged>;
   Event what;
 };
 

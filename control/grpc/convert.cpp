@@ -102,6 +102,7 @@ void ToProto(const domain::ChannelView& in, v1::Channel* out) {
   out->set_live_console_id(in.live_console.value_or(""));
   out->set_listener_count(in.listener_count);
   out->set_relay_generation(in.relay_generation);
+  out->set_used_as_relay_by(in.used_as_relay_by);
 }
 
 void ToProto(const domain::ConsoleView& in, v1::Console* out) {
@@ -110,6 +111,144 @@ void ToProto(const domain::ConsoleView& in, v1::Console* out) {
   out->set_name(in.name);
   out->set_mic(ToProto(in.mic));
   out->set_output_channel(in.output_channel);
+  out->set_output_slot(ToProto(in.output_slot));
+  ToProto(in.input, out->mutable_input());
+  out->set_effective_input(in.effective_input);
+  out->set_held(in.held);
+  out->set_return_ssrc(in.return_ssrc);
+}
+
+void ToProto(const domain::InputSelection& in, v1::InputSelection* out) {
+  switch (in.kind) {
+    case domain::InputSelection::Kind::kAuto:
+      out->set_auto_(true);
+      break;
+    case domain::InputSelection::Kind::kFloor:
+      out->set_floor(true);
+      break;
+    case domain::InputSelection::Kind::kChannel:
+      out->set_channel(in.channel);
+      break;
+  }
+}
+
+static int64_t UnixMs(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+static v1::MessageKind ToProto(domain::MessageKind k) {
+  switch (k) {
+    case domain::MessageKind::kSlowDown:
+      return v1::SLOW_DOWN;
+    case domain::MessageKind::kCallTechnician:
+      return v1::CALL_TECHNICIAN;
+    case domain::MessageKind::kText:
+      return v1::TEXT;
+  }
+  return v1::MESSAGE_KIND_UNSPECIFIED;
+}
+
+void ToProto(const domain::Message& in, v1::Message* out) {
+  out->set_kind(ToProto(in.kind));
+  out->set_from(in.from);
+  out->set_to(in.to);
+  out->set_text(in.text);
+  out->set_unix_time_ms(UnixMs(in.time));
+}
+
+void ToProto(const domain::HandoverChanged& in, v1::HandoverEvent* out) {
+  using W = domain::HandoverChanged::What;
+  out->set_what(in.what == W::kRequested  ? v1::HandoverEvent::REQUESTED
+                : in.what == W::kAccepted ? v1::HandoverEvent::ACCEPTED
+                : in.what == W::kDeclined ? v1::HandoverEvent::DECLINED
+                                          : v1::HandoverEvent::EXPIRED);
+  out->set_from_console_id(in.from);
+  out->set_to_console_id(in.to);
+  out->set_channel(in.channel);
+}
+
+void ToProto(const domain::BoothView& in, v1::Booth* out) {
+  out->set_language(in.language);
+  out->set_retour_b(in.b.value_or(""));
+  out->set_retour_c(in.c.value_or(""));
+  for (const auto& t : in.takes) out->add_takes(t);
+  for (const auto& c : in.consoles) ToProto(c, out->add_consoles());
+  out->set_handover_from(in.handover_from.value_or(""));
+  out->set_handover_to(in.handover_to.value_or(""));
+  out->set_on_air(in.on_air);
+  out->set_recorded(in.recorded);
+  for (const auto& m : in.messages) ToProto(m, out->add_messages());
+  for (const auto& c : in.channels) ToProto(c, out->add_channels());
+  out->set_interlock_mode(ToProto(in.interlock));
+}
+
+v1::InterlockMode ToProto(domain::InterlockMode m) {
+  switch (m) {
+    case domain::InterlockMode::kInterlock:
+      return v1::INTERLOCK;
+    case domain::InterlockMode::kOverride:
+      return v1::OVERRIDE;
+    case domain::InterlockMode::kToggleOverride:
+      return v1::TOGGLE_OVERRIDE;
+  }
+  return v1::INTERLOCK_MODE_UNSPECIFIED;
+}
+
+v1::OutputSlot ToProto(domain::OutputSlot s) {
+  return s == domain::OutputSlot::kA ? v1::OUTPUT_A : s == domain::OutputSlot::kB ? v1::OUTPUT_B : v1::OUTPUT_C;
+}
+
+domain::Result<domain::InterlockMode> FromProto(v1::InterlockMode m, const char* field) {
+  switch (m) {
+    case v1::INTERLOCK:
+      return domain::InterlockMode::kInterlock;
+    case v1::OVERRIDE:
+      return domain::InterlockMode::kOverride;
+    case v1::TOGGLE_OVERRIDE:
+      return domain::InterlockMode::kToggleOverride;
+    default:
+      return domain::InvalidArgument(std::string(field) + " must be INTERLOCK, OVERRIDE or TOGGLE_OVERRIDE");
+  }
+}
+
+domain::Result<domain::OutputSlot> FromProto(v1::OutputSlot s, const char* field) {
+  switch (s) {
+    case v1::OUTPUT_A:
+      return domain::OutputSlot::kA;
+    case v1::OUTPUT_B:
+      return domain::OutputSlot::kB;
+    case v1::OUTPUT_C:
+      return domain::OutputSlot::kC;
+    default:
+      return domain::InvalidArgument(std::string(field) + " must be OUTPUT_A, OUTPUT_B or OUTPUT_C");
+  }
+}
+
+domain::Result<domain::InputSelection> FromProto(const v1::InputSelection& in, const char* field) {
+  using K = domain::InputSelection::Kind;
+  switch (in.kind_case()) {
+    case v1::InputSelection::kFloor:
+      return domain::InputSelection{K::kFloor, ""};
+    case v1::InputSelection::kChannel:
+      return domain::InputSelection{K::kChannel, in.channel()};
+    case v1::InputSelection::kAuto:
+      return domain::InputSelection{K::kAuto, ""};
+    default:
+      return domain::InvalidArgument(std::string(field) + ": set floor, channel or auto");
+  }
+}
+
+domain::Result<domain::MessageKind> FromProto(v1::MessageKind k, const char* field) {
+  switch (k) {
+    case v1::SLOW_DOWN:
+      return domain::MessageKind::kSlowDown;
+    case v1::CALL_TECHNICIAN:
+      return domain::MessageKind::kCallTechnician;
+    case v1::TEXT:
+      return domain::MessageKind::kText;
+    default:
+      return domain::InvalidArgument(std::string(field) + " must be SLOW_DOWN, CALL_TECHNICIAN or TEXT");
+  }
 }
 
 void ToProto(const domain::SessionView& in, v1::Session* out, bool include_keys) {
@@ -123,6 +262,9 @@ void ToProto(const domain::SessionView& in, v1::Session* out, bool include_keys)
   }
   for (const auto& c : in.channels) ToProto(c, out->add_channels());
   for (const auto& c : in.consoles) ToProto(c, out->add_consoles());
+  out->set_interlock_mode(ToProto(in.interlock));
+  out->set_on_air(in.on_air);
+  out->set_recorded(in.recorded);
 }
 
 void ToProto(const domain::MediaStats& in, v1::SessionStats* out) {
@@ -161,6 +303,9 @@ struct EventToProto {
     ToProto(e.source, out->mutable_floor()->mutable_source());
   }
   void operator()(const domain::SessionEnded&) { out->mutable_ended(); }
+  void operator()(const domain::MessageSent& e) { ToProto(e.message, out->mutable_message()); }
+  void operator()(const domain::HandoverChanged& e) { ToProto(e, out->mutable_handover()); }
+  void operator()(const domain::BoothChanged&) {}  // booth watchers get these (WatchBooth)
 };
 }  // namespace
 

@@ -18,10 +18,20 @@ void ToProto(const domain::IngestInfo& in, v1::IngestEndpoint* out);
 void ToProto(const domain::FloorSource& in, v1::FloorSource* out);
 void ToProto(const domain::SessionEvent& in, v1::SessionEvent* out);
 void ToProto(const domain::MediaStats& in, v1::SessionStats* out);
+void ToProto(const domain::BoothView& in, v1::Booth* out);
+void ToProto(const domain::Message& in, v1::Message* out);
+void ToProto(const domain::HandoverChanged& in, v1::HandoverEvent* out);
+void ToProto(const domain::InputSelection& in, v1::InputSelection* out);
 v1::MicState ToProto(domain::MicState s);
+v1::InterlockMode ToProto(domain::InterlockMode m);
+v1::OutputSlot ToProto(domain::OutputSlot s);
 v1::CryptoSuite ToProto(domain::CryptoSuite s);
 
 domain::FloorSource FromProto(const v1::FloorSource& in);
+domain::Result<domain::InterlockMode> FromProto(v1::InterlockMode m, const char* field);
+domain::Result<domain::OutputSlot> FromProto(v1::OutputSlot s, const char* field);
+domain::Result<domain::InputSelection> FromProto(const v1::InputSelection& in, const char* field);
+domain::Result<domain::MessageKind> FromProto(v1::MessageKind k, const char* field);
 // UNSPECIFIED maps to the default suite; unknown values are an error naming `field`.
 domain::Result<domain::CryptoSuite> FromProto(v1::CryptoSuite s, const char* field);
 

@@ -7,7 +7,7 @@
 namespace tilmash::grpcapi {
 
 struct ControlPlane::Impl {
-  Impl(domain::SessionRegistry& r, EventHub& e) : events(e), sessions(r, e), booths(r), listeners(r) {}
+  Impl(domain::SessionRegistry& r, EventHub& e) : events(e), sessions(r, e), booths(r, e), listeners(r) {}
   EventHub& events;
   SessionServiceImpl sessions;
   BoothServiceImpl booths;

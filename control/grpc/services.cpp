@@ -133,6 +133,7 @@ grpc::Status SessionServiceImpl::WatchSession(grpc::ServerContext* ctx, const v1
     for (const auto& ev : batch) {
       v1::SessionEvent out;
       ToProto(ev, &out);
+      if (out.kind_case() == v1::SessionEvent::KIND_NOT_SET) continue;  // booth-only events
       ended = ended || out.has_ended();
       if (!writer->Write(out)) {
         ended = true;
@@ -149,10 +150,28 @@ grpc::Status SessionServiceImpl::WatchSession(grpc::ServerContext* ctx, const v1
 grpc::Status BoothServiceImpl::JoinConsole(grpc::ServerContext*, const v1::JoinConsoleRequest* req,
                                            v1::JoinConsoleResponse* resp) {
   TILMASH_FIND_SESSION(s, req->session_id());
-  auto r = s->JoinConsole(req->booth(), req->name());
+  domain::ConsoleRequest cr{req->booth(), req->name(), std::nullopt};
+  if (req->has_return_endpoint()) {
+    if (req->return_endpoint().port() > 65535)
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "return_endpoint.port must be between 1 and 65535");
+    cr.return_endpoint = domain::Endpoint{req->return_endpoint().host(), uint16_t(req->return_endpoint().port())};
+  }
+  auto r = s->JoinConsole(cr);
   if (!r.ok()) return ToGrpc(r.status());
   ToProto(r->console, resp->mutable_console());
   ToProto(r->ingest, resp->mutable_ingest());
+  if (r->return_feed) {
+    const domain::ListenerView& f = *r->return_feed;
+    auto* out = resp->mutable_return_feed();
+    out->set_ssrc(f.ssrc);
+    out->set_payload_type(f.send.payload_type);
+    out->mutable_srtp()->set_suite(ToProto(f.srtp.suite));
+    out->mutable_srtp()->set_master_key(f.srtp.master_key.data(), f.srtp.master_key.size());
+    out->mutable_srtp()->set_roc(f.srtp.roc);
+    out->mutable_source()->set_host(f.send.source.host);
+    out->mutable_source()->set_port(f.send.source.port);
+    out->set_sdp(domain::ListenerSdp(s->View().name, f));
+  }
   return grpc::Status::OK;
 }
 

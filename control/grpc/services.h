@@ -32,14 +32,27 @@ class SessionServiceImpl final : public v1::SessionService::Service {
 
 class BoothServiceImpl final : public v1::BoothService::Service {
  public:
-  explicit BoothServiceImpl(domain::SessionRegistry& r) : registry_(r) {}
+  BoothServiceImpl(domain::SessionRegistry& r, EventHub& e) : registry_(r), events_(e) {}
   grpc::Status JoinConsole(grpc::ServerContext*, const v1::JoinConsoleRequest*, v1::JoinConsoleResponse*) override;
   grpc::Status LeaveConsole(grpc::ServerContext*, const v1::LeaveConsoleRequest*, v1::LeaveConsoleResponse*) override;
   grpc::Status SetMic(grpc::ServerContext*, const v1::SetMicRequest*, v1::Console*) override;
   grpc::Status Cough(grpc::ServerContext*, const v1::CoughRequest*, v1::Console*) override;
+  grpc::Status SelectOutput(grpc::ServerContext*, const v1::SelectOutputRequest*, v1::Console*) override;
+  grpc::Status SelectInput(grpc::ServerContext*, const v1::SelectInputRequest*, v1::Console*) override;
+  grpc::Status RequestHandover(grpc::ServerContext*, const v1::HandoverRequest*, v1::HandoverResponse*) override;
+  grpc::Status AcceptHandover(grpc::ServerContext*, const v1::HandoverRequest*, v1::HandoverResponse*) override;
+  grpc::Status DeclineHandover(grpc::ServerContext*, const v1::HandoverRequest*, v1::HandoverResponse*) override;
+  grpc::Status SendMessage(grpc::ServerContext*, const v1::SendMessageRequest*, v1::SendMessageResponse*) override;
+  grpc::Status ConfigureBooth(grpc::ServerContext*, const v1::ConfigureBoothRequest*, v1::Booth*) override;
+  grpc::Status GetBooth(grpc::ServerContext*, const v1::GetBoothRequest*, v1::Booth*) override;
+  grpc::Status SetInterlockMode(grpc::ServerContext*, const v1::SetInterlockModeRequest*, v1::Session*) override;
+  grpc::Status SetBroadcastState(grpc::ServerContext*, const v1::SetBroadcastStateRequest*, v1::Session*) override;
+  grpc::Status WatchBooth(grpc::ServerContext*, const v1::WatchBoothRequest*,
+                          grpc::ServerWriter<v1::BoothEvent>*) override;
 
  private:
   domain::SessionRegistry& registry_;
+  EventHub& events_;
 };
 
 class ListenerServiceImpl final : public v1::ListenerService::Service {

@@ -100,17 +100,22 @@ Result<std::optional<domain::IngestInfo>> MediaEngineGst::SetFloorSource(const d
 
 Result<domain::IngestInfo> MediaEngineGst::AddConsole(const domain::SessionId& session,
                                                       const domain::ConsoleId& console,
-                                                      const domain::ChannelName& output, const domain::SrtpKeying& key,
-                                                      uint32_t ssrc) {
+                                                      const std::vector<domain::ChannelName>& outputs,
+                                                      const domain::SrtpKeying& key, uint32_t ssrc) {
   domain::IngestInfo info;
   Status s = WithGraph(session, [&](SessionGraph& g) {
-    auto r = g.AddConsole(console, output, key, ssrc);
+    auto r = g.AddConsole(console, outputs, key, ssrc);
     if (!r.ok()) return r.status();
     info = r.value();
     return Status::Ok();
   });
   if (!s.ok()) return s;
   return info;
+}
+
+Status MediaEngineGst::SetConsoleOutputs(const domain::SessionId& session, const domain::ConsoleId& console,
+                                         const std::vector<domain::ChannelName>& outputs) {
+  return WithGraph(session, [&](SessionGraph& g) { return g.SetConsoleOutputs(console, outputs); });
 }
 
 void MediaEngineGst::RemoveConsole(const domain::SessionId& session, const domain::ConsoleId& console) {

@@ -27,8 +27,10 @@ class MediaEngineGst : public domain::MediaEngine {
                                                                    const std::optional<domain::SrtpKeying>& key,
                                                                    uint32_t expected_ssrc) override;
   domain::Result<domain::IngestInfo> AddConsole(const domain::SessionId& session, const domain::ConsoleId& console,
-                                                const domain::ChannelName& output, const domain::SrtpKeying& key,
-                                                uint32_t ssrc) override;
+                                                const std::vector<domain::ChannelName>& outputs,
+                                                const domain::SrtpKeying& key, uint32_t ssrc) override;
+  domain::Status SetConsoleOutputs(const domain::SessionId& session, const domain::ConsoleId& console,
+                                   const std::vector<domain::ChannelName>& outputs) override;
   void RemoveConsole(const domain::SessionId& session, const domain::ConsoleId& console) override;
   void SetChannelMix(const domain::SessionId& session, const domain::ChannelName& channel,
                      const domain::ChannelMix& mix) override;

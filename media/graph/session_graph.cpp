@@ -337,72 +337,9 @@ void SessionGraph::RemoveChannel(const std::string& name) {
   if (it == channels_.end()) return;
   Channel& c = *it->second;
   fanout_->RemoveChannel(c.key);
-  // Unlink from the tee while the floor thread is between two buffers, so the floor never
-  // sees a flushing pad.
-  std::promise<void> unlinked;
-  auto done = unlinked.get_future();
-  gst_pad_add_probe(
-      c.tee_pad.get(), GST_PAD_PROBE_TYPE_IDLE,
-      [](GstPad* pad, GstPadProbeInfo*, gpointer p) {
-        if (GstPad* peer = gst_pad_get_peer(pad)) {
-          gst_pad_unlink(pad, peer);
-          gst_object_unref(peer);
-        }
-        static_cast<std::promise<void>*>(p)->set_value();
-        return GST_PAD_PROBE_REMOVE;
-      },
-      &unlinked, nullptr);
-  done.wait_for(std::chrono::seconds(1));
-  for (auto& [id, console] : consoles_)
-    if (console->channel == name) Teardown(console->branch);
+  DetachTeePad(tee_.get(), c.tee_pad.get());
   Teardown(c.branch);
-  gst_element_release_request_pad(tee_.get(), c.tee_pad.get());
   channels_.erase(it);
-}
-
-Result<domain::IngestInfo> SessionGraph::AddConsole(const std::string& id, const std::string& channel,
-                                                    const domain::SrtpKeying& key, uint32_t ssrc) {
-  auto ch = channels_.find(channel);
-  if (ch == channels_.end() || !ch->second->mixer) return domain::NotFound("no mixer for channel " + channel);
-  auto c = std::make_unique<Console>();
-  c->channel = channel;
-  auto info = BuildRtpIngest(c->branch, id, key, ssrc);
-  if (!info.ok()) return info.status();
-  c->gain = std::make_unique<GainRamp>(nullptr, 0.0);
-  c->branch.elements.push_back(gst::ElementPtr::Ref(c->gain->element()));
-  if (Status s = AddAndLink(c->branch); !s.ok()) return s;
-  c->mixer_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(ch->second->mixer.get(), "sink_%u"));
-  GstPad* src = gst_element_get_static_pad(c->gain->element(), "src");
-  const bool linked = gst_pad_link(src, c->mixer_pad.get()) == GST_PAD_LINK_OK;
-  gst_object_unref(src);
-  if (!linked) return domain::Internal("cannot link console " + id + " to the mixer of " + channel);
-  SyncStates(c->branch.elements);
-  gst_bin_recalculate_latency(GST_BIN(pipeline_.get()));
-  Log()->info("session {}: console {} ingest on port {} into {}", session_, id, info->endpoint.port, channel);
-  consoles_[id] = std::move(c);
-  return info;
-}
-
-void SessionGraph::RemoveConsole(const std::string& id) {
-  auto it = consoles_.find(id);
-  if (it == consoles_.end()) return;
-  Console& c = *it->second;
-  Teardown(c.branch);
-  auto ch = channels_.find(c.channel);
-  if (ch != channels_.end() && ch->second->mixer)
-    gst_element_release_request_pad(ch->second->mixer.get(), c.mixer_pad.get());
-  consoles_.erase(it);
-}
-
-void SessionGraph::SetChannelMix(const std::string& channel, const domain::ChannelMix& mix) {
-  auto ch = channels_.find(channel);
-  if (ch == channels_.end() || !ch->second->floor_gain) return;
-  ch->second->floor_gain->RampTo(DbToLinear(mix.floor_gain_db));
-  for (const auto& [id, db] : mix.console_gain_db) {
-    auto c = consoles_.find(id);
-    if (c != consoles_.end()) c->second->gain->RampTo(DbToLinear(db));
-  }
-  Log()->debug("session {}: channel {} floor {:.1f} dB", session_, channel, mix.floor_gain_db);
 }
 
 std::vector<domain::IngestCounters> SessionGraph::IngestStats() const {

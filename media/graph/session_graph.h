@@ -39,8 +39,10 @@ class SessionGraph {
   domain::Result<std::optional<domain::IngestInfo>> SetFloorSource(const domain::FloorSource& source,
                                                                    const std::optional<domain::SrtpKeying>& key,
                                                                    uint32_t ssrc);
-  domain::Result<domain::IngestInfo> AddConsole(const std::string& console, const std::string& channel,
+  // The console's audio goes through a tee to the mixer of every channel in `outputs`.
+  domain::Result<domain::IngestInfo> AddConsole(const std::string& console, const std::vector<std::string>& outputs,
                                                 const domain::SrtpKeying& key, uint32_t ssrc);
+  domain::Status SetConsoleOutputs(const std::string& console, const std::vector<std::string>& outputs);
   void RemoveConsole(const std::string& console);
   void SetChannelMix(const std::string& channel, const domain::ChannelMix& mix);
   std::vector<domain::IngestCounters> IngestStats() const;
@@ -64,11 +66,16 @@ class SessionGraph {
     std::unique_ptr<GainRamp> floor_gain;
     gst::PadPtr mixer_floor_pad;
   };
-  struct Console {
+  struct ConsoleOutput {  // tee -> queue -> gain -> one channel's mixer
     std::string channel;
     Branch branch;
     std::unique_ptr<GainRamp> gain;
-    gst::PadPtr mixer_pad;
+    gst::PadPtr tee_pad, mixer_pad;
+  };
+  struct Console {
+    Branch branch;  // ingest ... decode -> tee
+    gst::ElementPtr tee;
+    std::map<std::string, std::unique_ptr<ConsoleOutput>> outputs;
   };
 
   SessionGraph(std::string session, GraphConfig config, fanout::FanoutEngine* fanout);
@@ -78,7 +85,11 @@ class SessionGraph {
                                                     const std::optional<domain::SrtpKeying>& key, uint32_t ssrc);
   domain::Status AddAndLink(Branch& b);
   void Teardown(Branch& b);
-  void LinkFloorBranch(std::unique_ptr<Branch> b);
+  domain::Status LinkConsoleOutput(Console& c, const std::string& channel);
+  void UnlinkConsoleOutput(Console& c, const std::string& channel);
+  // Unlinks a tee's src pad between two buffers (idle probe), so the tee's thread never sees
+  // a flushing pad, then releases it.
+  static void DetachTeePad(GstElement* tee, GstPad* pad);
   domain::Status BuildEncoder(Channel& c, GstElement* first_upstream);
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer channel);
   static gboolean OnBusMessage(GstBus* bus, GstMessage* msg, gpointer self);

@@ -32,10 +32,16 @@ class FakeMedia : public MediaEngine {
     IngestInfo info{{"127.0.0.1", 5000}, 96, 0, key};
     return std::optional<IngestInfo>(info);
   }
-  Result<IngestInfo> AddConsole(const SessionId&, const ConsoleId&, const ChannelName&, const SrtpKeying& key,
-                                uint32_t ssrc) override {
+  Result<IngestInfo> AddConsole(const SessionId&, const ConsoleId& id, const std::vector<ChannelName>& outs,
+                                const SrtpKeying& key, uint32_t ssrc) override {
     std::lock_guard l(mu);
+    console_outputs[id] = outs;
     return IngestInfo{{"127.0.0.1", uint16_t(6000 + consoles++)}, 96, ssrc, key};
+  }
+  Status SetConsoleOutputs(const SessionId&, const ConsoleId& id, const std::vector<ChannelName>& outs) override {
+    std::lock_guard l(mu);
+    console_outputs[id] = outs;
+    return Status::Ok();
   }
   void RemoveConsole(const SessionId&, const ConsoleId&) override {
     std::lock_guard l(mu);
@@ -79,6 +85,7 @@ class FakeMedia : public MediaEngine {
   std::vector<SessionId> ended;
   std::map<ChannelName, ChannelMix> mixes;
   std::map<ListenerId, ChannelName> listener_channel;
+  std::map<ConsoleId, std::vector<ChannelName>> console_outputs;
   int consoles = 0;
 };
 
@@ -92,6 +99,12 @@ class FakeKeys : public KeyProvider {
   std::string NewId(const std::string& prefix) override { return prefix + std::to_string(++ids); }
   int keys = 0, ids = 0;
   uint32_t ssrc = 1000;
+};
+
+class ManualClock : public Clock {
+ public:
+  std::chrono::steady_clock::time_point Now() override { return now; }
+  std::chrono::steady_clock::time_point now{};
 };
 
 class RecordingEvents : public EventSink {

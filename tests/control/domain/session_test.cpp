@@ -78,14 +78,14 @@ TEST_F(SessionTest, UnknownThingsAreNotFound) {
   EXPECT_EQ(registry.Find("s-nope").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(registry.Find("").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s->SetMic("c-nope", true).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(s->JoinConsole("de", "x").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(s->JoinConsole({"de", "x", std::nullopt}).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(s->Subscribe(ListenerRequest{"fr", {"127.0.0.1", 9}, {}}).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(s->Unsubscribe("l-nope").code(), StatusCode::kNotFound);
 }
 
 TEST_F(SessionTest, MicLiveDucksTheFloorAndMicOffRestoresAutoFloor) {
   auto s = Make();
-  auto c = s->JoinConsole("ru", "ru-1");
+  auto c = s->JoinConsole({"ru", "ru-1", std::nullopt});
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->ingest.srtp->master_key.size(), 30u);
   EXPECT_EQ(media.ConsoleGain("ru", c->console.id), kSilenceDb);
@@ -105,7 +105,7 @@ TEST_F(SessionTest, MicLiveDucksTheFloorAndMicOffRestoresAutoFloor) {
 
 TEST_F(SessionTest, PerChannelDuckingIsApplied) {
   auto s = Make();
-  auto c = s->JoinConsole("kk", "");
+  auto c = s->JoinConsole({"kk", "", std::nullopt});
   ASSERT_TRUE(s->SetChannelDucking("kk", -30).ok());
   ASSERT_TRUE(s->SetMic(c->console.id, true).ok());
   EXPECT_EQ(media.FloorGain("kk"), -30.0);
@@ -114,7 +114,7 @@ TEST_F(SessionTest, PerChannelDuckingIsApplied) {
 
 TEST_F(SessionTest, CoughMutesOnlyWhileHeldAndKeepsTheChannel) {
   auto s = Make();
-  auto c = s->JoinConsole("ru", "");
+  auto c = s->JoinConsole({"ru", "", std::nullopt});
   s->SetMic(c->console.id, true);
   auto muted = s->Cough(c->console.id, true);
   EXPECT_EQ(muted->mic, MicState::kMuted);
@@ -128,8 +128,8 @@ TEST_F(SessionTest, CoughMutesOnlyWhileHeldAndKeepsTheChannel) {
 
 TEST_F(SessionTest, InterlockRefusesASecondMicOnTheSameChannel) {
   auto s = Make();
-  auto a = s->JoinConsole("ru", "ru-1");
-  auto b = s->JoinConsole("ru", "ru-2");
+  auto a = s->JoinConsole({"ru", "ru-1", std::nullopt});
+  auto b = s->JoinConsole({"ru", "ru-2", std::nullopt});
   ASSERT_TRUE(s->SetMic(a->console.id, true).ok());
   auto refused = s->SetMic(b->console.id, true);
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
@@ -141,7 +141,7 @@ TEST_F(SessionTest, InterlockRefusesASecondMicOnTheSameChannel) {
 TEST_F(SessionTest, ExactlyOneLiveMicUnderConcurrentPresses) {
   auto s = Make();
   std::vector<ConsoleId> ids;
-  for (int i = 0; i < 4; ++i) ids.push_back(s->JoinConsole("ru", "")->console.id);
+  for (int i = 0; i < 4; ++i) ids.push_back(s->JoinConsole({"ru", "", std::nullopt})->console.id);
   for (int round = 0; round < 200; ++round) {
     std::atomic<int> granted{0};
     std::vector<std::thread> threads;
@@ -157,9 +157,9 @@ TEST_F(SessionTest, ExactlyOneLiveMicUnderConcurrentPresses) {
 
 TEST_F(SessionTest, BoothTakesAtMostFourConsoles) {
   auto s = Make();
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(s->JoinConsole("kk", "").ok());
-  EXPECT_EQ(s->JoinConsole("kk", "").status().code(), StatusCode::kResourceExhausted);
-  EXPECT_EQ(s->JoinConsole("floor", "").status().code(), StatusCode::kInvalidArgument);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(s->JoinConsole({"kk", "", std::nullopt}).ok());
+  EXPECT_EQ(s->JoinConsole({"kk", "", std::nullopt}).status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(s->JoinConsole({"floor", "", std::nullopt}).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(SessionTest, ListenersAreCountedAndSwitchChannels) {
@@ -186,7 +186,7 @@ TEST_F(SessionTest, ListenersAreCountedAndSwitchChannels) {
 TEST_F(SessionTest, RemovingAChannelMovesItsListenersToTheFloor) {
   auto s = Make();
   auto l = s->Subscribe(ListenerRequest{"kk", {"127.0.0.1", 5004}, {}});
-  auto c = s->JoinConsole("kk", "");
+  auto c = s->JoinConsole({"kk", "", std::nullopt});
   EXPECT_EQ(s->RemoveChannel("kk").code(), StatusCode::kFailedPrecondition) << "a console is still there";
   s->LeaveConsole(c->console.id);
   ASSERT_TRUE(s->RemoveChannel("kk").ok());
