@@ -4,6 +4,8 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "daemon/config.h"
@@ -116,6 +118,14 @@ int main(int argc, char** argv) {
     logger->info("tilmashd {} listening on {}:{} (plaintext), media on {}, {} ms frames, {} ms jitter buffer",
                  TILMASH_VERSION, host, port, config.media_address, config.frame_ms, config.jitter_ms);
 
+    // Handover requests expire on time even when nobody touches the session.
+    std::mutex tick_mu;
+    std::condition_variable tick_cv;
+    bool stopping = false;
+    std::thread ticker([&] {
+      std::unique_lock lock(tick_mu);
+      while (!tick_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping; })) registry.Tick();
+    });
     std::thread waiter([&] {
       int sig = 0;
       sigwait(&signals, &sig);
@@ -124,6 +134,12 @@ int main(int argc, char** argv) {
     });
     control.Wait();
     waiter.join();
+    {
+      std::lock_guard lock(tick_mu);
+      stopping = true;
+    }
+    tick_cv.notify_all();
+    ticker.join();
     registry.EndAll();
   }
   logger->info("stopped");

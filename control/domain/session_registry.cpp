@@ -74,6 +74,15 @@ Status SessionRegistry::End(const SessionId& id) {
   return Status::Ok();
 }
 
+void SessionRegistry::Tick() {
+  std::vector<std::shared_ptr<Session>> all;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [id, s] : sessions_) all.push_back(s);
+  }
+  for (auto& s : all) s->Tick();
+}
+
 void SessionRegistry::EndAll() {
   std::map<SessionId, std::shared_ptr<Session>> all;
   {

@@ -30,6 +30,8 @@ class SessionRegistry {
   std::vector<SessionView> List() const;
   Status End(const SessionId& id);
   void EndAll();
+  // Time-driven rules (handover timeouts) of every session.
+  void Tick();
 
  private:
   SessionPorts ports_;

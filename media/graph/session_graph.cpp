@@ -17,7 +17,8 @@ namespace {
 
 constexpr const char* kRawCaps = "audio/x-raw,format=F32LE,rate=48000,channels=1,layout=interleaved";
 constexpr uint8_t kIngestPayloadType = 96;
-constexpr double kLimiterThreshold = 0.891;  // -1 dBFS: nothing louder reaches an ear
+// -3 dBFS: leaves room for the codec's overshoot, so no decoded sample exceeds -1 dBFS (ISO 20109 §4.5).
+constexpr double kLimiterThreshold = 0.708;
 
 std::shared_ptr<spdlog::logger> Log() {
   static auto l = log::Get("mix");
@@ -37,7 +38,7 @@ gst::ElementPtr MakeCapsFilter(const char* caps) {
   return f;
 }
 
-// Instant hard limiter at -1 dBFS (acoustic-shock protection).
+// Instant hard limiter (acoustic-shock protection): a clipper at kLimiterThreshold.
 gst::ElementPtr MakeLimiter(std::string* missing) {
   auto l = Make("audiodynamic", missing);
   if (!l) return l;
