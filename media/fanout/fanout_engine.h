@@ -1,31 +1,29 @@
 // Encode once, encrypt per listener (CONVENTIONS habit 8). Channels push their encoded RTP
-// packets in; one sender thread rewrites each packet into every listener's own SSRC,
-// sequence and timestamp space, protects it with the listener's own libsrtp context and sends
-// the batch with sendmmsg. Streaming threads only append to a queue and never wait on a socket.
+// packets in; sender threads rewrite each packet into every listener's own SSRC, sequence and
+// timestamp space, protect it with the listener's own libsrtp context and send the batch with
+// sendmmsg on one non-blocking socket.
 //
-// The fan-out map channel -> listeners is owned by the sender thread; add / remove / switch
-// travel through the same queue as the packets, so every change takes effect between two
-// packets and needs no lock on the per-listener path.
+// Hot path: Push copies the packet into a preallocated slot of each sender thread's ring (no
+// allocation, no lock, no wait: a full ring refuses the packet and counts it). Each listener
+// belongs to one sender thread (FanoutShard), which alone touches its SRTP context and
+// timeline, so nothing is locked per listener. Add / switch / remove take effect exactly
+// between the packets pushed before and after the call.
 #pragma once
 #include <netinet/in.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "fanout/delay_histogram.h"
+#include "fanout/fanout_shard.h"
 #include "rtp/srtp_context.h"
 
 namespace tilmash::fanout {
-
-using ChannelKey = uint64_t;
-using ListenerKey = uint64_t;
 
 struct ListenerSpec {
   ListenerKey key = 0;
@@ -36,22 +34,39 @@ struct ListenerSpec {
   std::vector<uint8_t> master_key;
 };
 
+struct FanoutOptions {
+  std::string bind_host = "127.0.0.1";  // local IPv4 address the listener streams come from
+  int sender_threads = 1;               // listeners are spread over them by key
+  std::size_t ring_slots = 1024;        // packets queued per sender thread before Push refuses
+  int send_buffer_bytes = 4 << 20;      // SO_SNDBUF of the shared socket
+};
+
 struct FanoutStats {
   uint64_t packets_in = 0;
   uint64_t packets_sent = 0;
   uint64_t send_errors = 0;
   uint64_t listeners = 0;
+  uint64_t packets_dropped = 0;  // listener packets dropped: socket buffer full
+  uint64_t ring_overflows = 0;   // channel packets refused by Push: a sender thread fell behind
+  // Push -> return of the last sendmmsg carrying the packet (its last listener), since the
+  // start or the last ResetDelayStats.
+  DelaySummary delay;
+};
+
+struct ListenerCounts {
+  uint64_t sent = 0, dropped = 0, send_errors = 0;
 };
 
 class FanoutEngine {
  public:
-  // bind_host: local IPv4 address the listener streams come from.
+  static std::unique_ptr<FanoutEngine> Create(const FanoutOptions& options, std::string* error);
+  // bind_host: local IPv4 address the listener streams come from; one sender thread.
   static std::unique_ptr<FanoutEngine> Create(const std::string& bind_host, std::string* error);
   ~FanoutEngine();
   FanoutEngine(const FanoutEngine&) = delete;
   FanoutEngine& operator=(const FanoutEngine&) = delete;
 
-  // Any thread. The packet is copied; it is an RTP packet from the channel's payloader.
+  // Any thread; never blocks. The packet is copied; it is an RTP packet from the channel's payloader.
   void Push(ChannelKey channel, const uint8_t* data, std::size_t size);
   // Any thread. Fails only on a bad key length (the context is created here, not on the sender).
   bool AddListener(ListenerSpec spec, std::string* error);
@@ -61,54 +76,30 @@ class FanoutEngine {
   void RemoveChannel(ChannelKey channel);
 
   FanoutStats Stats() const;
+  std::optional<ListenerCounts> ListenerStats(ListenerKey key) const;
+  void ResetDelayStats();
   uint16_t source_port() const { return source_port_; }
   const std::string& source_host() const { return source_host_; }
+  int sender_threads() const { return int(shards_.size()); }
 
  private:
-  struct Listener {
-    ListenerKey key;
-    ChannelKey channel;
-    sockaddr_in destination;
-    uint32_t ssrc;
-    uint16_t next_seq = 0;  // every listener's sequence starts at 0, so its ROC starts at 0
-    uint32_t ts_offset = 0;
-    uint32_t last_ts = 0;
-    bool rebase = true;  // next packet re-anchors the timestamp (first packet, or a switch)
-    bool sent_any = false;
-    rtp::SrtpContextPtr srtp;
-  };
-  struct Command {
-    enum class Kind { kPacket, kAdd, kSwitch, kRemove, kRemoveChannel } kind;
-    ChannelKey channel = 0;
-    ListenerKey listener = 0;
-    std::vector<uint8_t> packet;
-    std::unique_ptr<Listener> added;
-  };
-
-  FanoutEngine(int fd, std::string host, uint16_t port);
-  void Enqueue(Command c);
-  void Run();
-  void SendToChannel(ChannelKey channel, const std::vector<uint8_t>& packet);
-  void Detach(Listener* l);
+  FanoutEngine(int fd, const FanoutOptions& options, uint16_t port);
+  FanoutShard& ShardOf(ListenerKey key) { return *shards_[key % shards_.size()]; }
 
   const int fd_;
   const std::string source_host_;
   const uint16_t source_port_;
+  EngineCounters counters_;
+  std::atomic<uint64_t> packets_in_{0}, ring_overflows_{0};
+  DelayTracker tracker_;
+  std::vector<std::unique_ptr<FanoutShard>> shards_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Command> queue_;
-  bool stopping_ = false;
-
-  // Sender thread only.
-  std::unordered_map<ListenerKey, std::unique_ptr<Listener>> listeners_;
-  std::unordered_map<ChannelKey, std::vector<Listener*>> by_channel_;
-  std::unordered_map<ChannelKey, uint32_t> frame_samples_;  // last observed timestamp step
-  std::unordered_map<ChannelKey, uint32_t> last_in_ts_;
-  std::vector<uint8_t> scratch_;
-
-  std::atomic<uint64_t> packets_in_{0}, packets_sent_{0}, send_errors_{0}, listener_count_{0};
-  std::thread thread_;
+  mutable std::mutex mu_;  // control plane only
+  struct Known {
+    ChannelKey channel;
+    std::shared_ptr<ListenerCounters> counters;
+  };
+  std::unordered_map<ListenerKey, Known> known_;
 };
 
 }  // namespace tilmash::fanout

@@ -1,11 +1,15 @@
 #include "rtp/srtp_context.h"
 
+#include <srtp2/cipher.h>
 #include <srtp2/srtp.h>
 #include <sys/random.h>
 
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+
+// Defined by whichever AES-ICM engine libsrtp was built with; its description names it.
+extern "C" const srtp_cipher_type_t srtp_aes_icm_128;
 
 namespace tilmash::rtp {
 
@@ -62,6 +66,13 @@ void EnsureSrtpInitialised() {
   std::call_once(once, [] {
     if (srtp_init() != srtp_err_status_ok) throw std::runtime_error("srtp_init failed");
   });
+}
+
+std::string_view SrtpCryptoBackend() {
+  const std::string_view d = srtp_aes_icm_128.description ? srtp_aes_icm_128.description : "";
+  if (d.find("openssl") != std::string_view::npos) return "openssl";
+  if (d.find("NSS") != std::string_view::npos || d.find("nss") != std::string_view::npos) return "nss";
+  return "builtin";
 }
 
 std::unique_ptr<SrtpContext> SrtpContext::Create(Direction dir, SrtpSuite suite, std::span<const uint8_t> master_key,

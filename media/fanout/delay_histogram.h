@@ -1,0 +1,58 @@
+// Fan-out delay: from Push of a channel packet to the return of the last sendmmsg that
+// carried it (i.e. to its last listener). A fixed array of atomic 10 us buckets: recording
+// is one relaxed increment on a sender thread, reading is for stats (any thread).
+#pragma once
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace tilmash::fanout {
+
+struct DelaySummary {
+  uint64_t samples = 0;
+  double p50_us = 0, p99_us = 0, max_us = 0;
+};
+
+class DelayHistogram {
+ public:
+  static constexpr int64_t kBucketUs = 10;
+  static constexpr std::size_t kBuckets = 10000;  // 100 ms; slower packets land in the last bucket
+
+  void Record(int64_t delay_ns);
+  DelaySummary Summary() const;
+  // Starts a new measurement window (bench warm-up); concurrent Records may land in either.
+  void Reset();
+
+ private:
+  std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
+  std::atomic<int64_t> max_ns_{0};
+};
+
+// Packets still being fanned out, and by how many sender threads: the last thread to finish
+// a packet records its delay, so the histogram is the delay to the last listener of all
+// threads. Entries are reused round-robin; `entries` must exceed the packets that can be in
+// flight (every ring's capacity), otherwise a sample may be lost (stats only).
+class DelayTracker {
+ public:
+  explicit DelayTracker(std::size_t entries);
+  // Producer: a packet about to be queued to `threads` sender threads. Returns its entry.
+  uint32_t Begin(uint32_t threads);
+  // Sender thread done with the packet (sent: at least one listener got it).
+  void Finish(uint32_t entry, bool sent, int64_t push_ns, int64_t now_ns);
+  DelayHistogram& histogram() { return histogram_; }
+  const DelayHistogram& histogram() const { return histogram_; }
+
+ private:
+  struct Entry {
+    std::atomic<uint32_t> remaining{0};
+    std::atomic<bool> sent{false};
+  };
+  std::size_t mask_ = 0;
+  std::unique_ptr<Entry[]> entries_;
+  std::atomic<uint32_t> next_{0};
+  DelayHistogram histogram_;
+};
+
+}  // namespace tilmash::fanout

@@ -1,0 +1,263 @@
+#include "fanout/fanout_shard.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "rtp/rtp_packet.h"
+
+namespace tilmash::fanout {
+
+namespace {
+constexpr std::size_t kSlot = rtp::kMaxPacket + 32;  // packet + SRTP tag
+constexpr std::size_t kBatch = 256;                  // packets per sendmmsg
+constexpr uint8_t kPayloadType = 111;
+// How long one packet round may wait for a full socket buffer before the rest of the round is
+// dropped: a congested uplink costs the listeners packets, never the fan-out its timing.
+constexpr int kSendWaitMs = 1;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+FanoutShard::FanoutShard(int fd, std::size_t ring_slots, DelayTracker* tracker, EngineCounters* counters)
+    : fd_(fd),
+      tracker_(tracker),
+      counters_(counters),
+      ring_(ring_slots),
+      scratch_(std::make_unique<uint8_t[]>(kBatch * kSlot)),
+      msgs_(kBatch),
+      iov_(kBatch),
+      batch_owner_(kBatch) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+FanoutShard::~FanoutShard() {
+  stopping_.store(true);
+  Wake();
+  thread_.join();
+  counters_->listeners.fetch_sub(listeners_.size(), std::memory_order_relaxed);
+}
+
+bool FanoutShard::Push(ChannelKey channel, const uint8_t* data, std::size_t size, int64_t push_ns, uint32_t track) {
+  if (!ring_.TryPush(channel, data, size, push_ns, track)) return false;
+  Wake();
+  return true;
+}
+
+void FanoutShard::Wake() {
+  // The sender publishes `sleeping_` before its last look at the ring, and the locked RMW
+  // here orders our push before reading it: either it sees the push or we see it asleep.
+  // A busy sender costs no lock and no futex call.
+  wake_seq_.fetch_add(1);
+  if (sleeping_.load()) {
+    std::lock_guard lock(wake_mu_);
+    wake_cv_.notify_one();
+  }
+}
+
+void FanoutShard::Post(Command c) {
+  {
+    std::lock_guard lock(mu_);
+    c.ticket = ring_.tail();
+    posted_.push_back(std::move(c));
+    has_posted_.store(true);
+  }
+  Wake();
+}
+
+void FanoutShard::Add(std::unique_ptr<ShardListener> l) {
+  const ChannelKey ch = l->channel;
+  const ListenerKey key = l->key;
+  Post(Command{Command::Kind::kAdd, 0, ch, key, std::move(l)});
+}
+void FanoutShard::Switch(ListenerKey key, ChannelKey channel) {
+  Post(Command{Command::Kind::kSwitch, 0, channel, key, nullptr});
+}
+void FanoutShard::Remove(ListenerKey key) { Post(Command{Command::Kind::kRemove, 0, 0, key, nullptr}); }
+void FanoutShard::RemoveChannel(ChannelKey channel) {
+  Post(Command{Command::Kind::kRemoveChannel, 0, channel, 0, nullptr});
+}
+
+void FanoutShard::Run() {
+  std::vector<Command> taken;
+  for (;;) {
+    if (has_posted_.load(std::memory_order_acquire)) {
+      {
+        std::lock_guard lock(mu_);
+        taken.swap(posted_);
+        has_posted_.store(false);
+      }
+      for (auto& c : taken) pending_.push_back(std::move(c));
+      taken.clear();
+    }
+    while (!pending_.empty() && pending_.front().ticket <= ring_.head()) {
+      Apply(pending_.front());
+      pending_.pop_front();
+    }
+    if (PacketSlot* p = ring_.Front()) {
+      const bool sent = SendToChannel(*p);
+      tracker_->Finish(p->track, sent, p->push_ns, NowNs());
+      ring_.Pop();
+      continue;
+    }
+    if (stopping_.load()) return;
+    if (!pending_.empty()) {
+      // A producer holds a ticket before this command and is still copying: a few ns away.
+      std::this_thread::yield();
+      continue;
+    }
+    std::unique_lock lock(wake_mu_);
+    const uint32_t seen = wake_seq_.load();
+    sleeping_.store(true);
+    if (ring_.Front() == nullptr && !has_posted_.load() && !stopping_.load())
+      wake_cv_.wait(lock, [&] { return wake_seq_.load() != seen; });
+    sleeping_.store(false);
+  }
+}
+
+void FanoutShard::Detach(ShardListener* l) {
+  auto it = channels_.find(l->channel);
+  if (it == channels_.end()) return;
+  auto& v = it->second.listeners;
+  v.erase(std::remove(v.begin(), v.end(), l), v.end());
+}
+
+void FanoutShard::Apply(Command& c) {
+  switch (c.kind) {
+    case Command::Kind::kAdd: {
+      auto old = listeners_.find(c.listener);
+      if (old != listeners_.end()) {
+        Detach(old->second.get());
+        listeners_.erase(old);
+        counters_->listeners.fetch_sub(1, std::memory_order_relaxed);
+      }
+      ShardListener* l = c.added.get();
+      channels_[l->channel].listeners.push_back(l);
+      listeners_.emplace(c.listener, std::move(c.added));
+      counters_->listeners.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
+    case Command::Kind::kSwitch: {
+      auto it = listeners_.find(c.listener);
+      if (it == listeners_.end() || it->second->channel == c.channel) break;
+      ShardListener* l = it->second.get();
+      Detach(l);
+      l->channel = c.channel;
+      l->rebase = true;  // timestamps continue from where this listener was
+      channels_[c.channel].listeners.push_back(l);
+      break;
+    }
+    case Command::Kind::kRemove: {
+      auto it = listeners_.find(c.listener);
+      if (it == listeners_.end()) break;
+      Detach(it->second.get());
+      listeners_.erase(it);
+      counters_->listeners.fetch_sub(1, std::memory_order_relaxed);
+      break;
+    }
+    case Command::Kind::kRemoveChannel: {
+      auto it = channels_.find(c.channel);
+      if (it == channels_.end()) break;
+      for (ShardListener* l : it->second.listeners) listeners_.erase(l->key);
+      counters_->listeners.fetch_sub(it->second.listeners.size(), std::memory_order_relaxed);
+      channels_.erase(it);
+      break;
+    }
+  }
+}
+
+bool FanoutShard::SendToChannel(const PacketSlot& p) {
+  // try_emplace allocates once per channel (its first packet), never per packet after that.
+  ChannelState& ch = channels_.try_emplace(p.channel).first->second;
+  const uint32_t in_ts = rtp::ReadU32(p.data + 4);
+  if (ch.seen && in_ts - ch.last_in > 0 && in_ts - ch.last_in <= 5760) ch.step = in_ts - ch.last_in;
+  if (ch.step == 0) ch.step = 480;
+  ch.last_in = in_ts;
+  ch.seen = true;
+  if (ch.listeners.empty()) return false;
+
+  bool waited = false;
+  std::size_t sent = 0;
+  std::size_t n = 0;
+  for (ShardListener* l : ch.listeners) {
+    uint8_t* slot = scratch_.get() + n * kSlot;
+    std::memcpy(slot, p.data, p.size);
+    if (l->rebase) {
+      // Continue this listener's own timeline one frame after its last packet. The frame is
+      // the one it was hearing: the new channel may not have shown its step yet.
+      const uint32_t next = l->sent_any ? l->last_ts + (l->step ? l->step : ch.step) : l->ts_offset;
+      l->ts_offset = next - in_ts;
+      l->rebase = false;
+    }
+    const uint32_t out_ts = in_ts + l->ts_offset;
+    rtp::SetPayloadType(slot, kPayloadType);
+    rtp::SetSequence(slot, l->next_seq++);
+    rtp::SetTimestamp(slot, out_ts);
+    rtp::SetSsrc(slot, l->ssrc);
+    const int len = l->srtp->Protect(slot, p.size, kSlot);
+    l->last_ts = out_ts;
+    l->step = ch.step;
+    l->sent_any = true;
+    if (len < 0) {
+      l->counters->Add(l->counters->send_errors);
+      counters_->send_errors.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    iov_[n] = iovec{slot, std::size_t(len)};
+    msgs_[n] = mmsghdr{};
+    msgs_[n].msg_hdr.msg_name = &l->destination;
+    msgs_[n].msg_hdr.msg_namelen = sizeof l->destination;
+    msgs_[n].msg_hdr.msg_iov = &iov_[n];
+    msgs_[n].msg_hdr.msg_iovlen = 1;
+    batch_owner_[n] = l;
+    if (++n == kBatch) {
+      sent += Flush(n, waited);
+      n = 0;
+    }
+  }
+  sent += Flush(n, waited);
+  return sent > 0;
+}
+
+std::size_t FanoutShard::Flush(std::size_t n, bool& waited) {
+  std::size_t done = 0, delivered = 0;
+  while (done < n) {
+    const int sent = ::sendmmsg(fd_, msgs_.data() + done, unsigned(n - done), MSG_DONTWAIT);
+    if (sent > 0) {
+      for (std::size_t i = done; i < done + std::size_t(sent); ++i)
+        batch_owner_[i]->counters->Add(batch_owner_[i]->counters->sent);
+      counters_->packets_sent.fetch_add(uint64_t(sent), std::memory_order_relaxed);
+      done += std::size_t(sent);
+      delivered += std::size_t(sent);
+      continue;
+    }
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+      // The socket buffer (shared by every listener of this node) is full: the uplink is
+      // congested. Wait once per packet round, then drop what is left of the round.
+      if (!waited) {
+        waited = true;
+        pollfd pfd{fd_, POLLOUT, 0};
+        if (::poll(&pfd, 1, kSendWaitMs) > 0) continue;
+      }
+      for (std::size_t i = done; i < n; ++i) batch_owner_[i]->counters->Add(batch_owner_[i]->counters->dropped);
+      counters_->packets_dropped.fetch_add(n - done, std::memory_order_relaxed);
+      return delivered;
+    }
+    // The kernel refused this one destination (unreachable, not permitted, ...): skip it so
+    // the listeners behind it in the batch still get their packet.
+    batch_owner_[done]->counters->Add(batch_owner_[done]->counters->send_errors);
+    counters_->send_errors.fetch_add(1, std::memory_order_relaxed);
+    ++done;
+  }
+  return delivered;
+}
+
+}  // namespace tilmash::fanout

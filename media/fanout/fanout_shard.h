@@ -1,0 +1,128 @@
+// One fan-out sender thread and the listeners it owns. The engine gives every shard each
+// channel packet (through the shard's own ring) and routes each listener to one shard, so
+// the listener table, the SRTP contexts and the per-listener timelines are touched by one
+// thread only and need no lock.
+//
+// Control changes (add / switch / remove) go through a small mutex-guarded list that the
+// sender looks at only when a flag says it is not empty. Each carries the ring ticket at
+// which it was posted and is applied exactly between the packets pushed before and after it.
+#pragma once
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "fanout/delay_histogram.h"
+#include "fanout/packet_ring.h"
+#include "rtp/srtp_context.h"
+
+namespace tilmash::fanout {
+
+using ChannelKey = uint64_t;
+using ListenerKey = uint64_t;
+
+// Written by the sender thread only (plain load + store, no locked instruction), read by any.
+struct ListenerCounters {
+  std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> dropped{0};      // socket buffer full (EAGAIN/ENOBUFS) past the wait budget
+  std::atomic<uint64_t> send_errors{0};  // the kernel refused this destination, or protect failed
+  void Add(std::atomic<uint64_t>& c, uint64_t n = 1) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+};
+
+// Engine-wide counters the shards add to (a few relaxed adds per packet, not per listener).
+struct EngineCounters {
+  std::atomic<uint64_t> packets_sent{0}, send_errors{0}, packets_dropped{0}, listeners{0};
+};
+
+struct ShardListener {
+  ListenerKey key = 0;
+  ChannelKey channel = 0;
+  sockaddr_in destination{};
+  uint32_t ssrc = 0;
+  uint16_t next_seq = 0;  // every listener's sequence starts at 0, so its ROC starts at 0
+  uint32_t ts_offset = 0;
+  uint32_t last_ts = 0;
+  uint32_t step = 0;   // timestamp step of the channel at its last packet
+  bool rebase = true;  // next packet re-anchors the timestamp (first packet, or a switch)
+  bool sent_any = false;
+  rtp::SrtpContextPtr srtp;
+  std::shared_ptr<ListenerCounters> counters;
+};
+
+class FanoutShard {
+ public:
+  FanoutShard(int fd, std::size_t ring_slots, DelayTracker* tracker, EngineCounters* counters);
+  ~FanoutShard();  // stops and joins the thread
+  FanoutShard(const FanoutShard&) = delete;
+  FanoutShard& operator=(const FanoutShard&) = delete;
+
+  // Streaming threads. False when this shard's ring is full (the packet is not queued).
+  bool Push(ChannelKey channel, const uint8_t* data, std::size_t size, int64_t push_ns, uint32_t track);
+  // Control threads.
+  void Add(std::unique_ptr<ShardListener> l);
+  void Switch(ListenerKey key, ChannelKey channel);
+  void Remove(ListenerKey key);
+  void RemoveChannel(ChannelKey channel);
+
+ private:
+  struct Command {
+    enum class Kind { kAdd, kSwitch, kRemove, kRemoveChannel } kind;
+    uint64_t ticket = 0;  // ring tickets handed out before this command
+    ChannelKey channel = 0;
+    ListenerKey listener = 0;
+    std::unique_ptr<ShardListener> added;
+  };
+  struct ChannelState {
+    std::vector<ShardListener*> listeners;
+    uint32_t step = 0;     // last observed timestamp step (samples per frame)
+    uint32_t last_in = 0;  // last input timestamp
+    bool seen = false;
+  };
+
+  void Post(Command c);
+  void Wake();
+  void Run();
+  void Apply(Command& c);
+  void Detach(ShardListener* l);
+  // Returns true when at least one listener got the packet.
+  bool SendToChannel(const PacketSlot& p);
+  // Sends the first n batched packets; returns how many the kernel took.
+  std::size_t Flush(std::size_t n, bool& waited);
+
+  const int fd_;
+  DelayTracker* const tracker_;
+  EngineCounters* const counters_;
+  PacketRing ring_;
+
+  std::mutex mu_;
+  std::vector<Command> posted_;  // guarded by mu_
+  std::atomic<bool> has_posted_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint32_t> wake_seq_{0};
+  std::atomic<bool> sleeping_{false};
+  std::mutex wake_mu_;  // only taken to sleep, and to wake a sleeping sender
+  std::condition_variable wake_cv_;
+
+  // Sender thread only.
+  std::deque<Command> pending_;  // posted, waiting for their ticket
+  std::unordered_map<ListenerKey, std::unique_ptr<ShardListener>> listeners_;
+  std::unordered_map<ChannelKey, ChannelState> channels_;
+  std::unique_ptr<uint8_t[]> scratch_;  // kBatch protected packets
+  std::vector<mmsghdr> msgs_;
+  std::vector<iovec> iov_;
+  std::vector<ShardListener*> batch_owner_;
+
+  std::thread thread_;  // last: starts after everything above exists
+};
+
+}  // namespace tilmash::fanout

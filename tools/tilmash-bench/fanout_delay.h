@@ -1,0 +1,25 @@
+// Fan-out delay to the last listener, measured exactly: FanoutEngine's own histogram (Push ->
+// return of the last sendmmsg carrying the packet). tilmashd does not expose it over gRPC yet,
+// so this runs the daemon's FanoutEngine in this process with the same shape of load: K
+// channels whose packets arrive together each frame (mixers on one clock), N listeners with
+// their own keys, sent to a LoopbackSink.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "stats.h"
+
+namespace tilmash::bench {
+
+struct DelayResult {
+  bool ok = false;
+  std::string error;
+  int listeners = 0, channels = 0, frame_ms = 0, sender_threads = 0;
+  double p50_ms = 0, p99_ms = 0, max_ms = 0;
+  uint64_t samples = 0, lost = 0, ring_overflows = 0;
+};
+
+DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender_threads, int window_s);
+void PrintDelay(const DelayResult& r);
+
+}  // namespace tilmash::bench
