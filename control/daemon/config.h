@@ -18,9 +18,17 @@ struct Config {
   int opus_bitrate = 64000;
   int frame_ms = 10;
   int jitter_ms = 10;
+  int fanout_threads = 1;  // fan-out sender threads; one per core to use more than one
   double floor_duck_db = -18.0;
   std::string log_level = "info";  // "info" or "info,mix=debug"
   bool demo = false;
+  // Security: TLS unless plaintext is asked for (loopback only).
+  bool plaintext = false;
+  std::string tls_cert, tls_key, tls_client_ca;
+  bool require_client_cert = false;
+  std::string token_secret_file;  // "": an in-memory secret (tokens die with the process)
+  std::string admin_token_file;   // write a fresh admin token here at start-up (0600)
+  std::string audit_log;          // append-only JSON lines; "": in memory only
   DemoSession demo_session;
 };
 

@@ -1,17 +1,21 @@
 // tilmashd: the only place that wires the domain, the media engine and the gRPC adapters.
 #include <pthread.h>
+#include <sys/stat.h>
 #include <CLI/CLI.hpp>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 
+#include "auth/audit_log.h"
+#include "auth/token.h"
 #include "daemon/config.h"
 #include "daemon/key_provider.h"
 #include "domain/session_registry.h"
 #include "graph/media_engine_gst.h"
+#include "grpc/authz.h"
 #include "grpc/event_hub.h"
 #include "grpc/server.h"
 #include "log/log.h"
@@ -57,8 +61,18 @@ int main(int argc, char** argv) {
   app.add_option("--media-address", config.media_address, "IPv4 address for ingest ports and listener streams");
   app.add_option("--frame-ms", config.frame_ms, "Opus frame duration in ms (5, 10, 20)");
   app.add_option("--jitter-ms", config.jitter_ms, "ingest jitter buffer in ms");
+  app.add_option("--fanout-threads", config.fanout_threads, "fan-out sender threads (one per core to scale)");
   app.add_option("--log-level", config.log_level, "level, or per component: info,mix=debug,fanout=trace");
   app.add_flag("--demo", config.demo, "create the embedded demo session (id 'demo': en, ru, kk; floor over RTP)");
+  app.add_flag("--plaintext", config.plaintext, "no TLS (allowed on a loopback --grpc-listen only)");
+  app.add_option("--tls-cert", config.tls_cert, "server certificate (PEM)");
+  app.add_option("--tls-key", config.tls_key, "server private key (PEM)");
+  app.add_option("--tls-client-ca", config.tls_client_ca,
+                 "CA of client certificates (mutual TLS for booths/operators)");
+  app.add_flag("--require-client-cert", config.require_client_cert, "refuse clients without a certificate");
+  app.add_option("--token-secret-file", config.token_secret_file, "HS256 key for tokens (created 0600 when missing)");
+  app.add_option("--admin-token-file", config.admin_token_file, "write a fresh admin token here at start-up");
+  app.add_option("--audit-log", config.audit_log, "append-only audit log (JSON lines)");
   app.add_flag("--version", version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
   if (version) {
@@ -92,19 +106,53 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   auto logger = log::Get("main");
-  graph::GraphConfig gc{config.media_address, config.opus_bitrate, config.frame_ms, config.jitter_ms};
+  graph::GraphConfig gc{config.media_address, config.opus_bitrate, config.frame_ms, config.jitter_ms,
+                        config.fanout_threads};
   auto media = graph::MediaEngineGst::Create(gc, &error);
   if (!media) {
     logger->error("{}", error);
     std::cerr << "tilmashd: " << error << "\n";
     return 1;
   }
+  std::vector<uint8_t> secret;
+  if (config.token_secret_file.empty()) {
+    secret = rtp::RandomMasterKey(rtp::SrtpSuite::kAesCm128HmacSha1_80);  // 30 CSPRNG bytes...
+    auto more = rtp::RandomMasterKey(rtp::SrtpSuite::kAesCm128HmacSha1_80);
+    secret.insert(secret.end(), more.begin(), more.end());  // ...twice: a 60-byte HS256 key
+    logger->warn("no token_secret_file: tokens are valid until this process exits");
+  } else {
+    auto loaded = auth::LoadOrCreateSecret(config.token_secret_file);
+    if (!loaded.ok()) {
+      std::cerr << "tilmashd: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    secret = loaded.value();
+  }
+  auth::TokenAuthority tokens(std::move(secret));
+  auth::AuditLog audit(config.audit_log);
+  grpcapi::Authorizer authz(tokens, audit);
+  if (!config.admin_token_file.empty()) {
+    auth::Claims admin;
+    admin.subject = "bootstrap-admin";
+    admin.role = auth::Role::kAdmin;
+    admin.expires = std::chrono::system_clock::now() + std::chrono::hours(24);
+    const std::string token = tokens.Mint(admin);
+    FILE* f = std::fopen(config.admin_token_file.c_str(), "w");
+    if (!f || std::fputs(token.c_str(), f) < 0) {
+      std::cerr << "tilmashd: cannot write --admin-token-file " << config.admin_token_file << "\n";
+      return 2;
+    }
+    std::fclose(f);
+    chmod(config.admin_token_file.c_str(), 0600);
+  }
   daemon::RandomKeyProvider keys;
   grpcapi::EventHub events;
   {
     domain::SessionRegistry registry(domain::SessionPorts{media.get(), &keys, &events}, config.floor_duck_db);
-    grpcapi::ControlPlane control(registry, events);
-    const int port = control.Start(grpcapi::ServerOptions{config.grpc_listen, true}, &error);
+    grpcapi::ControlPlane control(registry, events, authz);
+    grpcapi::ServerOptions server_options{config.grpc_listen, config.plaintext,     config.tls_cert,
+                                          config.tls_key,     config.tls_client_ca, config.require_client_cert};
+    const int port = control.Start(server_options, &error);
     if (port == 0) {
       logger->error("{}", error);
       std::cerr << "tilmashd: " << error << "\n";
@@ -115,8 +163,12 @@ int main(int argc, char** argv) {
     // Tests and scripts read this line to learn the port.
     std::printf("tilmashd: listening on %s:%d\n", host.c_str(), port);
     std::fflush(stdout);
-    logger->info("tilmashd {} listening on {}:{} (plaintext), media on {}, {} ms frames, {} ms jitter buffer",
-                 TILMASH_VERSION, host, port, config.media_address, config.frame_ms, config.jitter_ms);
+    logger->info("tilmashd {} listening on {}:{} ({}), media on {}, {} ms frames, {} ms jitter buffer", TILMASH_VERSION,
+                 host, port,
+                 config.plaintext               ? "plaintext, loopback only"
+                 : config.tls_client_ca.empty() ? "TLS"
+                                                : "TLS, client certificates verified",
+                 config.media_address, config.frame_ms, config.jitter_ms);
 
     // Handover requests expire on time even when nobody touches the session.
     std::mutex tick_mu;

@@ -53,9 +53,15 @@ RelayPlan PlanRelay(const RelayInputs& in) {
   RelayPlan plan;
   for (const auto& c : in.consoles) {
     switch (c.input.kind) {
-      case InputSelection::Kind::kFloor: plan.effective_input[c.id] = kFloorChannel; break;
-      case InputSelection::Kind::kChannel: plan.effective_input[c.id] = c.input.channel; break;
-      case InputSelection::Kind::kAuto: plan.effective_input[c.id] = ResolveAuto(in, c); break;
+      case InputSelection::Kind::kFloor:
+        plan.effective_input[c.id] = kFloorChannel;
+        break;
+      case InputSelection::Kind::kChannel:
+        plan.effective_input[c.id] = c.input.channel;
+        break;
+      case InputSelection::Kind::kAuto:
+        plan.effective_input[c.id] = ResolveAuto(in, c);
+        break;
     }
   }
   auto feeds = LiveFeeds(in, plan.effective_input);

@@ -180,8 +180,15 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
   if (!found.ok()) return found.status();
   if (req.endpoint.host.empty()) return InvalidArgument("endpoint.host is empty");
   if (req.endpoint.port == 0) return InvalidArgument("endpoint.port must be between 1 and 65535");
+  if (req.max_streams > 0 && !req.owner.empty()) {
+    uint32_t mine = 0;
+    for (const auto& [id, l] : listeners_) mine += l.owner == req.owner;
+    if (mine >= req.max_streams)
+      return ResourceExhausted("the token allows " + std::to_string(req.max_streams) + " concurrent stream(s)");
+  }
   ListenerView l;
   l.id = ports_.keys->NewId("l-");
+  l.owner = req.owner;
   l.channel = found.value();
   l.endpoint = req.endpoint;
   l.ssrc = ports_.keys->NewSsrc();
@@ -219,6 +226,29 @@ Status Session::Unsubscribe(const ListenerId& listener) {
   listeners_.erase(it);
   Emit(ListenerCountChanged{ch, --channels_[ch].listeners});
   return Status::Ok();
+}
+
+uint32_t Session::StopOwnedBy(const std::string& owner) {
+  std::vector<ListenerId> streams;
+  std::vector<ConsoleId> desks;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, l] : listeners_)
+      if (l.owner == owner) streams.push_back(id);
+    for (const auto& [id, c] : consoles_)
+      if (c.owner == owner) desks.push_back(id);
+  }
+  uint32_t stopped = 0;
+  for (const auto& id : streams) stopped += Unsubscribe(id).ok();
+  for (const auto& id : desks) stopped += LeaveConsole(id).ok();
+  return stopped;
+}
+
+std::string Session::OwnerOf(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  if (auto l = listeners_.find(id); l != listeners_.end()) return l->second.owner;
+  if (auto c = consoles_.find(id); c != consoles_.end()) return c->second.owner;
+  return "";
 }
 
 MediaStats Session::Stats() const {

@@ -25,12 +25,15 @@ struct ListenerRequest {
   ChannelName channel;
   Endpoint endpoint;
   CryptoSuite suite = CryptoSuite::kAesCm128HmacSha1_80;
+  std::string owner;         // token id that subscribed (revocation ends the stream)
+  uint32_t max_streams = 0;  // 0: no limit; else the owner's concurrent streams
 };
 
 struct ConsoleRequest {
   std::string booth;
   std::string name;
   std::optional<Endpoint> return_endpoint;  // where the console wants its return feed
+  std::string owner;                        // token id that joined
 };
 
 struct BoothConfig {
@@ -83,6 +86,10 @@ class Session {
   Status Unsubscribe(const ListenerId& listener);
 
   MediaStats Stats() const;
+  // Ends every listener stream and console that `owner` (a token id) started; returns how many.
+  uint32_t StopOwnedBy(const std::string& owner);
+  // The owner of a listener or console, or "" when unknown.
+  std::string OwnerOf(const std::string& listener_or_console) const;
 
  private:
   struct ChannelState {
@@ -94,6 +101,7 @@ class Session {
     ConsoleView view;
     IngestInfo ingest;
     std::optional<ListenerView> return_feed;
+    std::string owner;
   };
   struct BoothState {
     BoothConfig config;  // b, c canonical

@@ -186,9 +186,9 @@ Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
   int in_booth = 0;
   for (const auto& [id, c] : consoles_) in_booth += c.view.booth == booth;
   if (in_booth >= kMaxConsolesPerBooth)
-    return ResourceExhausted("booth '" + booth + "' already has " + std::to_string(kMaxConsolesPerBooth) +
-                             " consoles");
+    return ResourceExhausted("booth '" + booth + "' already has " + std::to_string(kMaxConsolesPerBooth) + " consoles");
   ConsoleState c;
+  c.owner = req.owner;
   c.view.id = ports_.keys->NewId("c-");
   c.view.booth = booth;
   c.view.name = req.name.empty() ? booth + "-" + std::to_string(in_booth + 1) : req.name;
@@ -227,8 +227,7 @@ Status Session::LeaveConsole(const ConsoleId& console) {
   if (!found.ok()) return found.status();
   ConsoleState& c = *found.value();
   SetMicLocked(c, MicState::kOff);
-  for (auto it = held_.begin(); it != held_.end();)
-    it = it->second == console ? held_.erase(it) : std::next(it);
+  for (auto it = held_.begin(); it != held_.end();) it = it->second == console ? held_.erase(it) : std::next(it);
   for (auto it = handovers_.begin(); it != handovers_.end();)
     it = it->second.to == console || it->second.from == console ? handovers_.erase(it) : std::next(it);
   if (c.return_feed) ports_.media->RemoveListener(id_, c.return_feed->id);
@@ -329,8 +328,7 @@ Result<ConsoleView> Session::SelectOutput(const ConsoleId& console, OutputSlot s
   if (!found.ok()) return found.status();
   ConsoleState& c = *found.value();
   auto target = SlotChannel(c.view.booth, slot);
-  if (!target)
-    return FailedPrecondition("output: booth '" + c.view.booth + "' has no " + SlotName(slot) + " channel");
+  if (!target) return FailedPrecondition("output: booth '" + c.view.booth + "' has no " + SlotName(slot) + " channel");
   if (*target == c.view.output_channel) return c.view;
   const ChannelName from = c.view.output_channel;
   const MicState mic = c.view.mic;
@@ -363,7 +361,8 @@ Result<ConsoleView> Session::SelectInput(const ConsoleId& console, const InputSe
     auto ch = FindChannel(input.channel, "input.channel");
     if (!ch.ok()) return ch.status();
     next.channel = ch.value();
-    if (next.channel == kFloorChannel) next = InputSelection{InputSelection::Kind::kFloor, ""};
+    if (next.channel == kFloorChannel)
+      next = InputSelection{InputSelection::Kind::kFloor, ""};
     else if (next.channel == c.view.output_channel)
       return FailedPrecondition("input.channel: a console cannot relay its own output '" + next.channel + "'");
   } else {

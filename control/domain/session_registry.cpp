@@ -83,6 +83,17 @@ void SessionRegistry::Tick() {
   for (auto& s : all) s->Tick();
 }
 
+uint32_t SessionRegistry::StopOwnedBy(const std::string& owner) {
+  std::vector<std::shared_ptr<Session>> all;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [id, s] : sessions_) all.push_back(s);
+  }
+  uint32_t n = 0;
+  for (auto& s : all) n += s->StopOwnedBy(owner);
+  return n;
+}
+
 void SessionRegistry::EndAll() {
   std::map<SessionId, std::shared_ptr<Session>> all;
   {

@@ -32,6 +32,8 @@ class SessionRegistry {
   void EndAll();
   // Time-driven rules (handover timeouts) of every session.
   void Tick();
+  // Ends everything a revoked token started, in every session.
+  uint32_t StopOwnedBy(const std::string& owner);
 
  private:
   SessionPorts ports_;

@@ -128,6 +128,7 @@ struct BoothView {
 
 struct ListenerView {
   ListenerId id;
+  std::string owner;  // token id
   ChannelName channel;
   Endpoint endpoint;
   uint32_t ssrc = 0;
@@ -167,6 +168,11 @@ struct MediaStats {
   std::vector<IngestCounters> ingest;
   uint64_t listener_packets_sent = 0;
   uint64_t listener_send_errors = 0;
+  uint64_t listener_packets_dropped = 0;  // a listener's socket buffer was full
+  uint64_t fanout_ring_overflows = 0;     // a fan-out sender fell behind
+  // Fan-out delay: a channel packet in -> its last listener's packet handed to the kernel.
+  double fanout_delay_p50_us = 0, fanout_delay_p99_us = 0, fanout_delay_max_us = 0;
+  uint64_t fanout_delay_samples = 0;
 };
 
 // Events flow up to watchers (gRPC WatchSession).

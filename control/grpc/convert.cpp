@@ -280,6 +280,12 @@ void ToProto(const domain::MediaStats& in, v1::SessionStats* out) {
   }
   out->set_listener_packets_sent(in.listener_packets_sent);
   out->set_listener_send_errors(in.listener_send_errors);
+  out->set_listener_packets_dropped(in.listener_packets_dropped);
+  out->set_fanout_ring_overflows(in.fanout_ring_overflows);
+  out->set_fanout_delay_p50_us(in.fanout_delay_p50_us);
+  out->set_fanout_delay_p99_us(in.fanout_delay_p99_us);
+  out->set_fanout_delay_max_us(in.fanout_delay_max_us);
+  out->set_fanout_delay_samples(in.fanout_delay_samples);
 }
 
 namespace {

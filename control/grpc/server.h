@@ -9,16 +9,24 @@
 namespace tilmash::grpcapi {
 
 class EventHub;
+class Authorizer;
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:7300";
-  // TLS seam: the security work plugs server credentials in here.
-  bool plaintext = true;
+  // TLS by default; plaintext only when asked for, and then only on loopback (gRPC local
+  // credentials: the server refuses any non-loopback peer).
+  bool plaintext = false;
+  std::string tls_cert, tls_key;  // PEM files
+  std::string tls_client_ca;      // PEM: when set, clients may present certificates (mutual TLS)
+  bool require_client_cert = false;
 };
+
+// "" when the options are usable, else what is wrong, naming the option.
+std::string CheckServerOptions(const ServerOptions& options);
 
 class ControlPlane {
  public:
-  ControlPlane(domain::SessionRegistry& registry, EventHub& events);
+  ControlPlane(domain::SessionRegistry& registry, EventHub& events, Authorizer& authz);
   ~ControlPlane();
   // Returns the bound port (useful with port 0), or 0 with *error set.
   int Start(const ServerOptions& options, std::string* error);

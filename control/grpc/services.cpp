@@ -2,6 +2,7 @@
 #include "grpc/services.h"
 
 #include "domain/sdp.h"
+#include "grpc/bindings.h"
 #include "grpc/convert.h"
 #include "log/log.h"
 
@@ -27,214 +28,273 @@ std::shared_ptr<domain::Session> Find(domain::SessionRegistry& r, const std::str
 
 // ------------------------------------------------------------------ SessionService
 
-grpc::Status SessionServiceImpl::CreateSession(grpc::ServerContext*, const v1::CreateSessionRequest* req,
+grpc::Status SessionServiceImpl::CreateSession(grpc::ServerContext* ctx, const v1::CreateSessionRequest* req,
                                                v1::Session* resp) {
-  domain::SessionSpec spec;
-  spec.name = req->name();
-  spec.languages.assign(req->languages().begin(), req->languages().end());
-  spec.floor_language = req->floor_language();
-  spec.floor_source = FromProto(req->floor_source());
-  if (req->floor_duck_db() != 0) spec.floor_duck_db = req->floor_duck_db();
-  auto created = registry_.Create(spec);
-  if (!created.ok()) return ToGrpc(created.status());
-  ToProto(created.value(), resp);
-  log::Get("grpc")->info("session {} '{}' created with {} channels", resp->id(), resp->name(), resp->channels_size());
-  return grpc::Status::OK;
+  return authz_.Run(ctx, "SessionService.CreateSession", "", [&](const auth::Claims& who) -> grpc::Status {
+    domain::SessionSpec spec;
+    spec.name = req->name();
+    spec.languages.assign(req->languages().begin(), req->languages().end());
+    spec.floor_language = req->floor_language();
+    spec.floor_source = FromProto(req->floor_source());
+    if (req->floor_duck_db() != 0) spec.floor_duck_db = req->floor_duck_db();
+    auto created = registry_.Create(spec);
+    if (!created.ok()) return ToGrpc(created.status());
+    ToProto(created.value(), resp);
+    log::Get("grpc")->info("session {} '{}' created with {} channels", resp->id(), resp->name(), resp->channels_size());
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status SessionServiceImpl::GetSession(grpc::ServerContext*, const v1::GetSessionRequest* req, v1::Session* resp) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  ToProto(s->View(), resp);
-  return grpc::Status::OK;
+grpc::Status SessionServiceImpl::GetSession(grpc::ServerContext* ctx, const v1::GetSessionRequest* req,
+                                            v1::Session* resp) {
+  return authz_.Run(ctx, "SessionService.GetSession", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
+    TILMASH_FIND_SESSION(s, req->session_id());
+    ToProto(s->View(), resp);
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status SessionServiceImpl::ListSessions(grpc::ServerContext*, const v1::ListSessionsRequest*,
+grpc::Status SessionServiceImpl::ListSessions(grpc::ServerContext* ctx, const v1::ListSessionsRequest*,
                                               v1::ListSessionsResponse* resp) {
-  for (const auto& v : registry_.List()) ToProto(v, resp->add_sessions());
-  return grpc::Status::OK;
+  return authz_.Run(ctx, "SessionService.ListSessions", "", [&](const auth::Claims& who) -> grpc::Status {
+    for (const auto& v : registry_.List()) ToProto(v, resp->add_sessions());
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status SessionServiceImpl::EndSession(grpc::ServerContext*, const v1::EndSessionRequest* req,
+grpc::Status SessionServiceImpl::EndSession(grpc::ServerContext* ctx, const v1::EndSessionRequest* req,
                                             v1::EndSessionResponse*) {
-  return ToGrpc(registry_.End(req->session_id()));
+  return authz_.Run(ctx, "SessionService.EndSession", req->session_id(),
+                    [&](const auth::Claims& who) -> grpc::Status { return ToGrpc(registry_.End(req->session_id())); });
 }
 
-grpc::Status SessionServiceImpl::AddChannel(grpc::ServerContext*, const v1::AddChannelRequest* req, v1::Channel* resp) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  std::optional<double> duck;
-  if (req->floor_duck_db() != 0) duck = req->floor_duck_db();
-  auto r = s->AddChannel(req->language(), duck);
-  if (!r.ok()) return ToGrpc(r.status());
-  ToProto(r.value(), resp);
-  return grpc::Status::OK;
+grpc::Status SessionServiceImpl::AddChannel(grpc::ServerContext* ctx, const v1::AddChannelRequest* req,
+                                            v1::Channel* resp) {
+  return authz_.Run(ctx, "SessionService.AddChannel", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
+    TILMASH_FIND_SESSION(s, req->session_id());
+    std::optional<double> duck;
+    if (req->floor_duck_db() != 0) duck = req->floor_duck_db();
+    auto r = s->AddChannel(req->language(), duck);
+    if (!r.ok()) return ToGrpc(r.status());
+    ToProto(r.value(), resp);
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status SessionServiceImpl::RemoveChannel(grpc::ServerContext*, const v1::RemoveChannelRequest* req,
+grpc::Status SessionServiceImpl::RemoveChannel(grpc::ServerContext* ctx, const v1::RemoveChannelRequest* req,
                                                v1::RemoveChannelResponse*) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  return ToGrpc(s->RemoveChannel(req->language()));
+  return authz_.Run(ctx, "SessionService.RemoveChannel", req->session_id(),
+                    [&](const auth::Claims& who) -> grpc::Status {
+                      TILMASH_FIND_SESSION(s, req->session_id());
+                      return ToGrpc(s->RemoveChannel(req->language()));
+                    });
 }
 
-grpc::Status SessionServiceImpl::SetChannelDucking(grpc::ServerContext*, const v1::SetChannelDuckingRequest* req,
+grpc::Status SessionServiceImpl::SetChannelDucking(grpc::ServerContext* ctx, const v1::SetChannelDuckingRequest* req,
                                                    v1::Channel* resp) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  auto r = s->SetChannelDucking(req->language(), req->floor_duck_db());
-  if (!r.ok()) return ToGrpc(r.status());
-  ToProto(r.value(), resp);
-  return grpc::Status::OK;
+  return authz_.Run(ctx, "SessionService.SetChannelDucking", req->session_id(),
+                    [&](const auth::Claims& who) -> grpc::Status {
+                      TILMASH_FIND_SESSION(s, req->session_id());
+                      auto r = s->SetChannelDucking(req->language(), req->floor_duck_db());
+                      if (!r.ok()) return ToGrpc(r.status());
+                      ToProto(r.value(), resp);
+                      return grpc::Status::OK;
+                    });
 }
 
-grpc::Status SessionServiceImpl::SetFloorSource(grpc::ServerContext*, const v1::SetFloorSourceRequest* req,
+grpc::Status SessionServiceImpl::SetFloorSource(grpc::ServerContext* ctx, const v1::SetFloorSourceRequest* req,
                                                 v1::Session* resp) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  if (req->source().kind_case() == v1::FloorSource::KIND_NOT_SET)
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "source: set tone or rtp");
-  if (Status st = s->SetFloorSource(FromProto(req->source())); !st.ok()) return ToGrpc(st);
-  ToProto(s->View(), resp, /*include_keys=*/true);
-  return grpc::Status::OK;
+  return authz_.Run(ctx, "SessionService.SetFloorSource", req->session_id(),
+                    [&](const auth::Claims& who) -> grpc::Status {
+                      TILMASH_FIND_SESSION(s, req->session_id());
+                      if (req->source().kind_case() == v1::FloorSource::KIND_NOT_SET)
+                        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "source: set tone or rtp");
+                      if (Status st = s->SetFloorSource(FromProto(req->source())); !st.ok()) return ToGrpc(st);
+                      ToProto(s->View(), resp, /*include_keys=*/true);
+                      return grpc::Status::OK;
+                    });
 }
 
-grpc::Status SessionServiceImpl::SetFloorLanguage(grpc::ServerContext*, const v1::SetFloorLanguageRequest* req,
+grpc::Status SessionServiceImpl::SetFloorLanguage(grpc::ServerContext* ctx, const v1::SetFloorLanguageRequest* req,
                                                   v1::Session* resp) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  if (Status st = s->SetFloorLanguage(req->language()); !st.ok()) return ToGrpc(st);
-  ToProto(s->View(), resp);
-  return grpc::Status::OK;
+  return authz_.Run(ctx, "SessionService.SetFloorLanguage", req->session_id(),
+                    [&](const auth::Claims& who) -> grpc::Status {
+                      TILMASH_FIND_SESSION(s, req->session_id());
+                      if (Status st = s->SetFloorLanguage(req->language()); !st.ok()) return ToGrpc(st);
+                      ToProto(s->View(), resp);
+                      return grpc::Status::OK;
+                    });
 }
 
-grpc::Status SessionServiceImpl::GetSessionStats(grpc::ServerContext*, const v1::GetSessionStatsRequest* req,
+grpc::Status SessionServiceImpl::GetSessionStats(grpc::ServerContext* ctx, const v1::GetSessionStatsRequest* req,
                                                  v1::SessionStats* resp) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  ToProto(s->Stats(), resp);
-  return grpc::Status::OK;
+  return authz_.Run(ctx, "SessionService.GetSessionStats", req->session_id(),
+                    [&](const auth::Claims& who) -> grpc::Status {
+                      TILMASH_FIND_SESSION(s, req->session_id());
+                      ToProto(s->Stats(), resp);
+                      return grpc::Status::OK;
+                    });
 }
 
 grpc::Status SessionServiceImpl::WatchSession(grpc::ServerContext* ctx, const v1::WatchSessionRequest* req,
                                               grpc::ServerWriter<v1::SessionEvent>* writer) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  auto w = events_.Watch(req->session_id());
-  // A first snapshot, so a console that joins late sees the current state at once.
-  for (const auto& c : s->View().channels) {
-    v1::SessionEvent e;
-    e.set_session_id(s->id());
-    e.mutable_channel_source()->set_language(c.name);
-    e.mutable_channel_source()->set_live_console_id(c.live_console.value_or(""));
-    if (!writer->Write(e)) break;
-  }
-  bool ended = false;
-  while (!ended && !ctx->IsCancelled()) {
-    std::deque<domain::SessionEvent> batch;
-    {
-      std::unique_lock lock(w->mu);
-      w->cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return w->closed || !w->queue.empty(); });
-      if (w->closed) break;
-      batch.swap(w->queue);
-    }
-    for (const auto& ev : batch) {
-      v1::SessionEvent out;
-      ToProto(ev, &out);
-      if (out.kind_case() == v1::SessionEvent::KIND_NOT_SET) continue;  // booth-only events
-      ended = ended || out.has_ended();
-      if (!writer->Write(out)) {
-        ended = true;
-        break;
-      }
-    }
-  }
-  events_.Unwatch(w);
-  return grpc::Status::OK;
+  return authz_.Run(
+      ctx, "SessionService.WatchSession", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
+        TILMASH_FIND_SESSION(s, req->session_id());
+        auto w = events_.Watch(req->session_id());
+        // A first snapshot, so a console that joins late sees the current state at once.
+        for (const auto& c : s->View().channels) {
+          v1::SessionEvent e;
+          e.set_session_id(s->id());
+          e.mutable_channel_source()->set_language(c.name);
+          e.mutable_channel_source()->set_live_console_id(c.live_console.value_or(""));
+          if (!writer->Write(e)) break;
+        }
+        bool ended = false;
+        while (!ended && !ctx->IsCancelled()) {
+          std::deque<domain::SessionEvent> batch;
+          {
+            std::unique_lock lock(w->mu);
+            w->cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return w->closed || !w->queue.empty(); });
+            if (w->closed) break;
+            batch.swap(w->queue);
+          }
+          for (const auto& ev : batch) {
+            v1::SessionEvent out;
+            ToProto(ev, &out);
+            if (out.kind_case() == v1::SessionEvent::KIND_NOT_SET) continue;  // booth-only events
+            ended = ended || out.has_ended();
+            if (!writer->Write(out)) {
+              ended = true;
+              break;
+            }
+          }
+        }
+        events_.Unwatch(w);
+        return grpc::Status::OK;
+      });
 }
 
 // ------------------------------------------------------------------ BoothService
 
-grpc::Status BoothServiceImpl::JoinConsole(grpc::ServerContext*, const v1::JoinConsoleRequest* req,
+grpc::Status BoothServiceImpl::JoinConsole(grpc::ServerContext* ctx, const v1::JoinConsoleRequest* req,
                                            v1::JoinConsoleResponse* resp) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  domain::ConsoleRequest cr{req->booth(), req->name(), std::nullopt};
-  if (req->has_return_endpoint()) {
-    if (req->return_endpoint().port() > 65535)
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "return_endpoint.port must be between 1 and 65535");
-    cr.return_endpoint = domain::Endpoint{req->return_endpoint().host(), uint16_t(req->return_endpoint().port())};
-  }
-  auto r = s->JoinConsole(cr);
-  if (!r.ok()) return ToGrpc(r.status());
-  ToProto(r->console, resp->mutable_console());
-  ToProto(r->ingest, resp->mutable_ingest());
-  if (r->return_feed) {
-    const domain::ListenerView& f = *r->return_feed;
-    auto* out = resp->mutable_return_feed();
-    out->set_ssrc(f.ssrc);
-    out->set_payload_type(f.send.payload_type);
-    out->mutable_srtp()->set_suite(ToProto(f.srtp.suite));
-    out->mutable_srtp()->set_master_key(f.srtp.master_key.data(), f.srtp.master_key.size());
-    out->mutable_srtp()->set_roc(f.srtp.roc);
-    out->mutable_source()->set_host(f.send.source.host);
-    out->mutable_source()->set_port(f.send.source.port);
-    out->set_sdp(domain::ListenerSdp(s->View().name, f));
-  }
-  return grpc::Status::OK;
+  return authz_.Run(ctx, "BoothService.JoinConsole", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
+    TILMASH_FIND_SESSION(s, req->session_id());
+    if (auto b = CheckBooth(who, *s, req->booth()); !b.ok()) return b;
+    domain::ConsoleRequest cr{req->booth(), req->name(), std::nullopt, who.id};
+    if (req->has_return_endpoint()) {
+      if (req->return_endpoint().port() > 65535)
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "return_endpoint.port must be between 1 and 65535");
+      cr.return_endpoint = domain::Endpoint{req->return_endpoint().host(), uint16_t(req->return_endpoint().port())};
+    }
+    auto r = s->JoinConsole(cr);
+    if (!r.ok()) return ToGrpc(r.status());
+    ToProto(r->console, resp->mutable_console());
+    ToProto(r->ingest, resp->mutable_ingest());
+    if (r->return_feed) {
+      const domain::ListenerView& f = *r->return_feed;
+      auto* out = resp->mutable_return_feed();
+      out->set_ssrc(f.ssrc);
+      out->set_payload_type(f.send.payload_type);
+      out->mutable_srtp()->set_suite(ToProto(f.srtp.suite));
+      out->mutable_srtp()->set_master_key(f.srtp.master_key.data(), f.srtp.master_key.size());
+      out->mutable_srtp()->set_roc(f.srtp.roc);
+      out->mutable_source()->set_host(f.send.source.host);
+      out->mutable_source()->set_port(f.send.source.port);
+      out->set_sdp(domain::ListenerSdp(s->View().name, f));
+    }
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status BoothServiceImpl::LeaveConsole(grpc::ServerContext*, const v1::LeaveConsoleRequest* req,
+grpc::Status BoothServiceImpl::LeaveConsole(grpc::ServerContext* ctx, const v1::LeaveConsoleRequest* req,
                                             v1::LeaveConsoleResponse*) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  return ToGrpc(s->LeaveConsole(req->console_id()));
+  return authz_.Run(ctx, "BoothService.LeaveConsole", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
+    TILMASH_FIND_SESSION(s, req->session_id());
+    if (auto b = CheckDesk(who, *s, req->console_id()); !b.ok()) return b;
+    return ToGrpc(s->LeaveConsole(req->console_id()));
+  });
 }
 
-grpc::Status BoothServiceImpl::SetMic(grpc::ServerContext*, const v1::SetMicRequest* req, v1::Console* resp) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  auto r = s->SetMic(req->console_id(), req->live());
-  if (!r.ok()) return ToGrpc(r.status());
-  ToProto(r.value(), resp);
-  return grpc::Status::OK;
+grpc::Status BoothServiceImpl::SetMic(grpc::ServerContext* ctx, const v1::SetMicRequest* req, v1::Console* resp) {
+  return authz_.Run(ctx, "BoothService.SetMic", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
+    TILMASH_FIND_SESSION(s, req->session_id());
+    if (auto b = CheckDesk(who, *s, req->console_id()); !b.ok()) return b;
+    auto r = s->SetMic(req->console_id(), req->live());
+    if (!r.ok()) return ToGrpc(r.status());
+    ToProto(r.value(), resp);
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status BoothServiceImpl::Cough(grpc::ServerContext*, const v1::CoughRequest* req, v1::Console* resp) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  auto r = s->Cough(req->console_id(), req->muted());
-  if (!r.ok()) return ToGrpc(r.status());
-  ToProto(r.value(), resp);
-  return grpc::Status::OK;
+grpc::Status BoothServiceImpl::Cough(grpc::ServerContext* ctx, const v1::CoughRequest* req, v1::Console* resp) {
+  return authz_.Run(ctx, "BoothService.Cough", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
+    TILMASH_FIND_SESSION(s, req->session_id());
+    if (auto b = CheckDesk(who, *s, req->console_id()); !b.ok()) return b;
+    auto r = s->Cough(req->console_id(), req->muted());
+    if (!r.ok()) return ToGrpc(r.status());
+    ToProto(r.value(), resp);
+    return grpc::Status::OK;
+  });
 }
 
 // ------------------------------------------------------------------ ListenerService
 
-grpc::Status ListenerServiceImpl::Subscribe(grpc::ServerContext*, const v1::SubscribeRequest* req,
+grpc::Status ListenerServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,
                                             v1::SubscribeResponse* resp) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  auto suite = FromProto(req->suite(), "suite");
-  if (!suite.ok()) return ToGrpc(suite.status());
-  if (!req->has_endpoint()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "endpoint is not set");
-  if (req->endpoint().port() > 65535)
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "endpoint.port must be between 1 and 65535");
-  domain::ListenerRequest lr{req->channel(), {req->endpoint().host(), uint16_t(req->endpoint().port())}, suite.value()};
-  auto r = s->Subscribe(lr);
-  if (!r.ok()) return ToGrpc(r.status());
-  const domain::ListenerView& l = r.value();
-  resp->set_listener_id(l.id);
-  resp->set_ssrc(l.ssrc);
-  resp->set_payload_type(l.send.payload_type);
-  resp->set_clock_rate(l.send.clock_rate);
-  resp->set_frame_ms(l.send.frame_ms);
-  resp->mutable_srtp()->set_suite(ToProto(l.srtp.suite));
-  resp->mutable_srtp()->set_master_key(l.srtp.master_key.data(), l.srtp.master_key.size());
-  resp->mutable_srtp()->set_roc(l.srtp.roc);
-  resp->mutable_source()->set_host(l.send.source.host);
-  resp->mutable_source()->set_port(l.send.source.port);
-  resp->set_sdp(domain::ListenerSdp(s->View().name, l));
-  return grpc::Status::OK;
+  return authz_.Run(ctx, "ListenerService.Subscribe", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
+    TILMASH_FIND_SESSION(s, req->session_id());
+    if (auto b = CheckChannel(who, req->channel()); !b.ok()) return b;
+    if (!IsStaff(who.role) && !authz_.subscribe_limit().Allow(who.id))
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "Subscribe rate exceeded for this token");
+    auto suite = FromProto(req->suite(), "suite");
+    if (!suite.ok()) return ToGrpc(suite.status());
+    if (!req->has_endpoint()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "endpoint is not set");
+    if (req->endpoint().port() > 65535)
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "endpoint.port must be between 1 and 65535");
+    domain::ListenerRequest lr{req->channel(),
+                               {req->endpoint().host(), uint16_t(req->endpoint().port())},
+                               suite.value(),
+                               who.id,
+                               IsStaff(who.role) ? 0u : who.max_streams};
+    auto r = s->Subscribe(lr);
+    if (!r.ok()) return ToGrpc(r.status());
+    const domain::ListenerView& l = r.value();
+    resp->set_listener_id(l.id);
+    resp->set_ssrc(l.ssrc);
+    resp->set_payload_type(l.send.payload_type);
+    resp->set_clock_rate(l.send.clock_rate);
+    resp->set_frame_ms(l.send.frame_ms);
+    resp->mutable_srtp()->set_suite(ToProto(l.srtp.suite));
+    resp->mutable_srtp()->set_master_key(l.srtp.master_key.data(), l.srtp.master_key.size());
+    resp->mutable_srtp()->set_roc(l.srtp.roc);
+    resp->mutable_source()->set_host(l.send.source.host);
+    resp->mutable_source()->set_port(l.send.source.port);
+    resp->set_sdp(domain::ListenerSdp(s->View().name, l));
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status ListenerServiceImpl::SwitchChannel(grpc::ServerContext*, const v1::SwitchChannelRequest* req,
+grpc::Status ListenerServiceImpl::SwitchChannel(grpc::ServerContext* ctx, const v1::SwitchChannelRequest* req,
                                                 v1::SwitchChannelResponse*) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  return ToGrpc(s->SwitchChannel(req->listener_id(), req->channel()));
+  return authz_.Run(ctx, "ListenerService.SwitchChannel", req->session_id(),
+                    [&](const auth::Claims& who) -> grpc::Status {
+                      TILMASH_FIND_SESSION(s, req->session_id());
+                      if (auto b = CheckOwner(who, *s, req->listener_id()); !b.ok()) return b;
+                      if (auto b = CheckChannel(who, req->channel()); !b.ok()) return b;
+                      return ToGrpc(s->SwitchChannel(req->listener_id(), req->channel()));
+                    });
 }
 
-grpc::Status ListenerServiceImpl::Unsubscribe(grpc::ServerContext*, const v1::UnsubscribeRequest* req,
+grpc::Status ListenerServiceImpl::Unsubscribe(grpc::ServerContext* ctx, const v1::UnsubscribeRequest* req,
                                               v1::UnsubscribeResponse*) {
-  TILMASH_FIND_SESSION(s, req->session_id());
-  return ToGrpc(s->Unsubscribe(req->listener_id()));
+  return authz_.Run(ctx, "ListenerService.Unsubscribe", req->session_id(),
+                    [&](const auth::Claims& who) -> grpc::Status {
+                      TILMASH_FIND_SESSION(s, req->session_id());
+                      if (auto b = CheckOwner(who, *s, req->listener_id()); !b.ok()) return b;
+                      return ToGrpc(s->Unsubscribe(req->listener_id()));
+                    });
 }
 
 }  // namespace tilmash::grpcapi

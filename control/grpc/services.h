@@ -1,6 +1,7 @@
 // gRPC service classes. Included only by services.cpp and server.cpp.
 #pragma once
 #include "domain/session_registry.h"
+#include "grpc/authz.h"
 #include "grpc/event_hub.h"
 #include "tilmash/v1/tilmash.grpc.pb.h"
 
@@ -10,7 +11,7 @@ using domain::Status;
 
 class SessionServiceImpl final : public v1::SessionService::Service {
  public:
-  SessionServiceImpl(domain::SessionRegistry& r, EventHub& e) : registry_(r), events_(e) {}
+  SessionServiceImpl(domain::SessionRegistry& r, EventHub& e, Authorizer& a) : registry_(r), events_(e), authz_(a) {}
   grpc::Status CreateSession(grpc::ServerContext*, const v1::CreateSessionRequest*, v1::Session*) override;
   grpc::Status GetSession(grpc::ServerContext*, const v1::GetSessionRequest*, v1::Session*) override;
   grpc::Status ListSessions(grpc::ServerContext*, const v1::ListSessionsRequest*, v1::ListSessionsResponse*) override;
@@ -28,11 +29,12 @@ class SessionServiceImpl final : public v1::SessionService::Service {
  private:
   domain::SessionRegistry& registry_;
   EventHub& events_;
+  Authorizer& authz_;
 };
 
 class BoothServiceImpl final : public v1::BoothService::Service {
  public:
-  BoothServiceImpl(domain::SessionRegistry& r, EventHub& e) : registry_(r), events_(e) {}
+  BoothServiceImpl(domain::SessionRegistry& r, EventHub& e, Authorizer& a) : registry_(r), events_(e), authz_(a) {}
   grpc::Status JoinConsole(grpc::ServerContext*, const v1::JoinConsoleRequest*, v1::JoinConsoleResponse*) override;
   grpc::Status LeaveConsole(grpc::ServerContext*, const v1::LeaveConsoleRequest*, v1::LeaveConsoleResponse*) override;
   grpc::Status SetMic(grpc::ServerContext*, const v1::SetMicRequest*, v1::Console*) override;
@@ -53,11 +55,12 @@ class BoothServiceImpl final : public v1::BoothService::Service {
  private:
   domain::SessionRegistry& registry_;
   EventHub& events_;
+  Authorizer& authz_;
 };
 
 class ListenerServiceImpl final : public v1::ListenerService::Service {
  public:
-  explicit ListenerServiceImpl(domain::SessionRegistry& r) : registry_(r) {}
+  ListenerServiceImpl(domain::SessionRegistry& r, Authorizer& a) : registry_(r), authz_(a) {}
   grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, v1::SubscribeResponse*) override;
   grpc::Status SwitchChannel(grpc::ServerContext*, const v1::SwitchChannelRequest*,
                              v1::SwitchChannelResponse*) override;
@@ -65,6 +68,27 @@ class ListenerServiceImpl final : public v1::ListenerService::Service {
 
  private:
   domain::SessionRegistry& registry_;
+  Authorizer& authz_;
+};
+
+class TokenServiceImpl final : public v1::TokenService::Service {
+ public:
+  TokenServiceImpl(domain::SessionRegistry& r, Authorizer& a) : registry_(r), authz_(a) {}
+  grpc::Status MintToken(grpc::ServerContext*, const v1::MintTokenRequest*, v1::MintTokenResponse*) override;
+  grpc::Status RevokeToken(grpc::ServerContext*, const v1::RevokeTokenRequest*, v1::RevokeTokenResponse*) override;
+
+ private:
+  domain::SessionRegistry& registry_;
+  Authorizer& authz_;
+};
+
+class AuditServiceImpl final : public v1::AuditService::Service {
+ public:
+  explicit AuditServiceImpl(Authorizer& a) : authz_(a) {}
+  grpc::Status ListAudit(grpc::ServerContext*, const v1::ListAuditRequest*, v1::ListAuditResponse*) override;
+
+ private:
+  Authorizer& authz_;
 };
 
 }  // namespace tilmash::grpcapi

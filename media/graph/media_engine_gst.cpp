@@ -20,7 +20,10 @@ std::unique_ptr<MediaEngineGst> MediaEngineGst::Create(const GraphConfig& config
     return nullptr;
   }
   log::RouteGStreamerDebug();
-  auto fanout = fanout::FanoutEngine::Create(config.media_host, error);
+  fanout::FanoutOptions fo;
+  fo.bind_host = config.media_host;
+  fo.sender_threads = config.fanout_threads;
+  auto fanout = fanout::FanoutEngine::Create(fo, error);
   if (!fanout) return nullptr;
   return std::unique_ptr<MediaEngineGst>(new MediaEngineGst(config, std::move(fanout)));
 }
@@ -190,6 +193,12 @@ domain::MediaStats MediaEngineGst::Stats(const domain::SessionId& session) {
   auto f = fanout_->Stats();
   stats.listener_packets_sent = f.packets_sent;
   stats.listener_send_errors = f.send_errors;
+  stats.listener_packets_dropped = f.packets_dropped;
+  stats.fanout_ring_overflows = f.ring_overflows;
+  stats.fanout_delay_p50_us = f.delay.p50_us;
+  stats.fanout_delay_p99_us = f.delay.p99_us;
+  stats.fanout_delay_max_us = f.delay.max_us;
+  stats.fanout_delay_samples = f.delay.samples;
   return stats;
 }
 

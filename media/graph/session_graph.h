@@ -26,6 +26,7 @@ struct GraphConfig {
   int opus_bitrate = 64000;
   int frame_ms = 10;
   int jitter_ms = 10;
+  int fanout_threads = 1;  // sender threads of the fan-out (listeners spread over them)
 };
 
 class SessionGraph {

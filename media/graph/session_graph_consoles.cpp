@@ -37,8 +37,8 @@ Status SessionGraph::LinkConsoleOutput(Console& c, const std::string& channel) {
   out->channel = channel;
   out->gain = std::make_unique<GainRamp>(nullptr, 0.0);
   auto queue = gst::MakeElement("queue");
-  g_object_set(queue.get(), "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
-               guint64(200 * GST_MSECOND), "silent", TRUE, nullptr);
+  g_object_set(queue.get(), "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", guint64(200 * GST_MSECOND),
+               "silent", TRUE, nullptr);
   gst_util_set_object_arg(G_OBJECT(queue.get()), "leaky", "downstream");
   out->branch.elements = {queue, gst::ElementPtr::Ref(out->gain->element())};
   if (Status s = AddAndLink(out->branch); !s.ok()) return s;

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
@@ -21,7 +22,14 @@ std::string BinDir() {
 DaemonProcess::DaemonProcess(std::vector<std::string> extra_args) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return;
-  std::vector<std::string> args = {BinDir() + "/tilmashd", "--grpc-listen", "127.0.0.1:0", "--log-level", "warn"};
+  char dir[] = "/tmp/tilmashd-test-XXXXXX";
+  if (!mkdtemp(dir)) return;
+  dir_ = dir;
+  const std::string token_file = dir_ + "/admin.token";
+  std::vector<std::string> args = {BinDir() + "/tilmashd", "--grpc-listen", "127.0.0.1:0", "--log-level", "warn",
+                                   "--admin-token-file",   token_file};
+  const bool tls = std::find(extra_args.begin(), extra_args.end(), "--tls-cert") != extra_args.end();
+  if (!tls) args.push_back("--plaintext");
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {
@@ -50,10 +58,19 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args) {
   if (at == std::string::npos) return;
   address_ = text.substr(at + marker.size(), text.find('\n', at) - at - marker.size());
   port_ = std::atoi(address_.substr(address_.rfind(':') + 1).c_str());
-  channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  admin_token_ = client::ReadTokenFile(token_file);
+  channel_ = ChannelWith(admin_token_);
   sessions_ = v1::SessionService::NewStub(channel_);
   booths_ = v1::BoothService::NewStub(channel_);
   listeners_ = v1::ListenerService::NewStub(channel_);
+  tokens_ = v1::TokenService::NewStub(channel_);
+}
+
+std::shared_ptr<grpc::Channel> DaemonProcess::ChannelWith(const std::string& token) const {
+  client::Credentials c;
+  c.plaintext = true;
+  c.token = token;
+  return client::ConnectWith(address_, c);
 }
 
 bool DaemonProcess::Alive() const { return pid_ > 0 && kill(pid_, 0) == 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
@@ -76,6 +93,9 @@ int DaemonProcess::Stop() {
   return exit_code_;
 }
 
-DaemonProcess::~DaemonProcess() { Stop(); }
+DaemonProcess::~DaemonProcess() {
+  Stop();
+  if (!dir_.empty()) std::system(("rm -rf " + dir_).c_str());
+}
 
 }  // namespace tilmash::testing

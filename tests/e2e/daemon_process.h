@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "client/credentials.h"
 #include "tilmash/v1/tilmash.grpc.pb.h"
 
 namespace tilmash::testing {
@@ -20,21 +21,30 @@ class DaemonProcess {
 
   bool ok() const { return port_ > 0; }
   const std::string& address() const { return address_; }
+  // A channel that acts as the bootstrap admin (plaintext on loopback, admin bearer token).
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  const std::string& admin_token() const { return admin_token_; }
+  // A channel that presents `token` (or none).
+  std::shared_ptr<grpc::Channel> ChannelWith(const std::string& token) const;
+  v1::TokenService::Stub& tokens() { return *tokens_; }
   v1::SessionService::Stub& sessions() { return *sessions_; }
   v1::BoothService::Stub& booths() { return *booths_; }
   v1::ListenerService::Stub& listeners() { return *listeners_; }
   bool Alive() const;
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
   int port_ = 0;
   int exit_code_ = -1;
   std::string address_;
+  std::string admin_token_;
+  std::string dir_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::SessionService::Stub> sessions_;
   std::unique_ptr<v1::BoothService::Stub> booths_;
   std::unique_ptr<v1::ListenerService::Stub> listeners_;
+  std::unique_ptr<v1::TokenService::Stub> tokens_;
 };
 
 std::string BinDir();

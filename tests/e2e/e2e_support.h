@@ -76,6 +76,7 @@ class E2eTest : public ::testing::Test {
                                          std::optional<std::vector<uint8_t>> key_override = std::nullopt) {
     ListenerClient::Options o;
     o.server = daemon_.address();
+    o.grpc_channel = daemon_.channel();
     o.session_id = session;
     o.channel = channel;
     o.suite = suite;

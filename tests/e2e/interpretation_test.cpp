@@ -84,7 +84,11 @@ TEST_F(E2eTest, SwitchChannelChangesWhatTheListenerHears) {
   NextLevels(*l, {kRuHz}, 100);
   auto on_ru = NextLevels(*l, {kFloorHz, kRuHz});
   EXPECT_GT(on_ru[1], on_ru[0] + 15);
-  // Same SSRC, continuous sequence: the receiver saw no loss across the switch.
+  ASSERT_TRUE(l->SwitchChannel("floor").ok());
+  NextLevels(*l, {kFloorHz}, 100);
+  auto on_floor = NextLevels(*l, {kFloorHz, kRuHz});
+  EXPECT_GT(on_floor[0], on_floor[1] + 20) << "back on the original";
+  // Same SSRC, continuous sequence: the receiver saw no loss across the switches.
   EXPECT_EQ(l->stats().lost, 0u);
   EXPECT_EQ(l->stats().wrong_ssrc, 0u);
 }
