@@ -9,6 +9,7 @@
 
 #include "audio/audio.h"
 #include "client/connect.h"
+#include "client/credentials.h"
 #include "client/interrupt.h"
 #include "client/listener_client.h"
 
@@ -47,7 +48,10 @@ int main(int argc, char** argv) {
   std::string wav_path, switch_to;
   double switch_at = -1;
   bool json = false, gcm = false;
+  tilmash::client::Credentials credentials;
   app.add_option("--server", options.server, "daemon gRPC address")->capture_default_str();
+  tilmash::client::AddCredentialOptions(app, credentials);
+  app.footer(tilmash::client::kCredentialsEnvironmentHelp);
   app.add_option("--session", options.session_id, "session id")->required();
   app.add_option("--channel", options.channel, "language tag or 'floor'")->required();
   app.add_option("--seconds", seconds, "how long to listen")->capture_default_str()->check(CLI::PositiveNumber);
@@ -64,6 +68,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (gcm) options.suite = tilmash::v1::AEAD_AES_128_GCM;
+  if (const std::string problem = tilmash::client::CredentialsProblem(credentials); !problem.empty()) {
+    std::cerr << "error: " << problem << "\n";
+    return 2;
+  }
+  // Subscribe, SwitchChannel and Unsubscribe all go over this one channel.
+  options.grpc_channel = tilmash::client::Connect(options.server, credentials);
 
   tilmash::client::InstallInterruptHandler();
   std::string error;

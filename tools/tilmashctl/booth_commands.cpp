@@ -1,4 +1,5 @@
 // tilmashctl: console, mic/cough (BoothService) and listen (ListenerService) commands.
+// The other booth features (select, handover, messages, ...) are in desk_commands.cpp.
 #include "command.h"
 #include "domain/sdp.h"
 #include "tilmash/v1/tilmash.grpc.pb.h"
@@ -9,14 +10,9 @@ namespace {
 
 using client::SetDeadline;
 
-void PrintConsole(const v1::Console& c) {
-  Table table({"CONSOLE", "BOOTH", "NAME", "MIC", "OUTPUT"});
-  table.Add({c.id(), c.booth(), c.name(), MicName(c.mic()), c.output_channel()});
-  table.Print();
-}
-
 struct JoinOptions {
-  std::string id, booth, name;
+  std::string id, booth, name, return_host = "127.0.0.1";
+  uint16_t return_port = 0;
 };
 
 int Join(Context& ctx, const JoinOptions& o) {
@@ -24,6 +20,10 @@ int Join(Context& ctx, const JoinOptions& o) {
   request.set_session_id(o.id);
   request.set_booth(o.booth);
   request.set_name(o.name);
+  if (o.return_port != 0) {
+    request.mutable_return_endpoint()->set_host(o.return_host);
+    request.mutable_return_endpoint()->set_port(o.return_port);
+  }
   grpc::ClientContext context;
   SetDeadline(context);
   v1::JoinConsoleResponse response;
@@ -31,6 +31,13 @@ int Join(Context& ctx, const JoinOptions& o) {
   return Report<v1::JoinConsoleResponse>(ctx, "JoinConsole", status, response, [](const auto& r) {
     PrintConsole(r.console());
     std::cout << "\ningest  " << IngestText(r.ingest()) << "\n";
+    if (r.has_return_feed() && r.return_feed().ssrc() != 0) {
+      const v1::ReturnFeed& f = r.return_feed();
+      std::cout << "return  from " << f.source().host() << ":" << f.source().port() << " ssrc " << f.ssrc() << " pt "
+                << f.payload_type() << " " << SuiteText(f.srtp().suite()) << " roc " << f.srtp().roc() << " key "
+                << domain::Base64Encode(f.srtp().master_key()) << "\n";
+      if (!f.sdp().empty()) std::cout << "\n" << f.sdp() << (f.sdp().back() == '\n' ? "" : "\n");
+    }
   });
 }
 
@@ -141,6 +148,9 @@ void AddBoothCommands(CLI::App& app, Context& ctx, Action& action) {
     cmd->add_option("id", o->id, "session id")->required();
     cmd->add_option("booth", o->booth, "the booth's A language")->required();
     cmd->add_option("--name", o->name, "console name, e.g. ru-1")->required();
+    auto* port = cmd->add_option("--return-port", o->return_port, "ask for a return feed (what the console hears) here")
+                     ->check(CLI::Range(1, 65535));
+    cmd->add_option("--return-host", o->return_host, "where the return feed goes")->capture_default_str()->needs(port);
     cmd->callback([&, o] { action = [&ctx, o] { return Join(ctx, *o); }; });
   }
   {

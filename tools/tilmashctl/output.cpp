@@ -7,6 +7,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "client/convert.h"
 #include "domain/sdp.h"
 
 namespace tilmash::ctl {
@@ -92,26 +93,198 @@ std::string IngestText(const v1::IngestEndpoint& ingest) {
   return text;
 }
 
+std::string TimeText(int64_t unix_time_ms) {
+  if (unix_time_ms == 0) return "(current)   ";
+  const std::time_t seconds = std::time_t(unix_time_ms / 1000);
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  char when[32];
+  std::snprintf(when, sizeof when, "%02d:%02d:%02d.%03d", local.tm_hour, local.tm_min, local.tm_sec,
+                int(unix_time_ms % 1000));
+  return when;
+}
+
+std::string DateTimeText(int64_t unix_time_ms) {
+  const std::time_t seconds = std::time_t(unix_time_ms / 1000);
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  char when[48];
+  std::snprintf(when, sizeof when, "%04d-%02d-%02d %02d:%02d:%02d.%03d", local.tm_year + 1900, local.tm_mon + 1,
+                local.tm_mday, local.tm_hour, local.tm_min, local.tm_sec, int(unix_time_ms % 1000));
+  return when;
+}
+
+const char* RoleName(v1::Role role) {
+  switch (role) {
+    case v1::ADMIN:
+      return "admin";
+    case v1::OPERATOR:
+      return "operator";
+    case v1::CHAIR:
+      return "chair";
+    case v1::INTERPRETER:
+      return "interpreter";
+    case v1::DELEGATE:
+      return "delegate";
+    case v1::VIEWER:
+      return "viewer";
+    default:
+      return "-";
+  }
+}
+
+std::string ConsoleOutputText(const v1::Console& c) {
+  if (c.output_channel().empty()) return "-";
+  if (c.output_slot() == v1::OUTPUT_SLOT_UNSPECIFIED) return c.output_channel();
+  return c.output_channel() + " (" + client::OutputSlotText(c.output_slot()) + ")";
+}
+
+std::string RelayForText(uint32_t booths) {
+  if (booths == 0) return "-";
+  return std::to_string(booths) + (booths == 1 ? " booth" : " booths");
+}
+
+std::string BroadcastText(bool on_air, bool recorded) {
+  return std::string(on_air ? "on air" : "off air") + ", " + (recorded ? "recorded" : "not recorded");
+}
+
+namespace {
+std::string OrDash(const std::string& text) { return text.empty() ? "-" : text; }
+}  // namespace
+
+void PrintConsole(const v1::Console& c) {
+  Table table({"CONSOLE", "BOOTH", "NAME", "MIC", "OUTPUT", "INPUT", "HEARS", "HELD"});
+  table.Add({c.id(), c.booth(), c.name(), MicName(c.mic()), ConsoleOutputText(c), client::InputText(c.input()),
+             OrDash(c.effective_input()), c.held() ? "held" : "-"});
+  table.Print();
+}
+
+void PrintChannels(const google::protobuf::RepeatedPtrField<v1::Channel>& channels) {
+  Table table({"CHANNEL", "DUCK dB", "LIVE CONSOLE", "LISTENERS", "RELAY GEN", "RELAY FOR"});
+  for (const auto& c : channels) {
+    table.Add({c.language(), Fixed(c.floor_duck_db()), c.live_console_id().empty() ? "(floor)" : c.live_console_id(),
+               std::to_string(c.listener_count()), std::to_string(c.relay_generation()),
+               RelayForText(c.used_as_relay_by())});
+  }
+  table.Print();
+}
+
 void PrintSession(const v1::Session& s) {
   std::cout << "session         " << s.id() << (s.ended() ? "  (ended)" : "") << "\n"
             << "name            " << s.name() << "\n"
             << "floor language  " << (s.floor_language().empty() ? "unknown" : s.floor_language()) << "\n"
             << "floor source    " << FloorSourceText(s.floor_source()) << "\n";
   if (s.has_floor_ingest()) std::cout << "floor ingest    " << IngestText(s.floor_ingest()) << "\n";
+  std::cout << "interlock mode  " << client::InterlockModeText(s.interlock_mode()) << "\n"
+            << "broadcast       " << BroadcastText(s.on_air(), s.recorded()) << "\n";
   std::cout << "\n";
-  Table channels({"CHANNEL", "DUCK dB", "LIVE CONSOLE", "LISTENERS", "RELAY GEN"});
-  for (const auto& c : s.channels()) {
-    channels.Add({c.language(), Fixed(c.floor_duck_db()), c.live_console_id().empty() ? "(floor)" : c.live_console_id(),
-                  std::to_string(c.listener_count()), std::to_string(c.relay_generation())});
-  }
-  channels.Print();
+  PrintChannels(s.channels());
   if (s.consoles_size() > 0) {
     std::cout << "\n";
-    Table consoles({"CONSOLE", "BOOTH", "NAME", "MIC", "OUTPUT"});
+    Table consoles({"CONSOLE", "BOOTH", "NAME", "MIC", "OUTPUT", "INPUT", "HEARS", "HELD", "RETURN SSRC"});
     for (const auto& c : s.consoles())
-      consoles.Add({c.id(), c.booth(), c.name(), MicName(c.mic()), c.output_channel()});
+      consoles.Add({c.id(), c.booth(), c.name(), MicName(c.mic()), ConsoleOutputText(c), client::InputText(c.input()),
+                    OrDash(c.effective_input()), c.held() ? "held" : "-",
+                    c.return_ssrc() ? std::to_string(c.return_ssrc()) : "-"});
     consoles.Print();
   }
+}
+
+void PrintBooth(const v1::Booth& b) {
+  std::string takes;
+  for (const auto& t : b.takes()) takes += (takes.empty() ? "" : ",") + t;
+  std::cout << "booth           " << b.language() << "\n"
+            << "retour          B " << OrDash(b.retour_b()) << ", C " << OrDash(b.retour_c()) << "\n"
+            << "takes           " << (takes.empty() ? "all floor languages" : takes) << "\n"
+            << "interlock mode  " << client::InterlockModeText(b.interlock_mode()) << "\n"
+            << "broadcast       " << BroadcastText(b.on_air(), b.recorded()) << "\n"
+            << "handover        "
+            << (b.handover_from().empty() ? "-" : "pending: " + b.handover_to() + " asks " + b.handover_from()) << "\n";
+  auto console_name = [&](const std::string& id) {
+    for (const auto& c : b.consoles())
+      if (c.id() == id) return id + " (" + c.name() + ")";
+    return id;  // a console of another booth sharing this channel
+  };
+  auto slot = [&](const std::string& language) -> std::string {
+    if (language == b.language()) return "A";
+    if (language == b.retour_b()) return "B";
+    if (language == b.retour_c()) return "C";
+    return "-";
+  };
+  std::cout << "\n";
+  Table channels({"SLOT", "CHANNEL", "ENGAGED BY", "LISTENERS", "RELAY GEN", "RELAY FOR"});
+  for (const auto& c : b.channels()) {
+    channels.Add(
+        {slot(c.language()), c.language(), c.live_console_id().empty() ? "(floor)" : console_name(c.live_console_id()),
+         std::to_string(c.listener_count()), std::to_string(c.relay_generation()), RelayForText(c.used_as_relay_by())});
+  }
+  channels.Print();
+  std::cout << "\n";
+  if (b.consoles_size() == 0) {
+    std::cout << "no consoles\n";
+  } else {
+    Table consoles({"CONSOLE", "NAME", "MIC", "OUTPUT", "INPUT", "HEARS", "HELD", "HANDOVER"});
+    for (const auto& c : b.consoles()) {
+      std::string handover = "-";
+      if (c.id() == b.handover_from()) handover = "asked by " + b.handover_to();
+      if (c.id() == b.handover_to()) handover = "asking " + b.handover_from();
+      consoles.Add({c.id(), c.name(), MicName(c.mic()), ConsoleOutputText(c), client::InputText(c.input()),
+                    OrDash(c.effective_input()), c.held() ? "held" : "-", handover});
+    }
+    consoles.Print();
+  }
+  if (b.messages_size() > 0) {
+    std::cout << "\nmessages\n";
+    for (const auto& m : b.messages()) std::cout << TimeText(m.unix_time_ms()) << "  " << MessageText(m) << "\n";
+  }
+}
+
+std::string MessageText(const v1::Message& m) {
+  std::string text = std::string(client::MessageKindText(m.kind())) + " from " + OrDash(m.from());
+  if (!m.to().empty()) text += " to " + m.to();
+  if (!m.text().empty()) text += ": " + m.text();
+  return text;
+}
+
+std::string HandoverText(const v1::HandoverEvent& h) {
+  return std::string(client::HandoverWhatText(h.what())) + ": " + client::HandoverSentence(h);
+}
+
+void PrintBoothEvent(const v1::BoothEvent& e) {
+  const std::string when = TimeText(e.unix_time_ms());
+  switch (e.kind_case()) {
+    case v1::BoothEvent::kState: {
+      const v1::Booth& b = e.state();
+      std::string channels;
+      for (const auto& c : b.channels()) {
+        channels += (channels.empty() ? "" : ", ") + c.language() + " <- " +
+                    (c.live_console_id().empty() ? "floor" : c.live_console_id());
+        if (c.used_as_relay_by() > 0) channels += " [relay for " + RelayForText(c.used_as_relay_by()) + "]";
+      }
+      std::cout << when << "  state    booth " << b.language() << ": " << channels << "; "
+                << BroadcastText(b.on_air(), b.recorded());
+      if (!b.handover_from().empty())
+        std::cout << "; handover pending: " << b.handover_to() << " asks " << b.handover_from();
+      std::cout << "\n";
+      for (const auto& c : b.consoles()) {
+        std::cout << std::string(when.size(), ' ') << "           console " << c.id() << " (" << c.name() << ") mic "
+                  << MicName(c.mic()) << ", output " << ConsoleOutputText(c) << ", input "
+                  << client::InputText(c.input()) << ", hears " << OrDash(c.effective_input())
+                  << (c.held() ? ", held" : "") << "\n";
+      }
+      break;
+    }
+    case v1::BoothEvent::kMessage:
+      std::cout << when << "  message  " << MessageText(e.message()) << "\n";
+      break;
+    case v1::BoothEvent::kHandover:
+      std::cout << when << "  handover " << HandoverText(e.handover()) << "\n";
+      break;
+    default:
+      std::cout << when << "  (unknown event)\n";
+      break;
+  }
+  std::cout.flush();  // watch is read live, often through a pipe
 }
 
 void PrintSessionList(const v1::ListSessionsResponse& list) {
@@ -129,6 +302,14 @@ void PrintSessionList(const v1::ListSessionsResponse& list) {
   table.Print();
 }
 
+void PrintAudit(const v1::ListAuditResponse& audit) {
+  Table table({"TIME", "SUBJECT", "ROLE", "ACTION", "TARGET", "RESULT"});
+  for (const auto& e : audit.entries())
+    table.Add({DateTimeText(e.unix_time_ms()), OrDash(e.subject()), RoleName(e.role()), OrDash(e.action()),
+               OrDash(e.target()), OrDash(e.result())});
+  table.Print();
+}
+
 void PrintStats(const v1::SessionStats& stats) {
   Table table({"SOURCE", "ACCEPTED", "MALFORMED", "OVERSIZED", "UNKNOWN SSRC", "WRONG PT", "SRTP AUTH"});
   for (const auto& i : stats.ingest()) {
@@ -142,14 +323,7 @@ void PrintStats(const v1::SessionStats& stats) {
 }
 
 void PrintEvent(const v1::SessionEvent& e) {
-  char when[32] = "(current)   ";  // time 0: the state snapshot sent when the watch starts
-  if (e.unix_time_ms() != 0) {
-    const std::time_t seconds = std::time_t(e.unix_time_ms() / 1000);
-    std::tm local{};
-    localtime_r(&seconds, &local);
-    std::snprintf(when, sizeof when, "%02d:%02d:%02d.%03d", local.tm_hour, local.tm_min, local.tm_sec,
-                  int(e.unix_time_ms() % 1000));
-  }
+  const std::string when = TimeText(e.unix_time_ms());  // time 0: the state snapshot sent when the watch starts
   std::string what;
   switch (e.kind_case()) {
     case v1::SessionEvent::kChannelSource:
@@ -169,6 +343,12 @@ void PrintEvent(const v1::SessionEvent& e) {
     case v1::SessionEvent::kFloor:
       what = "floor   language " + (e.floor().floor_language().empty() ? "unknown" : e.floor().floor_language()) +
              ", source " + FloorSourceText(e.floor().source());
+      break;
+    case v1::SessionEvent::kMessage:
+      what = "message " + MessageText(e.message());
+      break;
+    case v1::SessionEvent::kHandover:
+      what = "handover " + HandoverText(e.handover());
       break;
     default:
       what = "(unknown event)";

@@ -1,8 +1,4 @@
 // tilmashctl: session, channel, floor and watch commands (SessionService).
-#include <atomic>
-#include <thread>
-
-#include "client/interrupt.h"
 #include "command.h"
 #include "tilmash/v1/tilmash.grpc.pb.h"
 
@@ -83,10 +79,9 @@ int Stats(Context& ctx, const std::string& id) {
 }
 
 void PrintChannel(const v1::Channel& c) {
-  Table table({"CHANNEL", "DUCK dB", "LIVE CONSOLE", "LISTENERS", "RELAY GEN"});
-  table.Add({c.language(), Fixed(c.floor_duck_db()), c.live_console_id().empty() ? "(floor)" : c.live_console_id(),
-             std::to_string(c.listener_count()), std::to_string(c.relay_generation())});
-  table.Print();
+  google::protobuf::RepeatedPtrField<v1::Channel> one;
+  *one.Add() = c;
+  PrintChannels(one);
 }
 
 int AddChannel(Context& ctx, const std::string& id, const std::string& language, double duck_db) {
@@ -159,37 +154,12 @@ int FloorLanguage(Context& ctx, const std::string& id, const std::string& langua
 }
 
 int Watch(Context& ctx, const std::string& id) {
-  client::InstallInterruptHandler();
   v1::WatchSessionRequest request;
   request.set_session_id(id);
-  grpc::ClientContext context;  // no deadline: runs until Ctrl-C or the session ends
   auto stub = Sessions(ctx);
-  auto reader = stub->WatchSession(&context, request);
-  // The signal handler only sets a flag; this thread turns it into a cancel of the stream.
-  std::atomic<bool> done{false};
-  std::thread canceller([&] {
-    while (!done.load()) {
-      if (client::Interrupted()) {
-        context.TryCancel();
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  });
-  v1::SessionEvent event;
-  while (reader->Read(&event)) {
-    if (ctx.json)
-      PrintJson(event);
-    else
-      PrintEvent(event);
-    std::cout.flush();
-  }
-  const grpc::Status status = reader->Finish();
-  done.store(true);
-  canceller.join();
-  if (status.ok() || client::Interrupted()) return 0;
-  std::cerr << "error: WatchSession: " << client::StatusText(status) << "\n";
-  return 1;
+  return ReadStream<v1::SessionEvent>(
+      ctx, "WatchSession", [&](grpc::ClientContext* context) { return stub->WatchSession(context, request); },
+      PrintEvent);
 }
 
 }  // namespace

@@ -2,10 +2,18 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "client/credentials.h"
+
 namespace tilmash::client {
 
 std::shared_ptr<grpc::Channel> Connect(const std::string& target) {
-  return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  // TLS with $TILMASH_CA (or plaintext on loopback with $TILMASH_PLAINTEXT=1) and the bearer
+  // token from $TILMASH_TOKEN or $TILMASH_TOKEN_FILE.
+  return Connect(target, Credentials{});
+}
+
+std::shared_ptr<grpc::Channel> Connect(const std::string& target, const Credentials& given) {
+  return ConnectWith(target, CredentialsFromEnvironment(given));
 }
 
 const char* StatusCodeName(int code) {

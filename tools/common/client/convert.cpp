@@ -1,5 +1,8 @@
 #include "client/convert.h"
 
+#include <algorithm>
+#include <cctype>
+
 namespace tilmash::client {
 
 rtp::SrtpSuite SuiteFromProto(v1::CryptoSuite suite) {
@@ -24,6 +27,136 @@ RtpSender::Options IngestFromProto(const v1::IngestEndpoint& ingest) {
     o.master_key.assign(key.begin(), key.end());
   }
   return o;
+}
+
+namespace {
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return text;
+}
+}  // namespace
+
+std::optional<v1::InputSelection> InputFromText(const std::string& text) {
+  const std::string word = Lower(text);
+  v1::InputSelection input;
+  if (word == "floor")
+    input.set_floor(true);
+  else if (word == "auto")
+    input.set_auto_(true);
+  else if (!word.empty() && word.find_first_of(" ,@=") == std::string::npos)
+    input.set_channel(text);  // the server validates and canonicalises the tag
+  else
+    return std::nullopt;
+  return input;
+}
+
+std::string InputText(const v1::InputSelection& input) {
+  switch (input.kind_case()) {
+    case v1::InputSelection::kFloor:
+      return "floor";
+    case v1::InputSelection::kAuto:
+      return "auto";
+    case v1::InputSelection::kChannel:
+      return input.channel();
+    default:
+      return "-";
+  }
+}
+
+std::optional<v1::OutputSlot> OutputSlotFromText(const std::string& text) {
+  const std::string word = Lower(text);
+  if (word == "a") return v1::OUTPUT_A;
+  if (word == "b") return v1::OUTPUT_B;
+  if (word == "c") return v1::OUTPUT_C;
+  return std::nullopt;
+}
+
+const char* OutputSlotText(v1::OutputSlot slot) {
+  switch (slot) {
+    case v1::OUTPUT_A:
+      return "A";
+    case v1::OUTPUT_B:
+      return "B";
+    case v1::OUTPUT_C:
+      return "C";
+    default:
+      return "-";
+  }
+}
+
+std::optional<v1::InterlockMode> InterlockModeFromText(const std::string& text) {
+  const std::string word = Lower(text);
+  if (word == "interlock") return v1::INTERLOCK;
+  if (word == "override") return v1::OVERRIDE;
+  if (word == "toggle-override") return v1::TOGGLE_OVERRIDE;
+  return std::nullopt;
+}
+
+const char* InterlockModeText(v1::InterlockMode mode) {
+  switch (mode) {
+    case v1::INTERLOCK:
+      return "interlock";
+    case v1::OVERRIDE:
+      return "override";
+    case v1::TOGGLE_OVERRIDE:
+      return "toggle-override";
+    default:
+      return "-";
+  }
+}
+
+std::optional<v1::MessageKind> MessageKindFromText(const std::string& text) {
+  const std::string word = Lower(text);
+  if (word == "slow-down") return v1::SLOW_DOWN;
+  if (word == "call-technician") return v1::CALL_TECHNICIAN;
+  if (word == "text") return v1::TEXT;
+  return std::nullopt;
+}
+
+const char* MessageKindText(v1::MessageKind kind) {
+  switch (kind) {
+    case v1::SLOW_DOWN:
+      return "slow-down";
+    case v1::CALL_TECHNICIAN:
+      return "call-technician";
+    case v1::TEXT:
+      return "text";
+    default:
+      return "-";
+  }
+}
+
+const char* HandoverWhatText(v1::HandoverEvent::What what) {
+  switch (what) {
+    case v1::HandoverEvent::REQUESTED:
+      return "requested";
+    case v1::HandoverEvent::ACCEPTED:
+      return "accepted";
+    case v1::HandoverEvent::DECLINED:
+      return "declined";
+    case v1::HandoverEvent::EXPIRED:
+      return "expired";
+    default:
+      return "-";
+  }
+}
+
+std::string HandoverSentence(const v1::HandoverEvent& h) {
+  const std::string live = h.from_console_id().empty() ? "?" : h.from_console_id();
+  const std::string partner = h.to_console_id().empty() ? "?" : h.to_console_id();
+  const std::string channel = h.channel().empty() ? "the channel" : h.channel();
+  switch (h.what()) {
+    case v1::HandoverEvent::REQUESTED:
+      return partner + " asks " + live + " for " + channel;
+    case v1::HandoverEvent::ACCEPTED:
+      return live + " handed " + channel + " to " + partner;
+    case v1::HandoverEvent::DECLINED:
+      return live + " declined " + partner + "'s request for " + channel;
+    case v1::HandoverEvent::EXPIRED:
+      return partner + "'s request to " + live + " for " + channel + " expired";
+    default:
+      return "handover of " + channel + " between " + live + " and " + partner;
+  }
 }
 
 }  // namespace tilmash::client

@@ -1,5 +1,6 @@
 // The real test listener: subscribes over gRPC, receives SRTP on its own UDP socket, decrypts
-// with the returned key, decodes Opus and keeps every sample and arrival time for measurement.
+// with the returned key, decodes Opus and keeps every sample and arrival time for measurement
+// (the receiving half is a StreamReceiver).
 // Used by tilmash-listen and in-process by the end-to-end tests.
 #pragma once
 #include <grpcpp/support/status.h>
@@ -16,22 +17,14 @@
 #include <thread>
 #include <vector>
 
+#include "client/stream_receiver.h"
 #include "tilmash/v1/tilmash.pb.h"
 
 namespace grpc {
 class Channel;
 }  // namespace grpc
 
-namespace tilmash::audio {
-class OpusDecoder;
-}  // namespace tilmash::audio
-namespace tilmash::rtp {
-class SrtpContext;
-}  // namespace tilmash::rtp
-
 namespace tilmash::client {
-
-class UdpSocket;
 
 class ListenerClient {
  public:
@@ -49,24 +42,9 @@ class ListenerClient {
     std::shared_ptr<grpc::Channel> grpc_channel;
   };
 
-  struct FrameArrival {
-    Clock::time_point arrival;
-    std::size_t sample_index;  // index in Samples() of the packet's first decoded sample
-    uint16_t seq;
-    uint32_t timestamp;
-  };
-
-  struct Stats {
-    uint64_t packets = 0;        // authenticated packets of our SSRC, in order and decoded or not
-    uint64_t lost = 0;           // sequence gaps
-    uint64_t auth_failures = 0;  // SRTP authentication / replay failures
-    uint64_t malformed = 0;      // not RTP
-    uint64_t wrong_ssrc = 0;
-    uint64_t decode_errors = 0;
-    uint64_t late = 0;  // arrived after a later packet (already concealed; dropped)
-    double max_interarrival_ms = 0;
-    double mean_interarrival_ms = 0;
-  };
+  // The measurement types are the receiver's (ListenerClient is a subscription around one).
+  using FrameArrival = StreamReceiver::FrameArrival;
+  using Stats = StreamReceiver::Stats;
 
   // Binds a UDP socket on bind_host port 0, subscribes, and starts receiving.
   // Returns null with `error` set (gRPC status text or socket/SRTP error) on failure.
@@ -101,36 +79,16 @@ class ListenerClient {
 
  private:
   explicit ListenerClient(Options options);
-  void Receive();
-  void HandleDatagram(uint8_t* data, std::size_t size, Clock::time_point arrival);
-  void DecodeInto(const uint8_t* payload, int size, const FrameArrival& arrival);
-  void Conceal(int frames);
 
   Options options_;
   std::shared_ptr<grpc::Channel> grpc_channel_;
   v1::SubscribeResponse subscription_;
-  std::unique_ptr<UdpSocket> socket_;
-  std::unique_ptr<rtp::SrtpContext> srtp_;  // receive thread only
-  std::unique_ptr<audio::OpusDecoder> decoder_;
-  std::size_t tag_size_ = 0;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
+  std::unique_ptr<StreamReceiver> receiver_;
   bool stopped_ = false;  // guarded by stop_mutex_
   std::mutex stop_mutex_;
 
-  // Receive-thread state.
-  std::optional<uint16_t> expected_seq_;
-  int frame_samples_ = 480;
-  std::optional<Clock::time_point> last_arrival_;
-  double interarrival_sum_ms_ = 0;
-  uint64_t interarrival_count_ = 0;
-
   mutable std::mutex mutex_;
-  mutable std::condition_variable changed_cv_;
   std::string channel_;
-  std::vector<float> samples_;
-  std::vector<FrameArrival> arrivals_;
-  Stats stats_;
 };
 
 }  // namespace tilmash::client
