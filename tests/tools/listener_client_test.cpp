@@ -1,6 +1,7 @@
 // ListenerClient against an in-process fake ListenerService: the fake hands out an SSRC and key,
 // the test sends real SRTP/Opus to the endpoint the client subscribed with.
 #include "client/listener_client.h"
+#include "client/credentials.h"
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -74,7 +75,8 @@ class ListenerClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    // Plaintext on loopback, as a daemon started with --plaintext (gRPC local credentials).
+    builder.AddListeningPort("127.0.0.1:0", grpc::experimental::LocalServerCredentials(LOCAL_TCP), &port_);
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
     ASSERT_TRUE(server_);
@@ -85,6 +87,9 @@ class ListenerClientTest : public ::testing::Test {
   ListenerClient::Options Options(v1::CryptoSuite suite = v1::AES_CM_128_HMAC_SHA1_80) const {
     ListenerClient::Options o;
     o.server = "127.0.0.1:" + std::to_string(port_);
+    client::Credentials plaintext;
+    plaintext.plaintext = true;
+    o.grpc_channel = client::ConnectWith(o.server, plaintext);
     o.session_id = "s-1";
     o.channel = "en";
     o.suite = suite;
@@ -214,6 +219,7 @@ TEST_F(ListenerClientTest, SubscribeErrorIsReportedAsStatusText) {
 TEST_F(ListenerClientTest, UnreachableServerFailsWithUnavailable) {
   auto options = Options();
   options.server = "127.0.0.1:1";
+  options.grpc_channel = nullptr;  // connect to the unreachable address itself
   std::string error;
   EXPECT_FALSE(ListenerClient::Start(options, &error));
   EXPECT_NE(error.find("UNAVAILABLE"), std::string::npos) << error;
