@@ -8,19 +8,6 @@
 namespace tilmash::grpcapi {
 
 namespace {
-std::shared_ptr<domain::Session> Find(domain::SessionRegistry& r, const std::string& id, grpc::Status* status) {
-  auto s = r.Find(id);
-  if (!s.ok()) {
-    *status = ToGrpc(s.status());
-    return nullptr;
-  }
-  return s.value();
-}
-#define TILMASH_FIND_SESSION(var, id)           \
-  grpc::Status find_status;                     \
-  auto var = Find(registry_, id, &find_status); \
-  if (!var) return find_status
-
 grpc::Status Reply(const domain::Result<domain::ConsoleView>& r, v1::Console* resp) {
   if (!r.ok()) return ToGrpc(r.status());
   ToProto(r.value(), resp);

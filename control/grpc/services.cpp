@@ -10,9 +10,7 @@ namespace tilmash::grpcapi {
 
 using domain::Result;
 
-namespace {
-// Resolves the session or fills `status`.
-std::shared_ptr<domain::Session> Find(domain::SessionRegistry& r, const std::string& id, grpc::Status* status) {
+std::shared_ptr<domain::Session> FindSession(domain::SessionRegistry& r, const std::string& id, grpc::Status* status) {
   auto s = r.Find(id);
   if (!s.ok()) {
     *status = ToGrpc(s.status());
@@ -20,11 +18,6 @@ std::shared_ptr<domain::Session> Find(domain::SessionRegistry& r, const std::str
   }
   return s.value();
 }
-#define TILMASH_FIND_SESSION(var, id)           \
-  grpc::Status find_status;                     \
-  auto var = Find(registry_, id, &find_status); \
-  if (!var) return find_status
-}  // namespace
 
 // ------------------------------------------------------------------ SessionService
 

@@ -9,6 +9,14 @@ namespace tilmash::grpcapi {
 
 using domain::Status;
 
+// Resolves the session a request names, or fills `status` (NOT_FOUND / INVALID_ARGUMENT).
+std::shared_ptr<domain::Session> FindSession(domain::SessionRegistry& r, const std::string& id, grpc::Status* status);
+// In a handler body: declares `var` or returns the status.
+#define TILMASH_FIND_SESSION(var, id)                  \
+  grpc::Status find_status;                            \
+  auto var = FindSession(registry_, id, &find_status); \
+  if (!var) return find_status
+
 class SessionServiceImpl final : public v1::SessionService::Service {
  public:
   SessionServiceImpl(domain::SessionRegistry& r, EventHub& e, Authorizer& a) : registry_(r), events_(e), authz_(a) {}

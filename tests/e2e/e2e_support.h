@@ -21,6 +21,19 @@ using namespace std::chrono_literals;
 using client::ListenerClient;
 using client::RtpSender;
 
+// The ingest guard's counters for one source ("floor" or a console id), from GetSessionStats.
+inline v1::IngestCounters CountersOf(DaemonProcess& d, const std::string& session, const std::string& source) {
+  grpc::ClientContext ctx;
+  v1::GetSessionStatsRequest req;
+  req.set_session_id(session);
+  v1::SessionStats stats;
+  EXPECT_TRUE(d.sessions().GetSessionStats(&ctx, req, &stats).ok());
+  for (const auto& c : stats.ingest())
+    if (c.source() == source) return c;
+  ADD_FAILURE() << "no ingest counters for " << source;
+  return {};
+}
+
 class E2eTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(daemon_.ok()) << "tilmashd did not start"; }

@@ -10,18 +10,6 @@
 namespace tilmash::testing {
 namespace {
 
-v1::IngestCounters CountersOf(DaemonProcess& d, const std::string& session, const std::string& source) {
-  grpc::ClientContext ctx;
-  v1::GetSessionStatsRequest req;
-  req.set_session_id(session);
-  v1::SessionStats stats;
-  EXPECT_TRUE(d.sessions().GetSessionStats(&ctx, req, &stats).ok());
-  for (const auto& c : stats.ingest())
-    if (c.source() == source) return c;
-  ADD_FAILURE() << "no ingest counters for " << source;
-  return {};
-}
-
 // Sends bytes as given to a loopback port: nothing else (no stream of its own).
 class RawSender {
  public:

@@ -69,18 +69,6 @@ uint64_t KernelDrops(uint32_t port) {
   return drops;
 }
 
-v1::IngestCounters CountersOf(DaemonProcess& d, const std::string& session, const std::string& source) {
-  grpc::ClientContext ctx;
-  v1::GetSessionStatsRequest req;
-  req.set_session_id(session);
-  v1::SessionStats stats;
-  EXPECT_TRUE(d.sessions().GetSessionStats(&ctx, req, &stats).ok());
-  for (const auto& c : stats.ingest())
-    if (c.source() == source) return c;
-  ADD_FAILURE() << "no ingest counters for " << source;
-  return {};
-}
-
 uint64_t Dropped(const v1::IngestCounters& c) {
   return c.dropped_malformed() + c.dropped_oversized() + c.dropped_unknown_ssrc() + c.dropped_wrong_payload_type() +
          c.dropped_srtp_auth();
