@@ -342,6 +342,8 @@ Result<ConsoleView> Session::SelectOutput(const ConsoleId& console, OutputSlot s
     if (Status s = CheckNoLoop(proposed, "output"); !s.ok()) return s;
     SetMicLocked(c, MicState::kOff);
   }
+  for (auto it = handovers_.begin(); it != handovers_.end();)  // a partner who moves gives up the request
+    it = it->second.to == console ? handovers_.erase(it) : std::next(it);
   c.view.output_channel = *target;
   c.view.output_slot = slot;
   if (IsWriter(mic)) SetMicLocked(c, mic);
@@ -410,7 +412,13 @@ Status Session::AcceptHandover(const ConsoleId& live_console) {
     EmitBooths();
     return FailedPrecondition("console_id: the handover request expired");
   }
-  ConsoleState& next = consoles_.at(pending.to);
+  auto partner = consoles_.find(pending.to);
+  if (partner == consoles_.end() || partner->second.view.output_channel != channel) {
+    Emit(HandoverChanged{HandoverChanged::What::kDeclined, pending.from, pending.to, channel});
+    EmitBooths();
+    return FailedPrecondition("console_id: the partner no longer works on channel '" + channel + "'");
+  }
+  ConsoleState& next = partner->second;
   auto proposed = RelaySnapshot();
   for (auto& rc : proposed.consoles) rc.live = rc.id == pending.to ? true : rc.id == pending.from ? false : rc.live;
   if (Status s = CheckNoLoop(proposed, "console_id"); !s.ok()) return s;

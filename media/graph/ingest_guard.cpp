@@ -66,6 +66,11 @@ bool IngestGuard::Check(GstBuffer** buffer) {
       counters_.srtp_auth.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
+    // Padding is encrypted: check the whole packet again now that it is plain.
+    if (!rtp::ParseRtp(head, std::size_t(plain)).ok()) {
+      counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
     *buffer = gst_buffer_make_writable(*buffer);
     gst_buffer_fill(*buffer, 0, head, gsize(plain));
     gst_buffer_set_size(*buffer, gssize(plain));

@@ -31,7 +31,7 @@ constexpr uint8_t kPayloadType = 96;
 // Known finding: with SRTP the guard checks RTP padding only before decryption (where it is
 // encrypted, so ParseRtp skips it) and not after, so a packet from the key holder with a bad
 // padding count passes. Set to false once ingest_guard.cpp re-parses the decrypted packet.
-constexpr bool kToleratePaddingAfterDecrypt = true;
+constexpr bool kToleratePaddingAfterDecrypt = false;
 
 // Names the broken property in the crash report, then aborts (libFuzzer keeps the input).
 #define CHECK(cond)                                                           \

@@ -150,6 +150,18 @@ TEST_F(BoothTest, HandoverCanBeDeclinedAndTimesOut) {
   EXPECT_EQ(s->RequestHandover(live).code(), StatusCode::kFailedPrecondition) << "already live";
 }
 
+TEST_F(BoothTest, AHandoverToAPartnerWhoMovedIsRefusedAndNeverMakesTwoWriters) {
+  ASSERT_TRUE(s->ConfigureBooth("kk", BoothConfig{"ru", std::nullopt, {}}).ok());
+  auto c1 = Join("kk"), c2 = Join("kk"), c3 = Join("ru");
+  s->SetMic(c1, true);
+  ASSERT_TRUE(s->RequestHandover(c2).ok());
+  ASSERT_TRUE(s->SelectOutput(c2, OutputSlot::kB).ok());  // the partner moves to ru
+  s->SetMic(c3, true);
+  EXPECT_EQ(s->AcceptHandover(c1).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(LiveOn("ru"), 1);
+  EXPECT_EQ(LiveOn("kk"), 1);
+}
+
 TEST_F(BoothTest, ManualRelayAndLoopsAreRefused) {
   auto ru = Join("ru"), uz = Join("uz");
   ASSERT_TRUE(s->SelectInput(uz, Relay("ru")).ok());
