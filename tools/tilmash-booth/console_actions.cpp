@@ -85,21 +85,8 @@ grpc::Status AnswerHandover(v1::BoothService::Stub& booths, const std::string& s
                 : booths.DeclineHandover(&context, request, &response);
 }
 
-const char* MicName(v1::MicState mic) {
-  switch (mic) {
-    case v1::MIC_OFF:
-      return "off";
-    case v1::MIC_LIVE:
-      return "live";
-    case v1::MIC_MUTED:
-      return "muted";
-    default:
-      return "unspecified";
-  }
-}
-
 std::string DeskText(const v1::Console& c) {
-  std::string text = std::string("mic ") + MicName(c.mic()) + ", output " +
+  std::string text = std::string("mic ") + client::MicStateText(c.mic()) + ", output " +
                      (c.output_channel().empty() ? "-" : c.output_channel()) + " (" +
                      client::OutputSlotText(c.output_slot()) + "), hears " +
                      (c.effective_input().empty() ? "-" : c.effective_input());

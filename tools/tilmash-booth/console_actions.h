@@ -26,6 +26,5 @@ grpc::Status AnswerHandover(v1::BoothService::Stub& booths, const std::string& s
 std::string DeskText(const v1::Console& console);
 // "refused: FAILED_PRECONDITION: ..." for what the server turned down, "failed: ..." otherwise.
 std::string FailureText(const grpc::Status& status);
-const char* MicName(v1::MicState mic);
 
 }  // namespace tilmash::booth

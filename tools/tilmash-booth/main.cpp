@@ -114,7 +114,7 @@ class EventLog {
 };
 
 nlohmann::json ConsoleJson(const v1::Console& c) {
-  return {{"mic", tilmash::booth::MicName(c.mic())},
+  return {{"mic", tilmash::client::MicStateText(c.mic())},
           {"output_channel", c.output_channel()},
           {"output_slot", tilmash::client::OutputSlotText(c.output_slot())},
           {"input", tilmash::client::InputText(c.input())},

@@ -47,19 +47,6 @@ std::string Fixed(double value, int decimals) {
   return buf;
 }
 
-const char* MicName(v1::MicState mic) {
-  switch (mic) {
-    case v1::MIC_OFF:
-      return "off";
-    case v1::MIC_LIVE:
-      return "live";
-    case v1::MIC_MUTED:
-      return "muted";
-    default:
-      return "-";
-  }
-}
-
 std::string SuiteText(v1::CryptoSuite suite) {
   switch (suite) {
     case v1::AES_CM_128_HMAC_SHA1_80:
@@ -154,8 +141,8 @@ std::string OrDash(const std::string& text) { return text.empty() ? "-" : text; 
 
 void PrintConsole(const v1::Console& c) {
   Table table({"CONSOLE", "BOOTH", "NAME", "MIC", "OUTPUT", "INPUT", "HEARS", "HELD"});
-  table.Add({c.id(), c.booth(), c.name(), MicName(c.mic()), ConsoleOutputText(c), client::InputText(c.input()),
-             OrDash(c.effective_input()), c.held() ? "held" : "-"});
+  table.Add({c.id(), c.booth(), c.name(), client::MicStateText(c.mic()), ConsoleOutputText(c),
+             client::InputText(c.input()), OrDash(c.effective_input()), c.held() ? "held" : "-"});
   table.Print();
 }
 
@@ -183,8 +170,8 @@ void PrintSession(const v1::Session& s) {
     std::cout << "\n";
     Table consoles({"CONSOLE", "BOOTH", "NAME", "MIC", "OUTPUT", "INPUT", "HEARS", "HELD", "RETURN SSRC"});
     for (const auto& c : s.consoles())
-      consoles.Add({c.id(), c.booth(), c.name(), MicName(c.mic()), ConsoleOutputText(c), client::InputText(c.input()),
-                    OrDash(c.effective_input()), c.held() ? "held" : "-",
+      consoles.Add({c.id(), c.booth(), c.name(), client::MicStateText(c.mic()), ConsoleOutputText(c),
+                    client::InputText(c.input()), OrDash(c.effective_input()), c.held() ? "held" : "-",
                     c.return_ssrc() ? std::to_string(c.return_ssrc()) : "-"});
     consoles.Print();
   }
@@ -228,7 +215,7 @@ void PrintBooth(const v1::Booth& b) {
       std::string handover = "-";
       if (c.id() == b.handover_from()) handover = "asked by " + b.handover_to();
       if (c.id() == b.handover_to()) handover = "asking " + b.handover_from();
-      consoles.Add({c.id(), c.name(), MicName(c.mic()), ConsoleOutputText(c), client::InputText(c.input()),
+      consoles.Add({c.id(), c.name(), client::MicStateText(c.mic()), ConsoleOutputText(c), client::InputText(c.input()),
                     OrDash(c.effective_input()), c.held() ? "held" : "-", handover});
     }
     consoles.Print();
@@ -268,7 +255,7 @@ void PrintBoothEvent(const v1::BoothEvent& e) {
       std::cout << "\n";
       for (const auto& c : b.consoles()) {
         std::cout << std::string(when.size(), ' ') << "           console " << c.id() << " (" << c.name() << ") mic "
-                  << MicName(c.mic()) << ", output " << ConsoleOutputText(c) << ", input "
+                  << client::MicStateText(c.mic()) << ", output " << ConsoleOutputText(c) << ", input "
                   << client::InputText(c.input()) << ", hears " << OrDash(c.effective_input())
                   << (c.held() ? ", held" : "") << "\n";
       }
@@ -332,7 +319,8 @@ void PrintEvent(const v1::SessionEvent& e) {
           (e.channel_source().live_console_id().empty() ? "floor" : "console " + e.channel_source().live_console_id());
       break;
     case v1::SessionEvent::kMic:
-      what = "mic     console " + e.mic().console_id() + " on " + e.mic().channel() + ": " + MicName(e.mic().mic());
+      what = "mic     console " + e.mic().console_id() + " on " + e.mic().channel() + ": " +
+             client::MicStateText(e.mic().mic());
       break;
     case v1::SessionEvent::kListeners:
       what = "audience " + e.listeners().channel() + ": " + std::to_string(e.listeners().count());

@@ -29,7 +29,6 @@ void PrintJson(const google::protobuf::Message& message);
 std::string ToJson(const google::protobuf::Message& message);
 
 std::string Fixed(double value, int decimals = 1);
-const char* MicName(v1::MicState mic);
 std::string FloorSourceText(const v1::FloorSource& source);
 std::string IngestText(const v1::IngestEndpoint& ingest);  // includes the base64 key: it is the caller's
 std::string SuiteText(v1::CryptoSuite suite);

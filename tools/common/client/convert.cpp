@@ -71,6 +71,19 @@ std::optional<v1::OutputSlot> OutputSlotFromText(const std::string& text) {
   return std::nullopt;
 }
 
+const char* MicStateText(v1::MicState mic) {
+  switch (mic) {
+    case v1::MIC_OFF:
+      return "off";
+    case v1::MIC_LIVE:
+      return "live";
+    case v1::MIC_MUTED:
+      return "muted";
+    default:
+      return "-";
+  }
+}
+
 const char* OutputSlotText(v1::OutputSlot slot) {
   switch (slot) {
     case v1::OUTPUT_A:

@@ -23,6 +23,8 @@ RtpSender::Options IngestFromProto(const v1::IngestEndpoint& ingest);
 // Input selection: "floor", "auto" or a language channel ("ru"). An unset selection prints "-".
 std::optional<v1::InputSelection> InputFromText(const std::string& text);
 std::string InputText(const v1::InputSelection& input);
+// Mic state: "off", "live", "muted" or "-".
+const char* MicStateText(v1::MicState mic);
 // Output slot: "A", "B", "C".
 std::optional<v1::OutputSlot> OutputSlotFromText(const std::string& text);
 const char* OutputSlotText(v1::OutputSlot slot);  // "A", "B", "C" or "-"
