@@ -101,6 +101,9 @@ void FanoutShard::Run() {
       pending_.pop_front();
     }
     if (PacketSlot* p = ring_.Front()) {
+      // A command posted before this packet was pushed may have arrived after the take above:
+      // seeing the packet guarantees seeing its flag, so take it first.
+      if (has_posted_.load(std::memory_order_acquire)) continue;
       const bool sent = SendToChannel(*p);
       tracker_->Finish(p->track, sent, p->push_ns, NowNs());
       ring_.Pop();
