@@ -38,11 +38,22 @@ std::unique_ptr<FanoutEngine> FanoutEngine::Create(const FanoutOptions& options,
   }
   int sndbuf = options.send_buffer_bytes;
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  // ICMP errors (port unreachable: the listener is gone) arrive on the error queue, naming
+  // the destination, so a dead listener can be ended before its lease runs out.
+  int on = 1;
+  setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on);
+  // Venue multicast groups are listeners too: sent from the media address, looped back so
+  // receivers on this host hear them.
+  int ttl = options.multicast_ttl;
+  setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
+  setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &on, sizeof on);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     if (error) *error = "bind " + options.bind_host + ": " + std::strerror(errno);
     ::close(fd);
     return nullptr;
   }
+  if (addr.sin_addr.s_addr != htonl(INADDR_ANY))
+    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &addr.sin_addr, sizeof addr.sin_addr);
   socklen_t len = sizeof addr;
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   return std::unique_ptr<FanoutEngine>(new FanoutEngine(fd, options, ntohs(addr.sin_port)));
@@ -53,8 +64,11 @@ FanoutEngine::FanoutEngine(int fd, const FanoutOptions& options, uint16_t port)
       source_host_(options.bind_host),
       source_port_(port),
       tracker_(4 * options.ring_slots * std::size_t(options.sender_threads)) {
+  ShardOptions so;
+  so.ring_slots = options.ring_slots;
+  so.rekey_after_packets = options.rekey_after_packets;
   for (int i = 0; i < options.sender_threads; ++i)
-    shards_.push_back(std::make_unique<FanoutShard>(fd_, options.ring_slots, &tracker_, &counters_));
+    shards_.push_back(std::make_unique<FanoutShard>(fd_, so, &tracker_, &counters_, static_cast<AlertSink*>(this)));
 }
 
 FanoutEngine::~FanoutEngine() {
@@ -89,7 +103,7 @@ bool FanoutEngine::AddListener(ListenerSpec spec, std::string* error) {
   l->counters = std::make_shared<ListenerCounters>();
   {
     std::lock_guard lock(mu_);
-    known_[spec.key] = Known{spec.channel, l->counters};
+    known_[spec.key] = Known{spec.channel, l->counters, spec.destination, spec.suite, spec.ssrc};
   }
   ShardOf(spec.key).Add(std::move(l));
   return true;
@@ -109,6 +123,58 @@ void FanoutEngine::RemoveListener(ListenerKey key) {
     known_.erase(key);
   }
   ShardOf(key).Remove(key);
+}
+
+bool FanoutEngine::RekeyListener(ListenerKey key, const std::vector<uint8_t>& master_key,
+                                 std::chrono::nanoseconds after, std::string* error) {
+  rtp::SrtpSuite suite;
+  uint32_t ssrc;
+  {
+    std::lock_guard lock(mu_);
+    auto it = known_.find(key);
+    if (it == known_.end()) {
+      if (error) *error = "no such listener";
+      return false;
+    }
+    suite = it->second.suite;
+    ssrc = it->second.ssrc;
+  }
+  auto ctx = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kProtect, suite, master_key, ssrc, 0, error);
+  if (!ctx) return false;
+  const auto at = std::chrono::steady_clock::now().time_since_epoch() + after;
+  ShardOf(key).Rekey(key, std::move(ctx), std::chrono::duration_cast<std::chrono::nanoseconds>(at).count());
+  return true;
+}
+
+void FanoutEngine::OnUnreachable(const sockaddr_in& destination) {
+  std::lock_guard lock(alerts_mu_);
+  if (unreachable_.size() < 4096) unreachable_.push_back(destination);
+}
+
+void FanoutEngine::OnKeyLimit(ListenerKey key) {
+  std::lock_guard lock(alerts_mu_);
+  key_limits_.push_back(key);
+}
+
+std::vector<FanoutAlert> FanoutEngine::TakeAlerts() {
+  std::vector<sockaddr_in> gone;
+  std::vector<ListenerKey> limits;
+  {
+    std::lock_guard lock(alerts_mu_);
+    gone.swap(unreachable_);
+    limits.swap(key_limits_);
+  }
+  std::vector<FanoutAlert> out;
+  for (ListenerKey k : limits) out.push_back({FanoutAlert::Kind::kKeyLimit, k});
+  if (gone.empty()) return out;
+  std::lock_guard lock(mu_);
+  for (const auto& [key, k] : known_) {
+    const bool hit = std::any_of(gone.begin(), gone.end(), [&](const sockaddr_in& d) {
+      return d.sin_addr.s_addr == k.destination.sin_addr.s_addr && d.sin_port == k.destination.sin_port;
+    });
+    if (hit) out.push_back({FanoutAlert::Kind::kUnreachable, key});
+  }
+  return out;
 }
 
 void FanoutEngine::RemoveChannel(ChannelKey channel) {

@@ -11,6 +11,7 @@
 #pragma once
 #include <netinet/in.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,15 @@ struct FanoutOptions {
   int sender_threads = 1;               // listeners are spread over them by key
   std::size_t ring_slots = 1024;        // packets queued per sender thread before Push refuses
   int send_buffer_bytes = 4 << 20;      // SO_SNDBUF of the shared socket
+  int multicast_ttl = 1;                // for listeners whose destination is a multicast group
+  // A key that has protected this many packets is reported (TakeAlerts) for rotation, far
+  // below libsrtp's own limit of 2^48 packets per key.
+  uint64_t rekey_after_packets = uint64_t(1) << 31;
+};
+
+struct FanoutAlert {
+  enum class Kind { kUnreachable, kKeyLimit } kind;
+  ListenerKey listener = 0;
 };
 
 struct FanoutStats {
@@ -57,7 +67,7 @@ struct ListenerCounts {
   uint64_t sent = 0, dropped = 0, send_errors = 0;
 };
 
-class FanoutEngine {
+class FanoutEngine : private AlertSink {
  public:
   static std::unique_ptr<FanoutEngine> Create(const FanoutOptions& options, std::string* error);
   // bind_host: local IPv4 address the listener streams come from; one sender thread.
@@ -74,6 +84,13 @@ class FanoutEngine {
   void RemoveListener(ListenerKey key);
   // Removes every listener of a channel (channel or session removed).
   void RemoveChannel(ChannelKey channel);
+  // Gives the listener a new master key (same suite, SSRC and packet index) that takes over
+  // at the first packet pushed `after` from now. False (with the reason) for a bad key.
+  bool RekeyListener(ListenerKey key, const std::vector<uint8_t>& master_key, std::chrono::nanoseconds after,
+                     std::string* error);
+  // What the sender threads reported since the last call: listeners whose destination
+  // answered with an ICMP error (one alert per listener), keys at their packet limit.
+  std::vector<FanoutAlert> TakeAlerts();
 
   FanoutStats Stats() const;
   std::optional<ListenerCounts> ListenerStats(ListenerKey key) const;
@@ -85,6 +102,8 @@ class FanoutEngine {
  private:
   FanoutEngine(int fd, const FanoutOptions& options, uint16_t port);
   FanoutShard& ShardOf(ListenerKey key) { return *shards_[key % shards_.size()]; }
+  void OnUnreachable(const sockaddr_in& destination) override;
+  void OnKeyLimit(ListenerKey key) override;
 
   const int fd_;
   const std::string source_host_;
@@ -98,8 +117,15 @@ class FanoutEngine {
   struct Known {
     ChannelKey channel;
     std::shared_ptr<ListenerCounters> counters;
+    sockaddr_in destination;
+    rtp::SrtpSuite suite;
+    uint32_t ssrc;
   };
   std::unordered_map<ListenerKey, Known> known_;
+
+  std::mutex alerts_mu_;  // sender threads append on errors only, never per packet
+  std::vector<sockaddr_in> unreachable_;
+  std::vector<ListenerKey> key_limits_;
 };
 
 }  // namespace tilmash::fanout

@@ -1,5 +1,6 @@
 #include "fanout/fanout_shard.h"
 
+#include <linux/errqueue.h>
 #include <poll.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@ constexpr uint8_t kPayloadType = 111;
 // How long one packet round may wait for a full socket buffer before the rest of the round is
 // dropped: a congested uplink costs the listeners packets, never the fan-out its timing.
 constexpr int kSendWaitMs = 1;
+constexpr int64_t kDrainEveryNs = 50'000'000;  // ICMP errors are read at least every 50 ms of packets
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -25,11 +27,14 @@ int64_t NowNs() {
 }
 }  // namespace
 
-FanoutShard::FanoutShard(int fd, std::size_t ring_slots, DelayTracker* tracker, EngineCounters* counters)
+FanoutShard::FanoutShard(int fd, const ShardOptions& options, DelayTracker* tracker, EngineCounters* counters,
+                         AlertSink* alerts)
     : fd_(fd),
       tracker_(tracker),
       counters_(counters),
-      ring_(ring_slots),
+      alerts_(alerts),
+      rekey_after_packets_(options.rekey_after_packets),
+      ring_(options.ring_slots),
       scratch_(std::make_unique<uint8_t[]>(kBatch * kSlot)),
       msgs_(kBatch),
       iov_(kBatch),
@@ -82,6 +87,13 @@ void FanoutShard::Switch(ListenerKey key, ChannelKey channel) {
 void FanoutShard::Remove(ListenerKey key) { Post(Command{Command::Kind::kRemove, 0, 0, key, nullptr}); }
 void FanoutShard::RemoveChannel(ChannelKey channel) {
   Post(Command{Command::Kind::kRemoveChannel, 0, channel, 0, nullptr});
+}
+
+void FanoutShard::Rekey(ListenerKey key, rtp::SrtpContextPtr srtp, int64_t at_ns) {
+  Command c{Command::Kind::kRekey, 0, 0, key, nullptr};
+  c.srtp = std::move(srtp);
+  c.at_ns = at_ns;
+  Post(std::move(c));
 }
 
 void FanoutShard::Run() {
@@ -164,6 +176,13 @@ void FanoutShard::Apply(Command& c) {
       counters_->listeners.fetch_sub(1, std::memory_order_relaxed);
       break;
     }
+    case Command::Kind::kRekey: {
+      auto it = listeners_.find(c.listener);
+      if (it == listeners_.end()) break;
+      it->second->next_srtp = std::move(c.srtp);  // a newer key replaces one not yet in use
+      it->second->rekey_at_ns = c.at_ns;
+      break;
+    }
     case Command::Kind::kRemoveChannel: {
       auto it = channels_.find(c.channel);
       if (it == channels_.end()) break;
@@ -199,8 +218,11 @@ bool FanoutShard::SendToChannel(const PacketSlot& p) {
       l->rebase = false;
     }
     const uint32_t out_ts = in_ts + l->ts_offset;
+    if (l->next_srtp || l->protected_with_key >= rekey_after_packets_) KeyStep(*l, p.push_ns);
     rtp::SetPayloadType(slot, kPayloadType);
     rtp::SetSequence(slot, l->next_seq++);
+    if (l->next_seq == 0) ++l->roc;
+    ++l->protected_with_key;
     rtp::SetTimestamp(slot, out_ts);
     rtp::SetSsrc(slot, l->ssrc);
     const int len = l->srtp->Protect(slot, p.size, kSlot);
@@ -225,11 +247,55 @@ bool FanoutShard::SendToChannel(const PacketSlot& p) {
     }
   }
   sent += Flush(n, waited);
+  // sendmmsg can swallow the error an ICMP message left on the socket (it reports only the
+  // count sent), so the error queue is also read on a timer, not only when a send fails.
+  if (p.push_ns - last_drain_ns_ > kDrainEveryNs) {
+    last_drain_ns_ = p.push_ns;
+    DrainErrors();
+  }
   return sent > 0;
+}
+
+void FanoutShard::KeyStep(ShardListener& l, int64_t push_ns) {
+  if (l.next_srtp && push_ns >= l.rekey_at_ns) {
+    // The new key continues the stream's packet index: same SSRC, sequence and ROC.
+    l.next_srtp->SetRoc(l.ssrc, l.roc);
+    l.srtp = std::move(l.next_srtp);
+    l.protected_with_key = 0;
+    l.limit_reported = false;
+  }
+  if (l.protected_with_key >= rekey_after_packets_ && !l.limit_reported && alerts_) {
+    l.limit_reported = true;
+    alerts_->OnKeyLimit(l.key);
+  }
+}
+
+void FanoutShard::DrainErrors() {
+  for (;;) {
+    sockaddr_in dest{};
+    char control[256];
+    char data[64];
+    iovec iov{data, sizeof data};
+    msghdr m{};
+    m.msg_name = &dest;
+    m.msg_namelen = sizeof dest;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    if (::recvmsg(fd_, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+      if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR) continue;
+      sock_extended_err ee;
+      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+      if (ee.ee_origin == SO_EE_ORIGIN_ICMP && alerts_) alerts_->OnUnreachable(dest);
+    }
+  }
 }
 
 std::size_t FanoutShard::Flush(std::size_t n, bool& waited) {
   std::size_t done = 0, delivered = 0;
+  bool retried = false;
   while (done < n) {
     const int sent = ::sendmmsg(fd_, msgs_.data() + done, unsigned(n - done), MSG_DONTWAIT);
     if (sent > 0) {
@@ -238,10 +304,18 @@ std::size_t FanoutShard::Flush(std::size_t n, bool& waited) {
       counters_->packets_sent.fetch_add(uint64_t(sent), std::memory_order_relaxed);
       done += std::size_t(sent);
       delivered += std::size_t(sent);
+      retried = false;
       continue;
     }
     const int err = errno;
     if (err == EINTR) continue;
+    if (!retried && (err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN)) {
+      // An ICMP error for an earlier packet (to any listener) surfaces on the next send and
+      // costs it nothing: read who it was about, then send this packet again.
+      DrainErrors();
+      retried = true;
+      continue;
+    }
     if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
       // The socket buffer (shared by every listener of this node) is full: the uplink is
       // congested. Wait once per packet round, then drop what is left of the round.
@@ -259,6 +333,7 @@ std::size_t FanoutShard::Flush(std::size_t n, bool& waited) {
     batch_owner_[done]->counters->Add(batch_owner_[done]->counters->send_errors);
     counters_->send_errors.fetch_add(1, std::memory_order_relaxed);
     ++done;
+    retried = false;
   }
   return delivered;
 }

@@ -44,6 +44,16 @@ struct EngineCounters {
   std::atomic<uint64_t> packets_sent{0}, send_errors{0}, packets_dropped{0}, listeners{0};
 };
 
+// What the sender threads report to the control plane (rare: errors and key limits).
+class AlertSink {
+ public:
+  virtual ~AlertSink() = default;
+  // An ICMP error (port or host unreachable) came back for a packet sent to `destination`.
+  virtual void OnUnreachable(const sockaddr_in& destination) = 0;
+  // The listener's key has protected the configured number of packets: time for a new key.
+  virtual void OnKeyLimit(ListenerKey key) = 0;
+};
+
 struct ShardListener {
   ListenerKey key = 0;
   ChannelKey channel = 0;
@@ -57,11 +67,21 @@ struct ShardListener {
   bool sent_any = false;
   rtp::SrtpContextPtr srtp;
   std::shared_ptr<ListenerCounters> counters;
+  uint32_t roc = 0;                 // rollover counter of next_seq
+  uint64_t protected_with_key = 0;  // packets under the current key
+  bool limit_reported = false;
+  rtp::SrtpContextPtr next_srtp;  // a new key, taking over at the first packet pushed at or after rekey_at_ns
+  int64_t rekey_at_ns = 0;
+};
+
+struct ShardOptions {
+  std::size_t ring_slots = 1024;
+  uint64_t rekey_after_packets = uint64_t(1) << 31;  // OnKeyLimit when a key has protected this many
 };
 
 class FanoutShard {
  public:
-  FanoutShard(int fd, std::size_t ring_slots, DelayTracker* tracker, EngineCounters* counters);
+  FanoutShard(int fd, const ShardOptions& options, DelayTracker* tracker, EngineCounters* counters, AlertSink* alerts);
   ~FanoutShard();  // stops and joins the thread
   FanoutShard(const FanoutShard&) = delete;
   FanoutShard& operator=(const FanoutShard&) = delete;
@@ -73,14 +93,19 @@ class FanoutShard {
   void Switch(ListenerKey key, ChannelKey channel);
   void Remove(ListenerKey key);
   void RemoveChannel(ChannelKey channel);
+  // The listener's next key; it takes over (continuing the ROC) at the first packet pushed at
+  // or after at_ns (steady clock), so its owner can learn the key before it is used.
+  void Rekey(ListenerKey key, rtp::SrtpContextPtr srtp, int64_t at_ns);
 
  private:
   struct Command {
-    enum class Kind { kAdd, kSwitch, kRemove, kRemoveChannel } kind;
+    enum class Kind { kAdd, kSwitch, kRemove, kRemoveChannel, kRekey } kind;
     uint64_t ticket = 0;  // ring tickets handed out before this command
     ChannelKey channel = 0;
     ListenerKey listener = 0;
     std::unique_ptr<ShardListener> added;
+    rtp::SrtpContextPtr srtp = nullptr;  // kRekey
+    int64_t at_ns = 0;                   // kRekey
   };
   struct ChannelState {
     std::vector<ShardListener*> listeners;
@@ -98,10 +123,16 @@ class FanoutShard {
   bool SendToChannel(const PacketSlot& p);
   // Sends the first n batched packets; returns how many the kernel took.
   std::size_t Flush(std::size_t n, bool& waited);
+  // Reads the socket's error queue (IP_RECVERR) and reports each ICMP error's destination.
+  void DrainErrors();
+  // Swaps in the listener's next key when its time has come; reports a key at its limit.
+  void KeyStep(ShardListener& l, int64_t push_ns);
 
   const int fd_;
   DelayTracker* const tracker_;
   EngineCounters* const counters_;
+  AlertSink* const alerts_;
+  const uint64_t rekey_after_packets_;
   PacketRing ring_;
 
   std::mutex mu_;
@@ -121,6 +152,7 @@ class FanoutShard {
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iov_;
   std::vector<ShardListener*> batch_owner_;
+  int64_t last_drain_ns_ = 0;
 
   std::thread thread_;  // last: starts after everything above exists
 };

@@ -133,4 +133,14 @@ int SrtpContext::Unprotect(uint8_t* buf, std::size_t len) {
   return n;
 }
 
+std::optional<uint32_t> SrtpContext::Roc(uint32_t ssrc) const {
+  uint32_t roc = 0;
+  if (srtp_get_stream_roc(static_cast<srtp_t>(session_), ssrc, &roc) != srtp_err_status_ok) return std::nullopt;
+  return roc;
+}
+
+bool SrtpContext::SetRoc(uint32_t ssrc, uint32_t roc) {
+  return srtp_set_stream_roc(static_cast<srtp_t>(session_), ssrc, roc) == srtp_err_status_ok;
+}
+
 }  // namespace tilmash::rtp

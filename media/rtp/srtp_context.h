@@ -49,6 +49,12 @@ class SrtpContext {
   // In place. Returns the plain RTP length, or -1 on auth/replay failure.
   int Unprotect(uint8_t* buf, std::size_t len);
 
+  // The rollover counter of the stream with this SSRC: for a sender, the ROC its next packet
+  // continues from; for a receiver, the ROC of the highest packet accepted. SetRoc must come
+  // before the stream's first packet (a new key taking over a running stream).
+  std::optional<uint32_t> Roc(uint32_t ssrc) const;
+  bool SetRoc(uint32_t ssrc, uint32_t roc);
+
   SrtpSuite suite() const { return suite_; }
 
  private:
