@@ -35,6 +35,17 @@ class MediaEngine {
                                        const Endpoint& endpoint, const SrtpKeying& key, uint32_t ssrc) = 0;
   virtual Status SwitchListener(const SessionId& session, const ListenerId& listener, const ChannelName& channel) = 0;
   virtual void RemoveListener(const SessionId& session, const ListenerId& listener) = 0;
+  // The listener's next key (same suite and SSRC), used from the first packet `after` from now.
+  virtual Status RekeyListener(const SessionId& session, const ListenerId& listener, const SrtpKeying& key,
+                               std::chrono::milliseconds after) = 0;
+  // What the sender saw since the last call: listeners whose destination answered with ICMP
+  // unreachable, listeners whose key reached its packet limit.
+  struct ListenerAlerts {
+    std::vector<ListenerId> unreachable, key_limit;
+  };
+  virtual ListenerAlerts TakeListenerAlerts(const SessionId& session) = 0;
+  // The rollover counter the listener's stream is at now (a late member of a group needs it).
+  virtual uint32_t StreamRoc(const SessionId& session, const ListenerId& listener) = 0;
   virtual MediaStats Stats(const SessionId& session) = 0;
 };
 

@@ -17,8 +17,12 @@ Status ValidateDuck(double db, const char* field) {
 }
 }  // namespace
 
-Session::Session(SessionId id, std::string name, double default_duck_db, SessionPorts ports)
-    : id_(std::move(id)), name_(std::move(name)), default_duck_db_(default_duck_db), ports_(ports) {}
+Session::Session(SessionId id, std::string name, double default_duck_db, SessionPorts ports, ListenerPolicy policy)
+    : id_(std::move(id)),
+      name_(std::move(name)),
+      default_duck_db_(default_duck_db),
+      ports_(ports),
+      policy_(std::move(policy)) {}
 
 Session::~Session() { End(); }
 
@@ -116,13 +120,7 @@ Status Session::RemoveChannel(const std::string& language) {
   for (const auto& [booth, state] : booths_)
     if (booth != name && (state.config.b == name || state.config.c == name))
       return FailedPrecondition("language: booth '" + booth + "' works retour into '" + name + "'");
-  // Delegates on a removed channel fall back to the original rather than to silence.
-  for (auto& [id, l] : listeners_) {
-    if (l.channel != name) continue;
-    ports_.media->SwitchListener(id_, id, kFloorChannel);
-    l.channel = kFloorChannel;
-    channels_[kFloorChannel].listeners++;
-  }
+  RemoveChannelListeners(name);
   ports_.media->RemoveChannel(id_, name);
   channels_.erase(name);
   booths_.erase(name);
@@ -171,84 +169,6 @@ Status Session::SetFloorLanguage(const std::string& language) {
   Emit(FloorChanged{floor_language_, floor_source_});
   Replan();  // auto-relay follows the floor language
   return Status::Ok();
-}
-
-Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
-  std::lock_guard lock(mu_);
-  if (ended_) return FailedPrecondition("session " + id_ + " has ended");
-  auto found = FindChannel(req.channel, "channel");
-  if (!found.ok()) return found.status();
-  if (req.endpoint.host.empty()) return InvalidArgument("endpoint.host is empty");
-  if (req.endpoint.port == 0) return InvalidArgument("endpoint.port must be between 1 and 65535");
-  if (req.max_streams > 0 && !req.owner.empty()) {
-    uint32_t mine = 0;
-    for (const auto& [id, l] : listeners_) mine += l.owner == req.owner;
-    if (mine >= req.max_streams)
-      return ResourceExhausted("the token allows " + std::to_string(req.max_streams) + " concurrent stream(s)");
-  }
-  ListenerView l;
-  l.id = ports_.keys->NewId("l-");
-  l.owner = req.owner;
-  l.channel = found.value();
-  l.endpoint = req.endpoint;
-  l.ssrc = ports_.keys->NewSsrc();
-  l.srtp = ports_.keys->NewKey(req.suite);
-  auto send = ports_.media->AddListener(id_, l.id, l.channel, l.endpoint, l.srtp, l.ssrc);
-  if (!send.ok()) return send.status();
-  l.send = send.value();
-  listeners_[l.id] = l;
-  uint32_t count = ++channels_[l.channel].listeners;
-  Emit(ListenerCountChanged{l.channel, count});
-  return l;
-}
-
-Status Session::SwitchChannel(const ListenerId& listener, const std::string& channel) {
-  std::lock_guard lock(mu_);
-  auto it = listeners_.find(listener);
-  if (it == listeners_.end()) return NotFound("listener_id: no listener '" + listener + "' in session " + id_);
-  auto found = FindChannel(channel, "channel");
-  if (!found.ok()) return found.status();
-  const ChannelName from = it->second.channel, to = found.value();
-  if (from == to) return Status::Ok();
-  if (Status s = ports_.media->SwitchListener(id_, listener, to); !s.ok()) return s;
-  it->second.channel = to;
-  Emit(ListenerCountChanged{from, --channels_[from].listeners});
-  Emit(ListenerCountChanged{to, ++channels_[to].listeners});
-  return Status::Ok();
-}
-
-Status Session::Unsubscribe(const ListenerId& listener) {
-  std::lock_guard lock(mu_);
-  auto it = listeners_.find(listener);
-  if (it == listeners_.end()) return NotFound("listener_id: no listener '" + listener + "' in session " + id_);
-  ports_.media->RemoveListener(id_, listener);
-  const ChannelName ch = it->second.channel;
-  listeners_.erase(it);
-  Emit(ListenerCountChanged{ch, --channels_[ch].listeners});
-  return Status::Ok();
-}
-
-uint32_t Session::StopOwnedBy(const std::string& owner) {
-  std::vector<ListenerId> streams;
-  std::vector<ConsoleId> desks;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [id, l] : listeners_)
-      if (l.owner == owner) streams.push_back(id);
-    for (const auto& [id, c] : consoles_)
-      if (c.owner == owner) desks.push_back(id);
-  }
-  uint32_t stopped = 0;
-  for (const auto& id : streams) stopped += Unsubscribe(id).ok();
-  for (const auto& id : desks) stopped += LeaveConsole(id).ok();
-  return stopped;
-}
-
-std::string Session::OwnerOf(const std::string& id) const {
-  std::lock_guard lock(mu_);
-  if (auto l = listeners_.find(id); l != listeners_.end()) return l->second.owner;
-  if (auto c = consoles_.find(id); c != consoles_.end()) return c->second.owner;
-  return "";
 }
 
 MediaStats Session::Stats() const {

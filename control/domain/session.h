@@ -21,12 +21,22 @@ struct SessionPorts {
   Clock* clock = nullptr;       // may be null: steady_clock
 };
 
+// How listener streams live and are keyed (daemon configuration).
+struct ListenerPolicy {
+  std::chrono::milliseconds lease{0};         // a listener silent this long is ended (0: never)
+  std::chrono::milliseconds key_rotation{0};  // every key is replaced this often (0: never)
+  std::chrono::milliseconds key_lead{1000};   // a new key reaches its owner this long before use
+  std::string multicast_group;                // first venue group (IPv4); channel i uses +i. "": none
+  uint16_t multicast_port = 5004;
+};
+
 struct ListenerRequest {
   ChannelName channel;
-  Endpoint endpoint;
+  Endpoint endpoint;  // unicast only
   CryptoSuite suite = CryptoSuite::kAesCm128HmacSha1_80;
   std::string owner;         // token id that subscribed (revocation ends the stream)
   uint32_t max_streams = 0;  // 0: no limit; else the owner's concurrent streams
+  Transport transport = Transport::kUnicast;
 };
 
 struct ConsoleRequest {
@@ -46,7 +56,7 @@ inline constexpr std::size_t kMessagesKept = 20;
 
 class Session {
  public:
-  Session(SessionId id, std::string name, double default_duck_db, SessionPorts ports);
+  Session(SessionId id, std::string name, double default_duck_db, SessionPorts ports, ListenerPolicy policy = {});
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -78,12 +88,20 @@ class Session {
   Status AcceptHandover(const ConsoleId& live_console);
   Status DeclineHandover(const ConsoleId& live_console);
   Status SendMessage(const Message& message);
-  // Expires handovers that waited longer than kHandoverTimeout; the daemon calls it on a timer.
+  // Time-driven rules, called by the daemon on a timer: handovers that waited longer than
+  // kHandoverTimeout expire; listeners whose lease ran out or whose port is unreachable end;
+  // keys older than the rotation period or at their packet limit are replaced.
   void Tick();
 
+  // Listeners (session_listeners.cpp).
   Result<ListenerView> Subscribe(const ListenerRequest& request);
   Status SwitchChannel(const ListenerId& listener, const std::string& channel);
   Status Unsubscribe(const ListenerId& listener);
+  // Renews the listener's lease; returns the listener as it is now.
+  Result<ListenerView> KeepAlive(const ListenerId& listener);
+  // The listener's newest key (the first message of its key stream).
+  Result<KeyChanged> CurrentKey(const ListenerId& listener) const;
+  const ListenerPolicy& policy() const { return policy_; }
 
   MediaStats Stats() const;
   // Ends every listener stream and console that `owner` (a token id) started; returns how many.
@@ -105,6 +123,21 @@ class Session {
   };
   struct BoothState {
     BoothConfig config;  // b, c canonical
+  };
+  struct ListenerState {
+    ListenerView view;
+    std::chrono::steady_clock::time_point last_seen, key_since;
+  };
+  // A channel's venue multicast group: one sender entry in the media engine, one key shared by
+  // the members, replaced whenever a member leaves.
+  struct GroupState {
+    ListenerId media_id;
+    Endpoint group;
+    uint32_t ssrc = 0;
+    SrtpKeying key;
+    uint32_t key_id = 0;
+    std::chrono::steady_clock::time_point key_since;
+    std::vector<ListenerId> members;
   };
   struct PendingHandover {
     ConsoleId from, to;
@@ -131,6 +164,15 @@ class Session {
   void Replan();
   std::chrono::steady_clock::time_point Now() const;
   Status CheckNoLoop(const RelayInputs& proposed, const char* field) const;
+  // Listener helpers (session_listeners.cpp), all with mu_ held.
+  Result<ListenerView> JoinGroup(ListenerView l);
+  void EndListener(const ListenerId& listener, const std::string& reason);
+  void RotateListener(ListenerState& l, const std::string& reason);
+  void RotateGroup(GroupState& g, const std::string& reason);
+  void TickListeners(std::chrono::steady_clock::time_point now);
+  // A removed channel: its unicast listeners move to the floor, its group's members end.
+  void RemoveChannelListeners(const ChannelName& channel);
+  Result<Endpoint> GroupEndpoint(const ChannelName& channel) const;
 
   const SessionId id_;
   const std::string name_;
@@ -151,7 +193,9 @@ class Session {
   std::map<ConsoleId, ConsoleId> held_;  // toggle-override: overriding console -> held console
   std::map<ChannelName, PendingHandover> handovers_;
   std::deque<Message> messages_;
-  std::map<ListenerId, ListenerView> listeners_;
+  const ListenerPolicy policy_;
+  std::map<ListenerId, ListenerState> listeners_;
+  std::map<ChannelName, GroupState> groups_;
   RelayPlan plan_;
 };
 

@@ -459,6 +459,7 @@ void Session::Tick() {
     }
   }
   if (changed) EmitBooths();
+  TickListeners(now);
 }
 
 Status Session::SendMessage(const Message& in) {

@@ -15,7 +15,7 @@ Result<SessionView> SessionRegistry::Create(const SessionSpec& spec) {
     if (sessions_.count(spec.id)) return AlreadyExists("id: session '" + spec.id + "' already exists");
   }
   const SessionId id = spec.id.empty() ? ports_.keys->NewId("s-") : spec.id;
-  auto session = std::make_shared<Session>(id, spec.name, duck, ports_);
+  auto session = std::make_shared<Session>(id, spec.name, duck, ports_, policy_);
   if (Status s = session->Start(); !s.ok()) return s;
   // Validate everything before anything becomes visible; a failed create leaves nothing behind.
   for (const auto& lang : spec.languages) {

@@ -21,8 +21,8 @@ struct SessionSpec {
 
 class SessionRegistry {
  public:
-  explicit SessionRegistry(SessionPorts ports, double default_duck_db = kDefaultFloorDuckDb)
-      : ports_(ports), default_duck_db_(default_duck_db) {}
+  explicit SessionRegistry(SessionPorts ports, double default_duck_db = kDefaultFloorDuckDb, ListenerPolicy policy = {})
+      : ports_(ports), default_duck_db_(default_duck_db), policy_(std::move(policy)) {}
   ~SessionRegistry();
 
   Result<SessionView> Create(const SessionSpec& spec);
@@ -30,7 +30,7 @@ class SessionRegistry {
   std::vector<SessionView> List() const;
   Status End(const SessionId& id);
   void EndAll();
-  // Time-driven rules (handover timeouts) of every session.
+  // Time-driven rules (handover timeouts, listener leases, key rotation) of every session.
   void Tick();
   // Ends everything a revoked token started, in every session.
   uint32_t StopOwnedBy(const std::string& owner);
@@ -38,6 +38,7 @@ class SessionRegistry {
  private:
   SessionPorts ports_;
   const double default_duck_db_;
+  const ListenerPolicy policy_;
   mutable std::shared_mutex mu_;
   std::map<SessionId, std::shared_ptr<Session>> sessions_;
 };

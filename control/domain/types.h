@@ -126,14 +126,21 @@ struct BoothView {
   InterlockMode interlock = InterlockMode::kInterlock;
 };
 
+// Unicast: a stream of its own (own key, SSRC). Multicast: a member of the channel's venue
+// group, which shares one stream and one group key among its members.
+enum class Transport { kUnicast, kMulticast };
+
 struct ListenerView {
   ListenerId id;
   std::string owner;  // token id
   ChannelName channel;
-  Endpoint endpoint;
+  Endpoint endpoint;  // unicast: where the listener receives; multicast: the group
   uint32_t ssrc = 0;
-  SrtpKeying srtp;
+  SrtpKeying srtp;      // the newest key (announced before the sender uses it)
+  uint32_t key_id = 0;  // 0 for the first key, +1 per rotation
   SendInfo send;
+  Transport transport = Transport::kUnicast;
+  std::chrono::milliseconds lease{0};  // keep alive within this (0: no lease)
 };
 
 struct SessionView {
@@ -205,11 +212,26 @@ struct HandoverChanged {
   ConsoleId from, to;
   ChannelName channel;
 };
+// A listener's (or its group's) new key. Goes only to that listener's own key stream, never
+// to session watchers.
+struct KeyChanged {
+  ListenerId listener;
+  uint32_t key_id = 0;
+  SrtpKeying srtp;
+  uint32_t ssrc = 0;
+  std::chrono::milliseconds takes_over_in{0};  // the sender moves to it after this
+  std::string reason;                          // "period", "packet limit", "member left"
+};
+struct ListenerEnded {
+  ListenerId listener;
+  ChannelName channel;
+  std::string reason;  // "unsubscribed", "lease expired", "port unreachable", "token revoked", ...
+};
 struct SessionEvent {
   SessionId session;
   std::chrono::system_clock::time_point time;
   using Event = std::variant<ChannelSourceChanged, MicChanged, ListenerCountChanged, FloorChanged, SessionEnded,
-                             BoothChanged, MessageSent, HandoverChanged>;
+                             BoothChanged, MessageSent, HandoverChanged, KeyChanged, ListenerEnded>;
   Event what;
 };
 

@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "domain/ports.h"
@@ -51,10 +52,11 @@ class FakeMedia : public MediaEngine {
     std::lock_guard l(mu);
     mixes[c] = m;
   }
-  Result<SendInfo> AddListener(const SessionId&, const ListenerId& id, const ChannelName& c, const Endpoint&,
+  Result<SendInfo> AddListener(const SessionId&, const ListenerId& id, const ChannelName& c, const Endpoint& e,
                                const SrtpKeying&, uint32_t) override {
     std::lock_guard l(mu);
     listener_channel[id] = c;
+    listener_endpoint[id] = e;
     return SendInfo{{"127.0.0.1", 7000}, 111, 48000, 10};
   }
   Status SwitchListener(const SessionId&, const ListenerId& id, const ChannelName& c) override {
@@ -67,6 +69,17 @@ class FakeMedia : public MediaEngine {
     listener_channel.erase(id);
   }
   MediaStats Stats(const SessionId&) override { return {}; }
+  Status RekeyListener(const SessionId&, const ListenerId& id, const SrtpKeying& key,
+                       std::chrono::milliseconds) override {
+    std::lock_guard l(mu);
+    rekeyed.emplace_back(id, key);
+    return Status::Ok();
+  }
+  uint32_t StreamRoc(const SessionId&, const ListenerId&) override { return 0; }
+  ListenerAlerts TakeListenerAlerts(const SessionId&) override {
+    std::lock_guard l(mu);
+    return std::exchange(alerts, {});
+  }
 
   // Gain of a console in a channel's last mix, or nullopt when absent.
   std::optional<double> ConsoleGain(const ChannelName& c, const ConsoleId& id) {
@@ -85,6 +98,9 @@ class FakeMedia : public MediaEngine {
   std::vector<SessionId> ended;
   std::map<ChannelName, ChannelMix> mixes;
   std::map<ListenerId, ChannelName> listener_channel;
+  std::map<ListenerId, Endpoint> listener_endpoint;
+  std::vector<std::pair<ListenerId, SrtpKeying>> rekeyed;
+  ListenerAlerts alerts;  // handed out by the next TakeListenerAlerts
   std::map<ConsoleId, std::vector<ChannelName>> console_outputs;
   int consoles = 0;
 };
