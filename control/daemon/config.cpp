@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
+
 namespace tilmash::daemon {
 
 bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
@@ -11,7 +13,8 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
                                    "jitter_ms",           "floor_duck_db",     "log_level",        "demo",
                                    "plaintext",           "tls_cert",          "tls_key",          "tls_client_ca",
                                    "require_client_cert", "token_secret_file", "admin_token_file", "audit_log",
-                                   "fanout_threads"};
+                                   "fanout_threads",      "listener_lease_ms", "key_rotation_s",   "key_lead_ms",
+                                   "rekey_after_packets", "multicast_group",   "multicast_port",   "multicast_ttl"};
     for (const auto& kv : root) {
       const auto key = kv.first.as<std::string>();
       bool known = false;
@@ -30,6 +33,13 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
     if (root["log_level"]) c->log_level = root["log_level"].as<std::string>();
     if (root["demo"]) c->demo = root["demo"].as<bool>();
     if (root["fanout_threads"]) c->fanout_threads = root["fanout_threads"].as<int>();
+    if (root["listener_lease_ms"]) c->listener_lease_ms = root["listener_lease_ms"].as<int>();
+    if (root["key_rotation_s"]) c->key_rotation_s = root["key_rotation_s"].as<int>();
+    if (root["key_lead_ms"]) c->key_lead_ms = root["key_lead_ms"].as<int>();
+    if (root["rekey_after_packets"]) c->rekey_after_packets = root["rekey_after_packets"].as<long long>();
+    if (root["multicast_group"]) c->multicast_group = root["multicast_group"].as<std::string>();
+    if (root["multicast_port"]) c->multicast_port = root["multicast_port"].as<int>();
+    if (root["multicast_ttl"]) c->multicast_ttl = root["multicast_ttl"].as<int>();
     if (root["plaintext"]) c->plaintext = root["plaintext"].as<bool>();
     if (root["tls_cert"]) c->tls_cert = root["tls_cert"].as<std::string>();
     if (root["tls_key"]) c->tls_key = root["tls_key"].as<std::string>();
@@ -52,6 +62,21 @@ std::string Validate(const Config& c) {
   if (c.opus_bitrate < 6000 || c.opus_bitrate > 510000) return "opus_bitrate must be between 6000 and 510000";
   if (c.floor_duck_db > 0 || c.floor_duck_db < -60) return "floor_duck_db must be between -60 and 0";
   if (c.grpc_listen.find(':') == std::string::npos) return "grpc_listen must be HOST:PORT";
+  if (c.listener_lease_ms < 0) return "listener_lease_ms must be >= 0 (0: no lease)";
+  if (c.listener_lease_ms > 0 && c.listener_lease_ms < 1000) return "listener_lease_ms must be 0 or at least 1000";
+  if (c.key_rotation_s < 0) return "key_rotation_s must be >= 0 (0: no periodic rotation)";
+  if (c.key_lead_ms < 100 || c.key_lead_ms > 60000) return "key_lead_ms must be between 100 and 60000";
+  if (c.rekey_after_packets < 16 || c.rekey_after_packets > (1LL << 47))
+    return "rekey_after_packets must be between 16 and 2^47 (libsrtp's limit is 2^48)";
+  if (!c.multicast_group.empty()) {
+    unsigned a = 0, b, cc, d;
+    char tail;
+    if (std::sscanf(c.multicast_group.c_str(), "%u.%u.%u.%u%c", &a, &b, &cc, &d, &tail) != 4 || a < 224 || a > 239 ||
+        b > 255 || cc > 255 || d > 255)
+      return "multicast_group must be an IPv4 multicast address (224.0.0.0 - 239.255.255.255)";
+  }
+  if (c.multicast_port < 1 || c.multicast_port > 65535) return "multicast_port must be between 1 and 65535";
+  if (c.multicast_ttl < 0 || c.multicast_ttl > 255) return "multicast_ttl must be between 0 and 255";
   return "";
 }
 

@@ -20,6 +20,17 @@ struct Config {
   int jitter_ms = 10;
   int fanout_threads = 1;  // fan-out sender threads; one per core to use more than one
   double floor_duck_db = -18.0;
+  // Listeners: a listener that neither calls KeepAlive nor holds WatchKeys open this long is
+  // ended (0: never); keys are replaced every key_rotation_s (0: never) and after
+  // rekey_after_packets packets, announced key_lead_ms before use.
+  int listener_lease_ms = 60000;
+  int key_rotation_s = 3600;
+  int key_lead_ms = 1000;
+  long long rekey_after_packets = 1LL << 31;
+  // Venue multicast: channel i of a session is sent to multicast_group + i ("": no multicast).
+  std::string multicast_group;
+  int multicast_port = 5004;
+  int multicast_ttl = 1;
   std::string log_level = "info";  // "info" or "info,mix=debug"
   bool demo = false;
   // Security: TLS unless plaintext is asked for (loopback only).

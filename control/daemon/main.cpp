@@ -62,6 +62,15 @@ int main(int argc, char** argv) {
   app.add_option("--frame-ms", config.frame_ms, "Opus frame duration in ms (5, 10, 20)");
   app.add_option("--jitter-ms", config.jitter_ms, "ingest jitter buffer in ms");
   app.add_option("--fanout-threads", config.fanout_threads, "fan-out sender threads (one per core to scale)");
+  app.add_option("--listener-lease-ms", config.listener_lease_ms,
+                 "end a listener silent this long (no KeepAlive, no WatchKeys); 0: never");
+  app.add_option("--key-rotation-s", config.key_rotation_s, "replace every listener key this often; 0: never");
+  app.add_option("--key-lead-ms", config.key_lead_ms, "announce a new key this long before the sender uses it");
+  app.add_option("--rekey-after-packets", config.rekey_after_packets, "replace a key after this many packets");
+  app.add_option("--multicast-group", config.multicast_group,
+                 "first venue multicast group (channel i uses +i); empty: no multicast");
+  app.add_option("--multicast-port", config.multicast_port, "UDP port of the venue multicast groups");
+  app.add_option("--multicast-ttl", config.multicast_ttl, "TTL of venue multicast packets");
   app.add_option("--log-level", config.log_level, "level, or per component: info,mix=debug,fanout=trace");
   app.add_flag("--demo", config.demo, "create the embedded demo session (id 'demo': en, ru, kk; floor over RTP)");
   app.add_flag("--plaintext", config.plaintext, "no TLS (allowed on a loopback --grpc-listen only)");
@@ -106,8 +115,13 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   auto logger = log::Get("main");
-  graph::GraphConfig gc{config.media_address, config.opus_bitrate, config.frame_ms, config.jitter_ms,
-                        config.fanout_threads};
+  graph::GraphConfig gc{config.media_address,
+                        config.opus_bitrate,
+                        config.frame_ms,
+                        config.jitter_ms,
+                        config.fanout_threads,
+                        config.multicast_ttl,
+                        uint64_t(config.rekey_after_packets)};
   auto media = graph::MediaEngineGst::Create(gc, &error);
   if (!media) {
     logger->error("{}", error);
@@ -148,7 +162,13 @@ int main(int argc, char** argv) {
   daemon::RandomKeyProvider keys;
   grpcapi::EventHub events;
   {
-    domain::SessionRegistry registry(domain::SessionPorts{media.get(), &keys, &events}, config.floor_duck_db);
+    domain::ListenerPolicy policy;
+    policy.lease = std::chrono::milliseconds(config.listener_lease_ms);
+    policy.key_rotation = std::chrono::seconds(config.key_rotation_s);
+    policy.key_lead = std::chrono::milliseconds(config.key_lead_ms);
+    policy.multicast_group = config.multicast_group;
+    policy.multicast_port = uint16_t(config.multicast_port);
+    domain::SessionRegistry registry(domain::SessionPorts{media.get(), &keys, &events}, config.floor_duck_db, policy);
     grpcapi::ControlPlane control(registry, events, authz);
     grpcapi::ServerOptions server_options{config.grpc_listen, config.plaintext,     config.tls_cert,
                                           config.tls_key,     config.tls_client_ca, config.require_client_cert};

@@ -13,7 +13,8 @@ std::string ListenerSdp(const std::string& session_name, const ListenerView& l) 
   sdp << "v=0\r\n"
       << "o=- " << l.ssrc << " 1 IN " << (v6 ? "IP6 " : "IP4 ") << l.send.source.host << "\r\n"
       << "s=" << (session_name.empty() ? "Tilmash" : session_name) << " - " << l.channel << "\r\n"
-      << "c=IN " << (v6 ? "IP6 " : "IP4 ") << l.endpoint.host << "\r\n"
+      << "c=IN " << (v6 ? "IP6 " : "IP4 ") << l.endpoint.host
+      << (l.transport == Transport::kMulticast && !v6 ? "/1" : "") << "\r\n"
       << "t=0 0\r\n"
       << "a=tool:tilmash\r\n"
       << "m=audio " << l.endpoint.port << " RTP/SAVP " << pt << "\r\n"

@@ -26,6 +26,9 @@ struct ListenerPolicy {
   std::chrono::milliseconds lease{0};         // a listener silent this long is ended (0: never)
   std::chrono::milliseconds key_rotation{0};  // every key is replaced this often (0: never)
   std::chrono::milliseconds key_lead{1000};   // a new key reaches its owner this long before use
+  // A destination that keeps answering ICMP unreachable this long ends its listener (a
+  // receiver that opens its socket just after Subscribe is not ended).
+  std::chrono::milliseconds unreachable_grace{2000};
   std::string multicast_group;                // first venue group (IPv4); channel i uses +i. "": none
   uint16_t multicast_port = 5004;
 };
@@ -127,6 +130,8 @@ class Session {
   struct ListenerState {
     ListenerView view;
     std::chrono::steady_clock::time_point last_seen, key_since;
+    std::optional<std::chrono::steady_clock::time_point> unreachable_since;
+    std::chrono::steady_clock::time_point unreachable_last;
   };
   // A channel's venue multicast group: one sender entry in the media engine, one key shared by
   // the members, replaced whenever a member leaves.

@@ -196,9 +196,19 @@ Result<KeyChanged> Session::CurrentKey(const ListenerId& listener) const {
 
 void Session::TickListeners(std::chrono::steady_clock::time_point now) {
   const auto alerts = ports_.media->TakeListenerAlerts(id_);
-  for (const auto& id : alerts.unreachable) EndListener(id, "port unreachable");
-  std::vector<ListenerId> expired;
+  std::vector<ListenerId> expired, unreachable;
+  for (const auto& id : alerts.unreachable) {
+    auto it = listeners_.find(id);
+    if (it == listeners_.end()) continue;
+    ListenerState& l = it->second;
+    if (!l.unreachable_since) l.unreachable_since = now;
+    l.unreachable_last = now;
+    if (now - *l.unreachable_since >= policy_.unreachable_grace) unreachable.push_back(id);
+  }
+  for (const auto& id : unreachable) EndListener(id, "port unreachable");
   for (auto& [id, l] : listeners_) {
+    // Reachable again: ICMP errors come with every packet to a closed port, so a pause in them means it opened.
+    if (l.unreachable_since && now - l.unreachable_last > std::chrono::seconds(1)) l.unreachable_since.reset();
     if (policy_.lease.count() > 0 && now - l.last_seen > policy_.lease) {
       expired.push_back(id);
       continue;

@@ -51,6 +51,8 @@ const std::map<std::string, RpcRule>& Authorizer::Matrix() {
       {"ListenerService.Subscribe", {kListeners, false}},
       {"ListenerService.SwitchChannel", {kListeners, false}},
       {"ListenerService.Unsubscribe", {kListeners, false}},
+      {"ListenerService.KeepAlive", {kListeners, false}},
+      {"ListenerService.WatchKeys", {kListeners, false}},
       {"TokenService.MintToken", {kStaff, true}},
       {"TokenService.RevokeToken", {kStaff, true}},
       {"AuditService.ListAudit", {kStaff, false}},

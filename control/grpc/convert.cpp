@@ -312,6 +312,12 @@ struct EventToProto {
   void operator()(const domain::MessageSent& e) { ToProto(e.message, out->mutable_message()); }
   void operator()(const domain::HandoverChanged& e) { ToProto(e, out->mutable_handover()); }
   void operator()(const domain::BoothChanged&) {}  // booth watchers get these (WatchBooth)
+  void operator()(const domain::KeyChanged&) {}    // only to the listener's own WatchKeys
+  void operator()(const domain::ListenerEnded& e) {
+    out->mutable_listener_ended()->set_listener_id(e.listener);
+    out->mutable_listener_ended()->set_language(e.channel);
+    out->mutable_listener_ended()->set_reason(e.reason);
+  }
 };
 }  // namespace
 

@@ -2,10 +2,22 @@
 
 namespace tilmash::grpcapi {
 
+namespace {
+// Key material goes to its listener's own key stream and nowhere else.
+bool Wants(const EventHub::Watcher& w, const domain::SessionEvent& e) {
+  if (w.session != e.session) return false;
+  const auto* key = std::get_if<domain::KeyChanged>(&e.what);
+  if (w.listener.empty()) return key == nullptr;
+  if (key) return key->listener == w.listener;
+  const auto* ended = std::get_if<domain::ListenerEnded>(&e.what);
+  return (ended && ended->listener == w.listener) || std::holds_alternative<domain::SessionEnded>(e.what);
+}
+}  // namespace
+
 void EventHub::OnEvent(const domain::SessionEvent& event) {
   std::lock_guard lock(mu_);
   for (auto& w : watchers_) {
-    if (w->session != event.session) continue;
+    if (!Wants(*w, event)) continue;
     {
       std::lock_guard wl(w->mu);
       if (w->queue.size() >= kMaxQueued) {
@@ -18,9 +30,11 @@ void EventHub::OnEvent(const domain::SessionEvent& event) {
   }
 }
 
-std::shared_ptr<EventHub::Watcher> EventHub::Watch(const domain::SessionId& session) {
+std::shared_ptr<EventHub::Watcher> EventHub::Watch(const domain::SessionId& session,
+                                                   const domain::ListenerId& listener) {
   auto w = std::make_shared<Watcher>();
   w->session = session;
+  w->listener = listener;
   std::lock_guard lock(mu_);
   watchers_.push_back(w);
   return w;

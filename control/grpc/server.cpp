@@ -38,7 +38,7 @@ std::string CheckServerOptions(const ServerOptions& o) {
 
 struct ControlPlane::Impl {
   Impl(domain::SessionRegistry& r, EventHub& e, Authorizer& a)
-      : events(e), sessions(r, e, a), booths(r, e, a), listeners(r, a), tokens(r, a), audit(a) {}
+      : events(e), sessions(r, e, a), booths(r, e, a), listeners(r, e, a), tokens(r, a), audit(a) {}
   EventHub& events;
   SessionServiceImpl sessions;
   BoothServiceImpl booths;

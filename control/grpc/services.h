@@ -68,14 +68,18 @@ class BoothServiceImpl final : public v1::BoothService::Service {
 
 class ListenerServiceImpl final : public v1::ListenerService::Service {
  public:
-  ListenerServiceImpl(domain::SessionRegistry& r, Authorizer& a) : registry_(r), authz_(a) {}
+  ListenerServiceImpl(domain::SessionRegistry& r, EventHub& e, Authorizer& a) : registry_(r), events_(e), authz_(a) {}
   grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, v1::SubscribeResponse*) override;
   grpc::Status SwitchChannel(grpc::ServerContext*, const v1::SwitchChannelRequest*,
                              v1::SwitchChannelResponse*) override;
   grpc::Status Unsubscribe(grpc::ServerContext*, const v1::UnsubscribeRequest*, v1::UnsubscribeResponse*) override;
+  grpc::Status KeepAlive(grpc::ServerContext*, const v1::KeepAliveRequest*, v1::KeepAliveResponse*) override;
+  grpc::Status WatchKeys(grpc::ServerContext*, const v1::WatchKeysRequest*,
+                         grpc::ServerWriter<v1::KeyUpdate>*) override;
 
  private:
   domain::SessionRegistry& registry_;
+  EventHub& events_;
   Authorizer& authz_;
 };
 

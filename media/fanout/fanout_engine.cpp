@@ -203,7 +203,7 @@ std::optional<ListenerCounts> FanoutEngine::ListenerStats(ListenerKey key) const
   if (it == known_.end()) return std::nullopt;
   const ListenerCounters& c = *it->second.counters;
   return ListenerCounts{c.sent.load(std::memory_order_relaxed), c.dropped.load(std::memory_order_relaxed),
-                        c.send_errors.load(std::memory_order_relaxed)};
+                        c.send_errors.load(std::memory_order_relaxed), c.next_index.load(std::memory_order_relaxed)};
 }
 
 void FanoutEngine::ResetDelayStats() { tracker_.histogram().Reset(); }

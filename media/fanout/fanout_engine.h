@@ -65,6 +65,7 @@ struct FanoutStats {
 
 struct ListenerCounts {
   uint64_t sent = 0, dropped = 0, send_errors = 0;
+  uint64_t next_index = 0;  // SRTP packet index of the listener's next packet (ROC = index >> 16)
 };
 
 class FanoutEngine : private AlertSink {

@@ -223,6 +223,7 @@ bool FanoutShard::SendToChannel(const PacketSlot& p) {
     rtp::SetSequence(slot, l->next_seq++);
     if (l->next_seq == 0) ++l->roc;
     ++l->protected_with_key;
+    l->counters->next_index.store(uint64_t(l->roc) << 16 | l->next_seq, std::memory_order_relaxed);
     rtp::SetTimestamp(slot, out_ts);
     rtp::SetSsrc(slot, l->ssrc);
     const int len = l->srtp->Protect(slot, p.size, kSlot);

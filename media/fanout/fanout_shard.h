@@ -34,6 +34,7 @@ struct ListenerCounters {
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> dropped{0};      // socket buffer full (EAGAIN/ENOBUFS) past the wait budget
   std::atomic<uint64_t> send_errors{0};  // the kernel refused this destination, or protect failed
+  std::atomic<uint64_t> next_index{0};   // SRTP packet index (ROC << 16 | sequence) of the next packet
   void Add(std::atomic<uint64_t>& c, uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }

@@ -23,6 +23,8 @@ std::unique_ptr<MediaEngineGst> MediaEngineGst::Create(const GraphConfig& config
   fanout::FanoutOptions fo;
   fo.bind_host = config.media_host;
   fo.sender_threads = config.fanout_threads;
+  fo.multicast_ttl = config.multicast_ttl;
+  fo.rekey_after_packets = config.rekey_after_packets;
   auto fanout = fanout::FanoutEngine::Create(fo, error);
   if (!fanout) return nullptr;
   return std::unique_ptr<MediaEngineGst>(new MediaEngineGst(config, std::move(fanout)));
@@ -70,6 +72,16 @@ void MediaEngineGst::EndSession(const domain::SessionId& session) {
   std::lock_guard lock(keys_mu_);
   for (auto it = channel_keys_.begin(); it != channel_keys_.end();)
     it = it->first.first == session ? channel_keys_.erase(it) : std::next(it);
+  for (auto it = key_owners_.begin(); it != key_owners_.end();) {
+    if (it->second.first != session) {
+      ++it;
+      continue;
+    }
+    fanout_->RemoveListener(it->first);
+    listener_keys_.erase(it->second.second);
+    it = key_owners_.erase(it);
+  }
+  alerts_.erase(session);
 }
 
 Status MediaEngineGst::AddChannel(const domain::SessionId& session, const domain::ChannelName& channel) {
@@ -159,6 +171,7 @@ Result<domain::SendInfo> MediaEngineGst::AddListener(const domain::SessionId& se
     std::lock_guard lock(keys_mu_);
     spec.key = next_key_++;
     listener_keys_[listener] = spec.key;
+    key_owners_[spec.key] = {session, listener};
   }
   std::string error;
   if (!fanout_->AddListener(std::move(spec), &error)) return domain::Internal("listener SRTP: " + error);
@@ -180,7 +193,46 @@ void MediaEngineGst::RemoveListener(const domain::SessionId&, const domain::List
   auto it = listener_keys_.find(listener);
   if (it == listener_keys_.end()) return;
   fanout_->RemoveListener(it->second);
+  key_owners_.erase(it->second);
   listener_keys_.erase(it);
+}
+
+Status MediaEngineGst::RekeyListener(const domain::SessionId&, const domain::ListenerId& listener,
+                                     const domain::SrtpKeying& key, std::chrono::milliseconds after) {
+  fanout::ListenerKey k;
+  {
+    std::lock_guard lock(keys_mu_);
+    auto it = listener_keys_.find(listener);
+    if (it == listener_keys_.end()) return domain::NotFound("listener_id: no media for " + listener);
+    k = it->second;
+  }
+  std::string error;
+  if (!fanout_->RekeyListener(k, key.master_key, after, &error)) return domain::Internal("listener SRTP: " + error);
+  return Status::Ok();
+}
+
+domain::MediaEngine::ListenerAlerts MediaEngineGst::TakeListenerAlerts(const domain::SessionId& session) {
+  auto fresh = fanout_->TakeAlerts();  // node-wide: park the other sessions' alerts for them
+  std::lock_guard lock(keys_mu_);
+  for (const auto& a : fresh) {
+    auto owner = key_owners_.find(a.listener);
+    if (owner == key_owners_.end()) continue;  // already removed
+    auto& to = alerts_[owner->second.first];
+    (a.kind == fanout::FanoutAlert::Kind::kUnreachable ? to.unreachable : to.key_limit).push_back(owner->second.second);
+  }
+  auto it = alerts_.find(session);
+  if (it == alerts_.end()) return {};
+  ListenerAlerts out = std::move(it->second);
+  alerts_.erase(it);
+  return out;
+}
+
+uint32_t MediaEngineGst::StreamRoc(const domain::SessionId&, const domain::ListenerId& listener) {
+  std::lock_guard lock(keys_mu_);
+  auto it = listener_keys_.find(listener);
+  if (it == listener_keys_.end()) return 0;
+  auto counts = fanout_->ListenerStats(it->second);
+  return counts ? uint32_t(counts->next_index >> 16) : 0;
 }
 
 domain::MediaStats MediaEngineGst::Stats(const domain::SessionId& session) {

@@ -40,6 +40,10 @@ class MediaEngineGst : public domain::MediaEngine {
   domain::Status SwitchListener(const domain::SessionId& session, const domain::ListenerId& listener,
                                 const domain::ChannelName& channel) override;
   void RemoveListener(const domain::SessionId& session, const domain::ListenerId& listener) override;
+  domain::Status RekeyListener(const domain::SessionId& session, const domain::ListenerId& listener,
+                               const domain::SrtpKeying& key, std::chrono::milliseconds after) override;
+  ListenerAlerts TakeListenerAlerts(const domain::SessionId& session) override;
+  uint32_t StreamRoc(const domain::SessionId& session, const domain::ListenerId& listener) override;
   domain::MediaStats Stats(const domain::SessionId& session) override;
 
  private:
@@ -57,6 +61,8 @@ class MediaEngineGst : public domain::MediaEngine {
   fanout::ChannelKey next_key_ = 1;
   std::map<std::pair<domain::SessionId, domain::ChannelName>, fanout::ChannelKey> channel_keys_;
   std::map<domain::ListenerId, fanout::ListenerKey> listener_keys_;
+  std::map<fanout::ListenerKey, std::pair<domain::SessionId, domain::ListenerId>> key_owners_;
+  std::map<domain::SessionId, ListenerAlerts> alerts_;  // taken from the fan-out, not yet by their session
 };
 
 }  // namespace tilmash::graph

@@ -27,6 +27,8 @@ struct GraphConfig {
   int frame_ms = 10;
   int jitter_ms = 10;
   int fanout_threads = 1;  // sender threads of the fan-out (listeners spread over them)
+  int multicast_ttl = 1;
+  uint64_t rekey_after_packets = uint64_t(1) << 31;
 };
 
 class SessionGraph {

@@ -84,11 +84,17 @@ TEST_F(ListenerTest, NoLeaseMeansNoReaping) {
   EXPECT_TRUE(media.listener_channel.count(l.id));
 }
 
-TEST_F(ListenerTest, PortUnreachableEndsTheListenerAtTheNextTick) {
-  auto gone = Join("ru"), stays = Join("ru");
-  media.alerts.unreachable = {gone.id};
-  registry->Tick();
+TEST_F(ListenerTest, APortThatStaysUnreachableEndsTheListenerAfterTheGrace) {
+  auto gone = Join("ru"), late = Join("ru"), stays = Join("ru");
+  for (int i = 0; i < 9; ++i) {  // 2 s of ticks every 250 ms
+    media.alerts.unreachable = {gone.id};
+    if (i < 2) media.alerts.unreachable.push_back(late.id);  // its receiver opened after 250 ms
+    registry->Tick();
+    clock.now += 250ms;
+    if (i < 8) EXPECT_TRUE(EndedWith("port unreachable").empty()) << "within the grace, tick " << i;
+  }
   EXPECT_EQ(EndedWith("port unreachable"), std::vector<std::string>{gone.id});
+  EXPECT_TRUE(media.listener_channel.count(late.id)) << "a receiver that opened late keeps its stream";
   EXPECT_TRUE(media.listener_channel.count(stays.id));
 }
 
