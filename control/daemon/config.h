@@ -25,7 +25,7 @@ struct Config {
   // rekey_after_packets packets, announced key_lead_ms before use.
   int listener_lease_ms = 60000;
   int key_rotation_s = 3600;
-  int key_lead_ms = 1000;
+  int key_lead_ms = 500;
   long long rekey_after_packets = 1LL << 31;
   // Venue multicast: channel i of a session is sent to multicast_group + i ("": no multicast).
   std::string multicast_group;

@@ -25,7 +25,7 @@ struct SessionPorts {
 struct ListenerPolicy {
   std::chrono::milliseconds lease{0};         // a listener silent this long is ended (0: never)
   std::chrono::milliseconds key_rotation{0};  // every key is replaced this often (0: never)
-  std::chrono::milliseconds key_lead{1000};   // a new key reaches its owner this long before use
+  std::chrono::milliseconds key_lead{500};    // a new key reaches its owner this long before use
   // A destination that keeps answering ICMP unreachable this long ends its listener (a
   // receiver that opens its socket just after Subscribe is not ended).
   std::chrono::milliseconds unreachable_grace{2000};

@@ -208,6 +208,7 @@ Status MediaEngineGst::RekeyListener(const domain::SessionId&, const domain::Lis
   }
   std::string error;
   if (!fanout_->RekeyListener(k, key.master_key, after, &error)) return domain::Internal("listener SRTP: " + error);
+  log::Get("fanout")->debug("{}: new key takes over in {} ms", listener, after.count());
   return Status::Ok();
 }
 

@@ -22,22 +22,6 @@ const std::vector<std::pair<Role, v1::Role>> kRoles = {
 
 class SecurityTest : public E2eTest {
  protected:
-  v1::MintTokenResponse Mint(v1::Role role, const std::string& session, const std::string& booth = "",
-                             std::vector<std::string> channels = {}, uint32_t max_streams = 0) {
-    grpc::ClientContext ctx;
-    v1::MintTokenRequest req;
-    req.set_role(role);
-    req.set_subject(v1::Role_Name(role) + "-badge");
-    req.set_session_id(session);
-    req.set_booth(booth);
-    for (auto& c : channels) req.add_channels(c);
-    req.set_max_streams(max_streams);
-    v1::MintTokenResponse r;
-    auto st = daemon_.tokens().MintToken(&ctx, req, &r);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    return r;
-  }
-
   // Calls any unary RPC by name with an empty request, as the holder of `token`.
   grpc::Status Call(const std::string& token, const std::string& rpc) {
     auto channel = daemon_.ChannelWith(token);
@@ -51,6 +35,10 @@ class SecurityTest : public E2eTest {
     }
     if (rpc == "BoothService.WatchBooth") {
       auto r = v1::BoothService::NewStub(channel)->WatchBooth(&ctx, v1::WatchBoothRequest());
+      return r->Finish();
+    }
+    if (rpc == "ListenerService.WatchKeys") {
+      auto r = v1::ListenerService::NewStub(channel)->WatchKeys(&ctx, v1::WatchKeysRequest());
       return r->Finish();
     }
     grpc::GenericStub stub(channel);

@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
   app.add_option("--switch-at", switch_at, "when to switch, seconds after the start")->check(CLI::NonNegativeNumber);
   app.add_option("--bind", options.bind_host, "local address to receive on")->capture_default_str();
   app.add_flag("--gcm", gcm, "ask for AEAD_AES_128_GCM instead of AES_CM_128_HMAC_SHA1_80");
+  app.add_flag("--multicast", options.multicast,
+               "join the channel's venue multicast group (on the --bind interface) instead of a unicast stream");
   app.add_flag("--json", json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
   if (!switch_to.empty() && switch_at < 0) switch_at = seconds / 2;
@@ -119,6 +121,9 @@ int main(int argc, char** argv) {
     out["packets"] = stats.packets;
     out["lost"] = stats.lost;
     out["auth_failures"] = stats.auth_failures;
+    out["key_changes"] = stats.key_changes;
+    out["transport"] = options.multicast ? "multicast" : "unicast";
+    if (!listener->ended_reason().empty()) out["ended"] = listener->ended_reason();
     out["malformed"] = stats.malformed;
     out["wrong_ssrc"] = stats.wrong_ssrc;
     out["decode_errors"] = stats.decode_errors;
@@ -146,6 +151,11 @@ int main(int argc, char** argv) {
     line("packets", std::to_string(stats.packets));
     line("lost", std::to_string(stats.lost));
     line("auth failures", std::to_string(stats.auth_failures));
+    line("key changes", std::to_string(stats.key_changes));
+    if (options.multicast)
+      line("group",
+           listener->subscription().group().host() + ":" + std::to_string(listener->subscription().group().port()));
+    if (!listener->ended_reason().empty()) line("ended", listener->ended_reason());
     if (stats.malformed || stats.wrong_ssrc || stats.decode_errors)
       line("malformed/ssrc/decode", std::to_string(stats.malformed) + "/" + std::to_string(stats.wrong_ssrc) + "/" +
                                         std::to_string(stats.decode_errors));

@@ -18,16 +18,22 @@ std::unique_ptr<ListenerClient> ListenerClient::Start(const Options& options, st
   };
   std::unique_ptr<ListenerClient> self(new ListenerClient(options));
   std::string why;
-  self->receiver_ = StreamReceiver::Bind(options.bind_host, &why);
-  if (!self->receiver_) return fail(why);
+  if (!options.multicast) {
+    self->receiver_ = StreamReceiver::Bind(options.bind_host, &why);
+    if (!self->receiver_) return fail(why);
+  }
 
   self->grpc_channel_ = options.grpc_channel ? options.grpc_channel : Connect(options.server);
   auto stub = v1::ListenerService::NewStub(self->grpc_channel_);
   v1::SubscribeRequest request;
   request.set_session_id(options.session_id);
   request.set_channel(options.channel);
-  request.mutable_endpoint()->set_host(self->receiver_->local_host());
-  request.mutable_endpoint()->set_port(self->receiver_->local_port());
+  if (options.multicast) {
+    request.set_transport(v1::MULTICAST);
+  } else {
+    request.mutable_endpoint()->set_host(self->receiver_->local_host());
+    request.mutable_endpoint()->set_port(self->receiver_->local_port());
+  }
   request.set_suite(options.suite);
   grpc::ClientContext context;
   SetDeadline(context);
@@ -36,6 +42,11 @@ std::unique_ptr<ListenerClient> ListenerClient::Start(const Options& options, st
   // From here on the destructor unsubscribes if anything below fails.
 
   const v1::SubscribeResponse& sub = self->subscription_;
+  if (options.multicast) {
+    self->receiver_ =
+        StreamReceiver::JoinGroup(sub.group().host(), uint16_t(sub.group().port()), options.bind_host, &why);
+    if (!self->receiver_) return fail(why);
+  }
   v1::SrtpKeying keying = sub.srtp();
   if (!keying.master_key().empty() || options.key_override) {
     if (keying.suite() == v1::CRYPTO_SUITE_UNSPECIFIED) keying.set_suite(options.suite);
@@ -43,7 +54,37 @@ std::unique_ptr<ListenerClient> ListenerClient::Start(const Options& options, st
       keying.set_master_key(std::string(options.key_override->begin(), options.key_override->end()));
   }
   if (!self->receiver_->Attach(sub.ssrc(), keying, &why, int(sub.frame_ms()))) return fail(why);
+  if (options.watch_keys && !options.key_override) {
+    self->keys_context_ = std::make_unique<grpc::ClientContext>();
+    self->keys_thread_ = std::thread([s = self.get()] { s->WatchKeys(); });
+  }
   return self;
+}
+
+void ListenerClient::WatchKeys() {
+  auto stub = v1::ListenerService::NewStub(grpc_channel_);
+  v1::WatchKeysRequest request;
+  request.set_session_id(options_.session_id);
+  request.set_listener_id(subscription_.listener_id());
+  auto reader = stub->WatchKeys(keys_context_.get(), request);
+  v1::KeyUpdate update;
+  uint32_t newest = subscription_.key_id();
+  while (reader->Read(&update)) {
+    key_updates_.fetch_add(1);
+    if (update.key_id() <= newest) continue;  // the key we already have
+    newest = update.key_id();
+    receiver_->AnnounceKey(update.key_id(), update.srtp());
+  }
+  const grpc::Status status = reader->Finish();
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    std::lock_guard lock(mutex_);
+    ended_reason_ = status.error_message();
+  }
+}
+
+std::string ListenerClient::ended_reason() const {
+  std::lock_guard lock(mutex_);
+  return ended_reason_;
 }
 
 ListenerClient::~ListenerClient() { Stop(true); }
@@ -96,6 +137,10 @@ grpc::Status ListenerClient::SwitchChannel(const std::string& channel) {
 void ListenerClient::Stop(bool unsubscribe) {
   std::lock_guard stop_lock(stop_mutex_);
   if (receiver_) receiver_->Stop();
+  if (keys_thread_.joinable()) {
+    keys_context_->TryCancel();
+    keys_thread_.join();
+  }
   // The first Stop() decides: Stop(false) leaves the subscription for the server to time out,
   // and the destructor must not undo that.
   if (std::exchange(stopped_, true) || !unsubscribe || subscription_.listener_id().empty()) return;

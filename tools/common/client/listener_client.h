@@ -22,6 +22,7 @@
 
 namespace grpc {
 class Channel;
+class ClientContext;
 }  // namespace grpc
 
 namespace tilmash::client {
@@ -40,6 +41,12 @@ class ListenerClient {
     std::optional<std::vector<uint8_t>> key_override;
     // Reuse an existing channel (in-process tests); when null one is created from `server`.
     std::shared_ptr<grpc::Channel> grpc_channel;
+    // Join the channel's venue multicast group (on the interface with address bind_host)
+    // instead of a stream of our own.
+    bool multicast = false;
+    // Hold ListenerService.WatchKeys open: follow key rotations and keep the lease alive.
+    // false: a listener that goes silent (lease tests).
+    bool watch_keys = true;
   };
 
   // The measurement types are the receiver's (ListenerClient is a subscription around one).
@@ -71,6 +78,12 @@ class ListenerClient {
   // Waits until `predicate(stats())` holds (e.g. auth_failures >= 1); false on timeout or after Stop().
   bool WaitForStats(const std::function<bool(const Stats&)>& predicate, std::chrono::milliseconds timeout) const;
 
+  // Why the server ended this listener (from WatchKeys: "lease expired", "token revoked", ...);
+  // empty while it lives.
+  std::string ended_reason() const;
+  // KeyUpdates received on WatchKeys (the first, the current key, included).
+  uint32_t key_updates() const { return key_updates_.load(); }
+
   // ListenerService.SwitchChannel. The SSRC, key and sequence space are assumed to stay the same.
   grpc::Status SwitchChannel(const std::string& channel);
   // Stops the receive thread (within 50 ms) and, if asked, unsubscribes. The first call decides:
@@ -79,6 +92,7 @@ class ListenerClient {
 
  private:
   explicit ListenerClient(Options options);
+  void WatchKeys();  // key thread
 
   Options options_;
   std::shared_ptr<grpc::Channel> grpc_channel_;
@@ -89,6 +103,11 @@ class ListenerClient {
 
   mutable std::mutex mutex_;
   std::string channel_;
+  std::string ended_reason_;
+
+  std::unique_ptr<grpc::ClientContext> keys_context_;  // cancelled by Stop()
+  std::thread keys_thread_;
+  std::atomic<uint32_t> key_updates_{0};
 };
 
 }  // namespace tilmash::client

@@ -7,6 +7,7 @@
 #include "client/udp_socket.h"
 #include "rtp/rtp_packet.h"
 #include "rtp/srtp_context.h"
+#include "rtp/srtp_receiver.h"
 
 namespace tilmash::client {
 
@@ -16,6 +17,19 @@ constexpr std::size_t kMaxDecoded = 5760;  // 120 ms at 48 kHz, Opus' longest pa
 // A gap longer than this is a stream restart, not loss worth concealing sample by sample.
 constexpr int kMaxConcealedFrames = 50;
 }  // namespace
+
+std::unique_ptr<StreamReceiver> StreamReceiver::JoinGroup(const std::string& group, uint16_t port,
+                                                          const std::string& interface, std::string* error) {
+  std::unique_ptr<StreamReceiver> self(new StreamReceiver());
+  std::string why;
+  self->socket_ = UdpSocket::JoinGroup(group, port, interface, &why);
+  if (self->socket_) self->decoder_ = audio::OpusDecoder::Create(&why);
+  if (!self->socket_ || !self->decoder_) {
+    if (error) *error = why;
+    return nullptr;
+  }
+  return self;
+}
 
 std::unique_ptr<StreamReceiver> StreamReceiver::Bind(const std::string& host, std::string* error) {
   std::unique_ptr<StreamReceiver> self(new StreamReceiver());
@@ -47,15 +61,25 @@ bool StreamReceiver::Attach(uint32_t ssrc, const v1::SrtpKeying& srtp, std::stri
     const rtp::SrtpSuite suite = SuiteFromProto(srtp.suite());
     const std::string& key = srtp.master_key();
     std::string why;
-    srtp_ = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kUnprotect, suite,
-                                     std::vector<uint8_t>(key.begin(), key.end()), ssrc, srtp.roc(), &why);
-    if (!srtp_) return fail("SRTP: " + why);
+    auto ctx = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kUnprotect, suite,
+                                        std::vector<uint8_t>(key.begin(), key.end()), ssrc, srtp.roc(), &why);
+    if (!ctx) return fail("SRTP: " + why);
+    srtp_ = std::make_unique<rtp::SrtpReceiver>(std::move(ctx), ssrc);
     tag_size_ = rtp::TagLength(suite);
   }
   ssrc_ = ssrc;
   if (frame_ms > 0) frame_samples_ = frame_ms * audio::kRate / 1000;
   attached_.store(true);
   thread_ = std::thread([this] { Receive(); });
+  return true;
+}
+
+bool StreamReceiver::AnnounceKey(uint32_t key_id, const v1::SrtpKeying& srtp) {
+  const rtp::SrtpSuite suite = SuiteFromProto(srtp.suite());
+  if (srtp.master_key().size() != rtp::MasterKeyLength(suite)) return false;
+  std::lock_guard lock(announce_mutex_);
+  announced_.emplace_back(key_id, srtp);
+  has_announced_.store(true);
   return true;
 }
 
@@ -82,8 +106,22 @@ void StreamReceiver::HandleDatagram(uint8_t* data, std::size_t size, Clock::time
   if (ssrc_ != 0 && outer.header->ssrc != ssrc_) return Count(&Stats::wrong_ssrc);
   int plain_size = int(size);
   if (srtp_) {
+    if (has_announced_.load()) {
+      std::lock_guard lock(announce_mutex_);
+      for (const auto& [id, k] : announced_)
+        srtp_->Announce(id, SuiteFromProto(k.suite()),
+                        std::vector<uint8_t>(k.master_key().begin(), k.master_key().end()));
+      announced_.clear();
+      has_announced_.store(false);
+    }
+    const uint64_t changes = srtp_->key_changes();
     plain_size = srtp_->Unprotect(data, size);
     if (plain_size < 0) return Count(&Stats::auth_failures);
+    if (srtp_->key_changes() != changes) {
+      std::lock_guard lock(mutex_);
+      stats_.key_changes = srtp_->key_changes();
+      stats_.key_id = srtp_->key_id();
+    }
   }
   // Re-parse the decrypted packet: padding is only visible now.
   const rtp::ParseResult plain = rtp::ParseRtp(data, std::size_t(plain_size), 0);

@@ -23,7 +23,7 @@ namespace tilmash::audio {
 class OpusDecoder;
 }  // namespace tilmash::audio
 namespace tilmash::rtp {
-class SrtpContext;
+class SrtpReceiver;
 }  // namespace tilmash::rtp
 
 namespace tilmash::client {
@@ -48,7 +48,9 @@ class StreamReceiver {
     uint64_t malformed = 0;      // not RTP
     uint64_t wrong_ssrc = 0;
     uint64_t decode_errors = 0;
-    uint64_t late = 0;  // arrived after a later packet (already concealed; dropped)
+    uint64_t late = 0;         // arrived after a later packet (already concealed; dropped)
+    uint64_t key_changes = 0;  // the sender moved to an announced key
+    uint32_t key_id = 0;       // the key of the last good packet
     double max_interarrival_ms = 0;
     double mean_interarrival_ms = 0;
   };
@@ -56,6 +58,9 @@ class StreamReceiver {
   // Binds a UDP socket on host (a literal such as "127.0.0.1" or "::1": its text is what a
   // request's endpoint should carry), port 0. Nothing is read until Attach().
   static std::unique_ptr<StreamReceiver> Bind(const std::string& host, std::string* error);
+  // A member of a venue multicast group: joins `group` on the interface with address `interface`.
+  static std::unique_ptr<StreamReceiver> JoinGroup(const std::string& group, uint16_t port,
+                                                   const std::string& interface, std::string* error);
   ~StreamReceiver();  // Stop()
   StreamReceiver(const StreamReceiver&) = delete;
   StreamReceiver& operator=(const StreamReceiver&) = delete;
@@ -69,6 +74,9 @@ class StreamReceiver {
   // `error` on a bad key, a second call or after Stop().
   bool Attach(uint32_t ssrc, const v1::SrtpKeying& srtp, std::string* error, int frame_ms = 10);
   bool attached() const { return attached_.load(); }
+  // A key the sender will move to (KeyUpdate from WatchKeys): same suite and SSRC. Any thread;
+  // packets that fail with the current key are tried with it. False for a bad key.
+  bool AnnounceKey(uint32_t key_id, const v1::SrtpKeying& srtp);
 
   // Decoded 48 kHz mono; lost packets are concealed (PLC) so index / 48 is time since the first packet.
   std::vector<float> Samples() const;
@@ -103,8 +111,12 @@ class StreamReceiver {
 
   // Set by Attach() before the thread starts; then receive-thread state.
   uint32_t ssrc_ = 0;
-  std::unique_ptr<rtp::SrtpContext> srtp_;
+  std::unique_ptr<rtp::SrtpReceiver> srtp_;
   std::size_t tag_size_ = 0;
+  // Keys announced by other threads, handed to srtp_ by the receive thread.
+  std::mutex announce_mutex_;
+  std::vector<std::pair<uint32_t, v1::SrtpKeying>> announced_;
+  std::atomic<bool> has_announced_{false};
   std::optional<uint16_t> expected_seq_;
   int frame_samples_ = 480;
   std::optional<Clock::time_point> last_arrival_;

@@ -66,6 +66,37 @@ std::unique_ptr<UdpSocket> UdpSocket::Bind(const std::string& host, uint16_t por
   return std::unique_ptr<UdpSocket>(new UdpSocket(fd));
 }
 
+std::unique_ptr<UdpSocket> UdpSocket::JoinGroup(const std::string& group, uint16_t port, const std::string& interface,
+                                                std::string* error) {
+  auto fail = [&](int fd, const std::string& why) -> std::unique_ptr<UdpSocket> {
+    if (error) *error = why + ": " + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return nullptr;
+  };
+  ip_mreq mreq{};
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  if (inet_pton(AF_INET, group.c_str(), &a.sin_addr) != 1 || !IN_MULTICAST(ntohl(a.sin_addr.s_addr))) {
+    if (error) *error = "'" + group + "' is not an IPv4 multicast group";
+    return nullptr;
+  }
+  mreq.imr_multiaddr = a.sin_addr;
+  if (inet_pton(AF_INET, interface.empty() ? "0.0.0.0" : interface.c_str(), &mreq.imr_interface) != 1) {
+    if (error) *error = "'" + interface + "' is not an IPv4 address";
+    return nullptr;
+  }
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(fd, "socket");
+  const int on = 1, rcvbuf = 1 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  // Bound to the group address, so only that group's packets arrive on this port.
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) return fail(fd, "bind " + group);
+  if (::setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) return fail(fd, "join " + group);
+  return std::unique_ptr<UdpSocket>(new UdpSocket(fd));
+}
+
 std::unique_ptr<UdpSocket> UdpSocket::BindFor(const SocketAddress& peer, std::string* error) {
   return Bind(peer.storage.ss_family == AF_INET6 ? "::" : "0.0.0.0", 0, error);
 }

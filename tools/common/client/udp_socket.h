@@ -25,6 +25,10 @@ class UdpSocket {
  public:
   // Binds to host:port (port 0 = any free port). host "" binds the IPv4 wildcard.
   static std::unique_ptr<UdpSocket> Bind(const std::string& host, uint16_t port, std::string* error = nullptr);
+  // Binds to an IPv4 multicast group and port (shared: several members on one host each get
+  // every packet) and joins the group on the interface with address `interface`.
+  static std::unique_ptr<UdpSocket> JoinGroup(const std::string& group, uint16_t port, const std::string& interface,
+                                              std::string* error = nullptr);
   // Binds to the wildcard address of the same family as `peer`, on a free port.
   static std::unique_ptr<UdpSocket> BindFor(const SocketAddress& peer, std::string* error = nullptr);
   ~UdpSocket();
