@@ -29,7 +29,7 @@ struct ListenerPolicy {
   // A destination that keeps answering ICMP unreachable this long ends its listener (a
   // receiver that opens its socket just after Subscribe is not ended).
   std::chrono::milliseconds unreachable_grace{2000};
-  std::string multicast_group;                // first venue group (IPv4); channel i uses +i. "": none
+  std::string multicast_group;  // first venue group (IPv4); channel i uses +i. "": none
   uint16_t multicast_port = 5004;
 };
 
