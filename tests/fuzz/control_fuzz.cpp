@@ -12,7 +12,8 @@
 //    channel, and it is the channel's live_console;
 //  - the media side agrees: in the channel's last mix only the live writer's gain is open, and the
 //    floor is ducked exactly while somebody is live;
-//  - listener counts equal the listeners the media side sends that channel to;
+//  - listener counts equal the unicast listeners the media side sends that channel to plus the
+//    members of the channel's multicast group, whose one stream exists exactly while it has members;
 //  - a console's return feed carries what the console hears (effective_input).
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
@@ -57,6 +58,7 @@ class RecordingMedia : public MediaEngine {
   };
   std::map<SessionId, PerSession> sessions;
   uint16_t next_port = 6000;
+  unsigned alert_turn = 0;
 
   Status CreateSession(const SessionId& s) override {
     CHECK(!sessions.count(s));
@@ -97,8 +99,29 @@ class RecordingMedia : public MediaEngine {
   Result<SendInfo> AddListener(const SessionId& s, const ListenerId& id, const ChannelName& c, const Endpoint& e,
                                const SrtpKeying&, uint32_t) override {
     CHECK(At(s).channels.count(c) == 1 && !e.host.empty() && e.port != 0);
+    // A venue multicast group's stream goes to a group of the configured range.
+    CHECK((id.rfind("g-", 0) == 0) == (e.host.rfind("239.1.", 0) == 0));
     CHECK(At(s).listeners.emplace(id, c).second);
     return SendInfo{{"127.0.0.1", 7000}, 111, 48000, 10};
+  }
+  Status RekeyListener(const SessionId& s, const ListenerId& id, const SrtpKeying& key,
+                       std::chrono::milliseconds) override {
+    CHECK(At(s).listeners.count(id) == 1 && !key.master_key.empty());
+    return Status::Ok();
+  }
+  ListenerAlerts TakeListenerAlerts(const SessionId& s) override {
+    ListenerAlerts a;
+    // Some listeners' ports are unreachable, some keys at their limit: the fuzzer's clock decides.
+    for (const auto& [id, ch] : At(s).listeners) {
+      if (id.rfind("r-", 0) == 0) continue;
+      if (++alert_turn % 7 == 0) a.unreachable.push_back(id);
+      if (alert_turn % 5 == 0) a.key_limit.push_back(id);
+    }
+    return a;
+  }
+  uint32_t StreamRoc(const SessionId& s, const ListenerId& id) override {
+    CHECK(At(s).listeners.count(id) == 1);
+    return 0;
   }
   Status SwitchListener(const SessionId& s, const ListenerId& id, const ChannelName& c) override {
     CHECK(At(s).channels.count(c) == 1 && At(s).listeners.count(id) == 1);
@@ -184,16 +207,25 @@ void CheckInvariants(SessionRegistry& registry, RecordingMedia& media) {
     auto& rec = media.sessions.at(s.id);
     v1::Session proto;
     grpcapi::ToProto(s, &proto, true);
-    std::map<std::string, int> listeners_on;  // delegates only, not return feeds
-    for (const auto& [id, ch] : rec.listeners)
-      if (id.rfind("r-", 0) != 0) listeners_on[ch]++;
+    std::map<std::string, int> listeners_on, groups_on;  // unicast delegates; multicast group streams
+    for (const auto& [id, ch] : rec.listeners) {
+      if (id.rfind("g-", 0) == 0)
+        groups_on[ch]++;
+      else if (id.rfind("r-", 0) != 0)
+        listeners_on[ch]++;
+    }
     for (const auto& ch : proto.channels()) {
       std::vector<std::string> writers;
       for (const auto& c : proto.consoles())
         if (IsWriter(c.mic()) && c.output_channel() == ch.language()) writers.push_back(c.id());
       CHECK(writers.size() <= 1);
       CHECK(ch.live_console_id() == (writers.empty() ? "" : writers[0]));
-      CHECK(int(ch.listener_count()) == listeners_on[ch.language()]);
+      // The rest of the audience are members of the channel's group: a group stream exists
+      // exactly while it has members, and one at most.
+      const int members = int(ch.listener_count()) - listeners_on[ch.language()];
+      CHECK(members >= 0);
+      CHECK(groups_on[ch.language()] <= 1);
+      CHECK((members > 0) == (groups_on[ch.language()] == 1));
       CHECK(rec.channels.count(ch.language()) == 1);
       if (ch.language() == kFloorChannel) continue;
       const ChannelMix& mix = rec.mixes.at(ch.language());
@@ -248,6 +280,7 @@ enum Op : uint8_t {
   kSwitchChannel,
   kUnsubscribe,
   kTick,
+  kKeepAlive,  // after kTick: the seeds' op bytes keep their meaning
   kOpCount
 };
 
@@ -514,11 +547,18 @@ void Dispatch(Op op, const uint8_t* msg, std::size_t len, SessionRegistry& regis
       if (!s) return;
       auto suite = grpcapi::FromProto(req.suite(), "suite");
       if (!suite.ok()) return Reply(suite);
-      if (!req.has_endpoint() || req.endpoint().port() > 65535) return;  // INVALID_ARGUMENT
       ListenerRequest lr;
+      lr.transport = req.transport() == v1::MULTICAST ? Transport::kMulticast : Transport::kUnicast;
+      if (req.transport() != v1::TRANSPORT_UNSPECIFIED && req.transport() != v1::UNICAST &&
+          req.transport() != v1::MULTICAST)
+        return;  // INVALID_ARGUMENT
+      if (lr.transport == Transport::kUnicast) {
+        if (!req.has_endpoint() || req.endpoint().port() > 65535) return;  // INVALID_ARGUMENT
+        lr.endpoint = Endpoint{req.endpoint().host(), uint16_t(req.endpoint().port())};
+      }
       lr.channel = req.channel();
-      lr.endpoint = Endpoint{req.endpoint().host(), uint16_t(req.endpoint().port())};
       lr.suite = suite.value();
+      lr.owner = req.channel().size() % 2 ? "token-a" : "token-b";
       auto r = s->Subscribe(lr);
       if (!r.ok()) return Reply(r);
       v1::SubscribeResponse resp;
@@ -540,6 +580,16 @@ void Dispatch(Op op, const uint8_t* msg, std::size_t len, SessionRegistry& regis
       v1::UnsubscribeRequest req;
       if (!Parse(msg, len, known, &req)) return;
       if (auto s = Find(registry, req.session_id())) grpcapi::ToGrpc(s->Unsubscribe(req.listener_id()));
+      return;
+    }
+    case kKeepAlive: {
+      v1::KeepAliveRequest req;
+      if (!Parse(msg, len, known, &req)) return;
+      if (auto s = Find(registry, req.session_id())) {
+        Reply(s->KeepAlive(req.listener_id()));
+        Reply(s->CurrentKey(req.listener_id()));
+        if (req.listener_id().size() % 3 == 0) s->StopOwnedBy("token-a");  // a revocation
+      }
       return;
     }
     case kTick:  // time passes: len x 100 ms, then the daemon's timer
@@ -566,7 +616,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   ConvertingSink sink;
   Known known;
   {
-    SessionRegistry registry(SessionPorts{&media, &keys, &sink, &clock});
+    ListenerPolicy policy;
+    policy.lease = std::chrono::seconds(5);
+    policy.key_rotation = std::chrono::seconds(3);
+    policy.multicast_group = "239.1.2.3";
+    SessionRegistry registry(SessionPorts{&media, &keys, &sink, &clock}, kDefaultFloorDuckDb, policy);
     std::size_t at = 0;
     int calls = 0;
     while (at + 3 <= size && calls++ < 64) {

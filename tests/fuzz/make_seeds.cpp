@@ -76,7 +76,8 @@ enum Op : uint8_t {
   kSubscribe,
   kSwitchChannel,
   kUnsubscribe,
-  kTick
+  kTick,
+  kKeepAlive
 };
 
 struct Program {
@@ -252,6 +253,32 @@ Program ChannelsAndFloor() {
   return p;
 }
 
+// Venue multicast members and unicast listeners, keep-alives, a revocation (a KeepAlive whose
+// listener id length is a multiple of 3 revokes "token-a" in control_fuzz.cpp), and time for
+// leases and key rotation to run out.
+Program MulticastAndLeases() {
+  Program p;
+  Create(p, {"en", "ru"});
+  for (const char* ch : {"en", "ru", "en"}) {
+    v1::SubscribeRequest r;
+    r.set_channel(ch);
+    r.set_transport(v1::MULTICAST);
+    p.Add(kSubscribe, r);
+  }
+  Subscribe(p, "ru");
+  v1::KeepAliveRequest k;
+  k.set_listener_id(Idx(0));
+  p.Add(kKeepAlive, k);
+  p.Tick(35);
+  k.set_listener_id("l-");
+  p.Add(kKeepAlive, k);
+  p.Tick(30);
+  v1::UnsubscribeRequest u;
+  u.set_listener_id(Idx(1));
+  p.Add(kUnsubscribe, u);
+  return p;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -286,6 +313,7 @@ int main(int argc, char** argv) {
   Write(control, "seed-override-cough", OverrideAndCough().bytes);
   Write(control, "seed-messages-time", MessagesAndTime().bytes);
   Write(control, "seed-channels-floor", ChannelsAndFloor().bytes);
+  Write(control, "seed-multicast-leases", MulticastAndLeases().bytes);
   std::cout << "seeds written to " << root << "\n";
   return 0;
 }

@@ -54,13 +54,18 @@ v1::SessionStats DaemonStats(v1::SessionService::Stub& sessions, const std::stri
 FanoutResult RunFanoutBench(const FanoutConfig& config, const std::shared_ptr<grpc::Channel>& channel) {
   FanoutResult r;
   r.frame_ms = config.frame_ms;
+  r.send_side = !config.dummy_prefix.empty();
+  r.suite = v1::CryptoSuite_Name(config.suite);
   const int total = config.listener_steps.empty() ? 0 : config.listener_steps.back();
   const int channels = std::clamp(config.channels, 1, int(std::size(kLanguages)));
   std::string error;
-  auto sink = LoopbackSink::Create((total + kListenersPerSocket - 1) / kListenersPerSocket, &error);
-  if (!sink) {
-    r.error = error;
-    return r;
+  std::unique_ptr<LoopbackSink> sink;
+  if (!r.send_side) {
+    sink = LoopbackSink::Create((total + kListenersPerSocket - 1) / kListenersPerSocket, &error);
+    if (!sink) {
+      r.error = error;
+      return r;
+    }
   }
   auto sessions = v1::SessionService::NewStub(channel);
   v1::CreateSessionRequest create;
@@ -103,8 +108,16 @@ FanoutResult RunFanoutBench(const FanoutConfig& config, const std::shared_ptr<gr
         v1::SubscribeRequest req;
         req.set_session_id(session.id());
         req.set_channel(kLanguages[i % channels]);
-        req.mutable_endpoint()->set_host("127.0.0.1");
-        req.mutable_endpoint()->set_port(sink->port(i / kListenersPerSocket));
+        if (sink) {
+          req.mutable_endpoint()->set_host("127.0.0.1");
+          req.mutable_endpoint()->set_port(sink->port(i / kListenersPerSocket));
+        } else {
+          // One address per listener on the dummy network: PREFIX.(i / 250).(i % 250 + 2).
+          req.mutable_endpoint()->set_host(config.dummy_prefix + "." + std::to_string(i / 250) + "." +
+                                           std::to_string(i % 250 + 2));
+          req.mutable_endpoint()->set_port(5004);
+        }
+        req.set_suite(config.suite);
         v1::SubscribeResponse resp;
         auto st = listeners->Subscribe(&ctx, req, &resp);
         if (!st.ok()) {
@@ -114,7 +127,7 @@ FanoutResult RunFanoutBench(const FanoutConfig& config, const std::shared_ptr<gr
           }
           continue;
         }
-        sink->Expect(resp.ssrc(), i % channels);
+        if (sink) sink->Expect(resp.ssrc(), i % channels);
         if (joined.fetch_add(1) + 1 == 1500) {
           std::lock_guard lock(error_mu);
           at_1500 = Clock::now();
@@ -141,12 +154,20 @@ FanoutResult RunFanoutBench(const FanoutConfig& config, const std::shared_ptr<gr
     FanoutStep s;
     s.listeners = joined.load();
     const auto stats0 = DaemonStats(*sessions, session.id());
-    sink->BeginWindow();
+    if (sink) sink->BeginWindow();
     std::optional<ProcessSample> after;
+    const auto w0 = Clock::now();
     s.daemon_cores = MeasureCores(config.daemon_pid, config.window_s, &after);
-    auto w = sink->EndWindow(config.frame_ms);
+    LoopbackSink::Window w;
+    if (sink)
+      w = sink->EndWindow(config.frame_ms);
+    else
+      w.seconds = Seconds(Clock::now() - w0);
     const auto stats1 = DaemonStats(*sessions, session.id());
     s.daemon_send_errors = stats1.listener_send_errors() - stats0.listener_send_errors();
+    s.daemon_dropped = stats1.listener_packets_dropped() - stats0.listener_packets_dropped() +
+                       (stats1.fanout_ring_overflows() - stats0.fanout_ring_overflows()) * uint64_t(s.listeners);
+    s.expected_per_s = double(s.listeners) * 1000.0 / config.frame_ms;
     s.sent_per_s = double(stats1.listener_packets_sent() - stats0.listener_packets_sent()) / config.window_s;
     s.window_s = w.seconds;
     s.added_cores = std::max(1e-9, s.daemon_cores - r.idle_cores);
@@ -155,8 +176,9 @@ FanoutResult RunFanoutBench(const FanoutConfig& config, const std::shared_ptr<gr
     s.delivered_per_s = double(w.received) / std::max(1e-9, w.seconds);
     s.us_per_listener_packet = s.added_cores / std::max(1.0, s.sent_per_s) * 1e6;
     s.listeners_per_core = 1e6 / (s.us_per_listener_packet * 1000.0 / config.frame_ms);
-    s.received = w.received;
-    s.lost = w.lost;
+    s.received = sink ? w.received : stats1.listener_packets_sent() - stats0.listener_packets_sent();
+    // Send side: what the daemon dropped, failed to send, or fell short of its schedule by.
+    s.lost = sink ? w.lost : s.daemon_dropped;
     s.silent = w.silent_listeners;
     s.burst_ms = w.burst_ms;
     s.copies_per_burst = w.copies_per_burst;
@@ -179,8 +201,9 @@ FanoutResult RunFanoutBench(const FanoutConfig& config, const std::shared_ptr<gr
 }
 
 void PrintFanout(const FanoutResult& r) {
-  std::printf("\nfan-out through tilmashd, %d ms packets (daemon idle with the session: %.1f%% of a core)\n",
-              r.frame_ms, r.idle_cores * 100);
+  std::printf("\nfan-out through tilmashd, %d ms packets, %s, %s (daemon idle with the session: %.1f%% of a core)\n",
+              r.frame_ms, r.suite.c_str(), r.send_side ? "send side (dummy device, no receiver)" : "to a loopback sink",
+              r.idle_cores * 100);
   std::printf("%9s %7s %10s %10s %8s %12s %11s %10s %9s %7s %9s %9s %7s\n", "listeners", "cores", "sent/s", "recv/s",
               "us/lpkt", "%core/1000L", "listen/core", "received", "lost", "silent", "burst p50", "burst p99", "KiB/L");
   for (const auto& s : r.steps)
@@ -192,7 +215,12 @@ void PrintFanout(const FanoutResult& r) {
   std::printf(
       "(cores: the daemon during the window; sent/s: its listener packets (GetSessionStats); recv/s: at the\n"
       " sink; us/lpkt: its CPU above idle per sent listener packet, kernel loopback delivery included;\n"
-      " lost: frames missing from listener timelines; burst: first to last copy of one channel packet)\n");
+      " lost: frames missing from listener timelines (send side: packets the daemon dropped); burst: first to\n"
+      " last copy of one channel packet)\n");
+  for (const auto& s : r.steps)
+    if (r.send_side && s.sent_per_s < 0.98 * s.expected_per_s)
+      std::printf("%d listeners: the daemon sent %.0f/s of %.0f/s scheduled: it is saturated\n", s.listeners,
+                  s.sent_per_s, s.expected_per_s);
   std::printf("subscribe: first 1,500 in %.3f s, all in %.3f s\n", r.join_1500_s, r.join_all_s);
   if (!r.error.empty()) std::printf("fan-out error: %s\n", r.error.c_str());
 }

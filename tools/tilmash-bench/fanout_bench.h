@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "stats.h"
+#include "tilmash/v1/tilmash.pb.h"
 
 namespace grpc {
 class Channel;
@@ -25,6 +26,11 @@ struct FanoutConfig {
   std::vector<int> listener_steps{2000, 10000};
   int window_s = 5;
   int join_callers = 8;  // concurrent Subscribe callers (delegates arriving together)
+  // Send side only: listeners at PREFIX.x.y:5004 on a dummy network device (tools/bench makes
+  // one in a network namespace), which frees every packet without a receiver. Loss is then
+  // what the daemon itself dropped or failed to send. "": the loopback sink.
+  std::string dummy_prefix;
+  v1::CryptoSuite suite = v1::AES_CM_128_HMAC_SHA1_80;
 };
 
 struct FanoutStep {
@@ -42,12 +48,16 @@ struct FanoutStep {
   double rss_kib = 0;
   double mem_per_listener_kib = 0;  // RSS growth / listeners since the session had none
   uint64_t daemon_send_errors = 0;
+  uint64_t daemon_dropped = 0;  // listener packets the daemon dropped (socket buffer, ring)
+  double expected_per_s = 0;    // listeners x packets per second
 };
 
 struct FanoutResult {
   bool ok = false;
   std::string error;
   int frame_ms = 0;
+  bool send_side = false;
+  std::string suite;
   double idle_cores = 0;   // the daemon with the session running and no listeners
   double join_1500_s = 0;  // wall time for the first 1,500 Subscribe RPCs
   double join_all_s = 0;

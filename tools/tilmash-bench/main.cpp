@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
   int seconds = 20, period_ms = 200, channels = 10, window = 5, baseline_listeners = 200, join_callers = 8;
   int delay_listeners = 2000, delay_threads = 1;
   std::vector<int> steps20{2000, 10000}, steps10{2000};
-  bool skip_latency = false;
+  bool skip_latency = false, also_gcm = false;
+  std::string dummy_net;
   CLI::App app{"tilmash-bench - measure running tilmashd daemons (latency, fan-out at scale, GStreamer baseline)"};
   app.add_option("--server", server, "tilmashd gRPC address (10 ms frames: latency and 10 ms fan-out)");
   app.add_option("--daemon-pid", pid, "its process id (CPU and memory from /proc); 0 skips its fan-out run");
@@ -44,13 +45,19 @@ int main(int argc, char** argv) {
   app.add_option("--delay-listeners", delay_listeners, "listeners of the in-process fan-out delay run (0: skip)");
   app.add_option("--delay-threads", delay_threads, "its sender threads")->check(CLI::Range(1, 64));
   app.add_option("--baseline-listeners", baseline_listeners, "srtpenc branches of the baseline (0: skip)");
+  app.add_option("--dummy-net", dummy_net,
+                 "20 ms fan-out to PREFIX.x.y on a dummy device (send side only; tools/bench sets it up)");
+  app.add_flag("--also-gcm", also_gcm, "repeat the 20 ms fan-out with AEAD_AES_128_GCM listeners");
   CLI11_PARSE(app, argc, argv);
 
   bench::LatencyResult latency;
   if (!skip_latency) latency = bench::RunLatencyBench(server, client::Connect(server), seconds, period_ms);
 
-  auto run = [&](const std::string& addr, pid_t p, int frame_ms, const std::vector<int>& steps) {
+  auto run = [&](const std::string& addr, pid_t p, int frame_ms, const std::vector<int>& steps,
+                 const std::string& dummy = "", v1::CryptoSuite suite = v1::AES_CM_128_HMAC_SHA1_80) {
     bench::FanoutConfig c;
+    c.dummy_prefix = dummy;
+    c.suite = suite;
     c.server = addr;
     c.daemon_pid = p;
     c.frame_ms = frame_ms;
@@ -62,8 +69,11 @@ int main(int argc, char** argv) {
     bench::PrintFanout(r);
     return r;
   };
-  bench::FanoutResult f20, f10;
-  if (!server20.empty() && pid20 > 0 && !steps20.empty()) f20 = run(server20, pid20, 20, steps20);
+  bench::FanoutResult f20, f20gcm, f10;
+  if (!server20.empty() && pid20 > 0 && !steps20.empty()) {
+    f20 = run(server20, pid20, 20, steps20, dummy_net);
+    if (also_gcm) f20gcm = run(server20, pid20, 20, steps20, dummy_net, v1::AEAD_AES_128_GCM);
+  }
   if (pid > 0 && !steps10.empty()) f10 = run(server, pid, 10, steps10);
 
   bench::DelayResult delay;
@@ -83,18 +93,22 @@ int main(int argc, char** argv) {
   const bench::FanoutStep none;
   const auto& last = f20.steps.empty() ? none : f20.steps.back();
   uint64_t loss = 0;
-  for (const auto* r : {&f20, &f10})
+  for (const auto* r : {&f20, &f20gcm, &f10})
     for (const auto& s : r->steps) loss += s.lost + s.daemon_send_errors;
   const double ratio =
       base.ok && last.us_per_listener_packet > 0 ? base.us_per_listener_packet / last.us_per_listener_packet : 0;
   if (!f10.steps.empty())
-    std::printf("\nlisteners per core: %.0f at 20 ms packets, %.0f at 10 ms packets\n", last.listeners_per_core,
-                f10.steps.back().listeners_per_core);
+    std::printf("\nlisteners per core: %.0f at 20 ms packets%s, %.0f at 10 ms packets\n", last.listeners_per_core,
+                f20.send_side ? " (send side)" : "", f10.steps.back().listeners_per_core);
+  if (!f20gcm.steps.empty())
+    std::printf("listeners per core with AEAD_AES_128_GCM: %.0f at 20 ms packets%s\n",
+                f20gcm.steps.back().listeners_per_core, f20gcm.send_side ? " (send side)" : "");
   std::printf(
       "bench: listeners_per_core=%.0f added_latency_p99_ms=%.2f fanout_p99_ms=%.2f loss=%llu "
       "mem_per_listener_kib=%.2f join_1500_s=%.3f baseline_ratio=%.1f\n",
       last.listeners_per_core, latency.mixed.p99, delay.p99_ms, (unsigned long long)loss, last.mem_per_listener_kib,
       f20.join_1500_s, ratio);
-  const bool ok = (skip_latency || latency.ok) && (server20.empty() || f20.ok) && (pid == 0 || f10.ok);
+  const bool ok =
+      (skip_latency || latency.ok) && (server20.empty() || f20.ok) && (!also_gcm || f20gcm.ok) && (pid == 0 || f10.ok);
   return ok ? 0 : 1;
 }
