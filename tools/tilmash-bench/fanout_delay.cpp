@@ -1,5 +1,7 @@
 #include "fanout_delay.h"
 
+#include <arpa/inet.h>
+
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -10,17 +12,29 @@
 
 namespace tilmash::bench {
 
-DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender_threads, int window_s) {
+DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender_threads, int window_s,
+                           const std::string& dummy_prefix, bool gcm) {
   DelayResult r;
   r.listeners = listeners;
   r.channels = channels;
   r.frame_ms = frame_ms;
   r.sender_threads = sender_threads;
+  r.gcm = gcm;
+  r.send_side = !dummy_prefix.empty();
+  const auto suite = gcm ? rtp::SrtpSuite::kAeadAes128Gcm : rtp::SrtpSuite::kAesCm128HmacSha1_80;
   std::string error;
-  auto sink = LoopbackSink::Create((listeners + 999) / 1000, &error);
+  std::unique_ptr<LoopbackSink> sink;
+  if (!r.send_side) {
+    sink = LoopbackSink::Create((listeners + 999) / 1000, &error);
+    if (!sink) {
+      r.error = error;
+      return r;
+    }
+  }
   fanout::FanoutOptions o;
   o.sender_threads = sender_threads;
-  auto engine = sink ? fanout::FanoutEngine::Create(o, &error) : nullptr;
+  if (r.send_side) o.bind_host = dummy_prefix + ".0.1";  // the tap device's own address
+  auto engine = fanout::FanoutEngine::Create(o, &error);
   if (!engine) {
     r.error = error;
     return r;
@@ -30,15 +44,22 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
     spec.key = uint64_t(i + 1);
     spec.channel = uint64_t(i % channels);
     spec.destination.sin_family = AF_INET;
-    spec.destination.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    spec.destination.sin_port = htons(sink->port(i / 1000));
+    if (sink) {
+      spec.destination.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      spec.destination.sin_port = htons(sink->port(i / 1000));
+    } else {
+      const std::string host = dummy_prefix + "." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 2);
+      inet_pton(AF_INET, host.c_str(), &spec.destination.sin_addr);
+      spec.destination.sin_port = htons(5004);
+    }
     spec.ssrc = 0x10000000u + uint32_t(i);
-    spec.master_key = rtp::RandomMasterKey(rtp::SrtpSuite::kAesCm128HmacSha1_80);
+    spec.suite = suite;
+    spec.master_key = rtp::RandomMasterKey(suite);
     if (!engine->AddListener(std::move(spec), &error)) {
       r.error = error;
       return r;
     }
-    sink->Expect(0x10000000u + uint32_t(i), i % channels);
+    if (sink) sink->Expect(0x10000000u + uint32_t(i), i % channels);
   }
   // A 64 kb/s Opus frame's size; every channel's packet of a frame is pushed at the same instant.
   const std::size_t payload = std::size_t(8 * frame_ms);
@@ -58,11 +79,15 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
   uint32_t frame = 0;
   push_for(std::chrono::seconds(1), frame);  // warm-up: first packets, caches
   engine->ResetDelayStats();
-  sink->BeginWindow();
+  const auto before = engine->Stats();
+  if (sink) sink->BeginWindow();
   push_for(std::chrono::seconds(window_s), frame);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the last frame's fan-out
-  auto w = sink->EndWindow(frame_ms);
+  LoopbackSink::Window w;
+  if (sink) w = sink->EndWindow(frame_ms);
   auto s = engine->Stats();
+  // Send side: what the engine itself dropped or could not send.
+  if (!sink) w.lost = s.packets_dropped - before.packets_dropped + s.send_errors - before.send_errors;
   r.p50_ms = s.delay.p50_us / 1000;
   r.p99_ms = s.delay.p99_us / 1000;
   r.max_ms = s.delay.max_us / 1000;
@@ -76,9 +101,10 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
 void PrintDelay(const DelayResult& r) {
   std::printf(
       "\nfan-out delay, Push -> last sendmmsg (FanoutEngine in this process, %d channels x %d listeners, "
-      "%d ms packets, %d sender thread%s)\n",
-      r.channels, r.listeners / std::max(1, r.channels), r.frame_ms, r.sender_threads,
-      r.sender_threads == 1 ? "" : "s");
+      "%d ms packets, %d sender thread%s, %s, %s)\n",
+      r.channels, r.listeners / std::max(1, r.channels), r.frame_ms, r.sender_threads, r.sender_threads == 1 ? "" : "s",
+      r.gcm ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80",
+      r.send_side ? "send side: tap device" : "to a loopback sink");
   if (!r.ok) {
     std::printf("delay run failed: %s\n", r.error.c_str());
     return;

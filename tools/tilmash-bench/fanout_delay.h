@@ -1,8 +1,9 @@
 // Fan-out delay to the last listener, measured exactly: FanoutEngine's own histogram (Push ->
-// return of the last sendmmsg carrying the packet). tilmashd does not expose it over gRPC yet,
-// so this runs the daemon's FanoutEngine in this process with the same shape of load: K
-// channels whose packets arrive together each frame (mixers on one clock), N listeners with
-// their own keys, sent to a LoopbackSink.
+// return of the last sendmmsg carrying the packet; tilmashd exports the same histogram in
+// GetSessionStats). This runs the daemon's FanoutEngine in this process with a controlled shape
+// of load: K channels whose packets arrive together each frame (mixers on one clock), N
+// listeners with their own keys, sent to a LoopbackSink, or (dummy_prefix) to addresses behind
+// a tap device nobody reads: the send side alone.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -15,11 +16,13 @@ struct DelayResult {
   bool ok = false;
   std::string error;
   int listeners = 0, channels = 0, frame_ms = 0, sender_threads = 0;
+  bool gcm = false, send_side = false;
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
   uint64_t samples = 0, lost = 0, ring_overflows = 0;
 };
 
-DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender_threads, int window_s);
+DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender_threads, int window_s,
+                           const std::string& dummy_prefix = "", bool gcm = false);
 void PrintDelay(const DelayResult& r);
 
 }  // namespace tilmash::bench

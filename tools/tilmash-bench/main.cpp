@@ -76,10 +76,14 @@ int main(int argc, char** argv) {
   }
   if (pid > 0 && !steps10.empty()) f10 = run(server, pid, 10, steps10);
 
-  bench::DelayResult delay;
+  bench::DelayResult delay, delay_gcm;
   if (delay_listeners > 0) {
-    delay = bench::RunFanoutDelay(delay_listeners, channels, 20, delay_threads, window);
+    delay = bench::RunFanoutDelay(delay_listeners, channels, 20, delay_threads, window, dummy_net);
     bench::PrintDelay(delay);
+    if (also_gcm) {
+      delay_gcm = bench::RunFanoutDelay(delay_listeners, channels, 20, delay_threads, window, dummy_net, true);
+      bench::PrintDelay(delay_gcm);
+    }
   }
 
   bench::BaselineResult base;
