@@ -168,11 +168,12 @@ std::vector<FanoutAlert> FanoutEngine::TakeAlerts() {
   for (ListenerKey k : limits) out.push_back({FanoutAlert::Kind::kKeyLimit, k});
   if (gone.empty()) return out;
   std::lock_guard lock(mu_);
-  for (const auto& [key, k] : known_) {
+  for (const auto& entry : known_) {
+    const sockaddr_in& to = entry.second.destination;
     const bool hit = std::any_of(gone.begin(), gone.end(), [&](const sockaddr_in& d) {
-      return d.sin_addr.s_addr == k.destination.sin_addr.s_addr && d.sin_port == k.destination.sin_port;
+      return d.sin_addr.s_addr == to.sin_addr.s_addr && d.sin_port == to.sin_port;
     });
-    if (hit) out.push_back({FanoutAlert::Kind::kUnreachable, key});
+    if (hit) out.push_back({FanoutAlert::Kind::kUnreachable, entry.first});
   }
   return out;
 }
