@@ -26,8 +26,8 @@ struct FanoutConfig {
   std::vector<int> listener_steps{2000, 10000};
   int window_s = 5;
   int join_callers = 8;  // concurrent Subscribe callers (delegates arriving together)
-  // Send side only: listeners at PREFIX.x.y:5004 on a dummy network device (tools/bench makes
-  // one in a network namespace), which frees every packet without a receiver. Loss is then
+  // Send side only: listeners at PREFIX.0.2, a port each, behind a tap device nobody reads
+  // (tools/bench makes one in a network namespace), which frees every packet. Loss is then
   // what the daemon itself dropped or failed to send. "": the loopback sink.
   std::string dummy_prefix;
   v1::CryptoSuite suite = v1::AES_CM_128_HMAC_SHA1_80;

@@ -48,9 +48,9 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
       spec.destination.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       spec.destination.sin_port = htons(sink->port(i / 1000));
     } else {
-      const std::string host = dummy_prefix + "." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 2);
+      const std::string host = dummy_prefix + ".0.2";  // one host, a port per listener
       inet_pton(AF_INET, host.c_str(), &spec.destination.sin_addr);
-      spec.destination.sin_port = htons(5004);
+      spec.destination.sin_port = htons(uint16_t(10000 + i));
     }
     spec.ssrc = 0x10000000u + uint32_t(i);
     spec.suite = suite;
