@@ -79,9 +79,10 @@ TEST_F(ListenerLifeTest, ASilentListenerIsReapedAtItsLeaseAndAKeptOneStays) {
   o.channel = "ru";
   o.watch_keys = false;  // never renews its lease
   std::string error;
+  // Before the Subscribe: the lease starts when the server has it, never earlier.
+  const auto subscribed = std::chrono::steady_clock::now();
   auto silent = ListenerClient::Start(o, &error);
   ASSERT_TRUE(silent) << error;
-  const auto subscribed = std::chrono::steady_clock::now();
   auto kept = Listen(session.id(), "ru");
   ASSERT_TRUE(kept);
   auto events = Watch(
