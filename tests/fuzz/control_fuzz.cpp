@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "control_ops.h"
 #include "domain/session_registry.h"
 #include "grpc/convert.h"
 
@@ -251,38 +252,7 @@ void CheckInvariants(SessionRegistry& registry, RecordingMedia& media) {
   }
 }
 
-enum Op : uint8_t {
-  kCreateSession,
-  kGetSession,
-  kListSessions,
-  kEndSession,
-  kAddChannel,
-  kRemoveChannel,
-  kSetChannelDucking,
-  kSetFloorSource,
-  kSetFloorLanguage,
-  kGetSessionStats,
-  kJoinConsole,
-  kLeaveConsole,
-  kSetMic,
-  kCough,
-  kSelectOutput,
-  kSelectInput,
-  kRequestHandover,
-  kAcceptHandover,
-  kDeclineHandover,
-  kSendMessage,
-  kConfigureBooth,
-  kGetBooth,
-  kSetInterlockMode,
-  kSetBroadcastState,
-  kSubscribe,
-  kSwitchChannel,
-  kUnsubscribe,
-  kTick,
-  kKeepAlive,  // after kTick: the seeds' op bytes keep their meaning
-  kOpCount
-};
+using namespace tilmash::fuzz;
 
 // Parses the request and fills in ids; false when the bytes are not that message.
 template <class Req>

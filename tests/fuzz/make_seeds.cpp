@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "control_ops.h"
 #include "rtp/rtp_packet.h"
 #include "tilmash/v1/tilmash.pb.h"
 
@@ -48,37 +49,7 @@ void AppendFramed(Bytes* out, uint8_t head, const Bytes& body) {
 }
 
 // ------------------------------------------------------------------ control programs
-enum Op : uint8_t {
-  kCreateSession,
-  kGetSession,
-  kListSessions,
-  kEndSession,
-  kAddChannel,
-  kRemoveChannel,
-  kSetChannelDucking,
-  kSetFloorSource,
-  kSetFloorLanguage,
-  kGetSessionStats,
-  kJoinConsole,
-  kLeaveConsole,
-  kSetMic,
-  kCough,
-  kSelectOutput,
-  kSelectInput,
-  kRequestHandover,
-  kAcceptHandover,
-  kDeclineHandover,
-  kSendMessage,
-  kConfigureBooth,
-  kGetBooth,
-  kSetInterlockMode,
-  kSetBroadcastState,
-  kSubscribe,
-  kSwitchChannel,
-  kUnsubscribe,
-  kTick,
-  kKeepAlive
-};
+using namespace tilmash::fuzz;
 
 struct Program {
   Bytes bytes;
