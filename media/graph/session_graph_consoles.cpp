@@ -1,9 +1,10 @@
 // Consoles in the session graph: SRTP ingest -> decode -> tee -> (queue -> gain -> mixer) per
 // output channel (the booth's A, B, C). Selecting an output or a mic press is a gain change.
 #include <chrono>
-#include <future>
+#include <memory>
 
 #include "graph/session_graph.h"
+#include "gst/media_thread.h"
 #include "log/log.h"
 
 namespace tilmash::graph {
@@ -12,8 +13,9 @@ using domain::Result;
 using domain::Status;
 
 void SessionGraph::DetachTeePad(GstElement* tee, GstPad* pad) {
-  std::promise<void> unlinked;
-  auto done = unlinked.get_future();
+  // The probe may fire after the bounded wait below has given up: it shares the completion.
+  auto unlinked = new std::shared_ptr<gst::Completion>(std::make_shared<gst::Completion>());
+  std::shared_ptr<gst::Completion> done = *unlinked;
   gst_pad_add_probe(
       pad, GST_PAD_PROBE_TYPE_IDLE,
       [](GstPad* p, GstPadProbeInfo*, gpointer data) {
@@ -21,12 +23,12 @@ void SessionGraph::DetachTeePad(GstElement* tee, GstPad* pad) {
           gst_pad_unlink(p, peer);
           gst_object_unref(peer);
         }
-        static_cast<std::promise<void>*>(data)->set_value();
+        (*static_cast<std::shared_ptr<gst::Completion>*>(data))->Set();
         return GST_PAD_PROBE_REMOVE;
       },
-      &unlinked, nullptr);
+      unlinked, [](gpointer data) { delete static_cast<std::shared_ptr<gst::Completion>*>(data); });
   // A tee whose source has stopped is idle at once; bound the wait in any case.
-  done.wait_for(std::chrono::seconds(1));
+  done->WaitFor(std::chrono::seconds(1));
   gst_element_release_request_pad(tee, pad);
 }
 

@@ -2,24 +2,13 @@
 
 #include <gst/gst.h>
 
-#include <future>
 #include <string>
 #include <vector>
 
 namespace tilmash::gst {
 
-namespace {
-gboolean RunOnce(gpointer data) {
-  auto* fn = static_cast<std::function<void()>*>(data);
-  (*fn)();
-  return G_SOURCE_REMOVE;
-}
-void DeleteFn(gpointer data) { delete static_cast<std::function<void()>*>(data); }
-}  // namespace
-
 MediaThread::MediaThread() : context_(g_main_context_new()), loop_(g_main_loop_new(context_, FALSE)) {
-  std::promise<void> started;
-  auto ready = started.get_future();
+  Completion started;
   thread_ = std::thread([this, &started] {
     g_main_context_push_thread_default(context_);
     // The loop is running once this idle callback fires.
@@ -27,7 +16,7 @@ MediaThread::MediaThread() : context_(g_main_context_new()), loop_(g_main_loop_n
     g_source_set_callback(
         idle,
         [](gpointer p) -> gboolean {
-          static_cast<std::promise<void>*>(p)->set_value();
+          static_cast<Completion*>(p)->Set();
           return G_SOURCE_REMOVE;
         },
         &started, nullptr);
@@ -36,7 +25,7 @@ MediaThread::MediaThread() : context_(g_main_context_new()), loop_(g_main_loop_n
     g_main_loop_run(loop_);
     g_main_context_pop_thread_default(context_);
   });
-  ready.wait();
+  started.Wait();
 }
 
 MediaThread::~MediaThread() {
@@ -46,10 +35,29 @@ MediaThread::~MediaThread() {
   g_main_context_unref(context_);
 }
 
+gboolean MediaThread::Drain(gpointer self) {
+  auto* t = static_cast<MediaThread*>(self);
+  std::deque<std::function<void()>> batch;
+  {
+    std::lock_guard lock(t->mu_);
+    batch.swap(t->queue_);
+  }
+  for (auto& fn : batch) fn();
+  return G_SOURCE_REMOVE;
+}
+
 void MediaThread::Post(std::function<void()> fn) {
+  bool first;
+  {
+    std::lock_guard lock(mu_);
+    first = queue_.empty();
+    queue_.push_back(std::move(fn));
+  }
+  // One idle source drains everything posted until it runs; a later Post attaches the next.
+  if (!first) return;
   GSource* src = g_idle_source_new();
   g_source_set_priority(src, G_PRIORITY_DEFAULT);
-  g_source_set_callback(src, RunOnce, new std::function<void()>(std::move(fn)), DeleteFn);
+  g_source_set_callback(src, Drain, this, nullptr);
   g_source_attach(src, context_);
   g_source_unref(src);
 }
@@ -59,13 +67,12 @@ void MediaThread::Invoke(const std::function<void()>& fn) {
     fn();
     return;
   }
-  std::promise<void> done;
-  auto f = done.get_future();
+  Completion done;
   Post([&] {
     fn();
-    done.set_value();
+    done.Set();
   });
-  f.wait();
+  done.Wait();
 }
 
 std::vector<std::string> MissingPlugins() {

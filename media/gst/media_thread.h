@@ -1,10 +1,18 @@
 // One thread owns the GLib main context of the media side (CONVENTIONS habit 5).
 // Other threads post work to it; Invoke() waits for the result.
+// Work is handed over through a std::mutex and waited for with a std::condition_variable, not
+// through GLib's own locks: GLib synchronises with futexes ThreadSanitizer cannot see, and a
+// hand-over it cannot see is reported as a race on everything the work touches.
 #pragma once
 #include <glib.h>
 
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace tilmash::gst {
 
@@ -23,9 +31,37 @@ class MediaThread {
   GMainContext* context() const { return context_; }
 
  private:
+  static gboolean Drain(gpointer self);
+
   GMainContext* context_;
   GMainLoop* loop_;
+  std::mutex mu_;
+  std::deque<std::function<void()>> queue_;  // posted, not yet run; FIFO
   std::thread thread_;
+};
+
+// A one-shot "done" another thread waits for (a pad probe, the media thread).
+class Completion {
+ public:
+  void Set() {
+    std::lock_guard lock(mu_);
+    done_ = true;
+    cv_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return done_; });
+  }
+  template <class Duration>
+  bool WaitFor(Duration d) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, d, [this] { return done_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
 };
 
 // Initialises GStreamer once and checks every element factory Tilmash needs.
