@@ -9,12 +9,35 @@ namespace tilmash::daemon {
 bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
   try {
     YAML::Node root = YAML::LoadFile(path);
-    static const char* kKnown[] = {"grpc_listen",         "media_address",     "opus_bitrate",     "frame_ms",
-                                   "jitter_ms",           "floor_duck_db",     "log_level",        "demo",
-                                   "plaintext",           "tls_cert",          "tls_key",          "tls_client_ca",
-                                   "require_client_cert", "token_secret_file", "admin_token_file", "audit_log",
-                                   "fanout_threads",      "listener_lease_ms", "key_rotation_s",   "key_lead_ms",
-                                   "rekey_after_packets", "multicast_group",   "multicast_port",   "multicast_ttl"};
+    static const char* kKnown[] = {"grpc_listen",
+                                   "media_address",
+                                   "opus_bitrate",
+                                   "frame_ms",
+                                   "jitter_ms",
+                                   "floor_duck_db",
+                                   "log_level",
+                                   "demo",
+                                   "plaintext",
+                                   "tls_cert",
+                                   "tls_key",
+                                   "tls_client_ca",
+                                   "require_client_cert",
+                                   "token_secret_file",
+                                   "admin_token_file",
+                                   "audit_log",
+                                   "fanout_threads",
+                                   "listener_lease_ms",
+                                   "key_rotation_s",
+                                   "key_lead_ms",
+                                   "rekey_after_packets",
+                                   "multicast_group",
+                                   "multicast_port",
+                                   "multicast_ttl",
+                                   "http_listen",
+                                   "http_tls_cert",
+                                   "http_tls_key",
+                                   "hls",
+                                   "hls_dir"};
     for (const auto& kv : root) {
       const auto key = kv.first.as<std::string>();
       bool known = false;
@@ -40,6 +63,11 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
     if (root["multicast_group"]) c->multicast_group = root["multicast_group"].as<std::string>();
     if (root["multicast_port"]) c->multicast_port = root["multicast_port"].as<int>();
     if (root["multicast_ttl"]) c->multicast_ttl = root["multicast_ttl"].as<int>();
+    if (root["http_listen"]) c->http_listen = root["http_listen"].as<std::string>();
+    if (root["http_tls_cert"]) c->http_tls_cert = root["http_tls_cert"].as<std::string>();
+    if (root["http_tls_key"]) c->http_tls_key = root["http_tls_key"].as<std::string>();
+    if (root["hls"]) c->hls = root["hls"].as<bool>();
+    if (root["hls_dir"]) c->hls_dir = root["hls_dir"].as<std::string>();
     if (root["plaintext"]) c->plaintext = root["plaintext"].as<bool>();
     if (root["tls_cert"]) c->tls_cert = root["tls_cert"].as<std::string>();
     if (root["tls_key"]) c->tls_key = root["tls_key"].as<std::string>();
@@ -77,6 +105,10 @@ std::string Validate(const Config& c) {
   }
   if (c.multicast_port < 1 || c.multicast_port > 65535) return "multicast_port must be between 1 and 65535";
   if (c.multicast_ttl < 0 || c.multicast_ttl > 255) return "multicast_ttl must be between 0 and 255";
+  const bool http = !c.http_listen.empty() && c.http_listen != "off";
+  if (http && c.http_listen.find(':') == std::string::npos) return "http_listen must be HOST:PORT or off";
+  if (c.http_tls_cert.empty() != c.http_tls_key.empty()) return "http_tls_cert and http_tls_key go together";
+  if ((c.hls || !c.hls_dir.empty()) && !http) return "hls needs http_listen (the segments are served over HTTP)";
   return "";
 }
 

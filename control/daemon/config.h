@@ -31,6 +31,13 @@ struct Config {
   std::string multicast_group;
   int multicast_port = 5004;
   int multicast_ttl = 1;
+  // HTTP side (HLS, later WHEP and the web page): "" or "off" disables it. Plain HTTP only on
+  // loopback; elsewhere http_tls_cert and http_tls_key are required.
+  std::string http_listen = "127.0.0.1:7380";
+  std::string http_tls_cert, http_tls_key;
+  // HLS per channel: on with hls (segments in a private temporary directory) or hls_dir.
+  bool hls = false;
+  std::string hls_dir;
   std::string log_level = "info";  // "info" or "info,mix=debug"
   bool demo = false;
   // Security: TLS unless plaintext is asked for (loopback only).

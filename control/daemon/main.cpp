@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "grpc/event_hub.h"
 #include "grpc/server.h"
 #include "log/log.h"
+#include "web/http_server.h"
 
 #ifndef TILMASH_VERSION
 #define TILMASH_VERSION "0.0.0"
@@ -71,6 +73,12 @@ int main(int argc, char** argv) {
                  "first venue multicast group (channel i uses +i); empty: no multicast");
   app.add_option("--multicast-port", config.multicast_port, "UDP port of the venue multicast groups");
   app.add_option("--multicast-ttl", config.multicast_ttl, "TTL of venue multicast packets");
+  app.add_option("--http-listen", config.http_listen,
+                 "HTTP HOST:PORT for HLS (port 0 picks a free port; off: no HTTP)");
+  app.add_option("--http-tls-cert", config.http_tls_cert, "HTTPS certificate (PEM); needed off loopback");
+  app.add_option("--http-tls-key", config.http_tls_key, "HTTPS private key (PEM)");
+  app.add_flag("--hls", config.hls, "HLS per channel (1 s AAC segments in a private temporary directory)");
+  app.add_option("--hls-dir", config.hls_dir, "HLS per channel, segments in this directory");
   app.add_option("--log-level", config.log_level, "level, or per component: info,mix=debug,fanout=trace");
   app.add_flag("--demo", config.demo, "create the embedded demo session (id 'demo': en, ru, kk; floor over RTP)");
   app.add_flag("--plaintext", config.plaintext, "no TLS (allowed on a loopback --grpc-listen only)");
@@ -115,13 +123,32 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   auto logger = log::Get("main");
-  graph::GraphConfig gc{config.media_address,
-                        config.opus_bitrate,
-                        config.frame_ms,
-                        config.jitter_ms,
-                        config.fanout_threads,
-                        config.multicast_ttl,
-                        uint64_t(config.rekey_after_packets)};
+  // HLS segments: the given directory, or a private one removed at exit.
+  std::string hls_temp;
+  if (config.hls && config.hls_dir.empty()) {
+    char tmpl[] = "/tmp/tilmash-hls-XXXXXX";
+    if (!mkdtemp(tmpl)) {
+      std::cerr << "tilmashd: cannot create a temporary HLS directory\n";
+      return 1;
+    }
+    hls_temp = config.hls_dir = tmpl;
+  }
+  struct RemoveTemp {
+    const std::string& dir;
+    ~RemoveTemp() {
+      std::error_code ec;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+  } remove_temp{hls_temp};
+  graph::GraphConfig gc;
+  gc.media_host = config.media_address;
+  gc.opus_bitrate = config.opus_bitrate;
+  gc.frame_ms = config.frame_ms;
+  gc.jitter_ms = config.jitter_ms;
+  gc.fanout_threads = config.fanout_threads;
+  gc.multicast_ttl = config.multicast_ttl;
+  gc.rekey_after_packets = uint64_t(config.rekey_after_packets);
+  gc.hls_dir = config.hls_dir;
   auto media = graph::MediaEngineGst::Create(gc, &error);
   if (!media) {
     logger->error("{}", error);
@@ -177,6 +204,31 @@ int main(int argc, char** argv) {
       logger->error("{}", error);
       std::cerr << "tilmashd: " << error << "\n";
       return 1;
+    }
+    std::unique_ptr<web::HttpServer> http;
+    if (!config.http_listen.empty() && config.http_listen != "off") {
+      web::HttpOptions ho{config.http_listen, config.http_tls_cert, config.http_tls_key, config.hls_dir};
+      http = web::HttpServer::Start(
+          ho,
+          [&registry](const std::string& id) -> std::optional<std::vector<web::HlsRendition>> {
+            auto session = registry.Find(id);
+            if (!session.ok()) return std::nullopt;
+            const auto view = session.value()->View();
+            std::vector<std::string> channels;
+            for (const auto& c : view.channels) channels.push_back(c.name);
+            return web::Renditions(channels, view.floor_language);
+          },
+          &error);
+      if (!http) {
+        logger->error("{}", error);
+        std::cerr << "tilmashd: " << error << "\n";
+        return 1;
+      }
+      const std::string host = config.http_listen.substr(0, config.http_listen.rfind(':'));
+      // Before the gRPC line: whoever waits for "listening on" has this one too.
+      std::printf("tilmashd: http on %s://%s:%d/\n", http->tls() ? "https" : "http", host.c_str(), http->port());
+      logger->info("HTTP on {}:{}{}", host, http->port(),
+                   config.hls_dir.empty() ? " (no HLS)" : ", HLS from " + config.hls_dir);
     }
     if (config.demo && CreateDemoSession(registry, config) != 0) return 1;
     const std::string host = config.grpc_listen.substr(0, config.grpc_listen.rfind(':'));

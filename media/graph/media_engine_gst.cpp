@@ -10,13 +10,15 @@ using domain::Result;
 using domain::Status;
 
 std::unique_ptr<MediaEngineGst> MediaEngineGst::Create(const GraphConfig& config, std::string* error) {
-  auto missing = gst::MissingPlugins();
+  std::vector<std::string> extra;
+  if (!config.hls_dir.empty()) extra = {"voaacenc", "aacparse", "hlssink2"};
+  auto missing = gst::MissingPlugins(extra);
   if (!missing.empty()) {
     std::string names;
     for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
     if (error)
-      *error =
-          "missing GStreamer elements: " + names + " (install gstreamer1.0-plugins-base and gstreamer1.0-plugins-good)";
+      *error = "missing GStreamer elements: " + names +
+               " (install gstreamer1.0-plugins-base, gstreamer1.0-plugins-good and gstreamer1.0-plugins-bad)";
     return nullptr;
   }
   log::RouteGStreamerDebug();

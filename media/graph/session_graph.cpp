@@ -95,6 +95,7 @@ SessionGraph::~SessionGraph() {
   }
   if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
   for (auto& [name, c] : channels_) fanout_->RemoveChannel(c->key);
+  RemoveHlsFiles("");
 }
 
 gboolean SessionGraph::OnBusMessage(GstBus*, GstMessage* msg, gpointer data) {
@@ -321,7 +322,10 @@ Status SessionGraph::AddChannel(const std::string& name, fanout::ChannelKey key)
     if (!ok) return domain::Internal("cannot link the mixer of channel " + name);
     upstream = limiter.get();
   }
-  if (Status s = BuildEncoder(*c, upstream); !s.ok()) return s;
+  auto hls = BuildHls(*c, upstream);
+  if (!hls.ok()) return hls.status();
+  if (Status s = BuildEncoder(*c, hls.value()); !s.ok()) return s;
+  if (Status s = LinkHlsQueue(*c); !s.ok()) return s;
   c->tee_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(tee_.get(), "src_%u"));
   GstPad* qsink = gst_element_get_static_pad(queue.get(), "sink");
   const bool linked = gst_pad_link(c->tee_pad.get(), qsink) == GST_PAD_LINK_OK;
@@ -341,6 +345,7 @@ void SessionGraph::RemoveChannel(const std::string& name) {
   DetachTeePad(tee_.get(), c.tee_pad.get());
   Teardown(c.branch);
   channels_.erase(it);
+  RemoveHlsFiles(name);
 }
 
 std::vector<domain::IngestCounters> SessionGraph::IngestStats() const {

@@ -1,6 +1,7 @@
 // One session's GStreamer pipeline:
 //   floor source -> limiter -> tee -+-> queue -> gain -> audiomixer(L) -> limiter -> Opus -> RTP -> appsink -> fan-out
 //                                   +-> queue -> Opus -> RTP -> appsink (channel "floor")
+//   (with HLS, each channel's audio also goes tee -> queue -> AAC -> hlssink2 before Opus)
 //   console (SRTP/Opus) -> guard -> jitter buffer -> decode -> gain -> audiomixer(its channel)
 // Every method runs on the media thread (MediaEngineGst guarantees it).
 #pragma once
@@ -29,6 +30,11 @@ struct GraphConfig {
   int fanout_threads = 1;  // sender threads of the fan-out (listeners spread over them)
   int multicast_ttl = 1;
   uint64_t rekey_after_packets = uint64_t(1) << 31;
+  // HLS per channel (session_graph_hls.cpp): off when hls_dir is empty.
+  std::string hls_dir;
+  int hls_segment_s = 1;
+  int hls_playlist_length = 6;  // segments in the live playlist; twice as many kept on disk
+  int hls_aac_bitrate = 96000;
 };
 
 class SessionGraph {
@@ -68,6 +74,8 @@ class SessionGraph {
     gst::ElementPtr mixer;  // null for "floor"
     std::unique_ptr<GainRamp> floor_gain;
     gst::PadPtr mixer_floor_pad;
+    GstElement* hls_tee = nullptr;  // owned by branch; null without HLS
+    GstElement* hls_queue = nullptr;
   };
   struct ConsoleOutput {  // tee -> queue -> gain -> one channel's mixer
     std::string channel;
@@ -94,6 +102,10 @@ class SessionGraph {
   // a flushing pad, then releases it.
   static void DetachTeePad(GstElement* tee, GstPad* pad);
   domain::Status BuildEncoder(Channel& c, GstElement* first_upstream);
+  domain::Result<GstElement*> BuildHls(Channel& c, GstElement* upstream);
+  domain::Status LinkHlsQueue(Channel& c);
+  void RemoveHlsFiles(const std::string& channel);  // "" = the session's directory
+  std::string HlsDir(const std::string& channel) const;
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer channel);
   static gboolean OnBusMessage(GstBus* bus, GstMessage* msg, gpointer self);
 

@@ -22,7 +22,12 @@ void RouteGStreamerDebug() {
   gst_debug_remove_log_function(gst_debug_log_default);
   gst_debug_add_log_function(OnGstLog, nullptr, nullptr);
   // Warnings and errors by default; GST_DEBUG still raises it per category.
-  if (!g_getenv("GST_DEBUG")) gst_debug_set_default_threshold(GST_LEVEL_WARNING);
+  if (!g_getenv("GST_DEBUG")) {
+    gst_debug_set_default_threshold(GST_LEVEL_WARNING);
+    // hlssink2's file sink warns "ignored SEGMENT event in time format" at every segment: by
+    // design (it writes bytes, not time), so not a technician's concern.
+    gst_debug_set_threshold_for_name("gio_base_sink", GST_LEVEL_ERROR);
+  }
 }
 
 }  // namespace tilmash::log

@@ -75,15 +75,17 @@ void MediaThread::Invoke(const std::function<void()>& fn) {
   done.Wait();
 }
 
-std::vector<std::string> MissingPlugins() {
+std::vector<std::string> MissingPlugins(const std::vector<std::string>& extra) {
   gst_init(nullptr, nullptr);
   static const char* kNeeded[] = {"audiotestsrc", "audioconvert", "audioresample",   "volume",  "audiomixer",
                                   "tee",          "queue",        "capsfilter",      "opusenc", "opusdec",
                                   "rtpopuspay",   "rtpopusdepay", "rtpjitterbuffer", "udpsrc",  "appsink",
                                   "audiodynamic", "identity"};
+  std::vector<std::string> names(std::begin(kNeeded), std::end(kNeeded));
+  names.insert(names.end(), extra.begin(), extra.end());
   std::vector<std::string> missing;
-  for (const char* name : kNeeded) {
-    GstElementFactory* f = gst_element_factory_find(name);
+  for (const auto& name : names) {
+    GstElementFactory* f = gst_element_factory_find(name.c_str());
     if (!f)
       missing.emplace_back(name);
     else

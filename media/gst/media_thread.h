@@ -64,8 +64,8 @@ class Completion {
   bool done_ = false;
 };
 
-// Initialises GStreamer once and checks every element factory Tilmash needs.
-// Returns the names of the missing ones (empty when all are present).
-std::vector<std::string> MissingPlugins();
+// Initialises GStreamer once and checks every element factory Tilmash needs, and `extra`
+// (those of optional features). Returns the names of the missing ones (empty when all are present).
+std::vector<std::string> MissingPlugins(const std::vector<std::string>& extra = {});
 
 }  // namespace tilmash::gst

@@ -30,6 +30,9 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args) {
                                    "--admin-token-file",   token_file};
   const bool tls = std::find(extra_args.begin(), extra_args.end(), "--tls-cert") != extra_args.end();
   if (!tls) args.push_back("--plaintext");
+  // Many daemons run at once under ctest -j: HTTP on a free port unless a test says otherwise.
+  if (std::find(extra_args.begin(), extra_args.end(), "--http-listen") == extra_args.end())
+    args.insert(args.end(), {"--http-listen", "127.0.0.1:0"});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {
@@ -41,10 +44,15 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args) {
     _exit(127);
   }
   close(out[1]);
-  // Wait (bounded) for the line that names the port.
+  // Wait (bounded) for the line that names the gRPC port (the HTTP line, if any, comes first).
   std::string text;
+  const std::string marker = "listening on ";
+  auto complete = [&] {
+    const auto at = text.find(marker);
+    return at != std::string::npos && text.find('\n', at) != std::string::npos;
+  };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline && text.find('\n') == std::string::npos) {
+  while (std::chrono::steady_clock::now() < deadline && !complete()) {
     pollfd p{out[0], POLLIN, 0};
     if (poll(&p, 1, 200) <= 0) continue;
     char buf[256];
@@ -53,9 +61,14 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args) {
     text.append(buf, std::size_t(n));
   }
   close(out[0]);
-  const std::string marker = "listening on ";
+  if (auto http = text.find("http on "); http != std::string::npos) {
+    const auto end = text.find('\n', http);
+    http_url_ = text.substr(http + 8, end - http - 8);
+    const auto colon = http_url_.rfind(':');
+    http_port_ = std::atoi(http_url_.c_str() + colon + 1);
+  }
   auto at = text.find(marker);
-  if (at == std::string::npos) return;
+  if (!complete()) return;
   address_ = text.substr(at + marker.size(), text.find('\n', at) - at - marker.size());
   port_ = std::atoi(address_.substr(address_.rfind(':') + 1).c_str());
   admin_token_ = client::ReadTokenFile(token_file);

@@ -21,6 +21,9 @@ class DaemonProcess {
 
   bool ok() const { return port_ > 0; }
   const std::string& address() const { return address_; }
+  // The HTTP side ("http://127.0.0.1:PORT/"; 0 and "" when the daemon runs without it).
+  int http_port() const { return http_port_; }
+  const std::string& http_url() const { return http_url_; }
   // A channel that acts as the bootstrap admin (plaintext on loopback, admin bearer token).
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   const std::string& admin_token() const { return admin_token_; }
@@ -36,6 +39,8 @@ class DaemonProcess {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  int http_port_ = 0;
+  std::string http_url_;
   int exit_code_ = -1;
   std::string address_;
   std::string admin_token_;
