@@ -37,7 +37,8 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
                                    "http_tls_cert",
                                    "http_tls_key",
                                    "hls",
-                                   "hls_dir"};
+                                   "hls_dir",
+                                   "web_root"};
     for (const auto& kv : root) {
       const auto key = kv.first.as<std::string>();
       bool known = false;
@@ -67,6 +68,7 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
     if (root["http_tls_cert"]) c->http_tls_cert = root["http_tls_cert"].as<std::string>();
     if (root["http_tls_key"]) c->http_tls_key = root["http_tls_key"].as<std::string>();
     if (root["hls"]) c->hls = root["hls"].as<bool>();
+    if (root["web_root"]) c->web_root = root["web_root"].as<std::string>();
     if (root["hls_dir"]) c->hls_dir = root["hls_dir"].as<std::string>();
     if (root["plaintext"]) c->plaintext = root["plaintext"].as<bool>();
     if (root["tls_cert"]) c->tls_cert = root["tls_cert"].as<std::string>();

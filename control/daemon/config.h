@@ -3,6 +3,10 @@
 #include <string>
 #include <vector>
 
+#ifndef TILMASH_WEB_ROOT
+#define TILMASH_WEB_ROOT ""
+#endif
+
 namespace tilmash::daemon {
 
 struct DemoSession {
@@ -35,6 +39,7 @@ struct Config {
   // loopback; elsewhere http_tls_cert and http_tls_key are required.
   std::string http_listen = "127.0.0.1:7380";
   std::string http_tls_cert, http_tls_key;
+  std::string web_root = TILMASH_WEB_ROOT;  // the listener page (index.html, app.js, vendor/)
   // HLS per channel: on with hls (segments in a private temporary directory) or hls_dir.
   bool hls = false;
   std::string hls_dir;

@@ -14,6 +14,7 @@
 #include "auth/token.h"
 #include "daemon/config.h"
 #include "daemon/key_provider.h"
+#include "daemon/whep_gateway.h"
 #include "domain/session_registry.h"
 #include "graph/media_engine_gst.h"
 #include "grpc/authz.h"
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
                  "HTTP HOST:PORT for HLS (port 0 picks a free port; off: no HTTP)");
   app.add_option("--http-tls-cert", config.http_tls_cert, "HTTPS certificate (PEM); needed off loopback");
   app.add_option("--http-tls-key", config.http_tls_key, "HTTPS private key (PEM)");
+  app.add_option("--web-root", config.web_root, "the listener page's files (default: the source tree's web/)");
   app.add_flag("--hls", config.hls, "HLS per channel (1 s AAC segments in a private temporary directory)");
   app.add_option("--hls-dir", config.hls_dir, "HLS per channel, segments in this directory");
   app.add_option("--log-level", config.log_level, "level, or per component: info,mix=debug,fanout=trace");
@@ -205,9 +207,15 @@ int main(int argc, char** argv) {
       std::cerr << "tilmashd: " << error << "\n";
       return 1;
     }
+    daemon::WhepGateway whep(tokens, registry, *media, keys);
     std::unique_ptr<web::HttpServer> http;
     if (!config.http_listen.empty() && config.http_listen != "off") {
-      web::HttpOptions ho{config.http_listen, config.http_tls_cert, config.http_tls_key, config.hls_dir};
+      web::HttpOptions ho;
+      ho.listen = config.http_listen;
+      ho.tls_cert = config.http_tls_cert;
+      ho.tls_key = config.http_tls_key;
+      ho.hls_dir = config.hls_dir;
+      ho.web_root = config.web_root;
       http = web::HttpServer::Start(
           ho,
           [&registry](const std::string& id) -> std::optional<std::vector<web::HlsRendition>> {
@@ -218,7 +226,7 @@ int main(int argc, char** argv) {
             for (const auto& c : view.channels) channels.push_back(c.name);
             return web::Renditions(channels, view.floor_language);
           },
-          &error);
+          &whep, &error);
       if (!http) {
         logger->error("{}", error);
         std::cerr << "tilmashd: " << error << "\n";
@@ -248,7 +256,10 @@ int main(int argc, char** argv) {
     bool stopping = false;
     std::thread ticker([&] {
       std::unique_lock lock(tick_mu);
-      while (!tick_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping; })) registry.Tick();
+      while (!tick_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping; })) {
+        registry.Tick();
+        whep.Tick();
+      }
     });
     std::thread waiter([&] {
       int sig = 0;

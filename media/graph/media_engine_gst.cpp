@@ -257,4 +257,17 @@ domain::MediaStats MediaEngineGst::Stats(const domain::SessionId& session) {
   return stats;
 }
 
+domain::Status MediaEngineGst::AddWebrtcViewer(const domain::SessionId& session, const std::string& viewer,
+                                               const domain::ChannelName& channel, const std::string& offer_sdp,
+                                               std::shared_ptr<WebrtcHandshake> handshake) {
+  return WithGraph(session, [&](SessionGraph& g) { return g.AddWebrtcViewer(viewer, channel, offer_sdp, handshake); });
+}
+
+void MediaEngineGst::RemoveWebrtcViewer(const domain::SessionId& session, const std::string& viewer) {
+  WithGraph(session, [&](SessionGraph& g) {
+    g.RemoveWebrtcViewer(viewer);
+    return domain::Status::Ok();
+  });
+}
+
 }  // namespace tilmash::graph

@@ -46,6 +46,12 @@ class MediaEngineGst : public domain::MediaEngine {
   uint32_t StreamRoc(const domain::SessionId& session, const domain::ListenerId& listener) override;
   domain::MediaStats Stats(const domain::SessionId& session) override;
 
+  // WebRTC viewers (WHEP): not a domain listener yet; the HTTP side authorises them.
+  domain::Status AddWebrtcViewer(const domain::SessionId& session, const std::string& viewer,
+                                 const domain::ChannelName& channel, const std::string& offer_sdp,
+                                 std::shared_ptr<WebrtcHandshake> handshake);
+  void RemoveWebrtcViewer(const domain::SessionId& session, const std::string& viewer);
+
  private:
   MediaEngineGst(GraphConfig config, std::unique_ptr<fanout::FanoutEngine> fanout);
   // Runs fn(graph) on the media thread; NotFound when the session has no graph.

@@ -249,6 +249,7 @@ Status SessionGraph::BuildEncoder(Channel& c, GstElement* upstream) {
   std::string missing;
   auto conv = Make("audioconvert", &missing);
   auto enc = Make("opusenc", &missing);
+  auto opus_tee = Make("tee", &missing);
   auto pay = Make("rtpopuspay", &missing);
   auto sink = Make("appsink", &missing);
   if (!missing.empty()) return Missing(missing);
@@ -263,12 +264,15 @@ Status SessionGraph::BuildEncoder(Channel& c, GstElement* upstream) {
   GstAppSinkCallbacks cb{};
   cb.new_sample = &SessionGraph::OnSample;
   gst_app_sink_set_callbacks(GST_APP_SINK(sink.get()), &cb, &c, nullptr);
-  std::vector<gst::ElementPtr> tail{conv, enc, pay, sink};
+  // The tee hands the encoded Opus to WebRTC viewers too; the fan-out's payloader is its first pad.
+  g_object_set(opus_tee.get(), "allow-not-linked", TRUE, nullptr);
+  c.opus_tee = opus_tee.get();
+  std::vector<gst::ElementPtr> tail{conv, enc, opus_tee, pay, sink};
   for (auto& e : tail) {
     gst_bin_add(GST_BIN(pipeline_.get()), e.get());
     c.branch.elements.push_back(e);
   }
-  if (!gst_element_link_many(upstream, conv.get(), enc.get(), pay.get(), sink.get(), nullptr))
+  if (!gst_element_link_many(upstream, conv.get(), enc.get(), opus_tee.get(), pay.get(), sink.get(), nullptr))
     return domain::Internal("cannot link the encoder of channel " + c.name);
   return Status::Ok();
 }
@@ -341,6 +345,7 @@ void SessionGraph::RemoveChannel(const std::string& name) {
   auto it = channels_.find(name);
   if (it == channels_.end()) return;
   Channel& c = *it->second;
+  RemoveViewersOf(name);
   fanout_->RemoveChannel(c.key);
   DetachTeePad(tee_.get(), c.tee_pad.get());
   Teardown(c.branch);

@@ -18,6 +18,7 @@
 #include "fanout/fanout_engine.h"
 #include "graph/gain_ramp.h"
 #include "graph/ingest_guard.h"
+#include "graph/webrtc_viewer.h"
 #include "gst/gst_ptr.h"
 
 namespace tilmash::graph {
@@ -54,6 +55,12 @@ class SessionGraph {
   domain::Status SetConsoleOutputs(const std::string& console, const std::vector<std::string>& outputs);
   void RemoveConsole(const std::string& console);
   void SetChannelMix(const std::string& channel, const domain::ChannelMix& mix);
+  // WebRTC viewers (session_graph_webrtc.cpp): the handshake completes with the SDP answer
+  // (after ICE gathering) or the reason there is none.
+  domain::Status AddWebrtcViewer(const std::string& id, const std::string& channel, const std::string& offer_sdp,
+                                 std::shared_ptr<WebrtcHandshake> handshake);
+  void RemoveWebrtcViewer(const std::string& id);
+  std::size_t WebrtcViewers() const { return viewers_.size(); }
   std::vector<domain::IngestCounters> IngestStats() const;
 
  private:
@@ -76,6 +83,13 @@ class SessionGraph {
     gst::PadPtr mixer_floor_pad;
     GstElement* hls_tee = nullptr;  // owned by branch; null without HLS
     GstElement* hls_queue = nullptr;
+    GstElement* opus_tee = nullptr;  // owned by branch: opusenc -> tee -> payloader (fan-out) + viewers
+  };
+  struct Viewer {  // a WebRTC viewer: opus tee -> queue -> rtpopuspay -> webrtcbin
+    std::string channel;
+    Branch branch;
+    gst::PadPtr tee_pad;
+    std::unique_ptr<ViewerContext> context;
   };
   struct ConsoleOutput {  // tee -> queue -> gain -> one channel's mixer
     std::string channel;
@@ -106,6 +120,7 @@ class SessionGraph {
   domain::Status LinkHlsQueue(Channel& c);
   void RemoveHlsFiles(const std::string& channel);  // "" = the session's directory
   std::string HlsDir(const std::string& channel) const;
+  void RemoveViewersOf(const std::string& channel);  // "" = every viewer
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer channel);
   static gboolean OnBusMessage(GstBus* bus, GstMessage* msg, gpointer self);
 
@@ -118,6 +133,7 @@ class SessionGraph {
   std::unique_ptr<Branch> floor_;
   std::map<std::string, std::unique_ptr<Channel>> channels_;
   std::map<std::string, std::unique_ptr<Console>> consoles_;
+  std::map<std::string, std::unique_ptr<Viewer>> viewers_;
   int next_name_ = 0;
 };
 

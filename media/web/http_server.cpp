@@ -5,6 +5,7 @@
 #include <cctype>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "log/log.h"
@@ -59,10 +60,13 @@ void Respond(SoupServerMessage* msg, int status, const char* type, const std::st
 
 }  // namespace
 
-HttpServer::HttpServer(HttpOptions options, HlsCatalog catalog)
-    : options_(std::move(options)), catalog_(std::move(catalog)) {}
+HttpServer::HttpServer(HttpOptions options, HlsCatalog catalog, WhepBackend* whep)
+    : options_(std::move(options)), catalog_(std::move(catalog)), whep_(whep), alive_(std::make_shared<Alive>()) {
+  alive_->server = this;
+}
 
-std::unique_ptr<HttpServer> HttpServer::Start(const HttpOptions& options, HlsCatalog catalog, std::string* error) {
+std::unique_ptr<HttpServer> HttpServer::Start(const HttpOptions& options, HlsCatalog catalog, WhepBackend* whep,
+                                              std::string* error) {
   const auto colon = options.listen.rfind(':');
   if (colon == std::string::npos) {
     *error = "http_listen must be HOST:PORT, not '" + options.listen + "'";
@@ -77,7 +81,7 @@ std::unique_ptr<HttpServer> HttpServer::Start(const HttpOptions& options, HlsCat
     *error = "plain HTTP is allowed on a loopback http_listen only; give http_tls_cert and http_tls_key for " + host;
     return nullptr;
   }
-  std::unique_ptr<HttpServer> s(new HttpServer(options, std::move(catalog)));
+  std::unique_ptr<HttpServer> s(new HttpServer(options, std::move(catalog), whep));
   bool ok = false;
   s->thread_.Invoke([&] { ok = s->Listen(error); });
   if (!ok) return nullptr;
@@ -128,6 +132,10 @@ bool HttpServer::Listen(std::string* error) {
 }
 
 HttpServer::~HttpServer() {
+  {
+    std::lock_guard lock(alive_->mu);
+    alive_->server = nullptr;  // a WHEP answer that arrives from now on is dropped
+  }
   thread_.Invoke([this] {
     if (server_) {
       soup_server_disconnect(server_);
@@ -144,15 +152,19 @@ void HttpServer::OnRequest(SoupServer*, SoupServerMessage* msg, const char* path
 void HttpServer::Handle(SoupServerMessage* msg, const std::string& path) {
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
   const std::string method = soup_server_message_get_method(msg);
+  const auto parts = Split(path);
+  if (!parts.empty() && parts[0] == "whep" && whep_) return ServeWhep(msg, method, parts);
   if (method != "GET" && method != "HEAD") {
     counters_.bad_method.fetch_add(1, std::memory_order_relaxed);
     soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", "GET, HEAD");
     Respond(msg, 405, "text/plain", method + " is not allowed here\n", "no-store");
     return;
   }
-  const auto parts = Split(path);
   if (parts.size() == 1 && parts[0] == "healthz") return Respond(msg, 200, "text/plain", "ok\n", "no-store");
   if (!parts.empty() && parts[0] == "hls" && !options_.hls_dir.empty()) return ServeHls(msg, parts);
+  if (parts.size() == 3 && parts[0] == "api" && parts[1] == "sessions" && SafeName(parts[2]))
+    return ServeSessionInfo(msg, parts[2]);
+  if (!options_.web_root.empty() && (parts.empty() || parts[0] != "hls")) return ServeWeb(msg, parts);
   counters_.not_found.fetch_add(1, std::memory_order_relaxed);
   Respond(msg, 404, "text/plain", "not found: " + path + "\n", "no-store");
 }
@@ -179,6 +191,138 @@ void HttpServer::ServeHls(SoupServerMessage* msg, const std::vector<std::string>
   // The live playlist changes every segment; a segment never changes while it is listed.
   Respond(msg, 200, playlist ? "application/vnd.apple.mpegurl" : "video/mp2t", body,
           playlist ? "public, max-age=1" : "public, max-age=30");
+}
+
+namespace {
+// A file of the page: lower-case letters, digits, '.', '-', '_', a known extension.
+const char* WebType(const std::string& name) {
+  if (name.empty() || name.size() > 64 || name[0] == '.') return nullptr;
+  for (char c : name)
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '.' ||
+          c == '-' || c == '_'))
+      return nullptr;
+  auto ends = [&](const char* ext) {
+    const std::string e(ext);
+    return name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0;
+  };
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".js")) return "text/javascript; charset=utf-8";
+  if (ends(".css")) return "text/css; charset=utf-8";
+  if (ends(".svg")) return "image/svg+xml";
+  if (ends(".png")) return "image/png";
+  return nullptr;
+}
+}  // namespace
+
+void HttpServer::ServeWeb(SoupServerMessage* msg, const std::vector<std::string>& parts) {
+  std::string rel;
+  if (parts.empty())
+    rel = "index.html";
+  else if (parts.size() == 1)
+    rel = parts[0];
+  else if (parts.size() == 2 && parts[0] == "vendor")
+    rel = "vendor/" + parts[1];
+  const char* type = rel.empty() ? nullptr : WebType(parts.empty() ? rel : parts.back());
+  std::ifstream f;
+  if (type) f.open(options_.web_root + "/" + rel, std::ios::binary);
+  if (!type || !f) {
+    counters_.not_found.fetch_add(1, std::memory_order_relaxed);
+    return Respond(msg, 404, "text/plain", "not found\n", "no-store");
+  }
+  const std::string body((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  Respond(msg, 200, type, body, rel == "index.html" ? "no-cache" : "public, max-age=300");
+}
+
+void HttpServer::ServeSessionInfo(SoupServerMessage* msg, const std::string& session) {
+  auto renditions = catalog_(session);
+  if (!renditions) {
+    counters_.not_found.fetch_add(1, std::memory_order_relaxed);
+    return Respond(msg, 404, "application/json", R"({"error":"no session )" + session + "\"}", "no-store");
+  }
+  nlohmann::json j;
+  j["session"] = session;
+  j["whep"] = whep_ != nullptr;
+  j["hls"] = !options_.hls_dir.empty();
+  j["channels"] = nlohmann::json::array();
+  for (const auto& r : *renditions)
+    j["channels"].push_back(
+        {{"channel", r.channel}, {"language", r.language}, {"name", r.name}, {"original", r.is_default}});
+  Respond(msg, 200, "application/json", j.dump(), "no-store");
+}
+
+void HttpServer::ServeWhep(SoupServerMessage* msg, const std::string& method, const std::vector<std::string>& parts) {
+  SoupMessageHeaders* in = soup_server_message_get_request_headers(msg);
+  SoupMessageHeaders* out = soup_server_message_get_response_headers(msg);
+  soup_message_headers_replace(out, "Access-Control-Allow-Methods", "POST, DELETE, OPTIONS");
+  soup_message_headers_replace(out, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+  soup_message_headers_replace(out, "Access-Control-Expose-Headers", "Location");
+  if (method == "OPTIONS") return Respond(msg, 204, "text/plain", "", "no-store");
+  std::string token;
+  if (const char* auth = soup_message_headers_get_one(in, "Authorization");
+      auth && g_ascii_strncasecmp(auth, "Bearer ", 7) == 0)
+    token = auth + 7;
+  auto refuse = [&](int status, const std::string& why) { Respond(msg, status, "text/plain", why + "\n", "no-store"); };
+  if (method == "DELETE" && parts.size() == 3 && parts[1] == "resource" && SafeName(parts[2])) {
+    if (token.empty()) return refuse(401, "a bearer token is required");
+    const int status = whep_->End(token, parts[2]);
+    return refuse(status, status == 200 ? "ended" : status == 404 ? "no viewer " + parts[2] : "not your viewer");
+  }
+  if (method == "PATCH") {
+    soup_message_headers_replace(out, "Allow", "POST, DELETE, OPTIONS");
+    return refuse(405, "no trickle ICE: the answer carries every candidate");
+  }
+  if (method != "POST" || parts.size() != 3 || !SafeName(parts[1]) || !SafeName(parts[2]) || parts[1] == "resource")
+    return refuse(method == "POST" ? 404 : 405, "WHEP: POST /whep/{session}/{channel}");
+  const char* type = soup_message_headers_get_content_type(in, nullptr);
+  if (!type || std::string(type) != "application/sdp") return refuse(415, "Content-Type must be application/sdp");
+  if (token.empty()) {
+    soup_message_headers_replace(out, "WWW-Authenticate", "Bearer");
+    return refuse(401, "a bearer token is required (Authorization: Bearer ...)");
+  }
+  SoupMessageBody* body = soup_server_message_get_request_body(msg);
+  GBytes* bytes = soup_message_body_flatten(body);
+  gsize n = 0;
+  const auto* data = static_cast<const char*>(g_bytes_get_data(bytes, &n));
+  const std::string offer(data ? data : "", n);
+  g_bytes_unref(bytes);
+  if (offer.size() > 64 * 1024) return refuse(413, "the offer is larger than 64 KiB");
+  counters_.whep_offers.fetch_add(1, std::memory_order_relaxed);
+  // The answer waits for ICE gathering on a GStreamer thread: park the request meanwhile.
+  auto pending = std::make_shared<PendingWhep>();
+  pending->msg = msg;
+  g_object_ref(msg);
+  soup_server_message_pause(msg);
+  auto finish = [this, pending](const WhepResult& r) {
+    if (pending->done) return;
+    pending->done = true;
+    SoupServerMessage* m = pending->msg;
+    if (r.status == 201) {
+      counters_.whep_answered.fetch_add(1, std::memory_order_relaxed);
+      soup_message_headers_replace(soup_server_message_get_response_headers(m), "Location",
+                                   ("/whep/resource/" + r.resource).c_str());
+      Respond(m, 201, "application/sdp", r.body, "no-store");
+    } else {
+      Respond(m, r.status, "text/plain", r.body + "\n", "no-store");
+    }
+    soup_server_message_unpause(m);
+    g_object_unref(m);
+  };
+  GSource* timeout = g_timeout_source_new_seconds(10);
+  auto* on_timeout = new std::function<void()>([finish] { finish({504, "no answer within 10 s", ""}); });
+  g_source_set_callback(
+      timeout,
+      [](gpointer f) -> gboolean {
+        (*static_cast<std::function<void()>*>(f))();
+        return G_SOURCE_REMOVE;
+      },
+      on_timeout, [](gpointer f) { delete static_cast<std::function<void()>*>(f); });
+  g_source_attach(timeout, thread_.context());
+  g_source_unref(timeout);
+  std::shared_ptr<Alive> alive = alive_;
+  whep_->Offer(token, parts[1], parts[2], offer, [alive, finish](WhepResult r) {
+    std::lock_guard lock(alive->mu);
+    if (alive->server) alive->server->thread_.Post([finish, r] { finish(r); });
+  });
 }
 
 }  // namespace tilmash::web

@@ -1,9 +1,13 @@
-// The daemon's HTTP side (libsoup-3.0 on its own GLib thread): HLS now; the web page and WHEP
-// join it. Plain HTTP only on a loopback address; anywhere else it needs a certificate.
+// The daemon's HTTP side (libsoup-3.0 on its own GLib thread): the listener web page, WHEP
+// and HLS. Plain HTTP only on a loopback address; anywhere else it needs a certificate.
 //
-//   GET /healthz                              "ok"
-//   GET /hls/{session}/master.m3u8            every language as an alternate audio rendition
-//   GET /hls/{session}/{channel}/playlist.m3u8, /hls/{session}/{channel}/segNNNNN.ts
+//   GET  /healthz                             "ok"
+//   GET  /, /app.js, /style.css, /vendor/...  the listener page (files of web_root)
+//   GET  /api/sessions/{session}              the session's languages (JSON, for the page)
+//   POST /whep/{session}/{channel}            WHEP (RFC 9725): SDP offer + bearer token -> 201 answer
+//   DELETE /whep/resource/{id}                ends that viewer
+//   GET  /hls/{session}/master.m3u8           every language as an alternate audio rendition
+//   GET  /hls/{session}/{channel}/playlist.m3u8, /hls/{session}/{channel}/segNNNNN.ts
 //
 // Names in a path are checked against a strict alphabet before they touch the file system;
 // anything else is 404, a method other than GET/HEAD 405.
@@ -11,6 +15,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,19 +33,41 @@ struct HttpOptions {
   std::string tls_cert, tls_key;          // PEM files; both empty: plain HTTP (loopback only)
   std::string hls_dir;                    // where the media engine writes HLS; "": no HLS
   int hls_bandwidth = 110000;             // bits/s announced per rendition
+  std::string web_root;                   // the listener page's files; "": no page
+};
+
+// What a WHEP request becomes: 201 with the SDP answer and the resource id, or a status and
+// the reason (401 bad token, 403 not this channel, 404 no such session/channel, ...).
+struct WhepResult {
+  int status = 500;
+  std::string body;      // the answer (201) or the reason
+  std::string resource;  // the viewer id (201)
+};
+
+// The daemon's side of WHEP: authorises the token and starts or ends a viewer.
+class WhepBackend {
+ public:
+  virtual ~WhepBackend() = default;
+  // Calls `done` exactly once, on any thread (the answer waits for ICE gathering).
+  virtual void Offer(const std::string& token, const std::string& session, const std::string& channel,
+                     const std::string& offer_sdp, std::function<void(WhepResult)> done) = 0;
+  // Returns the HTTP status: 200 ended, 401, 403 not the token's viewer, 404 unknown.
+  virtual int End(const std::string& token, const std::string& resource) = 0;
 };
 
 // The channels of a session as HLS renditions, or nullopt when the session does not exist.
 using HlsCatalog = std::function<std::optional<std::vector<HlsRendition>>(const std::string& session)>;
 
 struct HttpCounters {
-  std::atomic<uint64_t> requests{0}, not_found{0}, bad_method{0};
+  std::atomic<uint64_t> requests{0}, not_found{0}, bad_method{0}, whep_offers{0}, whep_answered{0};
 };
 
 class HttpServer {
  public:
   // Binds and serves; nullptr with *error naming the problem.
-  static std::unique_ptr<HttpServer> Start(const HttpOptions& options, HlsCatalog catalog, std::string* error);
+  // `whep` may be null (no WHEP); it must outlive the server.
+  static std::unique_ptr<HttpServer> Start(const HttpOptions& options, HlsCatalog catalog, WhepBackend* whep,
+                                           std::string* error);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -50,15 +77,29 @@ class HttpServer {
   const HttpCounters& counters() const { return counters_; }
 
  private:
-  HttpServer(HttpOptions options, HlsCatalog catalog);
+  HttpServer(HttpOptions options, HlsCatalog catalog, WhepBackend* whep);
   bool Listen(std::string* error);  // on the server's thread
   static void OnRequest(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, void* self);
   void Handle(SoupServerMessage* msg, const std::string& path);
   void ServeHls(SoupServerMessage* msg, const std::vector<std::string>& parts);
+  void ServeWeb(SoupServerMessage* msg, const std::vector<std::string>& parts);
+  void ServeSessionInfo(SoupServerMessage* msg, const std::string& session);
+  void ServeWhep(SoupServerMessage* msg, const std::string& method, const std::vector<std::string>& parts);
+
+  struct Alive {  // lets a late WHEP answer find out the server is gone
+    std::mutex mu;
+    HttpServer* server = nullptr;
+  };
+  struct PendingWhep {  // HTTP thread only
+    SoupServerMessage* msg = nullptr;
+    bool done = false;
+  };
 
   const HttpOptions options_;
   const HlsCatalog catalog_;
+  WhepBackend* const whep_;
   HttpCounters counters_;
+  std::shared_ptr<Alive> alive_;
   int port_ = 0;
   bool tls_ = false;
   SoupServer* server_ = nullptr;  // owned; created, used and destroyed on thread_

@@ -1,0 +1,184 @@
+// The listener page in a real browser: Debian's chromium, headless, driven by playwright-core
+// (tests/browser/listen.mjs) against the real daemon. Each language has its own tone; the page's
+// Web Audio analyser must hear the right one over WebRTC (WHEP), and over HLS when asked.
+// Also WHEP's refusals, through a plain HTTP client.
+#include <libsoup/soup.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "e2e_support.h"
+
+namespace tilmash::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+std::string SourceDir() {
+  // tests/e2e/browser_test.cpp -> the repository root
+  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().string();
+}
+
+// Runs listen.mjs; `on_line` sees each JSON line as it arrives (and may act on it).
+int RunBrowser(const std::string& args, const std::function<void(const json&)>& on_line) {
+  const std::string dir = SourceDir() + "/tests/browser";
+  if (!std::filesystem::exists(dir + "/node_modules/playwright-core")) {
+    ADD_FAILURE() << "playwright-core is not installed in " << dir << " (tools/setup runs npm ci there)";
+    return -1;
+  }
+  FILE* p = popen(("cd '" + dir + "' && timeout 120 node listen.mjs " + args + " 2>&1").c_str(), "r");
+  if (!p) return -1;
+  char line[8192];
+  while (std::fgets(line, sizeof line, p)) {
+    std::printf("[ browser  ] %s", line);
+    auto j = json::parse(line, nullptr, false);
+    if (!j.is_discarded()) on_line(j);
+  }
+  return pclose(p);
+}
+
+class BrowserTest : public E2eTest {
+ protected:
+  BrowserTest() : E2eTest({"--hls"}) {}
+
+  std::string PageUrl(const std::string& session, const std::string& token) {
+    return daemon_.http_url() + "?session=" + session + "#token=" + token;
+  }
+  static std::string Artifact(const std::string& name) {
+    const std::string dir = BinDir() + "/../tests/artifacts";
+    std::filesystem::create_directories(dir);
+    return dir + "/" + name;
+  }
+};
+
+TEST_F(BrowserTest, ThePageHearsTheLanguageItPicksOverWebrtcAndHls) {
+  grpc::ClientContext ctx;
+  v1::CreateSessionRequest req;
+  req.set_name("browser");
+  req.set_floor_language("en");
+  for (const char* l : {"ru", "kk"}) req.add_languages(l);
+  req.mutable_floor_source()->mutable_tone()->set_frequency_hz(440);
+  v1::Session s;
+  ASSERT_TRUE(daemon_.sessions().CreateSession(&ctx, req, &s).ok());
+  auto ru = Join(s.id(), "ru");
+  auto kk = Join(s.id(), "kk");
+  auto ru_voice = Speak(ru.ingest(), 880);
+  auto kk_voice = Speak(kk.ingest(), 1100);
+  ASSERT_TRUE(SetMic(s.id(), kk.console().id(), true).ok());  // ru stays off: it carries the floor
+  const std::string token = Mint(v1::VIEWER, s.id(), "", {}, 2).token();
+
+  // WebRTC: kk (1100), the original (440), ru (floor 440 until its interpreter goes live).
+  std::vector<json> results;
+  std::chrono::system_clock::time_point mic_at{};
+  double glass_to_ear_ms = -1;
+  const int rc = RunBrowser(
+      "--url '" + PageUrl(s.id(), token) + "' --expect kk:1100,floor:440,ru:440 --watch 880 --screenshot '" +
+          Artifact("listener-page.png") + "'",
+      [&](const json& j) {
+        if (j.contains("channel")) results.push_back(j);
+        if (j.contains("ready")) {
+          mic_at = std::chrono::system_clock::now();
+          EXPECT_TRUE(SetMic(s.id(), ru.console().id(), true).ok());
+        }
+        if (j.contains("heard_at_ms") && j["heard_at_ms"].is_number())
+          glass_to_ear_ms =
+              j["heard_at_ms"].get<double>() -
+              double(std::chrono::duration_cast<std::chrono::milliseconds>(mic_at.time_since_epoch()).count());
+      });
+  EXPECT_EQ(rc, 0);
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& r : results) {
+    SCOPED_TRACE(r.dump());
+    EXPECT_EQ(r["transport"], "webrtc");
+    EXPECT_NEAR(r["heard_hz"].get<double>(), r["expect_hz"].get<double>(), 40);
+    EXPECT_GE(r["tone_share"].get<double>(), 0.8) << "the language's tone must dominate for a whole second";
+    EXPECT_GT(r["packets"].get<int>(), 0);
+    ASSERT_TRUE(r["switch_ms"].is_number()) << "the language's tone never arrived";
+    EXPECT_LT(r["switch_ms"].get<double>(), 5000);
+  }
+  ASSERT_GE(glass_to_ear_ms, 0) << "the browser never heard the ru interpreter go live";
+  EXPECT_LT(glass_to_ear_ms, 1000) << "WebRTC must stay well under a second";
+  std::printf(
+      "[ measured ] WebRTC in chromium: mic-live RPC -> tone dominant at the page's analyser %.0f ms; "
+      "switch kk->floor %.0f ms, floor->ru %.0f ms; page's latency estimate %s ms\n",
+      glass_to_ear_ms, results[1]["switch_ms"].get<double>(), results[2]["switch_ms"].get<double>(),
+      results[2]["latency_ms"].dump().c_str());
+  EXPECT_TRUE(std::filesystem::file_size(Artifact("listener-page.png")) > 1000) << "no screenshot";
+
+  // HLS (the fallback): the same page with hls.js.
+  results.clear();
+  EXPECT_EQ(RunBrowser("--url '" + PageUrl(s.id(), token) + "' --hls --expect kk:1100,ru:880 --screenshot '" +
+                           Artifact("listener-page-hls.png") + "'",
+                       [&](const json& j) {
+                         if (j.contains("channel")) results.push_back(j);
+                       }),
+            0);
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results) {
+    SCOPED_TRACE(r.dump());
+    EXPECT_EQ(r["transport"], "hls");
+    EXPECT_NEAR(r["heard_hz"].get<double>(), r["expect_hz"].get<double>(), 40);
+    EXPECT_GE(r["tone_share"].get<double>(), 0.8);
+  }
+}
+
+struct Reply {
+  int status = 0;
+  std::string body;
+};
+Reply Post(const std::string& url, const std::string& type, const std::string& body, const std::string& token,
+           const char* method = "POST") {
+  SoupSession* session = soup_session_new();
+  SoupMessage* msg = soup_message_new(method, url.c_str());
+  SoupMessageHeaders* h = soup_message_get_request_headers(msg);
+  if (!token.empty()) soup_message_headers_replace(h, "Authorization", ("Bearer " + token).c_str());
+  GBytes* b = g_bytes_new(body.data(), body.size());
+  if (!type.empty()) soup_message_set_request_body_from_bytes(msg, type.c_str(), b);
+  g_bytes_unref(b);
+  GBytes* out = soup_session_send_and_read(session, msg, nullptr, nullptr);
+  Reply r{int(soup_message_get_status(msg)), ""};
+  if (out) {
+    gsize n = 0;
+    const auto* d = static_cast<const char*>(g_bytes_get_data(out, &n));
+    r.body.assign(d ? d : "", n);
+    g_bytes_unref(out);
+  }
+  g_object_unref(msg);
+  g_object_unref(session);
+  return r;
+}
+
+TEST_F(BrowserTest, WhepRefusesWhatItMustAndNamesWhy) {
+  auto s = CreateSession({"ru", "kk"}, 440.0);
+  const std::string whep = daemon_.http_url() + "whep/" + s.id() + "/";
+  const std::string offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
+  const std::string viewer = Mint(v1::VIEWER, s.id()).token();
+  const std::string ru_only = Mint(v1::VIEWER, s.id(), "", {"ru"}).token();
+  const std::string interpreter = Mint(v1::INTERPRETER, s.id(), "ru").token();
+  struct Case {
+    std::string what, url, type, token;
+    int status;
+    std::string says;
+  } cases[] = {
+      {"no token", whep + "ru", "application/sdp", "", 401, "bearer token"},
+      {"forged token", whep + "ru", "application/sdp", viewer + "x", 401, "token"},
+      {"not SDP", whep + "ru", "text/plain", viewer, 415, "application/sdp"},
+      {"interpreter token", whep + "ru", "application/sdp", interpreter, 403, "cannot listen"},
+      {"channel not in the token", whep + "kk", "application/sdp", ru_only, 403, "channel kk"},
+      {"unknown channel", whep + "xx", "application/sdp", viewer, 404, "no channel xx"},
+      {"unknown session", daemon_.http_url() + "whep/nope/ru", "application/sdp", viewer, 403, "another session"},
+      {"an offer without Opus", whep + "ru", "application/sdp", viewer, 400, "no Opus"},
+  };
+  for (const auto& c : cases) {
+    auto r = Post(c.url, c.type, offer, c.token);
+    EXPECT_EQ(r.status, c.status) << c.what << ": " << r.body;
+    EXPECT_NE(r.body.find(c.says), std::string::npos) << c.what << ": " << r.body;
+  }
+  EXPECT_EQ(Post(daemon_.http_url() + "whep/resource/w-none", "", "", viewer, "DELETE").status, 404);
+  EXPECT_EQ(Post(whep + "ru", "application/trickle-ice-sdpfrag", "", viewer, "PATCH").status, 405);
+}
+
+}  // namespace
+}  // namespace tilmash::testing
