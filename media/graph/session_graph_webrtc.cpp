@@ -129,6 +129,7 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
   v->context = std::make_unique<ViewerContext>();
   {
     std::lock_guard lock(v->context->mu);
+    v->context->offer = offer;
     v->context->id = id;
     v->context->handshake = std::move(handshake);
     v->context->webrtc = webrtc.get();
@@ -137,7 +138,23 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
   g_signal_connect(webrtc.get(), "notify::connection-state", G_CALLBACK(OnConnectionState), v->context.get());
   v->branch.elements = {queue, pay, webrtc};
   for (auto& e : v->branch.elements) gst_bin_add(GST_BIN(pipeline_.get()), e.get());
-  GstPad* sink = gst_element_request_pad_simple(webrtc.get(), "sink_%u");
+  // The pad's transceiver knows its codec before the offer is answered (not only once the first
+  // buffer's caps arrive): otherwise a slow first buffer lets webrtcbin answer the offer's m-line
+  // with a transceiver of its own, and this pad's audio goes nowhere.
+  gst::CapsPtr codec(gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "audio", "encoding-name",
+                                         G_TYPE_STRING, "OPUS", "clock-rate", G_TYPE_INT, 48000, "payload", G_TYPE_INT,
+                                         pt, nullptr));
+  GstPadTemplate* templ = gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(webrtc.get()), "sink_%u");
+  GstPad* sink = gst_element_request_pad(webrtc.get(), templ, nullptr, codec.get());
+  if (sink) {
+    GstWebRTCRTPTransceiver* transceiver = nullptr;
+    g_object_get(sink, "transceiver", &transceiver, nullptr);
+    if (transceiver) {
+      g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "codec-preferences",
+                   codec.get(), nullptr);
+      gst_object_unref(transceiver);
+    }
+  }
   GstPad* pay_src = gst_element_get_static_pad(pay.get(), "src");
   v->tee_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(ch->second->opus_tee, "src_%u"));
   GstPad* queue_sink = gst_element_get_static_pad(queue.get(), "sink");
@@ -154,13 +171,34 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
   }
   for (auto it = v->branch.elements.rbegin(); it != v->branch.elements.rend(); ++it)
     gst_element_sync_state_with_parent(it->get());
-  GstWebRTCSessionDescription* remote = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
-  GstPromise* promise = gst_promise_new_with_change_func(OnRemoteSet, v->context.get(), nullptr);
-  g_signal_emit_by_name(webrtc.get(), "set-remote-description", remote, promise);
-  gst_webrtc_session_description_free(remote);
+  gst_sdp_message_free(sdp);
+  // The offer is answered once the first packet has reached webrtcbin: its caps then tell the
+  // pad's transceiver it is Opus audio, so webrtcbin answers the offer's audio m-line with it.
+  // Answered earlier (a slow first packet), webrtcbin would pair the m-line with a transceiver
+  // of its own and this pad's audio would go nowhere.
+  GstPad* first = gst_element_get_static_pad(pay.get(), "src");
+  gst_pad_add_probe(first, GST_PAD_PROBE_TYPE_BUFFER, &SessionGraph::OnFirstViewerPacket, v->context.get(), nullptr);
+  gst_object_unref(first);
   Log()->info("viewer {} on channel {} (Opus payload type {})", id, channel, pt);
   viewers_[id] = std::move(v);
   return Status::Ok();
+}
+
+GstPadProbeReturn SessionGraph::OnFirstViewerPacket(GstPad*, GstPadProbeInfo*, gpointer data) {
+  auto* v = static_cast<ViewerContext*>(data);
+  std::string offer;
+  {
+    std::lock_guard lock(v->mu);
+    offer = v->offer;
+  }
+  GstSDPMessage* sdp = nullptr;
+  gst_sdp_message_new_from_text(offer.c_str(), &sdp);  // parsed once already: it is SDP
+  const Fields f = Read(data);
+  GstWebRTCSessionDescription* remote = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  GstPromise* promise = gst_promise_new_with_change_func(OnRemoteSet, data, nullptr);
+  g_signal_emit_by_name(f.webrtc, "set-remote-description", remote, promise);
+  gst_webrtc_session_description_free(remote);
+  return GST_PAD_PROBE_REMOVE;
 }
 
 void SessionGraph::RemoveWebrtcViewer(const std::string& id) {
