@@ -122,7 +122,6 @@ class SessionGraph {
   std::string HlsDir(const std::string& channel) const;
   void RemoveViewersOf(const std::string& channel);  // "" = every viewer
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer channel);
-  static GstPadProbeReturn OnFirstViewerPacket(GstPad* pad, GstPadProbeInfo* info, gpointer viewer_context);
   static gboolean OnBusMessage(GstBus* bus, GstMessage* msg, gpointer self);
 
   const std::string session_;

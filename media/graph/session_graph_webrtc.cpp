@@ -129,7 +129,6 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
   v->context = std::make_unique<ViewerContext>();
   {
     std::lock_guard lock(v->context->mu);
-    v->context->offer = offer;
     v->context->id = id;
     v->context->handshake = std::move(handshake);
     v->context->webrtc = webrtc.get();
@@ -171,34 +170,15 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
   }
   for (auto it = v->branch.elements.rbegin(); it != v->branch.elements.rend(); ++it)
     gst_element_sync_state_with_parent(it->get());
-  gst_sdp_message_free(sdp);
-  // The offer is answered once the first packet has reached webrtcbin: its caps then tell the
-  // pad's transceiver it is Opus audio, so webrtcbin answers the offer's audio m-line with it.
-  // Answered earlier (a slow first packet), webrtcbin would pair the m-line with a transceiver
-  // of its own and this pad's audio would go nowhere.
-  GstPad* first = gst_element_get_static_pad(pay.get(), "src");
-  gst_pad_add_probe(first, GST_PAD_PROBE_TYPE_BUFFER, &SessionGraph::OnFirstViewerPacket, v->context.get(), nullptr);
-  gst_object_unref(first);
+  // The pad's transceiver already knows it sends Opus audio (its codec preferences), so the
+  // offer's audio m-line is answered with it, whenever the first packet comes.
+  GstWebRTCSessionDescription* remote = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  GstPromise* promise = gst_promise_new_with_change_func(OnRemoteSet, v->context.get(), nullptr);
+  g_signal_emit_by_name(webrtc.get(), "set-remote-description", remote, promise);
+  gst_webrtc_session_description_free(remote);  // frees sdp too
   Log()->info("viewer {} on channel {} (Opus payload type {})", id, channel, pt);
   viewers_[id] = std::move(v);
   return Status::Ok();
-}
-
-GstPadProbeReturn SessionGraph::OnFirstViewerPacket(GstPad*, GstPadProbeInfo*, gpointer data) {
-  auto* v = static_cast<ViewerContext*>(data);
-  std::string offer;
-  {
-    std::lock_guard lock(v->mu);
-    offer = v->offer;
-  }
-  GstSDPMessage* sdp = nullptr;
-  gst_sdp_message_new_from_text(offer.c_str(), &sdp);  // parsed once already: it is SDP
-  const Fields f = Read(data);
-  GstWebRTCSessionDescription* remote = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
-  GstPromise* promise = gst_promise_new_with_change_func(OnRemoteSet, data, nullptr);
-  g_signal_emit_by_name(f.webrtc, "set-remote-description", remote, promise);
-  gst_webrtc_session_description_free(remote);
-  return GST_PAD_PROBE_REMOVE;
 }
 
 void SessionGraph::RemoveWebrtcViewer(const std::string& id) {

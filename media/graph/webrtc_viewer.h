@@ -55,7 +55,6 @@ class WebrtcHandshake {
 // is connected): webrtcbin's threads then see the fields through a lock TSan sees.
 struct ViewerContext {
   std::mutex mu;
-  std::string offer;
   std::string id;
   std::shared_ptr<WebrtcHandshake> handshake;
   GstElement* webrtc = nullptr;
