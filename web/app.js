@@ -120,6 +120,23 @@
     return startHls(channel, element, gain);
   }
 
+  // A WebRTC stream that is connected but brings no packets within 3 s is set up again (at
+  // most twice): the listener should not have to press anything.
+  let retries = 0;
+  function watchdog(stream, channel) {
+    setTimeout(async () => {
+      if (stream !== main || !stream.pc) return;
+      let packets = 0;
+      (await stream.pc.getStats()).forEach((r) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'audio') packets = r.packetsReceived;
+      });
+      if (packets > 0) { retries = 0; return; }
+      if (retries++ >= 2) { setState('no audio', channel); return; }
+      T.reconnects = (T.reconnects || 0) + 1;
+      listen();
+    }, 3000);
+  }
+
   async function listen() {
     audioGraph();
     await ctx.resume();
@@ -140,6 +157,7 @@
       applyLevels();
       setState(T.transport === 'hls' ? 'playing (HLS)' : main.pc.connectionState, channel);
       $('play').textContent = 'Listening';
+      if (main.pc) watchdog(main, channel);
     } catch (e) {
       T.error = String(e.message || e);
       setState('failed', T.error);

@@ -49,7 +49,7 @@ try {
     const t = await page.evaluate(() => ({ ...window.tilmash }));
     console.log(JSON.stringify({ channel, expect_hz: hz, heard_hz: heard, switch_ms: first, tone_share: hits / n,
       transport: t.transport, state: t.state, packets: t.packets ?? null, audio_level: t.audioLevel ?? null,
-      latency_ms: t.latencyMs, level_db: t.levelDb, error: t.error }));
+      latency_ms: t.latencyMs, level_db: t.levelDb, reconnects: t.reconnects ?? 0, error: t.error }));
   }
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
   if (watch) {
