@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   app.add_option("--multicast-port", config.multicast_port, "UDP port of the venue multicast groups");
   app.add_option("--multicast-ttl", config.multicast_ttl, "TTL of venue multicast packets");
   app.add_option("--http-listen", config.http_listen,
-                 "HTTP HOST:PORT for HLS (port 0 picks a free port; off: no HTTP)");
+                 "HTTP HOST:PORT: listener page, WHEP, HLS (port 0 picks a free port; off: no HTTP)");
   app.add_option("--http-tls-cert", config.http_tls_cert, "HTTPS certificate (PEM); needed off loopback");
   app.add_option("--http-tls-key", config.http_tls_key, "HTTPS private key (PEM)");
   app.add_option("--web-root", config.web_root, "the listener page's files (default: the source tree's web/)");

@@ -2,13 +2,13 @@
 // (tests/browser/listen.mjs) against the real daemon. Each language has its own tone; the page's
 // Web Audio analyser must hear the right one over WebRTC (WHEP), and over HLS when asked.
 // Also WHEP's refusals, through a plain HTTP client.
-#include <libsoup/soup.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
 
 #include "e2e_support.h"
+#include "http_client.h"
 
 namespace tilmash::testing {
 namespace {
@@ -57,14 +57,8 @@ class BrowserTest : public E2eTest {
 };
 
 TEST_F(BrowserTest, ThePageHearsTheLanguageItPicksOverWebrtcAndHls) {
-  grpc::ClientContext ctx;
-  v1::CreateSessionRequest req;
-  req.set_name("browser");
-  req.set_floor_language("en");
-  for (const char* l : {"ru", "kk"}) req.add_languages(l);
-  req.mutable_floor_source()->mutable_tone()->set_frequency_hz(440);
-  v1::Session s;
-  ASSERT_TRUE(daemon_.sessions().CreateSession(&ctx, req, &s).ok());
+  const v1::Session s = CreateSession({"ru", "kk"}, 440.0, "en");
+  ASSERT_FALSE(s.id().empty());
   auto ru = Join(s.id(), "ru");
   auto kk = Join(s.id(), "kk");
   auto ru_voice = Speak(ru.ingest(), 880);
@@ -128,32 +122,6 @@ TEST_F(BrowserTest, ThePageHearsTheLanguageItPicksOverWebrtcAndHls) {
   }
 }
 
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-Reply Post(const std::string& url, const std::string& type, const std::string& body, const std::string& token,
-           const char* method = "POST") {
-  SoupSession* session = soup_session_new();
-  SoupMessage* msg = soup_message_new(method, url.c_str());
-  SoupMessageHeaders* h = soup_message_get_request_headers(msg);
-  if (!token.empty()) soup_message_headers_replace(h, "Authorization", ("Bearer " + token).c_str());
-  GBytes* b = g_bytes_new(body.data(), body.size());
-  if (!type.empty()) soup_message_set_request_body_from_bytes(msg, type.c_str(), b);
-  g_bytes_unref(b);
-  GBytes* out = soup_session_send_and_read(session, msg, nullptr, nullptr);
-  Reply r{int(soup_message_get_status(msg)), ""};
-  if (out) {
-    gsize n = 0;
-    const auto* d = static_cast<const char*>(g_bytes_get_data(out, &n));
-    r.body.assign(d ? d : "", n);
-    g_bytes_unref(out);
-  }
-  g_object_unref(msg);
-  g_object_unref(session);
-  return r;
-}
-
 TEST_F(BrowserTest, WhepRefusesWhatItMustAndNamesWhy) {
   auto s = CreateSession({"ru", "kk"}, 440.0);
   const std::string whep = daemon_.http_url() + "whep/" + s.id() + "/";
@@ -176,12 +144,12 @@ TEST_F(BrowserTest, WhepRefusesWhatItMustAndNamesWhy) {
       {"an offer without Opus", whep + "ru", "application/sdp", viewer, 400, "no Opus"},
   };
   for (const auto& c : cases) {
-    auto r = Post(c.url, c.type, offer, c.token);
+    auto r = Http(c.url, "POST", c.type, offer, c.token);
     EXPECT_EQ(r.status, c.status) << c.what << ": " << r.body;
     EXPECT_NE(r.body.find(c.says), std::string::npos) << c.what << ": " << r.body;
   }
-  EXPECT_EQ(Post(daemon_.http_url() + "whep/resource/w-none", "", "", viewer, "DELETE").status, 404);
-  EXPECT_EQ(Post(whep + "ru", "application/trickle-ice-sdpfrag", "", viewer, "PATCH").status, 405);
+  EXPECT_EQ(Http(daemon_.http_url() + "whep/resource/w-none", "DELETE", "", "", viewer).status, 404);
+  EXPECT_EQ(Http(whep + "ru", "PATCH", "application/trickle-ice-sdpfrag", "", viewer).status, 405);
 }
 
 }  // namespace

@@ -46,10 +46,12 @@ class E2eTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(daemon_.ok()) << "tilmashd did not start"; }
   void TearDown() override { EXPECT_EQ(daemon_.Stop(), 0) << "tilmashd must exit cleanly on SIGTERM"; }
 
-  v1::Session CreateSession(std::vector<std::string> languages, std::optional<double> floor_tone_hz) {
+  v1::Session CreateSession(std::vector<std::string> languages, std::optional<double> floor_tone_hz,
+                            const std::string& floor_language = "") {
     grpc::ClientContext ctx;
     v1::CreateSessionRequest req;
     req.set_name("e2e");
+    req.set_floor_language(floor_language);
     for (auto& l : languages) req.add_languages(l);
     if (floor_tone_hz)
       req.mutable_floor_source()->mutable_tone()->set_frequency_hz(*floor_tone_hz);

@@ -1,8 +1,6 @@
 // HLS through the real daemon: its HTTP side serves a master playlist with every language as an
 // alternate rendition, 1-second AAC segments that ffprobe validates, and ffmpeg - a real HLS
 // player over HTTP - decodes the right tone from each language.
-#include <libsoup/soup.h>
-
 #include <cstdio>
 #include <cstring>
 #include <regex>
@@ -10,53 +8,12 @@
 
 #include "audio/audio.h"
 #include "e2e_support.h"
+#include "http_client.h"
 
 namespace tilmash::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct HttpReply {
-  int status = 0;
-  std::string body, content_type, cache_control, allow, cors;
-};
-
-// One request with libsoup's client (a real HTTP client, not our server's code).
-HttpReply Http(const std::string& url, const char* method = "GET") {
-  HttpReply r;
-  SoupSession* session = soup_session_new();
-  SoupMessage* msg = soup_message_new(method, url.c_str());
-  if (!msg) {
-    g_object_unref(session);
-    ADD_FAILURE() << "not a URL: " << url;
-    return r;
-  }
-  GError* err = nullptr;
-  GBytes* body = soup_session_send_and_read(session, msg, nullptr, &err);
-  if (err) {
-    ADD_FAILURE() << method << " " << url << ": " << err->message;
-    g_clear_error(&err);
-  }
-  r.status = int(soup_message_get_status(msg));
-  if (body) {
-    gsize n = 0;
-    const auto* d = static_cast<const char*>(g_bytes_get_data(body, &n));
-    r.body.assign(d ? d : "", n);
-    g_bytes_unref(body);
-  }
-  SoupMessageHeaders* h = soup_message_get_response_headers(msg);
-  auto get = [&](const char* name) {
-    const char* v = soup_message_headers_get_one(h, name);
-    return std::string(v ? v : "");
-  };
-  r.content_type = get("Content-Type");
-  r.cache_control = get("Cache-Control");
-  r.allow = get("Allow");
-  r.cors = get("Access-Control-Allow-Origin");
-  g_object_unref(msg);
-  g_object_unref(session);
-  return r;
-}
 
 std::string Shell(const std::string& command) {
   std::string out;
@@ -109,14 +66,8 @@ class HlsTest : public E2eTest {
 
 TEST_F(HlsTest, MasterPlaylistListsEveryLanguageAndEachRenditionCarriesItsOwnVoice) {
   ASSERT_GT(daemon_.http_port(), 0) << "tilmashd printed no http line";
-  grpc::ClientContext ctx;
-  v1::CreateSessionRequest req;
-  req.set_name("hls");
-  req.set_floor_language("en");
-  for (const char* l : {"ru", "kk"}) req.add_languages(l);
-  req.mutable_floor_source()->mutable_tone()->set_frequency_hz(440);
-  v1::Session s;
-  ASSERT_TRUE(daemon_.sessions().CreateSession(&ctx, req, &s).ok());
+  const v1::Session s = CreateSession({"ru", "kk"}, 440.0, "en");
+  ASSERT_FALSE(s.id().empty());
   // The ru interpreter speaks 880 Hz; kk has no interpreter, so it carries the floor.
   auto ru = Join(s.id(), "ru");
   auto voice = Speak(ru.ingest(), 880);
