@@ -127,6 +127,9 @@ class Session {
   struct BoothState {
     BoothConfig config;  // b, c canonical
   };
+  // A unicast stream goes to one listener's own address: empty hosts, port 0 and multicast or
+  // broadcast addresses are refused, naming `field`.
+  static Status CheckUnicast(const Endpoint& e, const std::string& field);
   struct ListenerState {
     ListenerView view;
     std::chrono::steady_clock::time_point last_seen, key_since;

@@ -181,8 +181,9 @@ Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
   auto found = FindChannel(req.booth, "booth");
   if (!found.ok()) return found.status();
   const ChannelName booth = found.value();
-  if (req.return_endpoint && (req.return_endpoint->host.empty() || req.return_endpoint->port == 0))
-    return InvalidArgument("return_endpoint needs a host and a port between 1 and 65535");
+  if (req.return_endpoint) {
+    if (auto bad = CheckUnicast(*req.return_endpoint, "return_endpoint"); !bad.ok()) return bad;
+  }
   int in_booth = 0;
   for (const auto& [id, c] : consoles_) in_booth += c.view.booth == booth;
   if (in_booth >= kMaxConsolesPerBooth)

@@ -21,6 +21,18 @@ std::string FormatIpv4(uint32_t v) {
 }
 }  // namespace
 
+Status Session::CheckUnicast(const Endpoint& e, const std::string& field) {
+  if (e.host.empty()) return InvalidArgument(field + ".host is empty");
+  if (e.port == 0) return InvalidArgument(field + ".port must be between 1 and 65535");
+  // A stream keyed for one listener must not go to a group (the venue's groups carry group keys).
+  const auto ip = ParseIpv4(e.host);
+  if (ip && ((*ip >> 28) == 0xE || *ip == 0xFFFFFFFF))
+    return InvalidArgument(field + ".host " + e.host +
+                           " is a multicast or broadcast address; a unicast stream needs the receiver's own address "
+                           "(venue multicast: transport MULTICAST)");
+  return Status::Ok();
+}
+
 Result<Endpoint> Session::GroupEndpoint(const ChannelName&) const {
   const auto base = ParseIpv4(policy_.multicast_group);
   if (!base || (*base >> 28) != 0xE)
@@ -40,8 +52,7 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
   auto found = FindChannel(req.channel, "channel");
   if (!found.ok()) return found.status();
   if (req.transport == Transport::kUnicast) {
-    if (req.endpoint.host.empty()) return InvalidArgument("endpoint.host is empty");
-    if (req.endpoint.port == 0) return InvalidArgument("endpoint.port must be between 1 and 65535");
+    if (auto bad = CheckUnicast(req.endpoint, "endpoint"); !bad.ok()) return bad;
   }
   if (req.max_streams > 0 && !req.owner.empty()) {
     uint32_t mine = 0;
@@ -69,7 +80,7 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
     l.send = send.value();
   }
   const auto now = Now();
-  listeners_[l.id] = ListenerState{l, now, now};
+  listeners_[l.id] = ListenerState{l, now, now, std::nullopt, now};
   uint32_t count = ++channels_[l.channel].listeners;
   Emit(ListenerCountChanged{l.channel, count});
   return l;

@@ -126,7 +126,9 @@ TEST_F(BoothE2eTest, RelayThroughTheRuPivotReachesTheUzListenerWithGenerations01
   EXPECT_EQ(ch["ru"]->used_as_relay_by(), 1u);
   EXPECT_EQ(ch["uz"]->used_as_relay_by(), 1u);
   for (const auto& c : s.consoles())
-    if (c.id() == uz.id()) EXPECT_EQ(c.effective_input(), "ru");
+    if (c.id() == uz.id()) {
+      EXPECT_EQ(c.effective_input(), "ru");
+    }
 }
 
 TEST_F(BoothE2eTest, HandoverHasNoGapAndNoOverlapAtTheListener) {

@@ -15,6 +15,7 @@
 //  - listener counts equal the unicast listeners the media side sends that channel to plus the
 //    members of the channel's multicast group, whose one stream exists exactly while it has members;
 //  - a console's return feed carries what the console hears (effective_input).
+#include <arpa/inet.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 #include <google/protobuf/reflection.h>
@@ -100,8 +101,11 @@ class RecordingMedia : public MediaEngine {
   Result<SendInfo> AddListener(const SessionId& s, const ListenerId& id, const ChannelName& c, const Endpoint& e,
                                const SrtpKeying&, uint32_t) override {
     CHECK(At(s).channels.count(c) == 1 && !e.host.empty() && e.port != 0);
-    // A venue multicast group's stream goes to a group of the configured range.
-    CHECK((id.rfind("g-", 0) == 0) == (e.host.rfind("239.1.", 0) == 0));
+    // As the real engine: only IPv4 literals.
+    in_addr a{};
+    if (inet_pton(AF_INET, e.host.c_str(), &a) != 1) return InvalidArgument("endpoint.host is not an IPv4 address");
+    // A venue group's stream goes to a group; a stream keyed for one listener never does.
+    CHECK((id.rfind("g-", 0) == 0) == IN_MULTICAST(ntohl(a.s_addr)));
     CHECK(At(s).listeners.emplace(id, c).second);
     return SendInfo{{"127.0.0.1", 7000}, 111, 48000, 10};
   }

@@ -91,7 +91,9 @@ TEST_F(ListenerTest, APortThatStaysUnreachableEndsTheListenerAfterTheGrace) {
     if (i < 2) media.alerts.unreachable.push_back(late.id);  // its receiver opened after 250 ms
     registry->Tick();
     clock.now += 250ms;
-    if (i < 8) EXPECT_TRUE(EndedWith("port unreachable").empty()) << "within the grace, tick " << i;
+    if (i < 8) {
+      EXPECT_TRUE(EndedWith("port unreachable").empty()) << "within the grace, tick " << i;
+    }
   }
   EXPECT_EQ(EndedWith("port unreachable"), std::vector<std::string>{gone.id});
   EXPECT_TRUE(media.listener_channel.count(late.id)) << "a receiver that opened late keeps its stream";
@@ -184,6 +186,27 @@ TEST_F(ListenerTest, GroupKeysRotateOnThePeriodForEveryMember) {
   ASSERT_EQ(changes.size(), 2u);
   EXPECT_EQ(changes[0].srtp.master_key, changes[1].srtp.master_key);
   EXPECT_EQ(changes[0].reason, "period");
+}
+
+TEST_F(ListenerTest, AUnicastStreamIsNeverSentToAGroupOrBroadcastAddress) {
+  for (const std::string host : {"239.255.7.1", "224.0.0.1", "239.1.0.9", "255.255.255.255"}) {
+    ListenerRequest r;
+    r.channel = "en";
+    r.endpoint = {host, 5004};
+    auto l = s->Subscribe(r);
+    ASSERT_FALSE(l.ok()) << host;
+    EXPECT_EQ(l.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(l.status().message().find("endpoint.host " + host), std::string::npos) << l.status().message();
+    ConsoleRequest c;
+    c.booth = "ru";
+    c.return_endpoint = Endpoint{host, 7000};
+    auto joined = s->JoinConsole(c);
+    ASSERT_FALSE(joined.ok()) << host;
+    EXPECT_NE(joined.status().message().find("return_endpoint.host"), std::string::npos);
+  }
+  EXPECT_TRUE(media.listener_endpoint.empty());
+  EXPECT_TRUE(media.console_outputs.empty());
+  EXPECT_EQ(Join("en").endpoint.host, "127.0.0.1");
 }
 
 TEST_F(ListenerTest, MulticastNeedsAConfiguredGroup) {
