@@ -34,6 +34,11 @@ class MediaEngine {
   virtual Result<SendInfo> AddListener(const SessionId& session, const ListenerId& listener, const ChannelName& channel,
                                        const Endpoint& endpoint, const SrtpKeying& key, uint32_t ssrc) = 0;
   virtual Status SwitchListener(const SessionId& session, const ListenerId& listener, const ChannelName& channel) = 0;
+  // From now on (and after every switch) the listener gets its channel mixed with the floor:
+  // `interpretation_percent` of the channel, the rest the floor; 100 is the channel's own
+  // stream. Listeners of one channel and balance share one mix (one encode).
+  virtual Status SetListenerBalance(const SessionId& session, const ListenerId& listener,
+                                    uint32_t interpretation_percent) = 0;
   virtual void RemoveListener(const SessionId& session, const ListenerId& listener) = 0;
   // The listener's next key (same suite and SSRC), used from the first packet `after` from now.
   virtual Status RekeyListener(const SessionId& session, const ListenerId& listener, const SrtpKeying& key,

@@ -40,6 +40,8 @@ struct ListenerRequest {
   std::string owner;         // token id that subscribed (revocation ends the stream)
   uint32_t max_streams = 0;  // 0: no limit; else the owner's concurrent streams
   Transport transport = Transport::kUnicast;
+  // Original/interpretation balance (unicast): 100 the channel as is; less mixes the floor in.
+  std::optional<uint32_t> interpretation_percent;
 };
 
 struct ConsoleRequest {

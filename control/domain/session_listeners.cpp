@@ -54,6 +54,14 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
   if (req.transport == Transport::kUnicast) {
     if (auto bad = CheckUnicast(req.endpoint, "endpoint"); !bad.ok()) return bad;
   }
+  uint32_t balance = 100;
+  if (req.interpretation_percent) {
+    if (*req.interpretation_percent > 100)
+      return InvalidArgument("interpretation_percent must be between 0 and 100 (100: the channel as is)");
+    if (req.transport == Transport::kMulticast && *req.interpretation_percent != 100)
+      return InvalidArgument("interpretation_percent: a venue multicast group carries its channel as is");
+    balance = (*req.interpretation_percent + 2) / 5 * 5;  // one mix per 5 % step, at most 21 per channel
+  }
   if (req.max_streams > 0 && !req.owner.empty()) {
     uint32_t mine = 0;
     for (const auto& [id, l] : listeners_) mine += l.view.owner == req.owner;
@@ -78,6 +86,13 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
     auto send = ports_.media->AddListener(id_, l.id, l.channel, l.endpoint, l.srtp, l.ssrc);
     if (!send.ok()) return send.status();
     l.send = send.value();
+    if (balance != 100) {
+      if (Status mixed = ports_.media->SetListenerBalance(id_, l.id, balance); !mixed.ok()) {
+        ports_.media->RemoveListener(id_, l.id);
+        return mixed;
+      }
+      l.interpretation_percent = balance;
+    }
   }
   const auto now = Now();
   listeners_[l.id] = ListenerState{l, now, now, std::nullopt, now};

@@ -141,6 +141,8 @@ struct ListenerView {
   SendInfo send;
   Transport transport = Transport::kUnicast;
   std::chrono::milliseconds lease{0};  // keep alive within this (0: no lease)
+  // 100: the channel's shared stream; less: a server-side mix with (100 - it) % of the floor.
+  uint32_t interpretation_percent = 100;
 };
 
 struct SessionView {

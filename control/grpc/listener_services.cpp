@@ -44,13 +44,14 @@ grpc::Status ListenerServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "transport: unknown value");
     }
     domain::ListenerRequest lr{req->channel(), {}, suite.value(), who.id, IsStaff(who.role) ? 0u : who.max_streams,
-                               transport};
+                               transport, std::nullopt};
     if (transport == domain::Transport::kUnicast) {
       if (!req->has_endpoint()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "endpoint is not set");
       if (req->endpoint().port() > 65535)
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "endpoint.port must be between 1 and 65535");
       lr.endpoint = {req->endpoint().host(), uint16_t(req->endpoint().port())};
     }
+    if (req->has_interpretation_percent()) lr.interpretation_percent = req->interpretation_percent();
     auto r = s->Subscribe(lr);
     if (!r.ok()) return ToGrpc(r.status());
     const domain::ListenerView& l = r.value();
@@ -72,6 +73,7 @@ grpc::Status ListenerServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::
     }
     resp->set_key_id(l.key_id);
     resp->set_lease_ms(uint32_t(l.lease.count()));
+    resp->set_interpretation_percent(l.interpretation_percent);
     return grpc::Status::OK;
   });
 }

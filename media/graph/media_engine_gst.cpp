@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <tuple>
+
 #include "log/log.h"
 
 namespace tilmash::graph {
@@ -71,6 +74,10 @@ Status MediaEngineGst::CreateSession(const domain::SessionId& session) {
 
 void MediaEngineGst::EndSession(const domain::SessionId& session) {
   thread_->Invoke([&] { graphs_.erase(session); });
+  std::lock_guard mix_lock(mix_mu_);
+  for (auto it = routes_.begin(); it != routes_.end();) it = it->second.session == session ? routes_.erase(it) : std::next(it);
+  for (auto it = mixes_.begin(); it != mixes_.end();)
+    it = std::get<0>(it->first) == session ? mixes_.erase(it) : std::next(it);
   std::lock_guard lock(keys_mu_);
   for (auto it = channel_keys_.begin(); it != channel_keys_.end();)
     it = it->first.first == session ? channel_keys_.erase(it) : std::next(it);
@@ -93,9 +100,12 @@ Status MediaEngineGst::AddChannel(const domain::SessionId& session, const domain
 
 void MediaEngineGst::RemoveChannel(const domain::SessionId& session, const domain::ChannelName& channel) {
   WithGraph(session, [&](SessionGraph& g) {
-    g.RemoveChannel(channel);
+    g.RemoveChannel(channel);  // and its balance mixes
     return Status::Ok();
   });
+  std::lock_guard mix_lock(mix_mu_);
+  for (auto it = mixes_.begin(); it != mixes_.end();)
+    it = std::get<0>(it->first) == session && std::get<1>(it->first) == channel ? mixes_.erase(it) : std::next(it);
   std::lock_guard lock(keys_mu_);
   channel_keys_.erase({session, channel});
 }
@@ -177,20 +187,86 @@ Result<domain::SendInfo> MediaEngineGst::AddListener(const domain::SessionId& se
   }
   std::string error;
   if (!fanout_->AddListener(std::move(spec), &error)) return domain::Internal("listener SRTP: " + error);
+  {
+    std::lock_guard lock(mix_mu_);
+    routes_[listener] = Route{session, channel, 100};
+  }
   return domain::SendInfo{{fanout_->source_host(), fanout_->source_port()}, 111, 48000, uint32_t(config_.frame_ms)};
 }
 
 Status MediaEngineGst::SwitchListener(const domain::SessionId& session, const domain::ListenerId& listener,
                                       const domain::ChannelName& channel) {
-  const auto ch = KeyOf(session, channel);
-  std::lock_guard lock(keys_mu_);
-  auto it = listener_keys_.find(listener);
-  if (it == listener_keys_.end()) return domain::NotFound("listener_id: no media for " + listener);
-  fanout_->SwitchListener(it->second, ch);
+  std::lock_guard lock(mix_mu_);
+  auto it = routes_.find(listener);
+  Route next = it != routes_.end() ? it->second : Route{session, channel, 100};
+  next.channel = channel;  // the balance stays
+  return RouteLocked(listener, next);
+}
+
+Status MediaEngineGst::SetListenerBalance(const domain::SessionId&, const domain::ListenerId& listener,
+                                          uint32_t percent) {
+  std::lock_guard lock(mix_mu_);
+  auto it = routes_.find(listener);
+  if (it == routes_.end()) return domain::NotFound("listener_id: no media for " + listener);
+  Route next = it->second;
+  next.percent = std::min<uint32_t>(percent, 100);
+  return RouteLocked(listener, next);
+}
+
+Status MediaEngineGst::RouteLocked(const domain::ListenerId& listener, const Route& next) {
+  fanout::ListenerKey lk;
+  {
+    std::lock_guard lock(keys_mu_);
+    auto it = listener_keys_.find(listener);
+    if (it == listener_keys_.end()) return domain::NotFound("listener_id: no media for " + listener);
+    lk = it->second;
+  }
+  fanout::ChannelKey target;
+  if (next.Mixed()) {
+    const auto id = std::make_tuple(next.session, next.channel, next.percent);
+    MixUse& use = mixes_[id];
+    if (use.listeners == 0) {
+      {
+        std::lock_guard lock(keys_mu_);
+        use.key = next_key_++;
+      }
+      const fanout::ChannelKey key = use.key;
+      Status built =
+          WithGraph(next.session, [&](SessionGraph& g) { return g.AddBalancedMix(next.channel, next.percent, key); });
+      if (!built.ok()) {
+        mixes_.erase(id);
+        return built;
+      }
+    }
+    ++use.listeners;
+    target = use.key;
+  } else {
+    target = KeyOf(next.session, next.channel);
+  }
+  fanout_->SwitchListener(lk, target);
+  auto prev = routes_.find(listener);
+  if (prev != routes_.end()) ReleaseMixLocked(prev->second);
+  routes_[listener] = next;
   return Status::Ok();
 }
 
+void MediaEngineGst::ReleaseMixLocked(const Route& r) {
+  if (!r.Mixed()) return;
+  auto it = mixes_.find({r.session, r.channel, r.percent});
+  if (it == mixes_.end() || --it->second.listeners > 0) return;
+  mixes_.erase(it);
+  WithGraph(r.session, [&](SessionGraph& g) {
+    g.RemoveBalancedMix(r.channel, r.percent);
+    return Status::Ok();
+  });
+}
+
 void MediaEngineGst::RemoveListener(const domain::SessionId&, const domain::ListenerId& listener) {
+  std::lock_guard mix_lock(mix_mu_);
+  if (auto r = routes_.find(listener); r != routes_.end()) {
+    ReleaseMixLocked(r->second);
+    routes_.erase(r);
+  }
   std::lock_guard lock(keys_mu_);
   auto it = listener_keys_.find(listener);
   if (it == listener_keys_.end()) return;

@@ -39,6 +39,8 @@ class MediaEngineGst : public domain::MediaEngine {
                                                const domain::SrtpKeying& key, uint32_t ssrc) override;
   domain::Status SwitchListener(const domain::SessionId& session, const domain::ListenerId& listener,
                                 const domain::ChannelName& channel) override;
+  domain::Status SetListenerBalance(const domain::SessionId& session, const domain::ListenerId& listener,
+                                    uint32_t interpretation_percent) override;
   void RemoveListener(const domain::SessionId& session, const domain::ListenerId& listener) override;
   domain::Status RekeyListener(const domain::SessionId& session, const domain::ListenerId& listener,
                                const domain::SrtpKeying& key, std::chrono::milliseconds after) override;
@@ -57,6 +59,17 @@ class MediaEngineGst : public domain::MediaEngine {
   // Runs fn(graph) on the media thread; NotFound when the session has no graph.
   domain::Status WithGraph(const domain::SessionId& session, const std::function<domain::Status(SessionGraph&)>& fn);
   fanout::ChannelKey KeyOf(const domain::SessionId& s, const domain::ChannelName& c);
+  // What a listener hears: a channel at a balance (100: the channel's own stream).
+  struct Route {
+    domain::SessionId session;
+    domain::ChannelName channel;
+    uint32_t percent = 100;
+    bool Mixed() const { return percent < 100 && channel != domain::kFloorChannel; }
+  };
+  // Moves the listener to `next`, making its mix when it is the first listener of it and
+  // ending the mix it leaves when it was the last. mix_mu_ held.
+  domain::Status RouteLocked(const domain::ListenerId& listener, const Route& next);
+  void ReleaseMixLocked(const Route& r);
 
   const GraphConfig config_;
   std::unique_ptr<fanout::FanoutEngine> fanout_;
@@ -69,6 +82,16 @@ class MediaEngineGst : public domain::MediaEngine {
   std::map<domain::ListenerId, fanout::ListenerKey> listener_keys_;
   std::map<fanout::ListenerKey, std::pair<domain::SessionId, domain::ListenerId>> key_owners_;
   std::map<domain::SessionId, ListenerAlerts> alerts_;  // taken from the fan-out, not yet by their session
+
+  // Balance mixes: control plane only, held across the media-thread call that builds a mix
+  // (the media thread never takes it).
+  std::mutex mix_mu_;
+  std::map<domain::ListenerId, Route> routes_;
+  struct MixUse {
+    fanout::ChannelKey key = 0;
+    int listeners = 0;
+  };
+  std::map<std::tuple<domain::SessionId, domain::ChannelName, uint32_t>, MixUse> mixes_;
 };
 
 }  // namespace tilmash::graph

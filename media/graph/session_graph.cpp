@@ -6,59 +6,22 @@
 #include <future>
 
 #include "graph/gain_ramp.h"
+#include "graph/graph_parts.h"
 #include "log/log.h"
 
 namespace tilmash::graph {
 
 using domain::Result;
 using domain::Status;
+using namespace parts;
 
 namespace {
 
-constexpr const char* kRawCaps = "audio/x-raw,format=F32LE,rate=48000,channels=1,layout=interleaved";
 constexpr uint8_t kIngestPayloadType = 96;
-// -3 dBFS: leaves room for the codec's overshoot, so no decoded sample exceeds -1 dBFS (ISO 20109 §4.5).
-constexpr double kLimiterThreshold = 0.708;
 
 std::shared_ptr<spdlog::logger> Log() {
   static auto l = log::Get("mix");
   return l;
-}
-
-gst::ElementPtr Make(const char* factory, std::string* missing) {
-  auto e = gst::MakeElement(factory);
-  if (!e && missing && missing->empty()) *missing = factory;
-  return e;
-}
-
-gst::ElementPtr MakeCapsFilter(const char* caps) {
-  auto f = gst::MakeElement("capsfilter");
-  gst::CapsPtr c(gst_caps_from_string(caps));
-  g_object_set(f.get(), "caps", c.get(), nullptr);
-  return f;
-}
-
-// Instant hard limiter (acoustic-shock protection): a clipper at kLimiterThreshold.
-gst::ElementPtr MakeLimiter(std::string* missing) {
-  auto l = Make("audiodynamic", missing);
-  if (!l) return l;
-  gst_util_set_object_arg(G_OBJECT(l.get()), "characteristics", "hard-knee");
-  gst_util_set_object_arg(G_OBJECT(l.get()), "mode", "compressor");
-  g_object_set(l.get(), "threshold", gfloat(kLimiterThreshold), "ratio", gfloat(0.0), nullptr);
-  return l;
-}
-
-gst::ElementPtr MakeQueue() {
-  auto q = gst::MakeElement("queue");
-  // Leaky: a stalled branch drops its own oldest audio instead of blocking the floor tee.
-  g_object_set(q.get(), "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", guint64(200 * GST_MSECOND),
-               "silent", TRUE, nullptr);
-  gst_util_set_object_arg(G_OBJECT(q.get()), "leaky", "downstream");
-  return q;
-}
-
-Status Missing(const std::string& factory) {
-  return domain::Internal("GStreamer element '" + factory + "' is missing (install its plugin)");
 }
 
 }  // namespace
@@ -95,6 +58,7 @@ SessionGraph::~SessionGraph() {
   }
   if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
   for (auto& [name, c] : channels_) fanout_->RemoveChannel(c->key);
+  for (auto& [name, m] : mixes_) fanout_->RemoveChannel(m->out->key);
   RemoveHlsFiles("");
 }
 
@@ -132,11 +96,6 @@ Status SessionGraph::AddAndLink(Branch& b) {
                               GST_OBJECT_NAME(b.elements[i].get()));
   }
   return Status::Ok();
-}
-
-// Downstream first, so no element pushes into one that is not yet playing.
-static void SyncStates(std::vector<gst::ElementPtr>& elements) {
-  for (auto it = elements.rbegin(); it != elements.rend(); ++it) gst_element_sync_state_with_parent(it->get());
 }
 
 void SessionGraph::Teardown(Branch& b) {
@@ -324,7 +283,16 @@ Status SessionGraph::AddChannel(const std::string& name, fanout::ChannelKey key)
                     gst_element_link_many(mixer.get(), caps.get(), limiter.get(), nullptr);
     gst_object_unref(gain_src);
     if (!ok) return domain::Internal("cannot link the mixer of channel " + name);
-    upstream = limiter.get();
+    // The mixed audio also feeds listeners' balance mixes (session_graph_balance.cpp); the
+    // encoder takes the tee's first pad and has no queue.
+    auto raw_tee = Make("tee", &missing);
+    if (!raw_tee) return Missing(missing);
+    g_object_set(raw_tee.get(), "allow-not-linked", TRUE, nullptr);
+    gst_bin_add(GST_BIN(pipeline_.get()), raw_tee.get());
+    c->branch.elements.push_back(raw_tee);
+    if (!gst_element_link(limiter.get(), raw_tee.get())) return domain::Internal("cannot link the tee of " + name);
+    c->raw_tee = raw_tee.get();
+    upstream = raw_tee.get();
   }
   auto hls = BuildHls(*c, upstream);
   if (!hls.ok()) return hls.status();
@@ -346,6 +314,7 @@ void SessionGraph::RemoveChannel(const std::string& name) {
   if (it == channels_.end()) return;
   Channel& c = *it->second;
   RemoveViewersOf(name);
+  RemoveBalancedMixesOf(name);
   fanout_->RemoveChannel(c.key);
   DetachTeePad(tee_.get(), c.tee_pad.get());
   Teardown(c.branch);

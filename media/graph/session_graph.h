@@ -3,6 +3,7 @@
 //                                   +-> queue -> Opus -> RTP -> appsink (channel "floor")
 //   (with HLS, each channel's audio also goes tee -> queue -> AAC -> hlssink2 before Opus)
 //   console (SRTP/Opus) -> guard -> jitter buffer -> decode -> gain -> audiomixer(its channel)
+//   (a listener balance: floor tee + the channel's limiter -> audiomixer -> Opus, only when asked)
 // Every method runs on the media thread (MediaEngineGst guarantees it).
 #pragma once
 #include <gio/gio.h>
@@ -61,6 +62,10 @@ class SessionGraph {
                                  std::shared_ptr<WebrtcHandshake> handshake);
   void RemoveWebrtcViewer(const std::string& id);
   std::size_t WebrtcViewers() const { return viewers_.size(); }
+  // A stream of `channel` mixed with the floor for listeners who asked for a balance:
+  // `interpretation_percent` of the channel, the rest the floor, sent under fan-out `key`.
+  domain::Status AddBalancedMix(const std::string& channel, uint32_t interpretation_percent, fanout::ChannelKey key);
+  void RemoveBalancedMix(const std::string& channel, uint32_t interpretation_percent);
   std::vector<domain::IngestCounters> IngestStats() const;
 
  private:
@@ -84,6 +89,14 @@ class SessionGraph {
     GstElement* hls_tee = nullptr;  // owned by branch; null without HLS
     GstElement* hls_queue = nullptr;
     GstElement* opus_tee = nullptr;  // owned by branch: opusenc -> tee -> payloader (fan-out) + viewers
+    GstElement* raw_tee = nullptr;   // owned by branch: the mixed audio before Opus (not on "floor")
+  };
+  // A listener balance of one channel (session_graph_balance.cpp): floor tee and the channel's
+  // raw tee -> queue -> volume -> audiomixer -> limiter -> Opus -> its own fan-out stream.
+  struct BalancedMix {
+    std::string channel;
+    std::unique_ptr<Channel> out;  // the mix's encoder and fan-out key
+    gst::PadPtr floor_pad, channel_pad;
   };
   struct Viewer {  // a WebRTC viewer: opus tee -> queue -> rtpopuspay -> webrtcbin
     std::string channel;
@@ -121,6 +134,7 @@ class SessionGraph {
   void RemoveHlsFiles(const std::string& channel);  // "" = the session's directory
   std::string HlsDir(const std::string& channel) const;
   void RemoveViewersOf(const std::string& channel);  // "" = every viewer
+  void RemoveBalancedMixesOf(const std::string& channel);
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer channel);
   static gboolean OnBusMessage(GstBus* bus, GstMessage* msg, gpointer self);
 
@@ -134,6 +148,7 @@ class SessionGraph {
   std::map<std::string, std::unique_ptr<Channel>> channels_;
   std::map<std::string, std::unique_ptr<Console>> consoles_;
   std::map<std::string, std::unique_ptr<Viewer>> viewers_;
+  std::map<std::pair<std::string, uint32_t>, std::unique_ptr<BalancedMix>> mixes_;
   int next_name_ = 0;
 };
 

@@ -128,6 +128,10 @@ class RecordingMedia : public MediaEngine {
     CHECK(At(s).listeners.count(id) == 1);
     return 0;
   }
+  Status SetListenerBalance(const SessionId& s, const ListenerId& id, uint32_t percent) override {
+    CHECK(At(s).listeners.count(id) == 1 && percent < 100 && percent % 5 == 0 && id.rfind("l-", 0) == 0);
+    return Status::Ok();
+  }
   Status SwitchListener(const SessionId& s, const ListenerId& id, const ChannelName& c) override {
     CHECK(At(s).channels.count(c) == 1 && At(s).listeners.count(id) == 1);
     At(s).listeners[id] = c;
@@ -533,6 +537,7 @@ void Dispatch(Op op, const uint8_t* msg, std::size_t len, SessionRegistry& regis
       lr.channel = req.channel();
       lr.suite = suite.value();
       lr.owner = req.channel().size() % 2 ? "token-a" : "token-b";
+      if (req.has_interpretation_percent()) lr.interpretation_percent = req.interpretation_percent();
       auto r = s->Subscribe(lr);
       if (!r.ok()) return Reply(r);
       v1::SubscribeResponse resp;

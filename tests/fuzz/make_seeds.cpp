@@ -237,6 +237,14 @@ Program MulticastAndLeases() {
     p.Add(kSubscribe, r);
   }
   Subscribe(p, "ru");
+  for (uint32_t balance : {40u, 0u, 101u}) {  // server-side mixes, and one out of range
+    v1::SubscribeRequest r;
+    r.set_channel("ru");
+    r.mutable_endpoint()->set_host("127.0.0.1");
+    r.mutable_endpoint()->set_port(5006);
+    r.set_interpretation_percent(balance);
+    p.Add(kSubscribe, r);
+  }
   v1::KeepAliveRequest k;
   k.set_listener_id(Idx(0));
   p.Add(kKeepAlive, k);

@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
   app.add_flag("--gcm", gcm, "ask for AEAD_AES_128_GCM instead of AES_CM_128_HMAC_SHA1_80");
   app.add_flag("--multicast", options.multicast,
                "join the channel's venue multicast group (on the --bind interface) instead of a unicast stream");
+  app.add_option("--balance", options.interpretation_percent,
+                 "percent of interpretation, the rest the original (mixed by the daemon; default 100)")
+      ->check(CLI::Range(0, 100));
   app.add_flag("--json", json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
   if (!switch_to.empty() && switch_at < 0) switch_at = seconds / 2;

@@ -1,5 +1,7 @@
 // tilmashctl: console, mic/cough (BoothService) and listen (ListenerService) commands.
 // The other booth features (select, handover, messages, ...) are in desk_commands.cpp.
+#include <optional>
+
 #include "command.h"
 #include "domain/sdp.h"
 #include "tilmash/v1/tilmash.grpc.pb.h"
@@ -85,6 +87,7 @@ struct SubscribeOptions {
   std::string id, channel, host = "127.0.0.1";
   uint16_t port = 0;
   bool gcm = false;
+  std::optional<uint32_t> balance;
 };
 
 int Subscribe(Context& ctx, const SubscribeOptions& o) {
@@ -94,6 +97,7 @@ int Subscribe(Context& ctx, const SubscribeOptions& o) {
   request.mutable_endpoint()->set_host(o.host);
   request.mutable_endpoint()->set_port(o.port);
   request.set_suite(o.gcm ? v1::AEAD_AES_128_GCM : v1::AES_CM_128_HMAC_SHA1_80);
+  if (o.balance) request.set_interpretation_percent(*o.balance);
   grpc::ClientContext context;
   SetDeadline(context);
   v1::SubscribeResponse r;
@@ -105,6 +109,8 @@ int Subscribe(Context& ctx, const SubscribeOptions& o) {
               << "payload      " << r.payload_type() << " opus/" << r.clock_rate() << ", " << r.frame_ms()
               << " ms frames\n"
               << "source       " << r.source().host() << ":" << r.source().port() << "\n"
+              << "balance      " << r.interpretation_percent() << " % interpretation, "
+              << 100 - r.interpretation_percent() << " % original\n"
               << "srtp         " << SuiteText(r.srtp().suite()) << " roc " << r.srtp().roc() << " key "
               << domain::Base64Encode(key) << "\n\n"
               << r.sdp();
@@ -179,6 +185,9 @@ void AddBoothCommands(CLI::App& app, Context& ctx, Action& action) {
     cmd->add_option("--host", o->host, "where to send")->capture_default_str();
     cmd->add_option("--port", o->port, "UDP port")->required()->check(CLI::Range(1, 65535));
     cmd->add_flag("--gcm", o->gcm, "AEAD_AES_128_GCM instead of AES_CM_128_HMAC_SHA1_80");
+    cmd->add_option("--balance", o->balance,
+                    "percent of interpretation, the rest the original (mixed server-side; default 100)")
+        ->check(CLI::Range(0, 100));
     cmd->callback([&, o] { action = [&ctx, o] { return Subscribe(ctx, *o); }; });
   }
   {

@@ -64,9 +64,16 @@ class FakeMedia : public MediaEngine {
     listener_channel[id] = c;
     return Status::Ok();
   }
+  Status SetListenerBalance(const SessionId&, const ListenerId& id, uint32_t percent) override {
+    std::lock_guard l(mu);
+    if (!listener_channel.count(id)) return NotFound("no listener " + id);
+    listener_balance[id] = percent;
+    return Status::Ok();
+  }
   void RemoveListener(const SessionId&, const ListenerId& id) override {
     std::lock_guard l(mu);
     listener_channel.erase(id);
+    listener_balance.erase(id);
   }
   MediaStats Stats(const SessionId&) override { return {}; }
   Status RekeyListener(const SessionId&, const ListenerId& id, const SrtpKeying& key,
@@ -99,6 +106,7 @@ class FakeMedia : public MediaEngine {
   std::map<ChannelName, ChannelMix> mixes;
   std::map<ListenerId, ChannelName> listener_channel;
   std::map<ListenerId, Endpoint> listener_endpoint;
+  std::map<ListenerId, uint32_t> listener_balance;  // only the listeners with a server-side mix
   std::vector<std::pair<ListenerId, SrtpKeying>> rekeyed;
   ListenerAlerts alerts;  // handed out by the next TakeListenerAlerts
   std::map<ConsoleId, std::vector<ChannelName>> console_outputs;

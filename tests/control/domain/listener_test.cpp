@@ -209,6 +209,37 @@ TEST_F(ListenerTest, AUnicastStreamIsNeverSentToAGroupOrBroadcastAddress) {
   EXPECT_EQ(Join("en").endpoint.host, "127.0.0.1");
 }
 
+TEST_F(ListenerTest, ABalanceIsMixedOnlyWhenAskedForInFivePercentSteps) {
+  auto at = [&](std::optional<uint32_t> percent, Transport t = Transport::kUnicast) {
+    ListenerRequest r;
+    r.channel = "ru";
+    r.endpoint = {"127.0.0.1", uint16_t(41000 + ++joined)};
+    r.transport = t;
+    r.interpretation_percent = percent;
+    return s->Subscribe(r);
+  };
+  auto plain = at(std::nullopt), full = at(100), some = at(42), none = at(0);
+  ASSERT_TRUE(plain.ok() && full.ok() && some.ok() && none.ok());
+  EXPECT_EQ(plain->interpretation_percent, 100u);
+  EXPECT_EQ(some->interpretation_percent, 40u);
+  EXPECT_EQ(none->interpretation_percent, 0u);
+  // The channel's own stream for everybody else: the media side mixes only for 40 % and 0 %.
+  EXPECT_EQ(media.listener_balance, (std::map<ListenerId, uint32_t>{{some->id, 40}, {none->id, 0}}));
+  ASSERT_TRUE(s->SwitchChannel(some->id, "en").ok());
+  EXPECT_EQ(media.listener_balance.at(some->id), 40u) << "the balance stays across a switch";
+
+  auto too_much = at(101);
+  ASSERT_FALSE(too_much.ok());
+  EXPECT_EQ(too_much.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(too_much.status().message().find("interpretation_percent"), std::string::npos);
+  auto group = at(50, Transport::kMulticast);
+  ASSERT_FALSE(group.ok());
+  EXPECT_NE(group.status().message().find("interpretation_percent"), std::string::npos);
+  EXPECT_TRUE(at(100, Transport::kMulticast).ok()) << "a group member may state the default";
+  ASSERT_TRUE(s->Unsubscribe(none->id).ok());
+  EXPECT_EQ(media.listener_balance.count(none->id), 0u);
+}
+
 TEST_F(ListenerTest, MulticastNeedsAConfiguredGroup) {
   policy.multicast_group = "";
   SetUp();

@@ -35,6 +35,7 @@ std::unique_ptr<ListenerClient> ListenerClient::Start(const Options& options, st
     request.mutable_endpoint()->set_port(self->receiver_->local_port());
   }
   request.set_suite(options.suite);
+  if (options.interpretation_percent) request.set_interpretation_percent(*options.interpretation_percent);
   grpc::ClientContext context;
   SetDeadline(context);
   const grpc::Status status = stub->Subscribe(&context, request, &self->subscription_);

@@ -47,6 +47,8 @@ class ListenerClient {
     // Hold ListenerService.WatchKeys open: follow key rotations and keep the lease alive.
     // false: a listener that goes silent (lease tests).
     bool watch_keys = true;
+    // Original/interpretation balance (percent of interpretation), mixed by the daemon.
+    std::optional<uint32_t> interpretation_percent;
   };
 
   // The measurement types are the receiver's (ListenerClient is a subscription around one).

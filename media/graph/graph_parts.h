@@ -1,0 +1,59 @@
+// Building blocks shared by the session graph's files (not part of its interface).
+#pragma once
+#include <gst/gst.h>
+
+#include <string>
+#include <vector>
+
+#include "domain/status.h"
+#include "gst/gst_ptr.h"
+
+namespace tilmash::graph::parts {
+
+constexpr const char* kRawCaps = "audio/x-raw,format=F32LE,rate=48000,channels=1,layout=interleaved";
+// -3 dBFS: leaves room for the codec's overshoot, so no decoded sample exceeds -1 dBFS (ISO 20109 §4.5).
+constexpr double kLimiterThreshold = 0.708;
+
+
+inline gst::ElementPtr Make(const char* factory, std::string* missing) {
+  auto e = gst::MakeElement(factory);
+  if (!e && missing && missing->empty()) *missing = factory;
+  return e;
+}
+
+inline gst::ElementPtr MakeCapsFilter(const char* caps) {
+  auto f = gst::MakeElement("capsfilter");
+  gst::CapsPtr c(gst_caps_from_string(caps));
+  g_object_set(f.get(), "caps", c.get(), nullptr);
+  return f;
+}
+
+// Instant hard limiter (acoustic-shock protection): a clipper at kLimiterThreshold.
+inline gst::ElementPtr MakeLimiter(std::string* missing) {
+  auto l = Make("audiodynamic", missing);
+  if (!l) return l;
+  gst_util_set_object_arg(G_OBJECT(l.get()), "characteristics", "hard-knee");
+  gst_util_set_object_arg(G_OBJECT(l.get()), "mode", "compressor");
+  g_object_set(l.get(), "threshold", gfloat(kLimiterThreshold), "ratio", gfloat(0.0), nullptr);
+  return l;
+}
+
+inline gst::ElementPtr MakeQueue() {
+  auto q = gst::MakeElement("queue");
+  // Leaky: a stalled branch drops its own oldest audio instead of blocking the floor tee.
+  g_object_set(q.get(), "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", guint64(200 * GST_MSECOND),
+               "silent", TRUE, nullptr);
+  gst_util_set_object_arg(G_OBJECT(q.get()), "leaky", "downstream");
+  return q;
+}
+
+inline domain::Status Missing(const std::string& factory) {
+  return domain::Internal("GStreamer element '" + factory + "' is missing (install its plugin)");
+}
+
+// Downstream first, so no element pushes into one that is not yet playing.
+inline void SyncStates(std::vector<gst::ElementPtr>& elements) {
+  for (auto it = elements.rbegin(); it != elements.rend(); ++it) gst_element_sync_state_with_parent(it->get());
+}
+
+}  // namespace tilmash::graph::parts

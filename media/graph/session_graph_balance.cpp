@@ -1,0 +1,102 @@
+// Listener balance, mixed server-side only when a listener asks for it:
+//   floor tee           -> queue -> volume(1 - b) -+
+//   channel's raw tee   -> queue -> volume(b)     -+-> audiomixer -> limiter -> Opus -> RTP -> fan-out
+// One mix per channel and balance, shared by every listener who asked for the same one; the
+// channel's own stream (b = 100 %) stays encoded once. Both inputs carry the same running
+// times (the channel's mixer keeps the floor's timestamps), so the mixer lines them up to the
+// sample and the original is not heard twice with an offset.
+#include "graph/graph_parts.h"
+#include "graph/session_graph.h"
+#include "log/log.h"
+
+namespace tilmash::graph {
+
+using domain::Status;
+using namespace parts;
+
+Status SessionGraph::AddBalancedMix(const std::string& channel, uint32_t percent, fanout::ChannelKey key) {
+  auto ch = channels_.find(channel);
+  if (ch == channels_.end() || !ch->second->raw_tee)
+    return domain::InvalidArgument("interpretation_percent: channel " + channel + " has no interpretation to balance");
+  if (percent >= 100) return domain::InvalidArgument("interpretation_percent: 100 is the channel's own stream");
+  if (mixes_.count({channel, percent})) return domain::AlreadyExists("mix " + channel + "@" + std::to_string(percent));
+  auto m = std::make_unique<BalancedMix>();
+  m->channel = channel;
+  m->out = std::make_unique<Channel>();
+  Channel& out = *m->out;
+  out.name = channel + "@" + std::to_string(percent);
+  out.key = key;
+  out.fanout = fanout_;
+  std::string missing;
+  auto floor_queue = MakeQueue();
+  auto channel_queue = MakeQueue();
+  auto floor_volume = Make("volume", &missing);
+  auto channel_volume = Make("volume", &missing);
+  auto mixer = Make("audiomixer", &missing);
+  auto limiter = MakeLimiter(&missing);
+  if (!missing.empty()) return Missing(missing);
+  g_object_set(floor_volume.get(), "volume", (100 - percent) / 100.0, nullptr);
+  g_object_set(channel_volume.get(), "volume", percent / 100.0, nullptr);
+  g_object_set(mixer.get(), "ignore-inactive-pads", TRUE, "latency", guint64(0), "min-upstream-latency",
+               guint64((config_.jitter_ms + config_.frame_ms) * GST_MSECOND), "output-buffer-duration",
+               guint64(config_.frame_ms * GST_MSECOND), nullptr);
+  gst_util_set_object_arg(G_OBJECT(mixer.get()), "start-time-selection", "first");
+  auto caps = MakeCapsFilter(kRawCaps);
+  for (auto& e : {floor_queue, channel_queue, floor_volume, channel_volume, mixer, caps, limiter}) {
+    gst_bin_add(GST_BIN(pipeline_.get()), e.get());
+    out.branch.elements.push_back(e);
+  }
+  const bool mixed = gst_element_link_many(floor_queue.get(), floor_volume.get(), mixer.get(), nullptr) &&
+                     gst_element_link_many(channel_queue.get(), channel_volume.get(), mixer.get(), nullptr) &&
+                     gst_element_link_many(mixer.get(), caps.get(), limiter.get(), nullptr);
+  if (!mixed) {
+    Teardown(out.branch);
+    return domain::Internal("cannot link the balance mix of channel " + channel);
+  }
+  if (Status s = BuildEncoder(out, limiter.get()); !s.ok()) {
+    Teardown(out.branch);
+    return s;
+  }
+  SyncStates(out.branch.elements);
+  m->floor_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(tee_.get(), "src_%u"));
+  m->channel_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(ch->second->raw_tee, "src_%u"));
+  GstPad* floor_sink = gst_element_get_static_pad(floor_queue.get(), "sink");
+  GstPad* channel_sink = gst_element_get_static_pad(channel_queue.get(), "sink");
+  const bool linked = m->floor_pad && m->channel_pad &&
+                      gst_pad_link(m->floor_pad.get(), floor_sink) == GST_PAD_LINK_OK &&
+                      gst_pad_link(m->channel_pad.get(), channel_sink) == GST_PAD_LINK_OK;
+  gst_object_unref(floor_sink);
+  gst_object_unref(channel_sink);
+  if (!linked) {
+    if (m->floor_pad) DetachTeePad(tee_.get(), m->floor_pad.get());
+    if (m->channel_pad) DetachTeePad(ch->second->raw_tee, m->channel_pad.get());
+    Teardown(out.branch);
+    return domain::Internal("cannot link the balance mix of channel " + channel + " to its sources");
+  }
+  log::Get("mix")->info("session {}: channel {} mixed at {} % interpretation for listeners who asked", session_,
+                        channel, percent);
+  mixes_[{channel, percent}] = std::move(m);
+  return Status::Ok();
+}
+
+void SessionGraph::RemoveBalancedMix(const std::string& channel, uint32_t percent) {
+  auto it = mixes_.find({channel, percent});
+  if (it == mixes_.end()) return;
+  BalancedMix& m = *it->second;
+  DetachTeePad(tee_.get(), m.floor_pad.get());
+  auto ch = channels_.find(channel);
+  if (ch != channels_.end() && ch->second->raw_tee) DetachTeePad(ch->second->raw_tee, m.channel_pad.get());
+  fanout_->RemoveChannel(m.out->key);
+  Teardown(m.out->branch);
+  mixes_.erase(it);
+  log::Get("mix")->info("session {}: the {} % mix of channel {} ended (no listener left)", session_, percent, channel);
+}
+
+void SessionGraph::RemoveBalancedMixesOf(const std::string& channel) {
+  std::vector<uint32_t> percents;
+  for (const auto& [key, m] : mixes_)
+    if (key.first == channel) percents.push_back(key.second);
+  for (uint32_t p : percents) RemoveBalancedMix(channel, p);
+}
+
+}  // namespace tilmash::graph
