@@ -226,7 +226,8 @@
       setState('unavailable', 'session ' + session + ': ' + (e.message || e));
       return;
     }
-    $('title').textContent = 'Tilmash — ' + session;
+    $('title').textContent = info.name || session;
+    document.title = (info.name || session) + ' — Tilmash';
     const sel = $('language');
     for (const c of info.channels) {
       const o = document.createElement('option');

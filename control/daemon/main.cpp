@@ -218,13 +218,13 @@ int main(int argc, char** argv) {
       ho.web_root = config.web_root;
       http = web::HttpServer::Start(
           ho,
-          [&registry](const std::string& id) -> std::optional<std::vector<web::HlsRendition>> {
+          [&registry](const std::string& id) -> std::optional<web::SessionListing> {
             auto session = registry.Find(id);
             if (!session.ok()) return std::nullopt;
             const auto view = session.value()->View();
             std::vector<std::string> channels;
             for (const auto& c : view.channels) channels.push_back(c.name);
-            return web::Renditions(channels, view.floor_language);
+            return web::SessionListing{view.name, web::Renditions(channels, view.floor_language)};
           },
           &whep, &error);
       if (!http) {

@@ -177,10 +177,11 @@ void HttpServer::ServeHls(SoupServerMessage* msg, const std::vector<std::string>
   if (parts.size() < 3 || !SafeName(parts[1])) return not_found("not found");
   const std::string& session = parts[1];
   if (parts.size() == 3 && parts[2] == "master.m3u8") {
-    auto renditions = catalog_(session);
-    if (!renditions) return not_found("no session " + session);
+    auto listing = catalog_(session);
+    if (!listing) return not_found("no session " + session);
     // Channels come and go rarely; a CDN may keep the master for a few seconds.
-    return Respond(msg, 200, "application/vnd.apple.mpegurl", MasterPlaylist(*renditions, options_.hls_bandwidth),
+    return Respond(msg, 200, "application/vnd.apple.mpegurl",
+                   MasterPlaylist(listing->renditions, options_.hls_bandwidth),
                    "public, max-age=5");
   }
   if (parts.size() != 4 || !SafeName(parts[2]) || !HlsFile(parts[3])) return not_found("not found");
@@ -234,17 +235,18 @@ void HttpServer::ServeWeb(SoupServerMessage* msg, const std::vector<std::string>
 }
 
 void HttpServer::ServeSessionInfo(SoupServerMessage* msg, const std::string& session) {
-  auto renditions = catalog_(session);
-  if (!renditions) {
+  auto listing = catalog_(session);
+  if (!listing) {
     counters_.not_found.fetch_add(1, std::memory_order_relaxed);
-    return Respond(msg, 404, "application/json", R"({"error":"no session )" + session + "\"}", "no-store");
+    return Respond(msg, 404, "application/json", nlohmann::json{{"error", "no session " + session}}.dump(), "no-store");
   }
   nlohmann::json j;
   j["session"] = session;
+  j["name"] = listing->name;
   j["whep"] = whep_ != nullptr;
   j["hls"] = !options_.hls_dir.empty();
   j["channels"] = nlohmann::json::array();
-  for (const auto& r : *renditions)
+  for (const auto& r : listing->renditions)
     j["channels"].push_back(
         {{"channel", r.channel}, {"language", r.language}, {"name", r.name}, {"original", r.is_default}});
   Respond(msg, 200, "application/json", j.dump(), "no-store");

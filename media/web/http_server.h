@@ -55,8 +55,13 @@ class WhepBackend {
   virtual int End(const std::string& token, const std::string& resource) = 0;
 };
 
-// The channels of a session as HLS renditions, or nullopt when the session does not exist.
-using HlsCatalog = std::function<std::optional<std::vector<HlsRendition>>(const std::string& session)>;
+// A session as the page and the HLS master playlist show it.
+struct SessionListing {
+  std::string name;                      // "Plenary", shown as the page's title
+  std::vector<HlsRendition> renditions;  // its channels, the original first
+};
+// The session's listing, or nullopt when the session does not exist.
+using HlsCatalog = std::function<std::optional<SessionListing>(const std::string& session)>;
 
 struct HttpCounters {
   std::atomic<uint64_t> requests{0}, not_found{0}, bad_method{0}, whep_offers{0}, whep_answered{0};

@@ -50,7 +50,8 @@ class BrowserTest : public E2eTest {
     return daemon_.http_url() + "?session=" + session + "#token=" + token;
   }
   static std::string Artifact(const std::string& name) {
-    const std::string dir = BinDir() + "/../tests/artifacts";
+    // Absolute: the browser script runs in tests/browser.
+    const std::string dir = std::filesystem::absolute(BinDir() + "/../tests/artifacts").lexically_normal().string();
     std::filesystem::create_directories(dir);
     return dir + "/" + name;
   }

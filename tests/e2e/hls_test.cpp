@@ -9,6 +9,7 @@
 #include "audio/audio.h"
 #include "e2e_support.h"
 #include "http_client.h"
+#include <nlohmann/json.hpp>
 
 namespace tilmash::testing {
 namespace {
@@ -143,6 +144,15 @@ TEST_F(HlsTest, HostilePathsAndMethodsAreRefused) {
   EXPECT_EQ(post.status, 405);
   EXPECT_EQ(post.allow, "GET, HEAD");
   EXPECT_EQ(Http(daemon_.http_url() + "healthz").body, "ok\n");
+  // The page's listing: the session's name, its channels named in their own language.
+  auto listing = nlohmann::json::parse(Http(daemon_.http_url() + "api/sessions/" + s.id()).body);
+  EXPECT_EQ(listing["name"], "e2e");
+  ASSERT_EQ(listing["channels"].size(), 2u);
+  EXPECT_EQ(listing["channels"][1]["name"], "Русский");
+  auto none = Http(daemon_.http_url() + "api/sessions/no-such");
+  EXPECT_EQ(none.status, 404);
+  EXPECT_EQ(nlohmann::json::parse(none.body)["error"], "no session no-such");
+  EXPECT_EQ(Http(daemon_.http_url() + "api/sessions/a%22b").status, 404);
   // Ending the session removes its segments.
   grpc::ClientContext ctx;
   v1::EndSessionRequest end;
