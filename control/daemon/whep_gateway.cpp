@@ -73,11 +73,15 @@ void WhepGateway::Offer(const std::string& token, const std::string& session, co
     std::lock_guard lock(mu_);
     viewers_[id].handshake = handshake;
   }
+  // The viewer counts in the channel's audience (the booths' indicator) until Remove.
+  if (auto counted = s.value()->AddRemoteViewer(id, channel); !counted.ok())
+    Log()->warn("viewer {}: not counted in the audience: {}", id, counted.message());
   if (auto st = media_.AddWebrtcViewer(session, id, channel, offer_sdp, handshake); !st.ok()) {
     {
       std::lock_guard lock(mu_);
       viewers_.erase(id);
     }
+    s.value()->RemoveRemoteViewer(id);
     handshake->Cancel();
     return done({HttpStatus(st), st.message(), ""});
   }
@@ -109,6 +113,7 @@ void WhepGateway::Remove(const std::string& id) {
     viewers_.erase(it);
   }
   media_.RemoveWebrtcViewer(session, id);
+  if (auto s = registry_.Find(session); s.ok()) s.value()->RemoveRemoteViewer(id);
 }
 
 void WhepGateway::Tick() {

@@ -102,6 +102,10 @@ class Session {
   Result<ListenerView> Subscribe(const ListenerRequest& request);
   Status SwitchChannel(const ListenerId& listener, const std::string& channel);
   Status Unsubscribe(const ListenerId& listener);
+  // Browser (WebRTC) viewers, admitted by the HTTP side: they count in their channel's
+  // audience like listeners (ListenerCountChanged), and leave it with their channel.
+  Status AddRemoteViewer(const std::string& viewer, const ChannelName& channel);
+  void RemoveRemoteViewer(const std::string& viewer);
   // Renews the listener's lease; returns the listener as it is now.
   Result<ListenerView> KeepAlive(const ListenerId& listener);
   // The listener's newest key (the first message of its key stream).
@@ -205,6 +209,7 @@ class Session {
   std::deque<Message> messages_;
   const ListenerPolicy policy_;
   std::map<ListenerId, ListenerState> listeners_;
+  std::map<std::string, ChannelName> remote_viewers_;  // WebRTC viewer -> channel
   std::map<ChannelName, GroupState> groups_;
   RelayPlan plan_;
 };

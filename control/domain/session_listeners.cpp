@@ -257,7 +257,30 @@ void Session::TickListeners(std::chrono::steady_clock::time_point now) {
   }
 }
 
+Status Session::AddRemoteViewer(const std::string& viewer, const ChannelName& channel) {
+  std::lock_guard lock(mu_);
+  if (ended_) return FailedPrecondition("session " + id_ + " has ended");
+  auto found = FindChannel(channel, "channel");
+  if (!found.ok()) return found.status();
+  if (!remote_viewers_.emplace(viewer, found.value()).second) return AlreadyExists("viewer " + viewer);
+  Emit(ListenerCountChanged{found.value(), ++channels_[found.value()].listeners});
+  return Status::Ok();
+}
+
+void Session::RemoveRemoteViewer(const std::string& viewer) {
+  std::lock_guard lock(mu_);
+  auto it = remote_viewers_.find(viewer);
+  if (it == remote_viewers_.end()) return;
+  const ChannelName channel = it->second;
+  remote_viewers_.erase(it);
+  auto ch = channels_.find(channel);
+  if (ch != channels_.end() && ch->second.listeners > 0) Emit(ListenerCountChanged{channel, --ch->second.listeners});
+}
+
 void Session::RemoveChannelListeners(const ChannelName& name) {
+  // Its WebRTC viewers end with the channel's media.
+  for (auto it = remote_viewers_.begin(); it != remote_viewers_.end();)
+    it = it->second == name ? remote_viewers_.erase(it) : std::next(it);
   std::vector<ListenerId> members;
   for (auto& [id, l] : listeners_) {
     if (l.view.channel != name) continue;

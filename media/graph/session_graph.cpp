@@ -1,6 +1,7 @@
 #include "graph/session_graph.h"
 
 #include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 
 #include <chrono>
 #include <future>
@@ -204,7 +205,7 @@ Result<std::optional<domain::IngestInfo>> SessionGraph::SetFloorSource(const dom
   return ingest;
 }
 
-Status SessionGraph::BuildEncoder(Channel& c, GstElement* upstream) {
+Status SessionGraph::BuildEncoder(Channel& c, GstElement* upstream, bool viewers) {
   std::string missing;
   auto conv = Make("audioconvert", &missing);
   auto enc = Make("opusenc", &missing);
@@ -233,7 +234,41 @@ Status SessionGraph::BuildEncoder(Channel& c, GstElement* upstream) {
   }
   if (!gst_element_link_many(upstream, conv.get(), enc.get(), opus_tee.get(), pay.get(), sink.get(), nullptr))
     return domain::Internal("cannot link the encoder of channel " + c.name);
+  if (!viewers) return Status::Ok();
+  // Viewers' samples: handed to their pipelines in this thread (a non-blocking push each).
+  auto to_viewers = Make("appsink", &missing);
+  if (!to_viewers) return Missing(missing);
+  g_object_set(to_viewers.get(), "sync", FALSE, "async", FALSE, "processing-deadline", guint64(0),
+               "enable-last-sample", FALSE, "max-buffers", 8u, "drop", TRUE, nullptr);
+  GstAppSinkCallbacks vcb{};
+  vcb.new_sample = &SessionGraph::OnViewerSample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(to_viewers.get()), &vcb, &c, nullptr);
+  gst_bin_add(GST_BIN(pipeline_.get()), to_viewers.get());
+  c.branch.elements.push_back(to_viewers);
+  if (!gst_element_link(opus_tee.get(), to_viewers.get()))
+    return domain::Internal("cannot link the viewers' sink of channel " + c.name);
   return Status::Ok();
+}
+
+GstFlowReturn SessionGraph::OnViewerSample(GstAppSink* sink, gpointer data) {
+  auto* c = static_cast<Channel*>(data);
+  gst::SamplePtr sample(gst_app_sink_pull_sample(sink));
+  if (!sample) return GST_FLOW_OK;
+  std::lock_guard lock(c->viewers_mu);
+  if (c->viewer_srcs.empty()) return GST_FLOW_OK;
+  // Viewers' pipelines run on our clock and base time, so the timestamps stay valid there.
+  GstBuffer* buf = gst_sample_get_buffer(sample.get());
+  if (!buf) return GST_FLOW_OK;
+  GstCaps* caps = gst_sample_get_caps(sample.get());
+  // A viewer's flow (flushing, not negotiated, full) is its own: always OK here.
+  for (auto& v : c->viewer_srcs) {
+    if (!v.has_caps && caps) {
+      gst_app_src_set_caps(GST_APP_SRC(v.src), caps);
+      v.has_caps = true;
+    }
+    gst_app_src_push_buffer(GST_APP_SRC(v.src), gst_buffer_ref(buf));
+  }
+  return GST_FLOW_OK;
 }
 
 GstFlowReturn SessionGraph::OnSample(GstAppSink* sink, gpointer data) {
@@ -298,12 +333,14 @@ Status SessionGraph::AddChannel(const std::string& name, fanout::ChannelKey key)
   if (!hls.ok()) return hls.status();
   if (Status s = BuildEncoder(*c, hls.value()); !s.ok()) return s;
   if (Status s = LinkHlsQueue(*c); !s.ok()) return s;
+  // Playing before it is linked: a tee that pushes into a pad not yet active gets FLUSHING,
+  // and a tee stops at the first such error and returns it, which stops the floor source.
+  SyncStates(c->branch.elements);
   c->tee_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(tee_.get(), "src_%u"));
   GstPad* qsink = gst_element_get_static_pad(queue.get(), "sink");
   const bool linked = gst_pad_link(c->tee_pad.get(), qsink) == GST_PAD_LINK_OK;
   gst_object_unref(qsink);
   if (!linked) return domain::Internal("cannot link channel " + name + " to the floor");
-  SyncStates(c->branch.elements);
   Log()->info("session {}: channel {} ready", session_, name);
   channels_[name] = std::move(c);
   return Status::Ok();

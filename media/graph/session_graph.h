@@ -12,7 +12,9 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "domain/status.h"
 #include "domain/types.h"
@@ -90,6 +92,15 @@ class SessionGraph {
     GstElement* hls_queue = nullptr;
     GstElement* opus_tee = nullptr;  // owned by branch: opusenc -> tee -> payloader (fan-out) + viewers
     GstElement* raw_tee = nullptr;   // owned by branch: the mixed audio before Opus (not on "floor")
+    // WebRTC viewers: the opus tee's second pad ends in an appsink whose samples go to each
+    // viewer's appsrc (its own pipeline), so viewers come and go without relinking anything
+    // here, and nothing a viewer's pipeline returns can stop this channel.
+    struct ViewerSource {
+      GstElement* src;  // owned by its Viewer's pipeline
+      bool has_caps = false;
+    };
+    std::mutex viewers_mu;
+    std::vector<ViewerSource> viewer_srcs;
   };
   // A listener balance of one channel (session_graph_balance.cpp): floor tee and the channel's
   // raw tee -> queue -> volume -> audiomixer -> limiter -> Opus -> its own fan-out stream.
@@ -98,11 +109,17 @@ class SessionGraph {
     std::unique_ptr<Channel> out;  // the mix's encoder and fan-out key
     gst::PadPtr floor_pad, channel_pad;
   };
-  struct Viewer {  // a WebRTC viewer: opus tee -> queue -> rtpopuspay -> webrtcbin
+  struct Viewer {  // a WebRTC viewer's own pipeline: appsrc -> rtpopuspay -> webrtcbin
     std::string channel;
-    Branch branch;
-    gst::PadPtr tee_pad;
+    gst::ElementPtr pipeline;
+    GstElement* src = nullptr;  // owned by pipeline
     std::unique_ptr<ViewerContext> context;
+    guint bus_watch = 0;  // on the media thread's context
+    ~Viewer() {
+      if (!pipeline) return;
+      gst_element_set_state(pipeline.get(), GST_STATE_NULL);  // joins webrtcbin's threads
+      if (bus_watch) gst_bus_remove_watch(GST_ELEMENT_BUS(pipeline.get()));
+    }
   };
   struct ConsoleOutput {  // tee -> queue -> gain -> one channel's mixer
     std::string channel;
@@ -128,7 +145,9 @@ class SessionGraph {
   // Unlinks a tee's src pad between two buffers (idle probe), so the tee's thread never sees
   // a flushing pad, then releases it.
   static void DetachTeePad(GstElement* tee, GstPad* pad);
-  domain::Status BuildEncoder(Channel& c, GstElement* first_upstream);
+  // audioconvert -> opusenc -> tee -> rtpopuspay -> appsink (fan-out), and with `viewers` a
+  // second tee pad -> appsink for WebRTC viewers.
+  domain::Status BuildEncoder(Channel& c, GstElement* first_upstream, bool viewers = true);
   domain::Result<GstElement*> BuildHls(Channel& c, GstElement* upstream);
   domain::Status LinkHlsQueue(Channel& c);
   void RemoveHlsFiles(const std::string& channel);  // "" = the session's directory
@@ -136,6 +155,7 @@ class SessionGraph {
   void RemoveViewersOf(const std::string& channel);  // "" = every viewer
   void RemoveBalancedMixesOf(const std::string& channel);
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer channel);
+  static GstFlowReturn OnViewerSample(GstAppSink* sink, gpointer channel);
   static gboolean OnBusMessage(GstBus* bus, GstMessage* msg, gpointer self);
 
   const std::string session_;

@@ -53,7 +53,7 @@ Status SessionGraph::AddBalancedMix(const std::string& channel, uint32_t percent
     Teardown(out.branch);
     return domain::Internal("cannot link the balance mix of channel " + channel);
   }
-  if (Status s = BuildEncoder(out, limiter.get()); !s.ok()) {
+  if (Status s = BuildEncoder(out, limiter.get(), false); !s.ok()) {
     Teardown(out.branch);
     return s;
   }

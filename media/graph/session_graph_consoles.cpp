@@ -45,16 +45,17 @@ Status SessionGraph::LinkConsoleOutput(Console& c, const std::string& channel) {
   out->branch.elements = {queue, gst::ElementPtr::Ref(out->gain->element())};
   if (Status s = AddAndLink(out->branch); !s.ok()) return s;
   out->mixer_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(ch->second->mixer.get(), "sink_%u"));
-  out->tee_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(c.tee.get(), "src_%u"));
   GstPad* gain_src = gst_element_get_static_pad(out->gain->element(), "src");
-  GstPad* queue_sink = gst_element_get_static_pad(queue.get(), "sink");
-  const bool linked = gst_pad_link(gain_src, out->mixer_pad.get()) == GST_PAD_LINK_OK &&
-                      gst_pad_link(out->tee_pad.get(), queue_sink) == GST_PAD_LINK_OK;
+  bool linked = gst_pad_link(gain_src, out->mixer_pad.get()) == GST_PAD_LINK_OK;
   gst_object_unref(gain_src);
-  gst_object_unref(queue_sink);
-  if (!linked) return domain::Internal("cannot link a console to the mixer of " + channel);
+  // Playing before the console's tee pushes into it (a tee stops its source at a FLUSHING pad).
   for (auto it = out->branch.elements.rbegin(); it != out->branch.elements.rend(); ++it)
     gst_element_sync_state_with_parent(it->get());
+  out->tee_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(c.tee.get(), "src_%u"));
+  GstPad* queue_sink = gst_element_get_static_pad(queue.get(), "sink");
+  linked = linked && gst_pad_link(out->tee_pad.get(), queue_sink) == GST_PAD_LINK_OK;
+  gst_object_unref(queue_sink);
+  if (!linked) return domain::Internal("cannot link a console to the mixer of " + channel);
   c.outputs[channel] = std::move(out);
   return Status::Ok();
 }

@@ -1,10 +1,15 @@
-// WebRTC viewers in the session graph: opusenc -> tee -+-> rtpopuspay -> appsink (fan-out)
-//                                                      +-> queue -> rtpopuspay(pt) -> webrtcbin
-// The fan-out branch is the tee's first pad and has no queue; a viewer's branch is leaky.
+// WebRTC viewers: opusenc -> tee -+-> rtpopuspay -> appsink (fan-out)
+//                                 +-> appsink (viewers) ~~> per viewer, its own pipeline:
+//                                                           appsrc -> rtpopuspay(pt) -> webrtcbin
+// The session pipeline never links, unlinks or waits for a viewer, and a viewer's flow errors
+// (flushing while webrtcbin starts or closes) stay in its own pipeline.
 #define GST_USE_UNSTABLE_API
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
+#include <gst/app/gstappsrc.h>
+
+#include <algorithm>
 #include <regex>
 
 #include "graph/session_graph.h"
@@ -98,6 +103,33 @@ int OpusPayloadType(const std::string& offer) {
   return pt >= 96 && pt <= 127 ? pt : -1;
 }
 
+namespace {
+// A viewer pipeline's bus, on the media thread: errors are logged; a latency change (webrtcbin
+// adds its transport elements while it negotiates) is distributed, so RTP sessions know it.
+gboolean OnViewerBus(GstBus*, GstMessage* msg, gpointer data) {
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_LATENCY) {
+    GstElement* pipeline = nullptr;
+    {
+      auto* v = static_cast<ViewerContext*>(data);
+      std::lock_guard lock(v->mu);
+      pipeline = v->pipeline;
+    }
+    if (pipeline) gst_bin_recalculate_latency(GST_BIN(pipeline));
+  } else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR || GST_MESSAGE_TYPE(msg) == GST_MESSAGE_WARNING) {
+    GError* err = nullptr;
+    gchar* dbg = nullptr;
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
+      gst_message_parse_error(msg, &err, &dbg);
+    else
+      gst_message_parse_warning(msg, &err, &dbg);
+    Log()->warn("viewer {}: {}: {}", Read(data).id, GST_OBJECT_NAME(msg->src), err ? err->message : "?");
+    g_clear_error(&err);
+    g_free(dbg);
+  }
+  return G_SOURCE_CONTINUE;
+}
+}  // namespace
+
 Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& channel, const std::string& offer,
                                      std::shared_ptr<WebrtcHandshake> handshake) {
   auto ch = channels_.find(channel);
@@ -110,18 +142,20 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
     return domain::InvalidArgument("the offer is not SDP");
   auto v = std::make_unique<Viewer>();
   v->channel = channel;
-  auto queue = gst::MakeElement("queue");
+  auto src = gst::MakeElement("appsrc");
   auto pay = gst::MakeElement("rtpopuspay");
   auto webrtc = gst::MakeElement("webrtcbin");
-  if (!queue || !pay || !webrtc) {
+  if (!src || !pay || !webrtc) {
     gst_sdp_message_free(sdp);
     return domain::Internal(
         "GStreamer element 'webrtcbin' is missing (install gstreamer1.0-plugins-bad and "
         "gstreamer1.0-nice)");
   }
-  g_object_set(queue.get(), "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", guint64(200 * GST_MSECOND),
-               "silent", TRUE, nullptr);
-  gst_util_set_object_arg(G_OBJECT(queue.get()), "leaky", "downstream");
+  // Live; at most 200 ms waiting (while webrtcbin negotiates), the oldest dropped.
+  g_object_set(src.get(), "is-live", TRUE, "max-bytes", guint64(0), "max-buffers", guint64(20), "block", FALSE,
+               nullptr);
+  gst_util_set_object_arg(G_OBJECT(src.get()), "format", "time");
+  gst_util_set_object_arg(G_OBJECT(src.get()), "leaky-type", "downstream");
   g_object_set(pay.get(), "pt", guint(pt), nullptr);
   gst_util_set_object_arg(G_OBJECT(webrtc.get()), "bundle-policy", "max-bundle");
   // webrtcbin's receive jitter buffer is unused (we only send); keep its latency out anyway.
@@ -133,10 +167,26 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
     v->context->handshake = std::move(handshake);
     v->context->webrtc = webrtc.get();
   }
+  // Its own pipeline: webrtcbin's state changes, latency and flow never reach the session's.
+  v->pipeline = gst::ElementPtr::AdoptSink(gst_pipeline_new(("viewer-" + id).c_str()));
+  // On the session's clock and base time: the channel's timestamps (regular, 10 ms apart) are
+  // running times here too, so RTP timestamps stay as even as the encoder made them.
+  if (GstClock* clock = gst_pipeline_get_clock(GST_PIPELINE(pipeline_.get()))) {
+    gst_pipeline_use_clock(GST_PIPELINE(v->pipeline.get()), clock);
+    gst_object_unref(clock);
+  }
+  gst_element_set_start_time(v->pipeline.get(), GST_CLOCK_TIME_NONE);
+  gst_element_set_base_time(v->pipeline.get(), gst_element_get_base_time(pipeline_.get()));
+  {
+    std::lock_guard lock(v->context->mu);
+    v->context->pipeline = v->pipeline.get();
+  }
+  gst::BusPtr bus = gst::BusPtr::Adopt(gst_pipeline_get_bus(GST_PIPELINE(v->pipeline.get())));
+  v->bus_watch = gst_bus_add_watch(bus.get(), OnViewerBus, v->context.get());
   g_signal_connect(webrtc.get(), "notify::ice-gathering-state", G_CALLBACK(OnGatheringState), v->context.get());
   g_signal_connect(webrtc.get(), "notify::connection-state", G_CALLBACK(OnConnectionState), v->context.get());
-  v->branch.elements = {queue, pay, webrtc};
-  for (auto& e : v->branch.elements) gst_bin_add(GST_BIN(pipeline_.get()), e.get());
+  for (auto* e : {src.get(), pay.get(), webrtc.get()}) gst_bin_add(GST_BIN(v->pipeline.get()), e);
+  v->src = src.get();
   // The pad's transceiver knows its codec before the offer is answered (not only once the first
   // buffer's caps arrive): otherwise a slow first buffer lets webrtcbin answer the offer's m-line
   // with a transceiver of its own, and this pad's audio goes nowhere.
@@ -155,27 +205,24 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
     }
   }
   GstPad* pay_src = gst_element_get_static_pad(pay.get(), "src");
-  v->tee_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(ch->second->opus_tee, "src_%u"));
-  GstPad* queue_sink = gst_element_get_static_pad(queue.get(), "sink");
-  const bool linked = sink && gst_element_link(queue.get(), pay.get()) &&
-                      gst_pad_link(pay_src, sink) == GST_PAD_LINK_OK &&
-                      gst_pad_link(v->tee_pad.get(), queue_sink) == GST_PAD_LINK_OK;
+  const bool linked =
+      sink && gst_element_link(src.get(), pay.get()) && gst_pad_link(pay_src, sink) == GST_PAD_LINK_OK;
   if (sink) gst_object_unref(sink);
   gst_object_unref(pay_src);
-  gst_object_unref(queue_sink);
-  if (!linked) {
+  if (!linked || gst_element_set_state(v->pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     gst_sdp_message_free(sdp);
-    Teardown(v->branch);
-    return domain::Internal("cannot link a WebRTC viewer to channel " + channel);
+    return domain::Internal("cannot start a WebRTC viewer of channel " + channel);
   }
-  for (auto it = v->branch.elements.rbegin(); it != v->branch.elements.rend(); ++it)
-    gst_element_sync_state_with_parent(it->get());
   // The pad's transceiver already knows it sends Opus audio (its codec preferences), so the
   // offer's audio m-line is answered with it, whenever the first packet comes.
   GstWebRTCSessionDescription* remote = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
   GstPromise* promise = gst_promise_new_with_change_func(OnRemoteSet, v->context.get(), nullptr);
   g_signal_emit_by_name(webrtc.get(), "set-remote-description", remote, promise);
   gst_webrtc_session_description_free(remote);  // frees sdp too
+  {
+    std::lock_guard lock(ch->second->viewers_mu);
+    ch->second->viewer_srcs.push_back({v->src});
+  }
   Log()->info("viewer {} on channel {} (Opus payload type {})", id, channel, pt);
   viewers_[id] = std::move(v);
   return Status::Ok();
@@ -185,11 +232,12 @@ void SessionGraph::RemoveWebrtcViewer(const std::string& id) {
   auto it = viewers_.find(id);
   if (it == viewers_.end()) return;
   Viewer& v = *it->second;
-  auto ch = channels_.find(v.channel);
-  if (ch != channels_.end() && ch->second->opus_tee) DetachTeePad(ch->second->opus_tee, v.tee_pad.get());
-  // Teardown sets webrtcbin to NULL, which joins its threads: no signal fires after this.
-  Teardown(v.branch);
-  viewers_.erase(it);
+  if (auto ch = channels_.find(v.channel); ch != channels_.end()) {
+    std::lock_guard lock(ch->second->viewers_mu);
+    auto& srcs = ch->second->viewer_srcs;
+    srcs.erase(std::remove_if(srcs.begin(), srcs.end(), [&](const auto& s) { return s.src == v.src; }), srcs.end());
+  }
+  viewers_.erase(it);  // its pipeline to NULL, which joins webrtcbin's threads: no signal fires after this
   Log()->info("viewer {} ended", id);
 }
 

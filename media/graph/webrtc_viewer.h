@@ -58,6 +58,7 @@ struct ViewerContext {
   std::string id;
   std::shared_ptr<WebrtcHandshake> handshake;
   GstElement* webrtc = nullptr;
+  GstElement* pipeline = nullptr;  // the viewer's own
 };
 
 // The Opus payload type the offer gives (a=rtpmap:<pt> opus/48000/2), or -1 when it has none.

@@ -27,6 +27,11 @@ void RouteGStreamerDebug() {
     // hlssink2's file sink warns "ignored SEGMENT event in time format" at every segment: by
     // design (it writes bytes, not time), so not a technician's concern.
     gst_debug_set_threshold_for_name("gio_base_sink", GST_LEVEL_ERROR);
+    // A WebRTC viewer's appsrc drops its oldest packet, by design, while webrtcbin negotiates.
+    gst_debug_set_threshold_for_name("appsrc", GST_LEVEL_ERROR);
+    // webrtcbin's RTP session warns per packet until its transport reports a latency; it only
+    // leaves the packet's running time out of its RTCP bookkeeping.
+    gst_debug_set_threshold_for_name("rtpsession", GST_LEVEL_ERROR);
   }
 }
 

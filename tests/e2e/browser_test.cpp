@@ -49,6 +49,16 @@ class BrowserTest : public E2eTest {
   std::string PageUrl(const std::string& session, const std::string& token) {
     return daemon_.http_url() + "?session=" + session + "#token=" + token;
   }
+  int AudienceOf(const std::string& session, const std::string& channel) {
+    grpc::ClientContext ctx;
+    v1::GetSessionRequest req;
+    req.set_session_id(session);
+    v1::Session s;
+    if (!daemon_.sessions().GetSession(&ctx, req, &s).ok()) return -1;
+    for (const auto& c : s.channels())
+      if (c.language() == channel) return int(c.listener_count());
+    return -1;
+  }
   static std::string Artifact(const std::string& name) {
     // Absolute: the browser script runs in tests/browser.
     const std::string dir = std::filesystem::absolute(BinDir() + "/../tests/artifacts").lexically_normal().string();
@@ -69,6 +79,7 @@ TEST_F(BrowserTest, ThePageHearsTheLanguageItPicksOverWebrtcAndHls) {
 
   // WebRTC: kk (1100), the original (440), ru (floor 440 until its interpreter goes live).
   std::vector<json> results;
+  int ru_audience = -1;
   std::chrono::system_clock::time_point mic_at{};
   double glass_to_ear_ms = -1;
   const int rc = RunBrowser(
@@ -79,6 +90,7 @@ TEST_F(BrowserTest, ThePageHearsTheLanguageItPicksOverWebrtcAndHls) {
         if (j.contains("ready")) {
           mic_at = std::chrono::system_clock::now();
           EXPECT_TRUE(SetMic(s.id(), ru.console().id(), true).ok());
+          ru_audience = AudienceOf(s.id(), "ru");
         }
         if (j.contains("heard_at_ms") && j["heard_at_ms"].is_number())
           glass_to_ear_ms =
@@ -96,6 +108,7 @@ TEST_F(BrowserTest, ThePageHearsTheLanguageItPicksOverWebrtcAndHls) {
     EXPECT_GE(Num(r, "switch_ms"), 0) << "the language's tone never arrived";
     EXPECT_LT(Num(r, "switch_ms"), 5000);
   }
+  EXPECT_GE(ru_audience, 1) << "the page's viewer counts in ru's audience (the booth's indicator)";
   ASSERT_GE(glass_to_ear_ms, 0) << "the browser never heard the ru interpreter go live";
   EXPECT_LT(glass_to_ear_ms, 1000) << "WebRTC must stay well under a second";
   std::printf(

@@ -162,6 +162,24 @@ TEST_F(SessionTest, BoothTakesAtMostFourConsoles) {
   EXPECT_EQ(s->JoinConsole({"floor", "", std::nullopt}).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(SessionTest, BrowserViewersCountInTheirChannelsAudience) {
+  auto s = Make();
+  ASSERT_TRUE(s->AddRemoteViewer("w-1", "ru").ok());
+  ASSERT_TRUE(s->AddRemoteViewer("w-2", "ru").ok());
+  ASSERT_TRUE(s->AddRemoteViewer("w-3", "kk").ok());
+  EXPECT_EQ(s->AddRemoteViewer("w-1", "ru").code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(s->AddRemoteViewer("w-4", "xx").code(), StatusCode::kNotFound);
+  EXPECT_EQ(s->View().channels[2].listener_count, 2u);
+  EXPECT_EQ(events.Of<ListenerCountChanged>().back().count, 1u) << "kk's count was announced";
+  s->RemoveRemoteViewer("w-1");
+  s->RemoveRemoteViewer("w-1");  // a second removal changes nothing
+  EXPECT_EQ(s->View().channels[2].listener_count, 1u);
+  ASSERT_TRUE(s->RemoveChannel("kk").ok());
+  s->RemoveRemoteViewer("w-3");  // its channel went first
+  ASSERT_TRUE(s->AddChannel("kk", std::nullopt).ok());
+  EXPECT_EQ(s->View().channels[3].listener_count, 0u);
+}
+
 TEST_F(SessionTest, ListenersAreCountedAndSwitchChannels) {
   auto s = Make();
   auto a = s->Subscribe(ListenerRequest{"ru", {"127.0.0.1", 5004}, CryptoSuite::kAeadAes128Gcm});
