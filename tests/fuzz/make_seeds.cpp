@@ -258,6 +258,26 @@ Program MulticastAndLeases() {
   return p;
 }
 
+// CI's finding: streams keyed for one receiver aimed at group or broadcast addresses (refused).
+Program GroupAddressesForOneReceiver() {
+  Program p;
+  Create(p, {"en", "ru"});
+  for (const char* host : {"239.1.2.9", "224.0.0.1", "255.255.255.255", "239.1.x"}) {
+    v1::JoinConsoleRequest j;
+    j.set_booth("ru");
+    j.mutable_return_endpoint()->set_host(host);
+    j.mutable_return_endpoint()->set_port(9000);
+    p.Add(kJoinConsole, j);
+    v1::SubscribeRequest r;
+    r.set_channel("en");
+    r.mutable_endpoint()->set_host(host);
+    r.mutable_endpoint()->set_port(5004);
+    p.Add(kSubscribe, r);
+  }
+  Join(p, "ru", true);
+  return p;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -293,6 +313,7 @@ int main(int argc, char** argv) {
   Write(control, "seed-messages-time", MessagesAndTime().bytes);
   Write(control, "seed-channels-floor", ChannelsAndFloor().bytes);
   Write(control, "seed-multicast-leases", MulticastAndLeases().bytes);
+  Write(control, "seed-regression-group-addresses", GroupAddressesForOneReceiver().bytes);
   std::cout << "seeds written to " << root << "\n";
   return 0;
 }
