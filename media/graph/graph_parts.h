@@ -14,7 +14,6 @@ constexpr const char* kRawCaps = "audio/x-raw,format=F32LE,rate=48000,channels=1
 // -3 dBFS: leaves room for the codec's overshoot, so no decoded sample exceeds -1 dBFS (ISO 20109 §4.5).
 constexpr double kLimiterThreshold = 0.708;
 
-
 inline gst::ElementPtr Make(const char* factory, std::string* missing) {
   auto e = gst::MakeElement(factory);
   if (!e && missing && missing->empty()) *missing = factory;

@@ -75,7 +75,8 @@ Status MediaEngineGst::CreateSession(const domain::SessionId& session) {
 void MediaEngineGst::EndSession(const domain::SessionId& session) {
   thread_->Invoke([&] { graphs_.erase(session); });
   std::lock_guard mix_lock(mix_mu_);
-  for (auto it = routes_.begin(); it != routes_.end();) it = it->second.session == session ? routes_.erase(it) : std::next(it);
+  for (auto it = routes_.begin(); it != routes_.end();)
+    it = it->second.session == session ? routes_.erase(it) : std::next(it);
   for (auto it = mixes_.begin(); it != mixes_.end();)
     it = std::get<0>(it->first) == session ? mixes_.erase(it) : std::next(it);
   std::lock_guard lock(keys_mu_);

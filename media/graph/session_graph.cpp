@@ -238,8 +238,8 @@ Status SessionGraph::BuildEncoder(Channel& c, GstElement* upstream, bool viewers
   // Viewers' samples: handed to their pipelines in this thread (a non-blocking push each).
   auto to_viewers = Make("appsink", &missing);
   if (!to_viewers) return Missing(missing);
-  g_object_set(to_viewers.get(), "sync", FALSE, "async", FALSE, "processing-deadline", guint64(0),
-               "enable-last-sample", FALSE, "max-buffers", 8u, "drop", TRUE, nullptr);
+  g_object_set(to_viewers.get(), "sync", FALSE, "async", FALSE, "processing-deadline", guint64(0), "enable-last-sample",
+               FALSE, "max-buffers", 8u, "drop", TRUE, nullptr);
   GstAppSinkCallbacks vcb{};
   vcb.new_sample = &SessionGraph::OnViewerSample;
   gst_app_sink_set_callbacks(GST_APP_SINK(to_viewers.get()), &vcb, &c, nullptr);

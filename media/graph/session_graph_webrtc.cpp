@@ -205,8 +205,7 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
     }
   }
   GstPad* pay_src = gst_element_get_static_pad(pay.get(), "src");
-  const bool linked =
-      sink && gst_element_link(src.get(), pay.get()) && gst_pad_link(pay_src, sink) == GST_PAD_LINK_OK;
+  const bool linked = sink && gst_element_link(src.get(), pay.get()) && gst_pad_link(pay_src, sink) == GST_PAD_LINK_OK;
   if (sink) gst_object_unref(sink);
   gst_object_unref(pay_src);
   if (!linked || gst_element_set_state(v->pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {

@@ -181,8 +181,7 @@ void HttpServer::ServeHls(SoupServerMessage* msg, const std::vector<std::string>
     if (!listing) return not_found("no session " + session);
     // Channels come and go rarely; a CDN may keep the master for a few seconds.
     return Respond(msg, 200, "application/vnd.apple.mpegurl",
-                   MasterPlaylist(listing->renditions, options_.hls_bandwidth),
-                   "public, max-age=5");
+                   MasterPlaylist(listing->renditions, options_.hls_bandwidth), "public, max-age=5");
   }
   if (parts.size() != 4 || !SafeName(parts[2]) || !HlsFile(parts[3])) return not_found("not found");
   std::ifstream f(options_.hls_dir + "/" + session + "/" + parts[2] + "/" + parts[3], std::ios::binary);

@@ -6,10 +6,10 @@
 #include <regex>
 #include <thread>
 
+#include <nlohmann/json.hpp>
 #include "audio/audio.h"
 #include "e2e_support.h"
 #include "http_client.h"
-#include <nlohmann/json.hpp>
 
 namespace tilmash::testing {
 namespace {
