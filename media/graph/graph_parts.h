@@ -2,6 +2,7 @@
 #pragma once
 #include <gst/gst.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,27 @@ inline gst::ElementPtr MakeQueue() {
 
 inline domain::Status Missing(const std::string& factory) {
   return domain::Internal("GStreamer element '" + factory + "' is missing (install its plugin)");
+}
+
+// An ERROR or WARNING bus message as "element: message (debug)"; nullopt for any other message.
+struct BusProblem {
+  bool error;
+  std::string text;
+};
+inline std::optional<BusProblem> ReadBusProblem(GstMessage* msg) {
+  const bool error = GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR;
+  if (!error && GST_MESSAGE_TYPE(msg) != GST_MESSAGE_WARNING) return std::nullopt;
+  GError* err = nullptr;
+  gchar* dbg = nullptr;
+  if (error)
+    gst_message_parse_error(msg, &err, &dbg);
+  else
+    gst_message_parse_warning(msg, &err, &dbg);
+  BusProblem p{error, std::string(GST_OBJECT_NAME(msg->src)) + ": " + (err ? err->message : "?") +
+                          (dbg ? std::string(" (") + dbg + ")" : "")};
+  g_clear_error(&err);
+  g_free(dbg);
+  return p;
 }
 
 // Downstream first, so no element pushes into one that is not yet playing.

@@ -214,14 +214,17 @@ Status MediaEngineGst::SetListenerBalance(const domain::SessionId&, const domain
   return RouteLocked(listener, next);
 }
 
+Result<fanout::ListenerKey> MediaEngineGst::ListenerKeyOf(const domain::ListenerId& listener) {
+  std::lock_guard lock(keys_mu_);
+  auto it = listener_keys_.find(listener);
+  if (it == listener_keys_.end()) return domain::NotFound("listener_id: no media for " + listener);
+  return it->second;
+}
+
 Status MediaEngineGst::RouteLocked(const domain::ListenerId& listener, const Route& next) {
-  fanout::ListenerKey lk;
-  {
-    std::lock_guard lock(keys_mu_);
-    auto it = listener_keys_.find(listener);
-    if (it == listener_keys_.end()) return domain::NotFound("listener_id: no media for " + listener);
-    lk = it->second;
-  }
+  auto found = ListenerKeyOf(listener);
+  if (!found.ok()) return found.status();
+  const fanout::ListenerKey lk = found.value();
   fanout::ChannelKey target;
   if (next.Mixed()) {
     const auto id = std::make_tuple(next.session, next.channel, next.percent);
@@ -278,15 +281,11 @@ void MediaEngineGst::RemoveListener(const domain::SessionId&, const domain::List
 
 Status MediaEngineGst::RekeyListener(const domain::SessionId&, const domain::ListenerId& listener,
                                      const domain::SrtpKeying& key, std::chrono::milliseconds after) {
-  fanout::ListenerKey k;
-  {
-    std::lock_guard lock(keys_mu_);
-    auto it = listener_keys_.find(listener);
-    if (it == listener_keys_.end()) return domain::NotFound("listener_id: no media for " + listener);
-    k = it->second;
-  }
+  auto k = ListenerKeyOf(listener);
+  if (!k.ok()) return k.status();
   std::string error;
-  if (!fanout_->RekeyListener(k, key.master_key, after, &error)) return domain::Internal("listener SRTP: " + error);
+  if (!fanout_->RekeyListener(k.value(), key.master_key, after, &error))
+    return domain::Internal("listener SRTP: " + error);
   log::Get("fanout")->debug("{}: new key takes over in {} ms", listener, after.count());
   return Status::Ok();
 }

@@ -59,6 +59,8 @@ class MediaEngineGst : public domain::MediaEngine {
   // Runs fn(graph) on the media thread; NotFound when the session has no graph.
   domain::Status WithGraph(const domain::SessionId& session, const std::function<domain::Status(SessionGraph&)>& fn);
   fanout::ChannelKey KeyOf(const domain::SessionId& s, const domain::ChannelName& c);
+  // The listener's fan-out key; NotFound (naming listener_id) when it has none.
+  domain::Result<fanout::ListenerKey> ListenerKeyOf(const domain::ListenerId& listener);
   // What a listener hears: a channel at a balance (100: the channel's own stream).
   struct Route {
     domain::SessionId session;

@@ -67,19 +67,10 @@ gboolean SessionGraph::OnBusMessage(GstBus*, GstMessage* msg, gpointer data) {
   auto* self = static_cast<SessionGraph*>(data);
   switch (GST_MESSAGE_TYPE(msg)) {
     case GST_MESSAGE_ERROR:
-    case GST_MESSAGE_WARNING: {
-      GError* err = nullptr;
-      gchar* dbg = nullptr;
-      if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
-        gst_message_parse_error(msg, &err, &dbg);
-      else
-        gst_message_parse_warning(msg, &err, &dbg);
-      Log()->log(GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR ? spdlog::level::err : spdlog::level::warn,
-                 "session {}: {}: {} ({})", self->session_, GST_OBJECT_NAME(msg->src), err->message, dbg ? dbg : "");
-      g_clear_error(&err);
-      g_free(dbg);
+    case GST_MESSAGE_WARNING:
+      if (auto p = ReadBusProblem(msg))
+        Log()->log(p->error ? spdlog::level::err : spdlog::level::warn, "session {}: {}", self->session_, p->text);
       break;
-    }
     case GST_MESSAGE_LATENCY:
       gst_bin_recalculate_latency(GST_BIN(self->pipeline_.get()));
       break;

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <regex>
 
+#include "graph/graph_parts.h"
 #include "graph/session_graph.h"
 #include "graph/webrtc_viewer.h"
 #include "log/log.h"
@@ -115,16 +116,8 @@ gboolean OnViewerBus(GstBus*, GstMessage* msg, gpointer data) {
       pipeline = v->pipeline;
     }
     if (pipeline) gst_bin_recalculate_latency(GST_BIN(pipeline));
-  } else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR || GST_MESSAGE_TYPE(msg) == GST_MESSAGE_WARNING) {
-    GError* err = nullptr;
-    gchar* dbg = nullptr;
-    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
-      gst_message_parse_error(msg, &err, &dbg);
-    else
-      gst_message_parse_warning(msg, &err, &dbg);
-    Log()->warn("viewer {}: {}: {}", Read(data).id, GST_OBJECT_NAME(msg->src), err ? err->message : "?");
-    g_clear_error(&err);
-    g_free(dbg);
+  } else if (auto p = parts::ReadBusProblem(msg)) {
+    Log()->warn("viewer {}: {}", Read(data).id, p->text);
   }
   return G_SOURCE_CONTINUE;
 }

@@ -6,7 +6,7 @@
 // dominant tone, printing {"heard_at_ms": <epoch ms>}: the caller changes the floor meanwhile
 // and so measures glass-to-ear latency (floor change -> the browser hears it).
 // Usage: node listen.mjs --url URL --expect ru:880,kk:1100 [--hls] [--screenshot FILE] [--watch HZ]
-import { chromium } from 'playwright-core';
+import { openPage } from './chromium.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf('--' + name); return i < 0 ? dflt : args[i + 1]; };
@@ -17,13 +17,7 @@ const screenshot = opt('screenshot');
 const watch = +opt('watch', 0);
 const near = (a, b) => Math.abs(a - b) < 40;  // the analyser's bins are 23.4 Hz wide
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--autoplay-policy=no-user-gesture-required', '--disable-features=WebRtcHideLocalIpsWithMdns',
-         '--no-sandbox'] });
-const page = await browser.newPage();
-const console_lines = [];
-page.on('console', (m) => console_lines.push(m.text()));
+const { browser, page, lines: console_lines } = await openPage();
 try {
   const u = new URL(url);
   if (hls) u.searchParams.set('hls', '1');

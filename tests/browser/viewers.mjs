@@ -11,7 +11,7 @@
 // ever_received counts connections that got packets at some time (receiving: in the window).
 // Usage: node viewers.mjs --base http://127.0.0.1:PORT --session ID --channel CH --token T
 //          --viewers N [--settle 3] [--seconds 10] [--parallel 8] [--linger 1]
-import { chromium } from 'playwright-core';
+import { openPage } from './chromium.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf('--' + name); return i < 0 ? dflt : args[i + 1]; };
@@ -22,13 +22,7 @@ const settle = +opt('settle', 3), seconds = +opt('seconds', 10), linger = +opt('
 const out = (o) => console.log(JSON.stringify(o));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--autoplay-policy=no-user-gesture-required', '--disable-features=WebRtcHideLocalIpsWithMdns',
-         '--no-sandbox'] });
-const page = await browser.newPage();
-const console_lines = [];
-page.on('console', (m) => console_lines.push(m.text()));
+const { browser, page, lines: console_lines } = await openPage();
 try {
   await page.goto(base + '/viewers-bench');  // the daemon's origin: WHEP needs no CORS from here
   const t0 = Date.now();

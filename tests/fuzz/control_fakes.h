@@ -13,19 +13,11 @@
 #include <vector>
 
 #include "domain/ports.h"
+#include "fuzz_check.h"
 
 namespace tilmash::fuzz {
 
 using namespace tilmash::domain;
-
-// Names the broken property in the crash report, then aborts (libFuzzer keeps the input).
-#define CHECK(cond)                                                           \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      std::fprintf(stderr, "CHECK failed at line %d: %s\n", __LINE__, #cond); \
-      std::abort();                                                           \
-    }                                                                         \
-  } while (0)
 
 // Per-session record of what the domain asked the media side for.
 class RecordingMedia : public MediaEngine {

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <vector>
 
+#include "fuzz_check.h"
 #include "graph/ingest_guard.h"
 #include "rtp/rtp_packet.h"
 #include "rtp/srtp_context.h"
@@ -32,15 +33,6 @@ constexpr uint8_t kPayloadType = 96;
 // encrypted, so ParseRtp skips it) and not after, so a packet from the key holder with a bad
 // padding count passes. Set to false once ingest_guard.cpp re-parses the decrypted packet.
 constexpr bool kToleratePaddingAfterDecrypt = false;
-
-// Names the broken property in the crash report, then aborts (libFuzzer keeps the input).
-#define CHECK(cond)                                                           \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      std::fprintf(stderr, "CHECK failed at line %d: %s\n", __LINE__, #cond); \
-      std::abort();                                                           \
-    }                                                                         \
-  } while (0)
 
 std::vector<uint8_t> FixedKey(SrtpSuite suite) {
   std::vector<uint8_t> key(tilmash::rtp::MasterKeyLength(suite));

@@ -7,18 +7,10 @@
 #include <cstring>
 #include <vector>
 
+#include "fuzz_check.h"
 #include "rtp/rtp_packet.h"
 
 namespace {
-
-// Names the broken property in the crash report, then aborts (libFuzzer keeps the input).
-#define CHECK(cond)                                                           \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      std::fprintf(stderr, "CHECK failed at line %d: %s\n", __LINE__, #cond); \
-      std::abort();                                                           \
-    }                                                                         \
-  } while (0)
 
 void ParseAndCheck(const uint8_t* data, std::size_t size, std::size_t tag) {
   const auto r = tilmash::rtp::ParseRtp(data, size, tag);
