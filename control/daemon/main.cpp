@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "auth/access.h"
 #include "auth/audit_log.h"
 #include "auth/token.h"
 #include "daemon/config.h"
@@ -173,7 +174,8 @@ int main(int argc, char** argv) {
   }
   auth::TokenAuthority tokens(std::move(secret));
   auth::AuditLog audit(config.audit_log);
-  grpcapi::Authorizer authz(tokens, audit);
+  auth::Access access(tokens, audit);
+  grpcapi::Authorizer authz(access);
   if (!config.admin_token_file.empty()) {
     auth::Claims admin;
     admin.subject = "bootstrap-admin";
@@ -207,7 +209,7 @@ int main(int argc, char** argv) {
       std::cerr << "tilmashd: " << error << "\n";
       return 1;
     }
-    daemon::WhepGateway whep(tokens, registry, *media, keys);
+    daemon::WhepGateway whep(access, registry);
     std::unique_ptr<web::HttpServer> http;
     if (!config.http_listen.empty() && config.http_listen != "off") {
       web::HttpOptions ho;
@@ -250,7 +252,8 @@ int main(int argc, char** argv) {
                                                 : "TLS, client certificates verified",
                  config.media_address, config.frame_ms, config.jitter_ms);
 
-    // Handover requests expire on time even when nobody touches the session.
+    // Handover requests expire on time even when nobody touches the session; leases, key
+    // rotations and ended viewers are looked at on the same tick.
     std::mutex tick_mu;
     std::condition_variable tick_cv;
     bool stopping = false;
@@ -258,7 +261,6 @@ int main(int argc, char** argv) {
       std::unique_lock lock(tick_mu);
       while (!tick_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping; })) {
         registry.Tick();
-        whep.Tick();
       }
     });
     std::thread waiter([&] {

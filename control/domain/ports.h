@@ -1,6 +1,16 @@
-// The domain's view of the outside world (CONVENTIONS habit 2). Adapters implement these;
-// unit tests use fakes.
+// The domain's view of the outside world (CONVENTIONS habits 2 and 13). Adapters implement
+// these; unit tests use fakes.
+//
+// The media port speaks in handles: what the media side creates for the domain (a media
+// session, a console's ingest, a listener's stream, a browser viewer) is an object the domain
+// owns, and destroying it undoes it. The media side keeps no table of domain ids.
+//
+// Nothing here waits for the media thread: structural changes are posted to it, gain changes
+// take effect at once, and what a caller needs back (an ingest port, a stream's source, a
+// refusal) is known before the call returns.
 #pragma once
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "domain/status.h"
@@ -8,50 +18,95 @@
 
 namespace tilmash::domain {
 
-// The media side. Calls are synchronous from the caller's view; implementations post the
-// work to their own thread and must never call back into the domain.
+// What a listener stream's sender saw since the last look.
+struct StreamAlerts {
+  bool unreachable = false;  // its destination answered with ICMP port or host unreachable
+  bool key_limit = false;    // its key has protected the configured number of packets
+};
+
+// One encrypted stream in the fan-out: a unicast listener, a venue multicast group, or a
+// console's return feed. Destroying it stops the stream.
+class ListenerStream {
+ public:
+  virtual ~ListenerStream() = default;
+  // Where the packets come from and their format.
+  virtual SendInfo send() const = 0;
+  // From the next packet on, the stream carries `channel`; SSRC, sequence and timestamps continue.
+  virtual void Switch(const ChannelName& channel) = 0;
+  // From now on (and after every switch) the stream is its channel mixed with the floor:
+  // `interpretation_percent` of the channel, the rest the floor; 100 is the channel's own
+  // stream. Streams of one channel and balance share one mix (one encode).
+  virtual void SetBalance(uint32_t interpretation_percent) = 0;
+  // The next key (same suite and SSRC), used from the first packet `after` from now.
+  virtual Status Rekey(const SrtpKeying& key, std::chrono::milliseconds after) = 0;
+  // The rollover counter the stream is at now (a late member of a group needs it).
+  virtual uint32_t Roc() const = 0;
+  virtual StreamAlerts TakeAlerts() = 0;
+};
+
+// A console's ingest: its audio reaches the mixer of each output (its booth's A, B, C), at
+// silence until a ChannelMix opens it. Destroying it removes the console's media.
+class ConsoleInput {
+ public:
+  virtual ~ConsoleInput() = default;
+  virtual const IngestInfo& ingest() const = 0;
+  virtual void SetOutputs(const std::vector<ChannelName>& outputs) = 0;
+  virtual IngestCounters Counters() const = 0;
+};
+
+// A browser viewer (WebRTC): its SDP answer arrives through the AnswerCallback; over() once
+// its connection failed or closed. Destroying it ends the viewer's media.
+class ViewerStream {
+ public:
+  virtual ~ViewerStream() = default;
+  virtual bool over() const = 0;
+};
+// Called once, on any thread, with the SDP answer or why there is none; it must not block.
+using AnswerCallback = std::function<void(bool ok, const std::string& answer_or_error)>;
+
+struct ListenerStreamSpec {
+  std::string label;  // the listener's (or group's, or return feed's) id: logs only
+  ChannelName channel;
+  Endpoint endpoint;
+  SrtpKeying key;
+  uint32_t ssrc = 0;
+};
+
+// Gains one channel's mixer applies (dB; kSilenceDb = muted). Consoles are named by handle.
+struct ChannelMix {
+  double floor_gain_db = 0;
+  std::vector<std::pair<const ConsoleInput*, double>> console_gain_db;
+};
+
+// One session's media. Destroying it ends the session's media; the domain destroys the
+// session's handles first.
+class MediaSession {
+ public:
+  virtual ~MediaSession() = default;
+  virtual Status AddChannel(const ChannelName& channel) = 0;
+  virtual void RemoveChannel(const ChannelName& channel) = 0;
+  // Returns the ingest endpoint when the source is RTP.
+  virtual Result<std::optional<IngestInfo>> SetFloorSource(const FloorSource& source,
+                                                           const std::optional<SrtpKeying>& key,
+                                                           uint32_t expected_ssrc) = 0;
+  virtual Result<std::unique_ptr<ConsoleInput>> AddConsole(const ConsoleId& label,
+                                                           const std::vector<ChannelName>& outputs,
+                                                           const SrtpKeying& key, uint32_t ssrc) = 0;
+  // Gain ramps, never relinking; both ramps of a handover cross at the same instant.
+  virtual void SetChannelMix(const ChannelName& channel, const ChannelMix& mix) = 0;
+  virtual Result<std::unique_ptr<ListenerStream>> AddListener(const ListenerStreamSpec& spec) = 0;
+  // A browser viewer of `channel` answering `offer_sdp`. A malformed offer is refused here
+  // (INVALID_ARGUMENT naming the line); later failures reach `done`.
+  virtual Result<std::unique_ptr<ViewerStream>> AddViewer(const std::string& label, const ChannelName& channel,
+                                                          const std::string& offer_sdp, AnswerCallback done) = 0;
+  // The floor's ingest counters and the node's fan-out counters (consoles report their own).
+  virtual MediaStats Stats() const = 0;
+};
+
 class MediaEngine {
  public:
   virtual ~MediaEngine() = default;
-  virtual Status CreateSession(const SessionId& session) = 0;
-  virtual void EndSession(const SessionId& session) = 0;
-  virtual Status AddChannel(const SessionId& session, const ChannelName& channel) = 0;
-  virtual void RemoveChannel(const SessionId& session, const ChannelName& channel) = 0;
-  // Returns the ingest endpoint when the source is RTP.
-  virtual Result<std::optional<IngestInfo>> SetFloorSource(const SessionId& session, const FloorSource& source,
-                                                           const std::optional<SrtpKeying>& key,
-                                                           uint32_t expected_ssrc) = 0;
-  // The console's audio reaches the mixer of every channel in `outputs` (its booth's A, B, C),
-  // each at silence until SetChannelMix opens one.
-  virtual Result<IngestInfo> AddConsole(const SessionId& session, const ConsoleId& console,
-                                        const std::vector<ChannelName>& outputs, const SrtpKeying& key,
-                                        uint32_t ssrc) = 0;
-  virtual Status SetConsoleOutputs(const SessionId& session, const ConsoleId& console,
-                                   const std::vector<ChannelName>& outputs) = 0;
-  virtual void RemoveConsole(const SessionId& session, const ConsoleId& console) = 0;
-  // Gain ramps, never relinking.
-  virtual void SetChannelMix(const SessionId& session, const ChannelName& channel, const ChannelMix& mix) = 0;
-  virtual Result<SendInfo> AddListener(const SessionId& session, const ListenerId& listener, const ChannelName& channel,
-                                       const Endpoint& endpoint, const SrtpKeying& key, uint32_t ssrc) = 0;
-  virtual Status SwitchListener(const SessionId& session, const ListenerId& listener, const ChannelName& channel) = 0;
-  // From now on (and after every switch) the listener gets its channel mixed with the floor:
-  // `interpretation_percent` of the channel, the rest the floor; 100 is the channel's own
-  // stream. Listeners of one channel and balance share one mix (one encode).
-  virtual Status SetListenerBalance(const SessionId& session, const ListenerId& listener,
-                                    uint32_t interpretation_percent) = 0;
-  virtual void RemoveListener(const SessionId& session, const ListenerId& listener) = 0;
-  // The listener's next key (same suite and SSRC), used from the first packet `after` from now.
-  virtual Status RekeyListener(const SessionId& session, const ListenerId& listener, const SrtpKeying& key,
-                               std::chrono::milliseconds after) = 0;
-  // What the sender saw since the last call: listeners whose destination answered with ICMP
-  // unreachable, listeners whose key reached its packet limit.
-  struct ListenerAlerts {
-    std::vector<ListenerId> unreachable, key_limit;
-  };
-  virtual ListenerAlerts TakeListenerAlerts(const SessionId& session) = 0;
-  // The rollover counter the listener's stream is at now (a late member of a group needs it).
-  virtual uint32_t StreamRoc(const SessionId& session, const ListenerId& listener) = 0;
-  virtual MediaStats Stats(const SessionId& session) = 0;
+  virtual Result<std::unique_ptr<MediaSession>> CreateSession(const SessionId& session) = 0;
 };
 
 // Key material and identifiers. Keys come only from here (CONVENTIONS habit 9).
@@ -63,14 +118,15 @@ class KeyProvider {
   virtual std::string NewId(const std::string& prefix) = 0;
 };
 
-// Time for handover timeouts; tests step it by hand.
+// Time for handover timeouts, leases and rotations; tests step it by hand.
 class Clock {
  public:
   virtual ~Clock() = default;
   virtual std::chrono::steady_clock::time_point Now() = 0;
 };
 
-// Receives every domain event. Called with the session lock held: must not block.
+// Receives every domain event, in the order each session emitted them, after the session's
+// lock is released. Must not block (it runs on the thread of the call that caused the event).
 class EventSink {
  public:
   virtual ~EventSink() = default;

@@ -10,9 +10,8 @@ namespace tilmash::domain {
 namespace {
 constexpr double kMinDuckDb = -60.0;
 
-Status ValidateDuck(double db, const char* field) {
-  if (!std::isfinite(db) || db > 0 || db < kMinDuckDb)
-    return InvalidArgument(std::string(field) + " must be between -60 and 0 dB");
+Status ValidateDuck(double db, const std::string& field) {
+  if (!std::isfinite(db) || db > 0 || db < kMinDuckDb) return InvalidArgument(field + " must be between -60 and 0 dB");
   return Status::Ok();
 }
 }  // namespace
@@ -26,11 +25,41 @@ Session::Session(SessionId id, std::string name, double default_duck_db, Session
 
 Session::~Session() { End(); }
 
+Session::Lock::Lock(const Session& s) : s_(const_cast<Session&>(s)) { s_.mu_.lock(); }
+
+Session::Lock::~Lock() {
+  const bool pending = !s_.outbox_.empty() && !s_.publishing_;
+  if (pending) s_.publishing_ = true;
+  s_.mu_.unlock();
+  if (pending) s_.Publish();
+}
+
+void Session::Publish() {
+  // Only the thread that set publishing_ gets here; others leave their events in the outbox
+  // for it, so events reach the sink in the order they were emitted and nobody waits.
+  std::vector<SessionEvent> batch;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      batch.clear();
+      batch.swap(outbox_);
+      if (batch.empty()) {
+        publishing_ = false;
+        return;
+      }
+    }
+    for (const auto& e : batch)
+      if (ports_.events) ports_.events->OnEvent(e);
+  }
+}
+
 Status Session::Start() {
-  std::lock_guard lock(mu_);
-  if (Status s = ports_.media->CreateSession(id_); !s.ok()) return s;
-  if (Status s = ports_.media->AddChannel(id_, kFloorChannel); !s.ok()) {
-    ports_.media->EndSession(id_);
+  Lock lock(*this);
+  auto media = ports_.media->CreateSession(id_);
+  if (!media.ok()) return media.status();
+  media_ = std::move(media).value();
+  if (Status s = media_->AddChannel(kFloorChannel); !s.ok()) {
+    media_.reset();
     return s;
   }
   channel_order_.push_back(kFloorChannel);
@@ -39,24 +68,27 @@ Status Session::Start() {
 }
 
 void Session::End() {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   if (ended_) return;
   ended_ = true;
-  for (auto& [id, c] : consoles_)
-    if (c.return_feed) ports_.media->RemoveListener(id_, c.return_feed->id);
-  ports_.media->EndSession(id_);
+  // The handles go before the media session they belong to.
+  viewers_.clear();
+  groups_.clear();
+  listeners_.clear();
+  consoles_.clear();
+  media_.reset();
   Emit(SessionEnded{});
 }
 
 void Session::Emit(SessionEvent::Event what) {
-  if (ports_.events) ports_.events->OnEvent(SessionEvent{id_, std::chrono::system_clock::now(), std::move(what)});
+  if (ports_.events) outbox_.push_back(SessionEvent{id_, std::chrono::system_clock::now(), std::move(what)});
 }
 
 Result<ChannelName> Session::FindChannel(const std::string& name, const char* field) const {
   if (name.empty()) return InvalidArgument(std::string(field) + " is empty");
   if (name == kFloorChannel) return ChannelName(kFloorChannel);
   if (!IsValidLanguageTag(name))
-    return InvalidArgument(std::string(field) + " '" + name + "' is not a BCP-47 language tag");
+    return InvalidArgument(std::string(field) + " " + Quoted(name) + " is not a BCP-47 language tag");
   ChannelName canon = CanonicalLanguageTag(name);
   if (!channels_.count(canon))
     return NotFound(std::string(field) + ": session " + id_ + " has no channel '" + canon + "'");
@@ -72,7 +104,7 @@ ChannelView Session::ViewOf(const ChannelName& name) const {
 }
 
 SessionView Session::View() const {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   SessionView v;
   v.id = id_;
   v.name = name_;
@@ -87,16 +119,18 @@ SessionView Session::View() const {
   return v;
 }
 
-Result<ChannelView> Session::AddChannel(const std::string& language, std::optional<double> duck_db) {
-  std::lock_guard lock(mu_);
+Result<ChannelView> Session::AddChannel(const std::string& language, std::optional<double> duck_db,
+                                        const std::string& field) {
+  Lock lock(*this);
   if (ended_) return FailedPrecondition("session " + id_ + " has ended");
-  if (language == kFloorChannel) return AlreadyExists("language: the floor channel always exists");
-  if (!IsValidLanguageTag(language)) return InvalidArgument("language '" + language + "' is not a BCP-47 language tag");
+  if (language == kFloorChannel) return AlreadyExists(field + ": the floor channel always exists");
+  if (!IsValidLanguageTag(language))
+    return InvalidArgument(field + " " + Quoted(language) + " is not a BCP-47 language tag");
   const double duck = duck_db.value_or(default_duck_db_);
   if (Status s = ValidateDuck(duck, "floor_duck_db"); !s.ok()) return s;
   ChannelName name = CanonicalLanguageTag(language);
-  if (channels_.count(name)) return AlreadyExists("language: channel '" + name + "' already exists");
-  if (Status s = ports_.media->AddChannel(id_, name); !s.ok()) return s;
+  if (channels_.count(name)) return AlreadyExists(field + ": channel '" + name + "' already exists");
+  if (Status s = media_->AddChannel(name); !s.ok()) return s;
   channel_order_.push_back(name);
   channels_[name] = ChannelState{duck, std::nullopt, 0};
   booths_[name] = BoothState{};
@@ -106,7 +140,7 @@ Result<ChannelView> Session::AddChannel(const std::string& language, std::option
 }
 
 Status Session::RemoveChannel(const std::string& language) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   if (language == kFloorChannel) return FailedPrecondition("language: the floor channel cannot be removed");
   auto found = FindChannel(language, "language");
   if (!found.ok()) return found.status();
@@ -121,7 +155,7 @@ Status Session::RemoveChannel(const std::string& language) {
     if (booth != name && (state.config.b == name || state.config.c == name))
       return FailedPrecondition("language: booth '" + booth + "' works retour into '" + name + "'");
   RemoveChannelListeners(name);
-  ports_.media->RemoveChannel(id_, name);
+  media_->RemoveChannel(name);
   channels_.erase(name);
   booths_.erase(name);
   handovers_.erase(name);
@@ -131,7 +165,7 @@ Status Session::RemoveChannel(const std::string& language) {
 }
 
 Result<ChannelView> Session::SetChannelDucking(const std::string& language, double duck_db) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   auto found = FindChannel(language, "language");
   if (!found.ok()) return found.status();
   if (found.value() == kFloorChannel) return InvalidArgument("language: the floor channel is never ducked");
@@ -142,7 +176,7 @@ Result<ChannelView> Session::SetChannelDucking(const std::string& language, doub
 }
 
 Status Session::SetFloorSource(const FloorSource& source) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   if (ended_) return FailedPrecondition("session " + id_ + " has ended");
   if (auto* tone = std::get_if<ToneSource>(&source)) {
     if (!(tone->frequency_hz >= 20 && tone->frequency_hz <= 20000))
@@ -153,7 +187,7 @@ Status Session::SetFloorSource(const FloorSource& source) {
   std::optional<SrtpKeying> key;
   if (auto* rtp = std::get_if<RtpSource>(&source); rtp && rtp->srtp)
     key = ports_.keys->NewKey(CryptoSuite::kAesCm128HmacSha1_80);
-  auto ingest = ports_.media->SetFloorSource(id_, source, key, 0);
+  auto ingest = media_->SetFloorSource(source, key, 0);
   if (!ingest.ok()) return ingest.status();
   floor_source_ = source;
   floor_ingest_ = ingest.value();
@@ -162,9 +196,9 @@ Status Session::SetFloorSource(const FloorSource& source) {
 }
 
 Status Session::SetFloorLanguage(const std::string& language) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   if (!language.empty() && !IsValidLanguageTag(language))
-    return InvalidArgument("language '" + language + "' is not a BCP-47 language tag");
+    return InvalidArgument("language " + Quoted(language) + " is not a BCP-47 language tag");
   floor_language_ = language.empty() ? "" : CanonicalLanguageTag(language);
   Emit(FloorChanged{floor_language_, floor_source_});
   Replan();  // auto-relay follows the floor language
@@ -172,8 +206,11 @@ Status Session::SetFloorLanguage(const std::string& language) {
 }
 
 MediaStats Session::Stats() const {
-  std::lock_guard lock(mu_);
-  return ports_.media->Stats(id_);
+  Lock lock(*this);
+  if (!media_) return {};
+  MediaStats stats = media_->Stats();
+  for (const auto& [id, c] : consoles_) stats.ingest.push_back(c.input->Counters());
+  return stats;
 }
 
 }  // namespace tilmash::domain

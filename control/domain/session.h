@@ -1,10 +1,14 @@
 // One meeting: its floor, language channels, booths, consoles and listeners, and the rules
 // that hold between them (ISO 20109 desk functions). All methods take the session's own lock;
-// the media engine is told what to change while the lock is held, so the media side sees
-// changes in rule order. session.cpp: channels, floor, listeners; session_booth.cpp: booths.
+// the media session is told what to change while the lock is held (so it sees changes in rule
+// order) and never makes the caller wait for the media thread. Events are published after the
+// lock is released, in the order they happened.
+// session.cpp: channels, floor, events; session_booth.cpp: booths; session_listeners.cpp and
+// session_viewers.cpp: listeners and browser viewers.
 #pragma once
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -38,10 +42,21 @@ struct ListenerRequest {
   Endpoint endpoint;  // unicast only
   CryptoSuite suite = CryptoSuite::kAesCm128HmacSha1_80;
   std::string owner;         // token id that subscribed (revocation ends the stream)
-  uint32_t max_streams = 0;  // 0: no limit; else the owner's concurrent streams
+  uint32_t max_streams = 0;  // 0: no limit; else the owner's concurrent streams (listeners and viewers)
   Transport transport = Transport::kUnicast;
   // Original/interpretation balance (unicast): 100 the channel as is; less mixes the floor in.
   std::optional<uint32_t> interpretation_percent;
+};
+
+// A browser (WebRTC) viewer, admitted by the HTTP side with the same rules as Subscribe.
+struct ViewerRequest {
+  ChannelName channel;
+  std::string owner;         // token id
+  uint32_t max_streams = 0;  // as ListenerRequest: one limit for both kinds of stream
+  std::string offer_sdp;
+  // The token's expiry: the viewer ends then (a browser connection has no lease).
+  std::chrono::milliseconds valid_for{std::chrono::hours(24)};
+  AnswerCallback done;  // the SDP answer, or why there is none
 };
 
 struct ConsoleRequest {
@@ -58,6 +73,10 @@ struct BoothConfig {
 
 inline constexpr std::chrono::seconds kHandoverTimeout{10};
 inline constexpr std::size_t kMessagesKept = 20;
+// Listeners the server ended are remembered this long (and at most this many), so a later
+// call about one says why it ended instead of a bare NOT_FOUND.
+inline constexpr std::chrono::minutes kEndedKept{10};
+inline constexpr std::size_t kEndedKeptMax = 4096;
 
 class Session {
  public:
@@ -72,7 +91,9 @@ class Session {
   Status Start();  // creates the media session and the floor channel
   void End();
 
-  Result<ChannelView> AddChannel(const std::string& language, std::optional<double> duck_db);
+  // `field` names the request field in errors ("language", or "languages[2]" at creation).
+  Result<ChannelView> AddChannel(const std::string& language, std::optional<double> duck_db,
+                                 const std::string& field = "language");
   Status RemoveChannel(const std::string& language);
   Result<ChannelView> SetChannelDucking(const std::string& language, double duck_db);
   Status SetFloorSource(const FloorSource& source);
@@ -95,27 +116,31 @@ class Session {
   Status SendMessage(const Message& message);
   // Time-driven rules, called by the daemon on a timer: handovers that waited longer than
   // kHandoverTimeout expire; listeners whose lease ran out or whose port is unreachable end;
-  // keys older than the rotation period or at their packet limit are replaced.
+  // keys older than the rotation period or at their packet limit are replaced; viewers whose
+  // connection is over or whose token expired end.
   void Tick();
 
   // Listeners (session_listeners.cpp).
   Result<ListenerView> Subscribe(const ListenerRequest& request);
   Status SwitchChannel(const ListenerId& listener, const std::string& channel);
   Status Unsubscribe(const ListenerId& listener);
-  // Browser (WebRTC) viewers, admitted by the HTTP side: they count in their channel's
-  // audience like listeners (ListenerCountChanged), and leave it with their channel.
-  Status AddRemoteViewer(const std::string& viewer, const ChannelName& channel);
-  void RemoveRemoteViewer(const std::string& viewer);
   // Renews the listener's lease; returns the listener as it is now.
   Result<ListenerView> KeepAlive(const ListenerId& listener);
-  // The listener's newest key (the first message of its key stream).
-  Result<KeyChanged> CurrentKey(const ListenerId& listener) const;
+  // A key stream (WatchKeys) opens: returns the newest key (its first message); while at
+  // least one is open the listener's lease holds. Close it when the stream ends.
+  Result<KeyChanged> OpenKeyStream(const ListenerId& listener);
+  void CloseKeyStream(const ListenerId& listener);
   const ListenerPolicy& policy() const { return policy_; }
 
+  // Browser (WebRTC) viewers (session_viewers.cpp): they count in their channel's audience
+  // (ListenerCountChanged) and in their token's stream limit, like listeners.
+  Result<ListenerId> AddViewer(const ViewerRequest& request);
+  Status RemoveViewer(const ListenerId& viewer);
+
   MediaStats Stats() const;
-  // Ends every listener stream and console that `owner` (a token id) started; returns how many.
+  // Ends every listener stream, viewer and console that `owner` (a token id) started; returns how many.
   uint32_t StopOwnedBy(const std::string& owner);
-  // The owner of a listener or console, or "" when unknown.
+  // The owner of a listener, viewer or console, or "" when unknown.
   std::string OwnerOf(const std::string& listener_or_console) const;
 
  private:
@@ -126,8 +151,9 @@ class Session {
   };
   struct ConsoleState {
     ConsoleView view;
-    IngestInfo ingest;
+    std::unique_ptr<ConsoleInput> input;
     std::optional<ListenerView> return_feed;
+    std::unique_ptr<ListenerStream> return_stream;
     std::string owner;
   };
   struct BoothState {
@@ -138,12 +164,14 @@ class Session {
   static Status CheckUnicast(const Endpoint& e, const std::string& field);
   struct ListenerState {
     ListenerView view;
+    std::unique_ptr<ListenerStream> stream;  // unicast only; a group member shares its group's
     std::chrono::steady_clock::time_point last_seen, key_since;
     std::optional<std::chrono::steady_clock::time_point> unreachable_since;
     std::chrono::steady_clock::time_point unreachable_last;
+    int key_streams = 0;  // open WatchKeys streams: the lease holds while any is open
   };
-  // A channel's venue multicast group: one sender entry in the media engine, one key shared by
-  // the members, replaced whenever a member leaves.
+  // A channel's venue multicast group: one stream, one key shared by the members, replaced
+  // whenever a member leaves.
   struct GroupState {
     ListenerId media_id;
     Endpoint group;
@@ -152,15 +180,42 @@ class Session {
     uint32_t key_id = 0;
     std::chrono::steady_clock::time_point key_since;
     std::vector<ListenerId> members;
+    std::unique_ptr<ListenerStream> stream;
+    SendInfo send;
+  };
+  struct ViewerState {
+    ChannelName channel;
+    std::string owner;
+    std::chrono::steady_clock::time_point expires;
+    std::unique_ptr<ViewerStream> stream;
   };
   struct PendingHandover {
     ConsoleId from, to;
     std::chrono::steady_clock::time_point requested;
   };
+  struct Ended {
+    std::string reason;
+    std::chrono::steady_clock::time_point when;
+  };
+  // The session lock: events emitted while it is held are published once it is released.
+  class Lock {
+   public:
+    explicit Lock(const Session& s);
+    ~Lock();
+    Lock(const Lock&) = delete;
+    Lock& operator=(const Lock&) = delete;
+
+   private:
+    Session& s_;
+  };
+  // Delivers the outbox to the event sink, one publisher at a time (order kept), never with mu_ held.
+  void Publish();
 
   // Resolves "floor" or a language tag to the canonical channel name; NotFound otherwise.
   Result<ChannelName> FindChannel(const std::string& name, const char* field) const;
   Result<ConsoleState*> FindConsole(const ConsoleId& id, const char* field = "console_id");
+  // NotFound for an unknown listener, saying why it ended when the server ended it.
+  Status UnknownListener(const ListenerId& id) const;
   ChannelView ViewOf(const ChannelName& name) const;
   BoothView BoothViewOf(const std::string& booth) const;
   std::vector<ChannelName> OutputsOf(const std::string& booth) const;
@@ -172,6 +227,7 @@ class Session {
   // restore_held=false when the console is being overridden: its own held console stays held
   // (the holds form a stack that unwinds as each overriding mic goes off).
   void SetMicLocked(ConsoleState& c, MicState next, bool restore_held = true);
+  Status LeaveConsoleLocked(const ConsoleId& console);
   // Would this state of consoles make a relay loop? Fills the plan.
   RelayInputs RelaySnapshot() const;
   // Recomputes effective inputs (return feeds follow) and relay indicators.
@@ -180,11 +236,17 @@ class Session {
   Status CheckNoLoop(const RelayInputs& proposed, const char* field) const;
   // Listener helpers (session_listeners.cpp), all with mu_ held.
   Result<ListenerView> JoinGroup(ListenerView l);
-  void EndListener(const ListenerId& listener, const std::string& reason);
+  // Ends the listeners; a group whose members left is re-keyed once.
+  void EndListeners(const std::vector<ListenerId>& listeners, const std::string& reason);
   void RotateListener(ListenerState& l, const std::string& reason);
   void RotateGroup(GroupState& g, const std::string& reason);
   void TickListeners(std::chrono::steady_clock::time_point now);
-  // A removed channel: its unicast listeners move to the floor, its group's members end.
+  void TickViewers(std::chrono::steady_clock::time_point now);
+  void EndViewer(const ListenerId& viewer, const std::string& reason);
+  void Remember(const ListenerId& id, const std::string& reason);
+  // The owner's open streams (listeners and viewers).
+  uint32_t StreamsOf(const std::string& owner) const;
+  // A removed channel: its unicast listeners move to the floor, its group's members and its viewers end.
   void RemoveChannelListeners(const ChannelName& channel);
   Result<Endpoint> GroupEndpoint(const ChannelName& channel) const;
 
@@ -192,9 +254,13 @@ class Session {
   const std::string name_;
   const double default_duck_db_;
   SessionPorts ports_;
+  const ListenerPolicy policy_;
 
   mutable std::mutex mu_;
+  std::vector<SessionEvent> outbox_;  // emitted, not yet published (mu_)
+  bool publishing_ = false;           // a thread is delivering the outbox (mu_)
   bool ended_ = false;
+  std::unique_ptr<MediaSession> media_;
   std::string floor_language_;
   FloorSource floor_source_;
   std::optional<IngestInfo> floor_ingest_;
@@ -207,10 +273,10 @@ class Session {
   std::map<ConsoleId, ConsoleId> held_;  // toggle-override: overriding console -> held console
   std::map<ChannelName, PendingHandover> handovers_;
   std::deque<Message> messages_;
-  const ListenerPolicy policy_;
   std::map<ListenerId, ListenerState> listeners_;
-  std::map<std::string, ChannelName> remote_viewers_;  // WebRTC viewer -> channel
+  std::map<ListenerId, ViewerState> viewers_;
   std::map<ChannelName, GroupState> groups_;
+  std::map<ListenerId, Ended> ended_listeners_;
   RelayPlan plan_;
 };
 

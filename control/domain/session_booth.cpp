@@ -18,7 +18,7 @@ std::chrono::steady_clock::time_point Session::Now() const {
 Result<Session::ConsoleState*> Session::FindConsole(const ConsoleId& id, const char* field) {
   if (id.empty()) return InvalidArgument(std::string(field) + " is empty");
   auto it = consoles_.find(id);
-  if (it == consoles_.end()) return NotFound(std::string(field) + ": no console '" + id + "' in session " + id_);
+  if (it == consoles_.end()) return NotFound(std::string(field) + ": no console " + Quoted(id) + " in session " + id_);
   return &it->second;
 }
 
@@ -37,7 +37,7 @@ std::vector<ChannelName> Session::OutputsOf(const std::string& booth) const {
 }
 
 void Session::ApplyMix(const ChannelName& channel) {
-  if (channel == kFloorChannel) return;
+  if (channel == kFloorChannel || !media_) return;
   const ChannelState& ch = channels_.at(channel);
   ChannelMix mix;
   mix.floor_gain_db = ch.live_console ? ch.duck_db : 0.0;
@@ -45,9 +45,9 @@ void Session::ApplyMix(const ChannelName& channel) {
     const auto outs = OutputsOf(c.view.booth);
     if (std::find(outs.begin(), outs.end(), channel) == outs.end()) continue;
     const bool open = c.view.output_channel == channel && c.view.mic == MicState::kLive;
-    mix.console_gain_db.emplace_back(id, open ? 0.0 : kSilenceDb);
+    mix.console_gain_db.emplace_back(c.input.get(), open ? 0.0 : kSilenceDb);
   }
-  ports_.media->SetChannelMix(id_, channel, mix);
+  media_->SetChannelMix(channel, mix);
 }
 
 RelayInputs Session::RelaySnapshot() const {
@@ -74,8 +74,8 @@ void Session::Replan() {
     const ChannelName& eff = plan_.effective_input[id];
     if (eff == c.view.effective_input) continue;
     c.view.effective_input = eff;
-    if (c.return_feed) {
-      ports_.media->SwitchListener(id_, c.return_feed->id, eff);
+    if (c.return_stream) {
+      c.return_stream->Switch(eff);
       c.return_feed->channel = eff;
     }
   }
@@ -112,16 +112,16 @@ BoothView Session::BoothViewOf(const std::string& booth) const {
 }
 
 Result<BoothView> Session::Booth(const std::string& booth) const {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   if (booth == kFloorChannel || !IsValidLanguageTag(booth))
-    return InvalidArgument("booth '" + booth + "' is not a language");
+    return InvalidArgument("booth " + Quoted(booth) + " is not a language");
   auto b = CanonicalLanguageTag(booth);
   if (!booths_.count(b)) return NotFound("booth: session " + id_ + " has no booth '" + b + "'");
   return BoothViewOf(b);
 }
 
 Result<BoothView> Session::ConfigureBooth(const std::string& booth_in, const BoothConfig& config) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   auto found = FindChannel(booth_in, "booth");
   if (!found.ok()) return found.status();
   const std::string booth = found.value();
@@ -138,7 +138,7 @@ Result<BoothView> Session::ConfigureBooth(const std::string& booth_in, const Boo
   if (next.b && next.c && *next.b == *next.c) return InvalidArgument("retour_c must differ from retour_b");
   if (next.c && !next.b) return InvalidArgument("retour_c needs retour_b");
   for (const auto& t : config.takes) {
-    if (!IsValidLanguageTag(t)) return InvalidArgument("takes: '" + t + "' is not a BCP-47 language tag");
+    if (!IsValidLanguageTag(t)) return InvalidArgument("takes: " + Quoted(t) + " is not a BCP-47 language tag");
     next.takes.push_back(CanonicalLanguageTag(t));
   }
   for (const auto& [id, c] : consoles_) {
@@ -152,7 +152,7 @@ Result<BoothView> Session::ConfigureBooth(const std::string& booth_in, const Boo
   booths_[booth].config = next;
   const auto after = OutputsOf(booth);
   for (auto& [id, c] : consoles_)
-    if (c.view.booth == booth) ports_.media->SetConsoleOutputs(id_, id, after);
+    if (c.view.booth == booth) c.input->SetOutputs(after);
   for (const auto* list : {&before, &after})
     for (const auto& ch : *list) ApplyMix(ch);
   Replan();
@@ -160,14 +160,14 @@ Result<BoothView> Session::ConfigureBooth(const std::string& booth_in, const Boo
 }
 
 Status Session::SetInterlockMode(InterlockMode mode) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   interlock_ = mode;
   EmitBooths();
   return Status::Ok();
 }
 
 Status Session::SetBroadcastState(bool on_air, bool recorded) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   on_air_ = on_air;
   recorded_ = recorded;
   EmitBooths();
@@ -175,7 +175,7 @@ Status Session::SetBroadcastState(bool on_air, bool recorded) {
 }
 
 Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   if (ended_) return FailedPrecondition("session " + id_ + " has ended");
   if (req.booth == kFloorChannel) return InvalidArgument("booth: a booth works into a language, not the floor");
   auto found = FindChannel(req.booth, "booth");
@@ -183,6 +183,13 @@ Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
   const ChannelName booth = found.value();
   if (req.return_endpoint) {
     if (auto bad = CheckUnicast(*req.return_endpoint, "return_endpoint"); !bad.ok()) return bad;
+    const auto where = req.return_endpoint->host + ":" + std::to_string(req.return_endpoint->port);
+    for (const auto& [id, c] : consoles_)
+      if (c.return_feed && c.return_feed->endpoint == *req.return_endpoint)
+        return AlreadyExists("return_endpoint: " + where + " already receives the return feed of console " + id);
+    for (const auto& [id, l] : listeners_)
+      if (l.view.transport == Transport::kUnicast && l.view.endpoint == *req.return_endpoint)
+        return AlreadyExists("return_endpoint: " + where + " already receives listener " + id);
   }
   int in_booth = 0;
   for (const auto& [id, c] : consoles_) in_booth += c.view.booth == booth;
@@ -193,11 +200,12 @@ Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
   c.view.id = ports_.keys->NewId("c-");
   c.view.booth = booth;
   c.view.name = req.name.empty() ? booth + "-" + std::to_string(in_booth + 1) : req.name;
+  if (c.view.name.size() > 100) return InvalidArgument("name is longer than 100 characters");
   c.view.output_channel = booth;
   SrtpKeying key = ports_.keys->NewKey(CryptoSuite::kAesCm128HmacSha1_80);
-  auto ingest = ports_.media->AddConsole(id_, c.view.id, OutputsOf(booth), key, ports_.keys->NewSsrc());
-  if (!ingest.ok()) return ingest.status();
-  c.ingest = ingest.value();
+  auto input = media_->AddConsole(c.view.id, OutputsOf(booth), key, ports_.keys->NewSsrc());
+  if (!input.ok()) return input.status();
+  c.input = std::move(input).value();
   if (req.return_endpoint) {
     ListenerView r;
     r.id = "r-" + c.view.id;
@@ -205,25 +213,27 @@ Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
     r.endpoint = *req.return_endpoint;
     r.ssrc = ports_.keys->NewSsrc();
     r.srtp = ports_.keys->NewKey(CryptoSuite::kAesCm128HmacSha1_80);
-    auto send = ports_.media->AddListener(id_, r.id, r.channel, r.endpoint, r.srtp, r.ssrc);
-    if (!send.ok()) {
-      ports_.media->RemoveConsole(id_, c.view.id);
-      return Status(send.status().code(), "return_" + send.status().message());
-    }
-    r.send = send.value();
+    auto stream = media_->AddListener(ListenerStreamSpec{r.id, r.channel, r.endpoint, r.srtp, r.ssrc});
+    if (!stream.ok()) return Status(stream.status().code(), "return_" + stream.status().message());
+    c.return_stream = std::move(stream).value();
+    r.send = c.return_stream->send();
     c.return_feed = r;
     c.view.return_ssrc = r.ssrc;
   }
   const ConsoleId id = c.view.id;
-  consoles_[id] = c;
+  consoles_[id] = std::move(c);
   for (const auto& ch : OutputsOf(booth)) ApplyMix(ch);
   Replan();
   const ConsoleState& added = consoles_.at(id);
-  return JoinedConsole{added.view, added.ingest, added.return_feed};
+  return JoinedConsole{added.view, added.input->ingest(), added.return_feed};
 }
 
 Status Session::LeaveConsole(const ConsoleId& console) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
+  return LeaveConsoleLocked(console);
+}
+
+Status Session::LeaveConsoleLocked(const ConsoleId& console) {
   auto found = FindConsole(console);
   if (!found.ok()) return found.status();
   ConsoleState& c = *found.value();
@@ -231,10 +241,8 @@ Status Session::LeaveConsole(const ConsoleId& console) {
   for (auto it = held_.begin(); it != held_.end();) it = it->second == console ? held_.erase(it) : std::next(it);
   for (auto it = handovers_.begin(); it != handovers_.end();)
     it = it->second.to == console || it->second.from == console ? handovers_.erase(it) : std::next(it);
-  if (c.return_feed) ports_.media->RemoveListener(id_, c.return_feed->id);
   const auto outs = OutputsOf(c.view.booth);
-  consoles_.erase(console);
-  ports_.media->RemoveConsole(id_, console);
+  consoles_.erase(console);  // its ingest and return feed stop here
   for (const auto& ch : outs) ApplyMix(ch);
   Replan();
   return Status::Ok();
@@ -269,7 +277,7 @@ void Session::SetMicLocked(ConsoleState& c, MicState next, bool restore_held) {
 }
 
 Result<ConsoleView> Session::SetMic(const ConsoleId& console, bool live) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   auto found = FindConsole(console);
   if (!found.ok()) return found.status();
   ConsoleState& c = *found.value();
@@ -312,7 +320,7 @@ Result<ConsoleView> Session::SetMic(const ConsoleId& console, bool live) {
 }
 
 Result<ConsoleView> Session::Cough(const ConsoleId& console, bool muted) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   auto found = FindConsole(console);
   if (!found.ok()) return found.status();
   ConsoleState& c = *found.value();
@@ -324,7 +332,7 @@ Result<ConsoleView> Session::Cough(const ConsoleId& console, bool muted) {
 }
 
 Result<ConsoleView> Session::SelectOutput(const ConsoleId& console, OutputSlot slot) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   auto found = FindConsole(console);
   if (!found.ok()) return found.status();
   ConsoleState& c = *found.value();
@@ -355,7 +363,7 @@ Result<ConsoleView> Session::SelectOutput(const ConsoleId& console, OutputSlot s
 }
 
 Result<ConsoleView> Session::SelectInput(const ConsoleId& console, const InputSelection& input) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   auto found = FindConsole(console);
   if (!found.ok()) return found.status();
   ConsoleState& c = *found.value();
@@ -381,7 +389,7 @@ Result<ConsoleView> Session::SelectInput(const ConsoleId& console, const InputSe
 }
 
 Status Session::RequestHandover(const ConsoleId& requester) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   auto found = FindConsole(requester);
   if (!found.ok()) return found.status();
   ConsoleState& r = *found.value();
@@ -398,7 +406,7 @@ Status Session::RequestHandover(const ConsoleId& requester) {
 }
 
 Status Session::AcceptHandover(const ConsoleId& live_console) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   auto found = FindConsole(live_console);
   if (!found.ok()) return found.status();
   ConsoleState& w = *found.value();
@@ -433,7 +441,7 @@ Status Session::AcceptHandover(const ConsoleId& live_console) {
 }
 
 Status Session::DeclineHandover(const ConsoleId& live_console) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   auto found = FindConsole(live_console);
   if (!found.ok()) return found.status();
   const ChannelName channel = found.value()->view.output_channel;
@@ -447,7 +455,7 @@ Status Session::DeclineHandover(const ConsoleId& live_console) {
 }
 
 void Session::Tick() {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   const auto now = Now();
   bool changed = false;
   for (auto it = handovers_.begin(); it != handovers_.end();) {
@@ -460,11 +468,13 @@ void Session::Tick() {
     }
   }
   if (changed) EmitBooths();
+  if (ended_) return;
   TickListeners(now);
+  TickViewers(now);
 }
 
 Status Session::SendMessage(const Message& in) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   Message m = in;
   m.time = std::chrono::system_clock::now();
   if (m.text.size() > 500) return InvalidArgument("text is longer than 500 characters");
@@ -500,7 +510,7 @@ Status Session::SendMessage(const Message& in) {
       if (m.to.rfind(prefix, 0) != 0) return InvalidArgument("to must be 'chair', 'technician' or 'booth:<language>'");
       std::string lang = m.to.substr(prefix.size());
       if (!IsValidLanguageTag(lang) || !booths_.count(CanonicalLanguageTag(lang)))
-        return NotFound("to: no booth '" + lang + "'");
+        return NotFound("to: no booth " + Quoted(lang));
       m.to = prefix + CanonicalLanguageTag(lang);
       break;
     }

@@ -19,14 +19,16 @@ std::string FormatIpv4(uint32_t v) {
   return std::to_string(v >> 24) + "." + std::to_string(v >> 16 & 255) + "." + std::to_string(v >> 8 & 255) + "." +
          std::to_string(v & 255);
 }
+std::string Describe(const Endpoint& e) { return e.host + ":" + std::to_string(e.port); }
 }  // namespace
 
 Status Session::CheckUnicast(const Endpoint& e, const std::string& field) {
   if (e.host.empty()) return InvalidArgument(field + ".host is empty");
   if (e.port == 0) return InvalidArgument(field + ".port must be between 1 and 65535");
-  // A stream keyed for one listener must not go to a group (the venue's groups carry group keys).
   const auto ip = ParseIpv4(e.host);
-  if (ip && ((*ip >> 28) == 0xE || *ip == 0xFFFFFFFF))
+  if (!ip) return InvalidArgument(field + ".host " + Quoted(e.host) + " is not an IPv4 address");
+  // A stream keyed for one listener must not go to a group (the venue's groups carry group keys).
+  if ((*ip >> 28) == 0xE || *ip == 0xFFFFFFFF)
     return InvalidArgument(field + ".host " + e.host +
                            " is a multicast or broadcast address; a unicast stream needs the receiver's own address "
                            "(venue multicast: transport MULTICAST)");
@@ -46,8 +48,36 @@ Result<Endpoint> Session::GroupEndpoint(const ChannelName&) const {
   return ResourceExhausted("transport: no free multicast group");
 }
 
+uint32_t Session::StreamsOf(const std::string& owner) const {
+  uint32_t n = 0;
+  for (const auto& [id, l] : listeners_) n += l.view.owner == owner;
+  for (const auto& [id, v] : viewers_) n += v.owner == owner;
+  return n;
+}
+
+Status Session::UnknownListener(const ListenerId& id) const {
+  if (auto e = ended_listeners_.find(id); e != ended_listeners_.end()) {
+    const auto ago = std::chrono::duration_cast<std::chrono::seconds>(Now() - e->second.when).count();
+    return NotFound("listener_id: listener " + id + " ended " + std::to_string(ago) + " s ago (" + e->second.reason +
+                    ")");
+  }
+  return NotFound("listener_id: no listener " + Quoted(id) + " in session " + id_);
+}
+
+void Session::Remember(const ListenerId& id, const std::string& reason) {
+  const auto now = Now();
+  for (auto it = ended_listeners_.begin(); it != ended_listeners_.end();)
+    it = now - it->second.when > kEndedKept ? ended_listeners_.erase(it) : std::next(it);
+  if (ended_listeners_.size() >= kEndedKeptMax) {
+    auto oldest = std::min_element(ended_listeners_.begin(), ended_listeners_.end(),
+                                   [](const auto& a, const auto& b) { return a.second.when < b.second.when; });
+    ended_listeners_.erase(oldest);
+  }
+  ended_listeners_[id] = Ended{reason, now};
+}
+
 Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   if (ended_) return FailedPrecondition("session " + id_ + " has ended");
   auto found = FindChannel(req.channel, "channel");
   if (!found.ok()) return found.status();
@@ -62,18 +92,32 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
       return InvalidArgument("interpretation_percent: a venue multicast group carries its channel as is");
     balance = (*req.interpretation_percent + 2) / 5 * 5;  // one mix per 5 % step, at most 21 per channel
   }
-  if (req.max_streams > 0 && !req.owner.empty()) {
-    uint32_t mine = 0;
-    for (const auto& [id, l] : listeners_) mine += l.view.owner == req.owner;
-    if (mine >= req.max_streams)
-      return ResourceExhausted("the token allows " + std::to_string(req.max_streams) + " concurrent stream(s)");
+  // One stream per destination: the same token subscribing again to its own address (an app
+  // that restarted and lost its listener id) replaces its old stream; another token's
+  // address is refused, naming who has it.
+  std::optional<ListenerId> replaced;
+  if (req.transport == Transport::kUnicast) {
+    for (const auto& [id, l] : listeners_) {
+      if (l.view.transport != Transport::kUnicast || !(l.view.endpoint == req.endpoint)) continue;
+      if (l.view.owner != req.owner)
+        return AlreadyExists("endpoint: " + Describe(req.endpoint) + " already receives listener " + id +
+                             " of another token");
+      replaced = id;
+    }
+    for (const auto& [id, c] : consoles_)
+      if (c.return_feed && c.return_feed->endpoint == req.endpoint)
+        return AlreadyExists("endpoint: " + Describe(req.endpoint) + " already receives the return feed of console " +
+                             id);
   }
+  if (req.max_streams > 0 && !req.owner.empty() && StreamsOf(req.owner) - (replaced ? 1 : 0) >= req.max_streams)
+    return ResourceExhausted("the token allows " + std::to_string(req.max_streams) + " concurrent stream(s)");
   ListenerView l;
   l.id = ports_.keys->NewId("l-");
   l.owner = req.owner;
   l.channel = found.value();
   l.transport = req.transport;
   l.lease = policy_.lease;
+  std::unique_ptr<ListenerStream> stream;
   if (req.transport == Transport::kMulticast) {
     l.srtp.suite = req.suite;
     auto joined = JoinGroup(l);
@@ -83,19 +127,18 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
     l.endpoint = req.endpoint;
     l.ssrc = ports_.keys->NewSsrc();
     l.srtp = ports_.keys->NewKey(req.suite);
-    auto send = ports_.media->AddListener(id_, l.id, l.channel, l.endpoint, l.srtp, l.ssrc);
-    if (!send.ok()) return send.status();
-    l.send = send.value();
+    auto added = media_->AddListener(ListenerStreamSpec{l.id, l.channel, l.endpoint, l.srtp, l.ssrc});
+    if (!added.ok()) return added.status();
+    if (replaced) EndListeners({*replaced}, "replaced by " + l.id + " (subscribed again to the same endpoint)");
+    stream = std::move(added).value();
+    l.send = stream->send();
     if (balance != 100) {
-      if (Status mixed = ports_.media->SetListenerBalance(id_, l.id, balance); !mixed.ok()) {
-        ports_.media->RemoveListener(id_, l.id);
-        return mixed;
-      }
+      stream->SetBalance(balance);
       l.interpretation_percent = balance;
     }
   }
   const auto now = Now();
-  listeners_[l.id] = ListenerState{l, now, now, std::nullopt, now};
+  listeners_[l.id] = ListenerState{l, std::move(stream), now, now, std::nullopt, now, 0};
   uint32_t count = ++channels_[l.channel].listeners;
   Emit(ListenerCountChanged{l.channel, count});
   return l;
@@ -112,36 +155,36 @@ Result<ListenerView> Session::JoinGroup(ListenerView l) {
     g.ssrc = ports_.keys->NewSsrc();
     g.key = ports_.keys->NewKey(l.srtp.suite);
     g.key_since = Now();
-    auto send = ports_.media->AddListener(id_, g.media_id, l.channel, g.group, g.key, g.ssrc);
-    if (!send.ok()) return send.status();
-    l.send = send.value();
+    auto added = media_->AddListener(ListenerStreamSpec{g.media_id, l.channel, g.group, g.key, g.ssrc});
+    if (!added.ok()) return added.status();
+    g.stream = std::move(added).value();
+    g.send = g.stream->send();
     it = groups_.emplace(l.channel, std::move(g)).first;
-  } else {
-    if (it->second.key.suite != l.srtp.suite)
-      return FailedPrecondition("suite: the channel's multicast group uses the other crypto suite");
-    l.send = listeners_.at(it->second.members.front()).view.send;
+  } else if (it->second.key.suite != l.srtp.suite) {
+    return FailedPrecondition("suite: the channel's multicast group uses the other crypto suite");
   }
   GroupState& g = it->second;
   g.members.push_back(l.id);
+  l.send = g.send;
   l.endpoint = g.group;
   l.ssrc = g.ssrc;
   l.srtp = g.key;
-  l.srtp.roc = ports_.media->StreamRoc(id_, g.media_id);
+  l.srtp.roc = g.stream->Roc();
   l.key_id = g.key_id;
   return l;
 }
 
 Status Session::SwitchChannel(const ListenerId& listener, const std::string& channel) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   auto it = listeners_.find(listener);
-  if (it == listeners_.end()) return NotFound("listener_id: no listener '" + listener + "' in session " + id_);
+  if (it == listeners_.end()) return UnknownListener(listener);
   auto found = FindChannel(channel, "channel");
   if (!found.ok()) return found.status();
   ListenerView& l = it->second.view;
   if (l.transport == Transport::kMulticast)
     return FailedPrecondition("listener_id: a multicast member changes channel by subscribing to the other group");
   if (found.value() == l.channel) return Status::Ok();
-  if (Status s = ports_.media->SwitchListener(id_, listener, found.value()); !s.ok()) return s;
+  it->second.stream->Switch(found.value());
   const ChannelName old = l.channel;
   l.channel = found.value();
   Emit(ListenerCountChanged{old, --channels_[old].listeners});
@@ -150,40 +193,42 @@ Status Session::SwitchChannel(const ListenerId& listener, const std::string& cha
 }
 
 Status Session::Unsubscribe(const ListenerId& listener) {
-  std::lock_guard lock(mu_);
-  if (!listeners_.count(listener)) return NotFound("listener_id: no listener '" + listener + "' in session " + id_);
-  EndListener(listener, "unsubscribed");
+  Lock lock(*this);
+  if (!listeners_.count(listener)) return UnknownListener(listener);
+  EndListeners({listener}, "unsubscribed");
   return Status::Ok();
 }
 
-void Session::EndListener(const ListenerId& listener, const std::string& reason) {
-  auto it = listeners_.find(listener);
-  if (it == listeners_.end()) return;
-  const ListenerView l = it->second.view;
-  listeners_.erase(it);
-  if (l.transport == Transport::kMulticast) {
-    auto g = groups_.find(l.channel);
-    if (g != groups_.end()) {
-      auto& m = g->second.members;
-      m.erase(std::remove(m.begin(), m.end(), listener), m.end());
-      if (m.empty()) {
-        ports_.media->RemoveListener(id_, g->second.media_id);
-        groups_.erase(g);
-      } else {
-        // The one who left still has the key: the others move to a new one.
-        RotateGroup(g->second, "member left");
+void Session::EndListeners(const std::vector<ListenerId>& ids, const std::string& reason) {
+  std::vector<ChannelName> regroup;
+  for (const auto& id : ids) {
+    auto it = listeners_.find(id);
+    if (it == listeners_.end()) continue;
+    const ListenerView l = it->second.view;
+    listeners_.erase(it);  // a unicast listener's stream stops here
+    if (l.transport == Transport::kMulticast) {
+      if (auto g = groups_.find(l.channel); g != groups_.end()) {
+        auto& m = g->second.members;
+        m.erase(std::remove(m.begin(), m.end(), id), m.end());
+        if (std::find(regroup.begin(), regroup.end(), l.channel) == regroup.end()) regroup.push_back(l.channel);
       }
     }
-  } else {
-    ports_.media->RemoveListener(id_, listener);
+    if (reason != "unsubscribed") Remember(id, reason);
+    Emit(ListenerEnded{id, l.channel, reason});
+    Emit(ListenerCountChanged{l.channel, --channels_[l.channel].listeners});
   }
-  Emit(ListenerEnded{listener, l.channel, reason});
-  Emit(ListenerCountChanged{l.channel, --channels_[l.channel].listeners});
+  for (const auto& channel : regroup) {
+    auto g = groups_.find(channel);
+    if (g->second.members.empty())
+      groups_.erase(g);  // the group's stream stops with its last member
+    else
+      RotateGroup(g->second, "member left");  // those who left still have the key: the others move to a new one
+  }
 }
 
 void Session::RotateListener(ListenerState& l, const std::string& reason) {
   SrtpKeying key = ports_.keys->NewKey(l.view.srtp.suite);
-  if (!ports_.media->RekeyListener(id_, l.view.id, key, policy_.key_lead).ok()) return;
+  if (!l.stream->Rekey(key, policy_.key_lead).ok()) return;
   l.view.srtp = key;
   ++l.view.key_id;
   l.key_since = Now();
@@ -192,7 +237,7 @@ void Session::RotateListener(ListenerState& l, const std::string& reason) {
 
 void Session::RotateGroup(GroupState& g, const std::string& reason) {
   SrtpKeying key = ports_.keys->NewKey(g.key.suite);
-  if (!ports_.media->RekeyListener(id_, g.media_id, key, policy_.key_lead).ok()) return;
+  if (!g.stream->Rekey(key, policy_.key_lead).ok()) return;
   g.key = key;
   ++g.key_id;
   g.key_since = Now();
@@ -205,83 +250,69 @@ void Session::RotateGroup(GroupState& g, const std::string& reason) {
 }
 
 Result<ListenerView> Session::KeepAlive(const ListenerId& listener) {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   auto it = listeners_.find(listener);
-  if (it == listeners_.end()) return NotFound("listener_id: no listener '" + listener + "' in session " + id_);
+  if (it == listeners_.end()) return UnknownListener(listener);
   it->second.last_seen = Now();
   return it->second.view;
 }
 
-Result<KeyChanged> Session::CurrentKey(const ListenerId& listener) const {
-  std::lock_guard lock(mu_);
+Result<KeyChanged> Session::OpenKeyStream(const ListenerId& listener) {
+  Lock lock(*this);
   auto it = listeners_.find(listener);
-  if (it == listeners_.end()) return NotFound("listener_id: no listener '" + listener + "' in session " + id_);
+  if (it == listeners_.end()) return UnknownListener(listener);
+  ++it->second.key_streams;
+  it->second.last_seen = Now();
   const ListenerView& l = it->second.view;
   return KeyChanged{l.id, l.key_id, l.srtp, l.ssrc, std::chrono::milliseconds(0), "current"};
 }
 
+void Session::CloseKeyStream(const ListenerId& listener) {
+  Lock lock(*this);
+  auto it = listeners_.find(listener);
+  if (it == listeners_.end()) return;
+  if (it->second.key_streams > 0) --it->second.key_streams;
+  it->second.last_seen = Now();  // the lease runs from the moment the stream closed
+}
+
 void Session::TickListeners(std::chrono::steady_clock::time_point now) {
-  const auto alerts = ports_.media->TakeListenerAlerts(id_);
   std::vector<ListenerId> expired, unreachable;
-  for (const auto& id : alerts.unreachable) {
-    auto it = listeners_.find(id);
-    if (it == listeners_.end()) continue;
-    ListenerState& l = it->second;
-    if (!l.unreachable_since) l.unreachable_since = now;
-    l.unreachable_last = now;
-    if (now - *l.unreachable_since >= policy_.unreachable_grace) unreachable.push_back(id);
-  }
-  for (const auto& id : unreachable) EndListener(id, "port unreachable");
   for (auto& [id, l] : listeners_) {
+    if (!l.stream) continue;  // a group member: its group's stream reports below
+    const StreamAlerts a = l.stream->TakeAlerts();
+    if (a.unreachable) {
+      if (!l.unreachable_since) l.unreachable_since = now;
+      l.unreachable_last = now;
+      if (now - *l.unreachable_since >= policy_.unreachable_grace) {
+        unreachable.push_back(id);
+        continue;
+      }
+    }
     // Reachable again: ICMP errors come with every packet to a closed port, so a pause in them means it opened.
     if (l.unreachable_since && now - l.unreachable_last > std::chrono::seconds(1)) l.unreachable_since.reset();
-    if (policy_.lease.count() > 0 && now - l.last_seen > policy_.lease) {
-      expired.push_back(id);
-      continue;
-    }
-    if (l.view.transport != Transport::kUnicast) continue;
-    const bool at_limit = std::find(alerts.key_limit.begin(), alerts.key_limit.end(), id) != alerts.key_limit.end();
-    if (at_limit)
+    if (a.key_limit)
       RotateListener(l, "packet limit");
     else if (policy_.key_rotation.count() > 0 && now - l.key_since >= policy_.key_rotation)
       RotateListener(l, "period");
   }
-  for (const auto& id : expired) EndListener(id, "lease expired");
+  EndListeners(unreachable, "port unreachable");
+  for (const auto& [id, l] : listeners_)
+    if (policy_.lease.count() > 0 && l.key_streams == 0 && now - l.last_seen > policy_.lease) expired.push_back(id);
+  EndListeners(expired, "lease expired");
   for (auto& [channel, g] : groups_) {
-    const bool at_limit =
-        std::find(alerts.key_limit.begin(), alerts.key_limit.end(), g.media_id) != alerts.key_limit.end();
-    if (at_limit)
+    const StreamAlerts a = g.stream->TakeAlerts();
+    if (a.key_limit)
       RotateGroup(g, "packet limit");
     else if (policy_.key_rotation.count() > 0 && now - g.key_since >= policy_.key_rotation)
       RotateGroup(g, "period");
   }
 }
 
-Status Session::AddRemoteViewer(const std::string& viewer, const ChannelName& channel) {
-  std::lock_guard lock(mu_);
-  if (ended_) return FailedPrecondition("session " + id_ + " has ended");
-  auto found = FindChannel(channel, "channel");
-  if (!found.ok()) return found.status();
-  if (!remote_viewers_.emplace(viewer, found.value()).second) return AlreadyExists("viewer " + viewer);
-  Emit(ListenerCountChanged{found.value(), ++channels_[found.value()].listeners});
-  return Status::Ok();
-}
-
-void Session::RemoveRemoteViewer(const std::string& viewer) {
-  std::lock_guard lock(mu_);
-  auto it = remote_viewers_.find(viewer);
-  if (it == remote_viewers_.end()) return;
-  const ChannelName channel = it->second;
-  remote_viewers_.erase(it);
-  auto ch = channels_.find(channel);
-  if (ch != channels_.end() && ch->second.listeners > 0) Emit(ListenerCountChanged{channel, --ch->second.listeners});
-}
-
 void Session::RemoveChannelListeners(const ChannelName& name) {
-  // Its WebRTC viewers end with the channel's media.
-  for (auto it = remote_viewers_.begin(); it != remote_viewers_.end();)
-    it = it->second == name ? remote_viewers_.erase(it) : std::next(it);
-  std::vector<ListenerId> members;
+  std::vector<ListenerId> members, viewers;
+  for (const auto& [id, v] : viewers_)
+    if (v.channel == name) viewers.push_back(id);
+  for (const auto& id : viewers) EndViewer(id, "channel removed");
   for (auto& [id, l] : listeners_) {
     if (l.view.channel != name) continue;
     if (l.view.transport == Transport::kMulticast) {
@@ -289,34 +320,35 @@ void Session::RemoveChannelListeners(const ChannelName& name) {
       continue;
     }
     // Delegates on a removed channel fall back to the original rather than to silence.
-    ports_.media->SwitchListener(id_, id, kFloorChannel);
+    l.stream->Switch(kFloorChannel);
     l.view.channel = kFloorChannel;
     channels_[kFloorChannel].listeners++;
     channels_[name].listeners--;
   }
-  for (const auto& id : members) EndListener(id, "channel removed");
+  EndListeners(members, "channel removed");
 }
 
 uint32_t Session::StopOwnedBy(const std::string& owner) {
+  Lock lock(*this);
+  std::vector<ListenerId> streams, viewers;
   std::vector<ConsoleId> desks;
-  uint32_t stopped = 0;
-  {
-    std::lock_guard lock(mu_);
-    std::vector<ListenerId> streams;
-    for (const auto& [id, l] : listeners_)
-      if (l.view.owner == owner) streams.push_back(id);
-    for (const auto& id : streams) EndListener(id, "token revoked");
-    stopped = uint32_t(streams.size());
-    for (const auto& [id, c] : consoles_)
-      if (c.owner == owner) desks.push_back(id);
-  }
-  for (const auto& id : desks) stopped += LeaveConsole(id).ok();
+  for (const auto& [id, l] : listeners_)
+    if (l.view.owner == owner) streams.push_back(id);
+  for (const auto& [id, v] : viewers_)
+    if (v.owner == owner) viewers.push_back(id);
+  for (const auto& [id, c] : consoles_)
+    if (c.owner == owner) desks.push_back(id);
+  EndListeners(streams, "token revoked");
+  for (const auto& id : viewers) EndViewer(id, "token revoked");
+  uint32_t stopped = uint32_t(streams.size() + viewers.size());
+  for (const auto& id : desks) stopped += LeaveConsoleLocked(id).ok();
   return stopped;
 }
 
 std::string Session::OwnerOf(const std::string& id) const {
-  std::lock_guard lock(mu_);
+  Lock lock(*this);
   if (auto l = listeners_.find(id); l != listeners_.end()) return l->second.view.owner;
+  if (auto v = viewers_.find(id); v != viewers_.end()) return v->second.owner;
   if (auto c = consoles_.find(id); c != consoles_.end()) return c->second.owner;
   return "";
 }

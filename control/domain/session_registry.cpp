@@ -10,34 +10,44 @@ Result<SessionView> SessionRegistry::Create(const SessionSpec& spec) {
   if (spec.name.size() > 200) return InvalidArgument("name is longer than 200 characters");
   const double duck = spec.floor_duck_db.value_or(default_duck_db_);
   if (!(duck <= 0 && duck >= -60)) return InvalidArgument("floor_duck_db must be between -60 and 0 dB");
-  if (!spec.id.empty()) {
-    std::shared_lock lock(mu_);
-    if (sessions_.count(spec.id)) return AlreadyExists("id: session '" + spec.id + "' already exists");
+  // The id is reserved before anything is built, so two creates can never share one: the
+  // reservation (a null entry) is invisible to Find and List until the session is complete.
+  SessionId id = spec.id;
+  {
+    std::unique_lock lock(mu_);
+    if (!id.empty() && sessions_.count(id)) return AlreadyExists("id: session " + Quoted(id) + " already exists");
+    while (id.empty() || sessions_.count(id)) id = ports_.keys->NewId("s-");
+    sessions_.emplace(id, nullptr);
   }
-  const SessionId id = spec.id.empty() ? ports_.keys->NewId("s-") : spec.id;
+  auto fail = [&](Status st) {
+    std::unique_lock lock(mu_);
+    sessions_.erase(id);
+    return st;
+  };
   auto session = std::make_shared<Session>(id, spec.name, duck, ports_, policy_);
-  if (Status s = session->Start(); !s.ok()) return s;
+  if (Status s = session->Start(); !s.ok()) return fail(s);
   // Validate everything before anything becomes visible; a failed create leaves nothing behind.
-  for (const auto& lang : spec.languages) {
-    auto added = session->AddChannel(lang, std::nullopt);
+  for (std::size_t i = 0; i < spec.languages.size(); ++i) {
+    auto added = session->AddChannel(spec.languages[i], std::nullopt, "languages[" + std::to_string(i) + "]");
     if (!added.ok()) {
       session->End();
-      Status st = added.status();
-      return Status(st.code(), "languages: " + st.message());
+      return fail(added.status());
     }
   }
   if (Status s = session->SetFloorLanguage(spec.floor_language); !s.ok()) {
     session->End();
-    return Status(s.code(), "floor_" + s.message());
+    return fail(Status(s.code(), "floor_" + s.message()));
   }
   if (!std::holds_alternative<NoSource>(spec.floor_source)) {
     if (Status s = session->SetFloorSource(spec.floor_source); !s.ok()) {
       session->End();
-      return Status(s.code(), "floor_" + s.message());
+      return fail(Status(s.code(), "floor_" + s.message()));
     }
   }
-  std::unique_lock lock(mu_);
-  sessions_[session->id()] = session;
+  {
+    std::unique_lock lock(mu_);
+    sessions_[id] = session;
+  }
   return session->View();
 }
 
@@ -45,7 +55,7 @@ Result<std::shared_ptr<Session>> SessionRegistry::Find(const SessionId& id) cons
   if (id.empty()) return InvalidArgument("session_id is empty");
   std::shared_lock lock(mu_);
   auto it = sessions_.find(id);
-  if (it == sessions_.end()) return NotFound("session_id: no session '" + id + "'");
+  if (it == sessions_.end() || !it->second) return NotFound("session_id: no session " + Quoted(id));
   return it->second;
 }
 
@@ -53,7 +63,8 @@ std::vector<SessionView> SessionRegistry::List() const {
   std::vector<std::shared_ptr<Session>> all;
   {
     std::shared_lock lock(mu_);
-    for (const auto& [id, s] : sessions_) all.push_back(s);
+    for (const auto& [id, s] : sessions_)
+      if (s) all.push_back(s);
   }
   std::vector<SessionView> out;
   for (const auto& s : all) out.push_back(s->View());
@@ -64,9 +75,9 @@ Status SessionRegistry::End(const SessionId& id) {
   std::shared_ptr<Session> s;
   {
     std::unique_lock lock(mu_);
-    auto it = sessions_.find(id);
     if (id.empty()) return InvalidArgument("session_id is empty");
-    if (it == sessions_.end()) return NotFound("session_id: no session '" + id + "'");
+    auto it = sessions_.find(id);
+    if (it == sessions_.end() || !it->second) return NotFound("session_id: no session " + Quoted(id));
     s = it->second;
     sessions_.erase(it);
   }
@@ -78,7 +89,8 @@ void SessionRegistry::Tick() {
   std::vector<std::shared_ptr<Session>> all;
   {
     std::shared_lock lock(mu_);
-    for (const auto& [id, s] : sessions_) all.push_back(s);
+    for (const auto& [id, s] : sessions_)
+      if (s) all.push_back(s);
   }
   for (auto& s : all) s->Tick();
 }
@@ -87,7 +99,8 @@ uint32_t SessionRegistry::StopOwnedBy(const std::string& owner) {
   std::vector<std::shared_ptr<Session>> all;
   {
     std::shared_lock lock(mu_);
-    for (const auto& [id, s] : sessions_) all.push_back(s);
+    for (const auto& [id, s] : sessions_)
+      if (s) all.push_back(s);
   }
   uint32_t n = 0;
   for (auto& s : all) n += s->StopOwnedBy(owner);
@@ -100,7 +113,8 @@ void SessionRegistry::EndAll() {
     std::unique_lock lock(mu_);
     all.swap(sessions_);
   }
-  for (auto& [id, s] : all) s->End();
+  for (auto& [id, s] : all)
+    if (s) s->End();
 }
 
 }  // namespace tilmash::domain

@@ -2,6 +2,7 @@
 #pragma once
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -15,7 +16,9 @@ enum class StatusCode {
   kFailedPrecondition,
   kResourceExhausted,
   kUnavailable,
-  kInternal
+  kInternal,
+  kUnauthenticated,   // no valid credentials
+  kPermissionDenied,  // valid credentials, not allowed to do this
 };
 std::ostream& operator<<(std::ostream& os, StatusCode c);
 
@@ -39,6 +42,14 @@ inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists,
 inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
 inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
+inline Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
+
+// How an error message shows a value that came from outside: in quotes, at most
+// kQuotedMax bytes of it (cut on a UTF-8 boundary, "..." marks the cut), control bytes as '?'.
+// A 10,000-character field never comes back as 10,000 characters of error.
+inline constexpr std::size_t kQuotedMax = 64;
+std::string Quoted(std::string_view value);
 
 // A value or the Status that explains why there is none (std::expected is C++23).
 template <class T>

@@ -53,8 +53,30 @@ std::ostream& operator<<(std::ostream& os, StatusCode c) {
       return os << "UNAVAILABLE";
     case StatusCode::kInternal:
       return os << "INTERNAL";
+    case StatusCode::kUnauthenticated:
+      return os << "UNAUTHENTICATED";
+    case StatusCode::kPermissionDenied:
+      return os << "PERMISSION_DENIED";
   }
   return os << "?";
+}
+
+std::string Quoted(std::string_view v) {
+  std::size_t n = v.size();
+  bool cut = false;
+  if (n > kQuotedMax) {
+    n = kQuotedMax;
+    // Back up to the start of a UTF-8 sequence, so the cut never splits a character.
+    while (n > 0 && (static_cast<unsigned char>(v[n]) & 0xC0) == 0x80) --n;
+    cut = true;
+  }
+  std::string out = "'";
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(v[i]);
+    out += c < 0x20 || c == 0x7F ? '?' : char(c);
+  }
+  out += cut ? "...'" : "'";
+  return out;
 }
 
 }  // namespace tilmash::domain

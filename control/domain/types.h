@@ -163,12 +163,6 @@ struct JoinedConsole {
   std::optional<ListenerView> return_feed;  // when the console asked for one
 };
 
-// Gains the media side applies to one channel's mixer (dB; kSilenceDb = muted).
-struct ChannelMix {
-  double floor_gain_db = 0;
-  std::vector<std::pair<ConsoleId, double>> console_gain_db;
-};
-
 struct IngestCounters {
   std::string source;  // "floor" or a console id
   uint64_t accepted = 0, malformed = 0, oversized = 0, unknown_ssrc = 0, wrong_payload_type = 0, srtp_auth = 0;

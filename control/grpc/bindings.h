@@ -1,19 +1,26 @@
-// What a token is bound to, checked against what a call touches. Staff (admin, operator)
-// are bound to nothing; everyone else to their session, and interpreters to their booth,
-// delegates and viewers to their channels and their own streams.
+// The bindings of auth/access.h (Check*) as gRPC statuses, for the handlers.
 #pragma once
 #include <grpcpp/support/status.h>
 
-#include "auth/token.h"
-#include "domain/session.h"
+#include "auth/access.h"
+#include "grpc/convert.h"
 
 namespace tilmash::grpcapi {
 
-grpc::Status CheckDesk(const auth::Claims& who, domain::Session& s, const std::string& console_id);
-grpc::Status CheckBooth(const auth::Claims& who, domain::Session& s, const std::string& booth);
-grpc::Status CheckChannel(const auth::Claims& who, const std::string& channel);
-grpc::Status CheckOwner(const auth::Claims& who, domain::Session& s, const std::string& listener_id);
-// Who a message may claim to come from.
-grpc::Status CheckSender(const auth::Claims& who, domain::Session& s, const std::string& from);
+inline grpc::Status BindDesk(const auth::Claims& who, domain::Session& s, const std::string& console_id) {
+  return ToGrpc(auth::CheckDesk(who, s, console_id));
+}
+inline grpc::Status BindBooth(const auth::Claims& who, domain::Session&, const std::string& booth) {
+  return ToGrpc(auth::CheckBooth(who, booth));
+}
+inline grpc::Status BindChannel(const auth::Claims& who, const std::string& channel) {
+  return ToGrpc(auth::CheckChannel(who, channel));
+}
+inline grpc::Status BindOwner(const auth::Claims& who, domain::Session& s, const std::string& listener_id) {
+  return ToGrpc(auth::CheckOwner(who, s, listener_id));
+}
+inline grpc::Status BindSender(const auth::Claims& who, domain::Session& s, const std::string& from) {
+  return ToGrpc(auth::CheckSender(who, s, from));
+}
 
 }  // namespace tilmash::grpcapi

@@ -31,8 +31,18 @@ grpc::Status ToGrpc(const domain::Status& s) {
     case StatusCode::kInternal:
       code = grpc::StatusCode::INTERNAL;
       break;
+    case StatusCode::kUnauthenticated:
+      code = grpc::StatusCode::UNAUTHENTICATED;
+      break;
+    case StatusCode::kPermissionDenied:
+      code = grpc::StatusCode::PERMISSION_DENIED;
+      break;
   }
-  return grpc::Status(code, s.message());
+  // Messages quote outside values short (domain::Quoted); this bounds the rest, so an error
+  // always fits in the trailers a client accepts (grpc's default limit is 8 KiB).
+  std::string message = s.message();
+  if (message.size() > kMaxErrorMessage) message = message.substr(0, kMaxErrorMessage) + "...";
+  return grpc::Status(code, message);
 }
 
 v1::MicState ToProto(domain::MicState s) {

@@ -8,6 +8,7 @@
 
 namespace tilmash::grpcapi {
 
+inline constexpr std::size_t kMaxErrorMessage = 512;
 grpc::Status ToGrpc(const domain::Status& s);
 
 // Floor ingest keys are included only for the caller that set the floor source.

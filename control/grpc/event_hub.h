@@ -1,11 +1,13 @@
-// Fans domain events out to WatchSession, WatchBooth and WatchKeys streams. OnEvent only appends to bounded queues,
-// so the domain never waits on a slow watcher.
+// Fans domain events out to the streams that watch them (WatchSession, WatchBooth, WatchKeys).
+// Indexed by session, and within a session by listener for key streams, so an event costs
+// only its own watchers; delivery happens outside the hub's lock (and, the domain guarantees,
+// outside every session lock), and a subscriber only queues: nobody waits on a slow watcher.
 #pragma once
-#include <condition_variable>
-#include <deque>
-#include <list>
 #include <memory>
-#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "domain/ports.h"
 
@@ -13,28 +15,55 @@ namespace tilmash::grpcapi {
 
 class EventHub : public domain::EventSink {
  public:
-  struct Watcher {
-    domain::SessionId session;
-    // Empty: a session watcher (every event but keys). Set: a key watcher, which gets only
-    // that listener's KeyChanged and ListenerEnded.
-    domain::ListenerId listener;
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<domain::SessionEvent> queue;
-    uint64_t dropped = 0;
-    bool closed = false;
+  class Subscriber {
+   public:
+    virtual ~Subscriber() = default;
+    // Any thread; must not block (queue and return).
+    virtual void OnEvent(const domain::SessionEvent& event) = 0;
+    // The daemon is stopping: end the stream.
+    virtual void OnClose() = 0;
   };
-  static constexpr std::size_t kMaxQueued = 1024;
 
+  // Unsubscribes when it goes.
+  class Subscription {
+   public:
+    Subscription() = default;
+    Subscription(EventHub* hub, domain::SessionId session, domain::ListenerId listener, Subscriber* who)
+        : hub_(hub), session_(std::move(session)), listener_(std::move(listener)), who_(who) {}
+    ~Subscription() { Cancel(); }
+    Subscription(Subscription&& o) noexcept { *this = std::move(o); }
+    Subscription& operator=(Subscription&& o) noexcept;
+    void Cancel();
+
+   private:
+    EventHub* hub_ = nullptr;
+    domain::SessionId session_;
+    domain::ListenerId listener_;
+    Subscriber* who_ = nullptr;
+  };
+
+  // A session watcher: every event of the session but keys.
+  Subscription Watch(const domain::SessionId& session, std::shared_ptr<Subscriber> who);
+  // A key watcher: only that listener's KeyChanged and ListenerEnded, and SessionEnded.
+  Subscription WatchKeys(const domain::SessionId& session, const domain::ListenerId& listener,
+                         std::shared_ptr<Subscriber> who);
   void OnEvent(const domain::SessionEvent& event) override;
-  std::shared_ptr<Watcher> Watch(const domain::SessionId& session, const domain::ListenerId& listener = "");
-  void Unwatch(const std::shared_ptr<Watcher>& w);
-  // Wakes every watcher for shutdown.
+  // Ends every stream (shutdown); later subscribers are closed at once.
   void CloseAll();
+  std::size_t subscribers() const;
 
  private:
-  std::mutex mu_;
-  std::list<std::shared_ptr<Watcher>> watchers_;
+  struct Topic {
+    std::vector<std::shared_ptr<Subscriber>> session;
+    std::unordered_map<domain::ListenerId, std::vector<std::shared_ptr<Subscriber>>> keys;
+  };
+  Subscription Add(const domain::SessionId& session, const domain::ListenerId& listener,
+                   std::shared_ptr<Subscriber> who);
+  void Remove(const domain::SessionId& session, const domain::ListenerId& listener, Subscriber* who);
+
+  mutable std::shared_mutex mu_;
+  std::unordered_map<domain::SessionId, Topic> topics_;
+  bool closed_ = false;
 };
 
 }  // namespace tilmash::grpcapi

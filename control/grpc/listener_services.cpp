@@ -2,14 +2,12 @@
 #include "domain/sdp.h"
 #include "grpc/bindings.h"
 #include "grpc/convert.h"
+#include "grpc/event_stream.h"
 #include "grpc/services.h"
 
 namespace tilmash::grpcapi {
 
 namespace {
-// How often an open WatchKeys stream renews its listener's lease.
-constexpr auto kStreamKeepAlive = std::chrono::seconds(1);
-
 void KeyToProto(const domain::KeyChanged& k, v1::KeyUpdate* out) {
   out->set_listener_id(k.listener);
   out->set_key_id(k.key_id);
@@ -26,7 +24,7 @@ grpc::Status ListenerServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::
                                             v1::SubscribeResponse* resp) {
   return authz_.Run(ctx, "ListenerService.Subscribe", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
     TILMASH_FIND_SESSION(s, req->session_id());
-    if (auto b = CheckChannel(who, req->channel()); !b.ok()) return b;
+    if (auto b = BindChannel(who, req->channel()); !b.ok()) return b;
     if (!IsStaff(who.role) && !authz_.subscribe_limit().Allow(who.id))
       return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "Subscribe rate exceeded for this token");
     auto suite = FromProto(req->suite(), "suite");
@@ -83,8 +81,8 @@ grpc::Status ListenerServiceImpl::SwitchChannel(grpc::ServerContext* ctx, const 
   return authz_.Run(ctx, "ListenerService.SwitchChannel", req->session_id(),
                     [&](const auth::Claims& who) -> grpc::Status {
                       TILMASH_FIND_SESSION(s, req->session_id());
-                      if (auto b = CheckOwner(who, *s, req->listener_id()); !b.ok()) return b;
-                      if (auto b = CheckChannel(who, req->channel()); !b.ok()) return b;
+                      if (auto b = BindOwner(who, *s, req->listener_id()); !b.ok()) return b;
+                      if (auto b = BindChannel(who, req->channel()); !b.ok()) return b;
                       return ToGrpc(s->SwitchChannel(req->listener_id(), req->channel()));
                     });
 }
@@ -94,7 +92,7 @@ grpc::Status ListenerServiceImpl::Unsubscribe(grpc::ServerContext* ctx, const v1
   return authz_.Run(ctx, "ListenerService.Unsubscribe", req->session_id(),
                     [&](const auth::Claims& who) -> grpc::Status {
                       TILMASH_FIND_SESSION(s, req->session_id());
-                      if (auto b = CheckOwner(who, *s, req->listener_id()); !b.ok()) return b;
+                      if (auto b = BindOwner(who, *s, req->listener_id()); !b.ok()) return b;
                       return ToGrpc(s->Unsubscribe(req->listener_id()));
                     });
 }
@@ -103,7 +101,7 @@ grpc::Status ListenerServiceImpl::KeepAlive(grpc::ServerContext* ctx, const v1::
                                             v1::KeepAliveResponse* resp) {
   return authz_.Run(ctx, "ListenerService.KeepAlive", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
     TILMASH_FIND_SESSION(s, req->session_id());
-    if (auto b = CheckOwner(who, *s, req->listener_id()); !b.ok()) return b;
+    if (auto b = BindOwner(who, *s, req->listener_id()); !b.ok()) return b;
     auto l = s->KeepAlive(req->listener_id());
     if (!l.ok()) return ToGrpc(l.status());
     resp->set_lease_ms(uint32_t(l->lease.count()));
@@ -111,55 +109,63 @@ grpc::Status ListenerServiceImpl::KeepAlive(grpc::ServerContext* ctx, const v1::
   });
 }
 
-grpc::Status ListenerServiceImpl::WatchKeys(grpc::ServerContext* ctx, const v1::WatchKeysRequest* req,
-                                            grpc::ServerWriter<v1::KeyUpdate>* writer) {
-  return authz_.Run(ctx, "ListenerService.WatchKeys", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
-    TILMASH_FIND_SESSION(s, req->session_id());
-    if (auto b = CheckOwner(who, *s, req->listener_id()); !b.ok()) return b;
+namespace {
+// One listener's keys: the newest on open, each rotation as it is announced. While it is open
+// the listener's lease holds (the domain counts open key streams); it ends with the listener.
+class KeyStream : public EventStream<v1::KeyUpdate> {
+ public:
+  KeyStream(std::shared_ptr<domain::Session> session, domain::ListenerId listener)
+      : session_(std::move(session)), listener_(std::move(listener)) {}
+  static grpc::ServerWriteReactor<v1::KeyUpdate>* Open(EventHub& hub, std::shared_ptr<domain::Session> session,
+                                                       const domain::ListenerId& listener) {
+    auto self = std::make_shared<KeyStream>(session, listener);
     // Watch first, then read the current key: a rotation in between is sent twice, never missed.
-    auto w = events_.Watch(req->session_id(), req->listener_id());
-    auto current = s->CurrentKey(req->listener_id());
+    self->subscription_ = hub.WatchKeys(session->id(), listener, self);
+    auto current = session->OpenKeyStream(listener);
     if (!current.ok()) {
-      events_.Unwatch(w);
-      return ToGrpc(current.status());
+      self->subscription_.Cancel();
+      return Refused<v1::KeyUpdate>(ToGrpc(current.status()));
     }
+    self->lease_held_ = true;
     v1::KeyUpdate first;
     KeyToProto(current.value(), &first);
-    bool open = writer->Write(first);
-    std::string ended_because;
-    auto renewed = std::chrono::steady_clock::now();
-    while (open && !ctx->IsCancelled()) {
-      std::deque<domain::SessionEvent> batch;
-      {
-        std::unique_lock lock(w->mu);
-        w->cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return w->closed || !w->queue.empty(); });
-        if (w->closed) break;
-        batch.swap(w->queue);
-      }
-      for (const auto& ev : batch) {
-        if (const auto* k = std::get_if<domain::KeyChanged>(&ev.what)) {
-          v1::KeyUpdate out;
-          KeyToProto(*k, &out);
-          open = open && writer->Write(out);
-        } else if (const auto* e = std::get_if<domain::ListenerEnded>(&ev.what)) {
-          ended_because = e->reason;
-          open = false;
-        } else {
-          ended_because = "session ended";
-          open = false;
-        }
-      }
-      if (open && std::chrono::steady_clock::now() - renewed >= kStreamKeepAlive) {
-        renewed = std::chrono::steady_clock::now();
-        if (!s->KeepAlive(req->listener_id()).ok()) ended_because = "listener ended";
-        open = ended_because.empty();
-      }
+    auto* reactor = Start(self);
+    self->Send(std::move(first));
+    return reactor;
+  }
+  void OnEvent(const domain::SessionEvent& ev) override {
+    if (const auto* k = std::get_if<domain::KeyChanged>(&ev.what)) {
+      v1::KeyUpdate out;
+      KeyToProto(*k, &out);
+      Send(std::move(out));
+    } else if (const auto* e = std::get_if<domain::ListenerEnded>(&ev.what)) {
+      Close(grpc::Status(grpc::StatusCode::NOT_FOUND, "listener_id: the listener ended (" + e->reason + ")"));
+    } else if (std::holds_alternative<domain::SessionEnded>(ev.what)) {
+      Close(grpc::Status(grpc::StatusCode::NOT_FOUND, "listener_id: the listener ended (session ended)"));
     }
-    events_.Unwatch(w);
-    if (!ended_because.empty())
-      return grpc::Status(grpc::StatusCode::NOT_FOUND, "listener_id: the listener ended (" + ended_because + ")");
-    return grpc::Status::OK;
-  });
+  }
+
+ private:
+  void OnFinished() override {
+    subscription_.Cancel();
+    if (lease_held_) session_->CloseKeyStream(listener_);
+  }
+  const std::shared_ptr<domain::Session> session_;
+  const domain::ListenerId listener_;
+  EventHub::Subscription subscription_;
+  bool lease_held_ = false;
+};
+}  // namespace
+
+grpc::ServerWriteReactor<v1::KeyUpdate>* ListenerServiceImpl::WatchKeys(grpc::CallbackServerContext* ctx,
+                                                                        const v1::WatchKeysRequest* req) {
+  auto who = authz_.Admit(ctx, "ListenerService.WatchKeys", req->session_id());
+  if (!who.ok()) return Refused<v1::KeyUpdate>(ToGrpc(who.status()));
+  grpc::Status find_status;
+  auto s = FindSession(registry_, req->session_id(), &find_status);
+  if (!s) return Refused<v1::KeyUpdate>(find_status);
+  if (auto b = BindOwner(who.value(), *s, req->listener_id()); !b.ok()) return Refused<v1::KeyUpdate>(b);
+  return KeyStream::Open(events_, s, req->listener_id());
 }
 
 }  // namespace tilmash::grpcapi

@@ -70,6 +70,12 @@ int ControlPlane::Start(const ServerOptions& options, std::string* error) {
     creds = grpc::SslServerCredentials(ssl);
   }
   grpc::ServerBuilder builder;
+  // A client that vanished (a headset out of range, a cut link) holds its streams open until
+  // the transport notices: ping idle connections, so their streams end within ~30 s.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   int port = 0;
   builder.AddListeningPort(options.listen, creds, &port);
   builder.RegisterService(&impl_->sessions);

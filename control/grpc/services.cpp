@@ -4,6 +4,7 @@
 #include "domain/sdp.h"
 #include "grpc/bindings.h"
 #include "grpc/convert.h"
+#include "grpc/event_stream.h"
 #include "log/log.h"
 
 namespace tilmash::grpcapi {
@@ -129,43 +130,47 @@ grpc::Status SessionServiceImpl::GetSessionStats(grpc::ServerContext* ctx, const
                     });
 }
 
-grpc::Status SessionServiceImpl::WatchSession(grpc::ServerContext* ctx, const v1::WatchSessionRequest* req,
-                                              grpc::ServerWriter<v1::SessionEvent>* writer) {
-  return authz_.Run(
-      ctx, "SessionService.WatchSession", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
-        TILMASH_FIND_SESSION(s, req->session_id());
-        auto w = events_.Watch(req->session_id());
-        // A first snapshot, so a console that joins late sees the current state at once.
-        for (const auto& c : s->View().channels) {
-          v1::SessionEvent e;
-          e.set_session_id(s->id());
-          e.mutable_channel_source()->set_language(c.name);
-          e.mutable_channel_source()->set_live_console_id(c.live_console.value_or(""));
-          if (!writer->Write(e)) break;
-        }
-        bool ended = false;
-        while (!ended && !ctx->IsCancelled()) {
-          std::deque<domain::SessionEvent> batch;
-          {
-            std::unique_lock lock(w->mu);
-            w->cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return w->closed || !w->queue.empty(); });
-            if (w->closed) break;
-            batch.swap(w->queue);
-          }
-          for (const auto& ev : batch) {
-            v1::SessionEvent out;
-            ToProto(ev, &out);
-            if (out.kind_case() == v1::SessionEvent::KIND_NOT_SET) continue;  // booth-only events
-            ended = ended || out.has_ended();
-            if (!writer->Write(out)) {
-              ended = true;
-              break;
-            }
-          }
-        }
-        events_.Unwatch(w);
-        return grpc::Status::OK;
-      });
+namespace {
+// A technician's or booth's view of a session: the channels' sources first (a console that
+// joins late sees the current state at once), then every event as it happens.
+class SessionStream : public EventStream<v1::SessionEvent> {
+ public:
+  static grpc::ServerWriteReactor<v1::SessionEvent>* Open(EventHub& hub, const std::shared_ptr<domain::Session>& s) {
+    auto self = std::make_shared<SessionStream>();
+    auto* reactor = Start(self);
+    self->subscription_ = hub.Watch(s->id(), self);
+    for (const auto& c : s->View().channels) {
+      v1::SessionEvent e;
+      e.set_session_id(s->id());
+      e.mutable_channel_source()->set_language(c.name);
+      e.mutable_channel_source()->set_live_console_id(c.live_console.value_or(""));
+      self->Send(std::move(e));
+    }
+    return reactor;
+  }
+  void OnEvent(const domain::SessionEvent& ev) override {
+    v1::SessionEvent out;
+    ToProto(ev, &out);
+    if (out.kind_case() == v1::SessionEvent::KIND_NOT_SET) return;  // booth-only events
+    const bool ended = out.has_ended();
+    Send(std::move(out));
+    if (ended) Close(grpc::Status::OK);
+  }
+
+ private:
+  void OnFinished() override { subscription_.Cancel(); }
+  EventHub::Subscription subscription_;
+};
+}  // namespace
+
+grpc::ServerWriteReactor<v1::SessionEvent>* SessionServiceImpl::WatchSession(grpc::CallbackServerContext* ctx,
+                                                                             const v1::WatchSessionRequest* req) {
+  auto who = authz_.Admit(ctx, "SessionService.WatchSession", req->session_id());
+  if (!who.ok()) return Refused<v1::SessionEvent>(ToGrpc(who.status()));
+  grpc::Status find_status;
+  auto s = FindSession(registry_, req->session_id(), &find_status);
+  if (!s) return Refused<v1::SessionEvent>(find_status);
+  return SessionStream::Open(events_, s);
 }
 
 // ------------------------------------------------------------------ BoothService
@@ -174,7 +179,7 @@ grpc::Status BoothServiceImpl::JoinConsole(grpc::ServerContext* ctx, const v1::J
                                            v1::JoinConsoleResponse* resp) {
   return authz_.Run(ctx, "BoothService.JoinConsole", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
     TILMASH_FIND_SESSION(s, req->session_id());
-    if (auto b = CheckBooth(who, *s, req->booth()); !b.ok()) return b;
+    if (auto b = BindBooth(who, *s, req->booth()); !b.ok()) return b;
     domain::ConsoleRequest cr{req->booth(), req->name(), std::nullopt, who.id};
     if (req->has_return_endpoint()) {
       if (req->return_endpoint().port() > 65535)
@@ -205,7 +210,7 @@ grpc::Status BoothServiceImpl::LeaveConsole(grpc::ServerContext* ctx, const v1::
                                             v1::LeaveConsoleResponse*) {
   return authz_.Run(ctx, "BoothService.LeaveConsole", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
     TILMASH_FIND_SESSION(s, req->session_id());
-    if (auto b = CheckDesk(who, *s, req->console_id()); !b.ok()) return b;
+    if (auto b = BindDesk(who, *s, req->console_id()); !b.ok()) return b;
     return ToGrpc(s->LeaveConsole(req->console_id()));
   });
 }
@@ -213,7 +218,7 @@ grpc::Status BoothServiceImpl::LeaveConsole(grpc::ServerContext* ctx, const v1::
 grpc::Status BoothServiceImpl::SetMic(grpc::ServerContext* ctx, const v1::SetMicRequest* req, v1::Console* resp) {
   return authz_.Run(ctx, "BoothService.SetMic", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
     TILMASH_FIND_SESSION(s, req->session_id());
-    if (auto b = CheckDesk(who, *s, req->console_id()); !b.ok()) return b;
+    if (auto b = BindDesk(who, *s, req->console_id()); !b.ok()) return b;
     auto r = s->SetMic(req->console_id(), req->live());
     if (!r.ok()) return ToGrpc(r.status());
     ToProto(r.value(), resp);
@@ -224,7 +229,7 @@ grpc::Status BoothServiceImpl::SetMic(grpc::ServerContext* ctx, const v1::SetMic
 grpc::Status BoothServiceImpl::Cough(grpc::ServerContext* ctx, const v1::CoughRequest* req, v1::Console* resp) {
   return authz_.Run(ctx, "BoothService.Cough", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
     TILMASH_FIND_SESSION(s, req->session_id());
-    if (auto b = CheckDesk(who, *s, req->console_id()); !b.ok()) return b;
+    if (auto b = BindDesk(who, *s, req->console_id()); !b.ok()) return b;
     auto r = s->Cough(req->console_id(), req->muted());
     if (!r.ok()) return ToGrpc(r.status());
     ToProto(r.value(), resp);

@@ -9,6 +9,17 @@ namespace tilmash::grpcapi {
 
 using domain::Status;
 
+// A stream refused before it starts (token, binding, unknown session).
+template <class Msg>
+grpc::ServerWriteReactor<Msg>* Refused(const grpc::Status& status) {
+  class R : public grpc::ServerWriteReactor<Msg> {
+   public:
+    explicit R(const grpc::Status& s) { this->Finish(s); }
+    void OnDone() override { delete this; }
+  };
+  return new R(status);
+}
+
 // Resolves the session a request names, or fills `status` (NOT_FOUND / INVALID_ARGUMENT).
 std::shared_ptr<domain::Session> FindSession(domain::SessionRegistry& r, const std::string& id, grpc::Status* status);
 // In a handler body: declares `var` or returns the status.
@@ -17,7 +28,8 @@ std::shared_ptr<domain::Session> FindSession(domain::SessionRegistry& r, const s
   auto var = FindSession(registry_, id, &find_status); \
   if (!var) return find_status
 
-class SessionServiceImpl final : public v1::SessionService::Service {
+class SessionServiceImpl final
+    : public v1::SessionService::WithCallbackMethod_WatchSession<v1::SessionService::Service> {
  public:
   SessionServiceImpl(domain::SessionRegistry& r, EventHub& e, Authorizer& a) : registry_(r), events_(e), authz_(a) {}
   grpc::Status CreateSession(grpc::ServerContext*, const v1::CreateSessionRequest*, v1::Session*) override;
@@ -31,8 +43,8 @@ class SessionServiceImpl final : public v1::SessionService::Service {
   grpc::Status SetFloorSource(grpc::ServerContext*, const v1::SetFloorSourceRequest*, v1::Session*) override;
   grpc::Status SetFloorLanguage(grpc::ServerContext*, const v1::SetFloorLanguageRequest*, v1::Session*) override;
   grpc::Status GetSessionStats(grpc::ServerContext*, const v1::GetSessionStatsRequest*, v1::SessionStats*) override;
-  grpc::Status WatchSession(grpc::ServerContext*, const v1::WatchSessionRequest*,
-                            grpc::ServerWriter<v1::SessionEvent>*) override;
+  grpc::ServerWriteReactor<v1::SessionEvent>* WatchSession(grpc::CallbackServerContext*,
+                                                           const v1::WatchSessionRequest*) override;
 
  private:
   domain::SessionRegistry& registry_;
@@ -40,7 +52,7 @@ class SessionServiceImpl final : public v1::SessionService::Service {
   Authorizer& authz_;
 };
 
-class BoothServiceImpl final : public v1::BoothService::Service {
+class BoothServiceImpl final : public v1::BoothService::WithCallbackMethod_WatchBooth<v1::BoothService::Service> {
  public:
   BoothServiceImpl(domain::SessionRegistry& r, EventHub& e, Authorizer& a) : registry_(r), events_(e), authz_(a) {}
   grpc::Status JoinConsole(grpc::ServerContext*, const v1::JoinConsoleRequest*, v1::JoinConsoleResponse*) override;
@@ -57,8 +69,8 @@ class BoothServiceImpl final : public v1::BoothService::Service {
   grpc::Status GetBooth(grpc::ServerContext*, const v1::GetBoothRequest*, v1::Booth*) override;
   grpc::Status SetInterlockMode(grpc::ServerContext*, const v1::SetInterlockModeRequest*, v1::Session*) override;
   grpc::Status SetBroadcastState(grpc::ServerContext*, const v1::SetBroadcastStateRequest*, v1::Session*) override;
-  grpc::Status WatchBooth(grpc::ServerContext*, const v1::WatchBoothRequest*,
-                          grpc::ServerWriter<v1::BoothEvent>*) override;
+  grpc::ServerWriteReactor<v1::BoothEvent>* WatchBooth(grpc::CallbackServerContext*,
+                                                       const v1::WatchBoothRequest*) override;
 
  private:
   domain::SessionRegistry& registry_;
@@ -66,7 +78,8 @@ class BoothServiceImpl final : public v1::BoothService::Service {
   Authorizer& authz_;
 };
 
-class ListenerServiceImpl final : public v1::ListenerService::Service {
+class ListenerServiceImpl final
+    : public v1::ListenerService::WithCallbackMethod_WatchKeys<v1::ListenerService::Service> {
  public:
   ListenerServiceImpl(domain::SessionRegistry& r, EventHub& e, Authorizer& a) : registry_(r), events_(e), authz_(a) {}
   grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, v1::SubscribeResponse*) override;
@@ -74,8 +87,8 @@ class ListenerServiceImpl final : public v1::ListenerService::Service {
                              v1::SwitchChannelResponse*) override;
   grpc::Status Unsubscribe(grpc::ServerContext*, const v1::UnsubscribeRequest*, v1::UnsubscribeResponse*) override;
   grpc::Status KeepAlive(grpc::ServerContext*, const v1::KeepAliveRequest*, v1::KeepAliveResponse*) override;
-  grpc::Status WatchKeys(grpc::ServerContext*, const v1::WatchKeysRequest*,
-                         grpc::ServerWriter<v1::KeyUpdate>*) override;
+  grpc::ServerWriteReactor<v1::KeyUpdate>* WatchKeys(grpc::CallbackServerContext*,
+                                                     const v1::WatchKeysRequest*) override;
 
  private:
   domain::SessionRegistry& registry_;

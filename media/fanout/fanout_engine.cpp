@@ -90,101 +90,60 @@ void FanoutEngine::Push(ChannelKey channel, const uint8_t* data, std::size_t siz
   }
 }
 
-bool FanoutEngine::AddListener(ListenerSpec spec, std::string* error) {
+std::unique_ptr<ListenerHandle> FanoutEngine::AddListener(const ListenerSpec& spec, std::string* error) {
   auto l = std::make_unique<ShardListener>();
-  l->key = spec.key;
+  l->key = next_key_.fetch_add(1, std::memory_order_relaxed);
   l->channel = spec.channel;
   l->destination = spec.destination;
   l->ssrc = spec.ssrc;
   l->ts_offset = rtp::RandomU32();
   l->srtp =
       rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kProtect, spec.suite, spec.master_key, spec.ssrc, 0, error);
-  if (!l->srtp) return false;
+  if (!l->srtp) return nullptr;
   l->counters = std::make_shared<ListenerCounters>();
-  {
-    std::lock_guard lock(mu_);
-    known_[spec.key] = Known{spec.channel, l->counters, spec.destination, spec.suite, spec.ssrc};
-  }
-  ShardOf(spec.key).Add(std::move(l));
-  return true;
-}
-
-void FanoutEngine::SwitchListener(ListenerKey key, ChannelKey channel) {
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = known_.find(key); it != known_.end()) it->second.channel = channel;
-  }
-  ShardOf(key).Switch(key, channel);
-}
-
-void FanoutEngine::RemoveListener(ListenerKey key) {
-  {
-    std::lock_guard lock(mu_);
-    known_.erase(key);
-  }
-  ShardOf(key).Remove(key);
-}
-
-bool FanoutEngine::RekeyListener(ListenerKey key, const std::vector<uint8_t>& master_key,
-                                 std::chrono::nanoseconds after, std::string* error) {
-  rtp::SrtpSuite suite;
-  uint32_t ssrc;
-  {
-    std::lock_guard lock(mu_);
-    auto it = known_.find(key);
-    if (it == known_.end()) {
-      if (error) *error = "no such listener";
-      return false;
-    }
-    suite = it->second.suite;
-    ssrc = it->second.ssrc;
-  }
-  auto ctx = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kProtect, suite, master_key, ssrc, 0, error);
-  if (!ctx) return false;
-  const auto at = std::chrono::steady_clock::now().time_since_epoch() + after;
-  ShardOf(key).Rekey(key, std::move(ctx), std::chrono::duration_cast<std::chrono::nanoseconds>(at).count());
-  return true;
+  std::unique_ptr<ListenerHandle> handle(new ListenerHandle(this, l->key, spec.suite, spec.ssrc, l->counters));
+  ShardOf(l->key).Add(std::move(l));
+  return handle;
 }
 
 void FanoutEngine::OnUnreachable(const sockaddr_in& destination) {
-  std::lock_guard lock(alerts_mu_);
-  if (unreachable_.size() < 4096) unreachable_.push_back(destination);
-}
-
-void FanoutEngine::OnKeyLimit(ListenerKey key) {
-  std::lock_guard lock(alerts_mu_);
-  key_limits_.push_back(key);
-}
-
-std::vector<FanoutAlert> FanoutEngine::TakeAlerts() {
-  std::vector<sockaddr_in> gone;
-  std::vector<ListenerKey> limits;
-  {
-    std::lock_guard lock(alerts_mu_);
-    gone.swap(unreachable_);
-    limits.swap(key_limits_);
-  }
-  std::vector<FanoutAlert> out;
-  for (ListenerKey k : limits) out.push_back({FanoutAlert::Kind::kKeyLimit, k});
-  if (gone.empty()) return out;
-  std::lock_guard lock(mu_);
-  for (const auto& entry : known_) {
-    const sockaddr_in& to = entry.second.destination;
-    const bool hit = std::any_of(gone.begin(), gone.end(), [&](const sockaddr_in& d) {
-      return d.sin_addr.s_addr == to.sin_addr.s_addr && d.sin_port == to.sin_port;
-    });
-    if (hit) out.push_back({FanoutAlert::Kind::kUnreachable, entry.first});
-  }
-  return out;
+  for (auto& s : shards_) s->Unreachable(destination);
 }
 
 void FanoutEngine::RemoveChannel(ChannelKey channel) {
-  {
-    std::lock_guard lock(mu_);
-    std::erase_if(known_, [&](const auto& k) { return k.second.channel == channel; });
-  }
   for (auto& s : shards_) s->RemoveChannel(channel);
 }
+
+ListenerHandle::ListenerHandle(FanoutEngine* engine, ListenerKey key, rtp::SrtpSuite suite, uint32_t ssrc,
+                               std::shared_ptr<ListenerCounters> counters)
+    : engine_(engine), key_(key), suite_(suite), ssrc_(ssrc), counters_(std::move(counters)) {}
+
+ListenerHandle::~ListenerHandle() { engine_->ShardOf(key_).Remove(key_); }
+
+void ListenerHandle::Switch(ChannelKey channel) { engine_->ShardOf(key_).Switch(key_, channel); }
+
+bool ListenerHandle::Rekey(const std::vector<uint8_t>& master_key, std::chrono::nanoseconds after, std::string* error) {
+  auto ctx = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kProtect, suite_, master_key, ssrc_, 0, error);
+  if (!ctx) return false;
+  const auto at = std::chrono::steady_clock::now().time_since_epoch() + after;
+  engine_->ShardOf(key_).Rekey(key_, std::move(ctx), std::chrono::duration_cast<std::chrono::nanoseconds>(at).count());
+  return true;
+}
+
+ListenerCounts ListenerHandle::Counts() const {
+  const ListenerCounters& c = *counters_;
+  return ListenerCounts{c.sent.load(std::memory_order_relaxed), c.dropped.load(std::memory_order_relaxed),
+                        c.send_errors.load(std::memory_order_relaxed), c.next_index.load(std::memory_order_relaxed)};
+}
+
+bool ListenerHandle::TakeUnreachable() {
+  const uint64_t now = counters_->unreachable.load(std::memory_order_relaxed);
+  const bool fresh = now != unreachable_seen_;
+  unreachable_seen_ = now;
+  return fresh;
+}
+
+bool ListenerHandle::TakeKeyLimit() { return counters_->key_limit.exchange(false, std::memory_order_relaxed); }
 
 FanoutStats FanoutEngine::Stats() const {
   FanoutStats s;
@@ -196,15 +155,6 @@ FanoutStats FanoutEngine::Stats() const {
   s.ring_overflows = ring_overflows_.load(std::memory_order_relaxed);
   s.delay = tracker_.histogram().Summary();
   return s;
-}
-
-std::optional<ListenerCounts> FanoutEngine::ListenerStats(ListenerKey key) const {
-  std::lock_guard lock(mu_);
-  auto it = known_.find(key);
-  if (it == known_.end()) return std::nullopt;
-  const ListenerCounters& c = *it->second.counters;
-  return ListenerCounts{c.sent.load(std::memory_order_relaxed), c.dropped.load(std::memory_order_relaxed),
-                        c.send_errors.load(std::memory_order_relaxed), c.next_index.load(std::memory_order_relaxed)};
 }
 
 void FanoutEngine::ResetDelayStats() { tracker_.histogram().Reset(); }

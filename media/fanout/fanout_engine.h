@@ -7,17 +7,16 @@
 // allocation, no lock, no wait: a full ring refuses the packet and counts it). Each listener
 // belongs to one sender thread (FanoutShard), which alone touches its SRTP context and
 // timeline, so nothing is locked per listener. Add / switch / remove take effect exactly
-// between the packets pushed before and after the call.
+// between the packets pushed before and after the call. A listener is a ListenerHandle owned
+// by its adder; the engine itself keeps no per-listener table.
 #pragma once
 #include <netinet/in.h>
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "fanout/delay_histogram.h"
@@ -27,8 +26,7 @@
 namespace tilmash::fanout {
 
 struct ListenerSpec {
-  ListenerKey key = 0;
-  ChannelKey channel = 0;
+  ChannelKey channel = 0;  // 0: none yet (Switch it to one)
   sockaddr_in destination{};
   uint32_t ssrc = 0;
   rtp::SrtpSuite suite = rtp::SrtpSuite::kAesCm128HmacSha1_80;
@@ -41,14 +39,9 @@ struct FanoutOptions {
   std::size_t ring_slots = 1024;        // packets queued per sender thread before Push refuses
   int send_buffer_bytes = 4 << 20;      // SO_SNDBUF of the shared socket
   int multicast_ttl = 1;                // for listeners whose destination is a multicast group
-  // A key that has protected this many packets is reported (TakeAlerts) for rotation, far
-  // below libsrtp's own limit of 2^48 packets per key.
+  // A key that has protected this many packets is reported (ListenerHandle::TakeKeyLimit) for
+  // rotation, far below libsrtp's own limit of 2^48 packets per key.
   uint64_t rekey_after_packets = uint64_t(1) << 31;
-};
-
-struct FanoutAlert {
-  enum class Kind { kUnreachable, kKeyLimit } kind;
-  ListenerKey listener = 0;
 };
 
 struct FanoutStats {
@@ -68,65 +61,83 @@ struct ListenerCounts {
   uint64_t next_index = 0;  // SRTP packet index of the listener's next packet (ROC = index >> 16)
 };
 
+class FanoutEngine;
+
+// One listener of the fan-out, owned by whoever added it: destroying the handle removes the
+// listener. Everything the control plane knows of the listener is here (its sender thread
+// keeps the rest); the engine keeps no table of listeners.
+class ListenerHandle {
+ public:
+  ~ListenerHandle();
+  ListenerHandle(const ListenerHandle&) = delete;
+  ListenerHandle& operator=(const ListenerHandle&) = delete;
+
+  ListenerKey key() const { return key_; }
+  // From the next packet pushed on, the listener gets `channel` (0: nothing).
+  void Switch(ChannelKey channel);
+  // A new master key (same suite, SSRC and packet index) that takes over at the first packet
+  // pushed `after` from now. False (with the reason) for a bad key.
+  bool Rekey(const std::vector<uint8_t>& master_key, std::chrono::nanoseconds after, std::string* error);
+  ListenerCounts Counts() const;
+  // True when ICMP unreachable answers came back for its destination since the last call.
+  bool TakeUnreachable();
+  // True once its key has protected rekey_after_packets packets (reported once per key).
+  bool TakeKeyLimit();
+
+ private:
+  friend class FanoutEngine;
+  ListenerHandle(FanoutEngine* engine, ListenerKey key, rtp::SrtpSuite suite, uint32_t ssrc,
+                 std::shared_ptr<ListenerCounters> counters);
+  FanoutEngine* const engine_;
+  const ListenerKey key_;
+  const rtp::SrtpSuite suite_;
+  const uint32_t ssrc_;
+  const std::shared_ptr<ListenerCounters> counters_;
+  uint64_t unreachable_seen_ = 0;
+};
+
 class FanoutEngine : private AlertSink {
  public:
   static std::unique_ptr<FanoutEngine> Create(const FanoutOptions& options, std::string* error);
   // bind_host: local IPv4 address the listener streams come from; one sender thread.
   static std::unique_ptr<FanoutEngine> Create(const std::string& bind_host, std::string* error);
-  ~FanoutEngine();
+  ~FanoutEngine();  // every ListenerHandle must be gone first
   FanoutEngine(const FanoutEngine&) = delete;
   FanoutEngine& operator=(const FanoutEngine&) = delete;
 
   // Any thread; never blocks. The packet is copied; it is an RTP packet from the channel's payloader.
   void Push(ChannelKey channel, const uint8_t* data, std::size_t size);
-  // Any thread. Fails only on a bad key length (the context is created here, not on the sender).
-  bool AddListener(ListenerSpec spec, std::string* error);
-  void SwitchListener(ListenerKey key, ChannelKey channel);
-  void RemoveListener(ListenerKey key);
-  // Removes every listener of a channel (channel or session removed).
+  // A fresh channel key (never 0, never reused).
+  ChannelKey NewChannelKey() { return next_key_.fetch_add(1, std::memory_order_relaxed); }
+  // Any thread. Null (with the reason) only on a bad key length: the SRTP context is created
+  // here, not on the sender thread.
+  std::unique_ptr<ListenerHandle> AddListener(const ListenerSpec& spec, std::string* error);
+  // The channel is gone: its listeners hear nothing until switched (their handles own them).
   void RemoveChannel(ChannelKey channel);
-  // Gives the listener a new master key (same suite, SSRC and packet index) that takes over
-  // at the first packet pushed `after` from now. False (with the reason) for a bad key.
-  bool RekeyListener(ListenerKey key, const std::vector<uint8_t>& master_key, std::chrono::nanoseconds after,
-                     std::string* error);
-  // What the sender threads reported since the last call: listeners whose destination
-  // answered with an ICMP error (one alert per listener), keys at their packet limit.
-  std::vector<FanoutAlert> TakeAlerts();
+  // As ListenerHandle::Switch, for a thread that knows the key but not the handle (the media
+  // thread routing a listener); a key whose listener is gone is ignored.
+  void SwitchListener(ListenerKey key, ChannelKey channel) { ShardOf(key).Switch(key, channel); }
 
   FanoutStats Stats() const;
-  std::optional<ListenerCounts> ListenerStats(ListenerKey key) const;
   void ResetDelayStats();
   uint16_t source_port() const { return source_port_; }
   const std::string& source_host() const { return source_host_; }
   int sender_threads() const { return int(shards_.size()); }
 
  private:
+  friend class ListenerHandle;
   FanoutEngine(int fd, const FanoutOptions& options, uint16_t port);
   FanoutShard& ShardOf(ListenerKey key) { return *shards_[key % shards_.size()]; }
   void OnUnreachable(const sockaddr_in& destination) override;
-  void OnKeyLimit(ListenerKey key) override;
 
   const int fd_;
   const std::string source_host_;
   const uint16_t source_port_;
   EngineCounters counters_;
   std::atomic<uint64_t> packets_in_{0}, ring_overflows_{0};
+  std::atomic<uint64_t> next_key_{1};  // listener and channel keys share one space
   DelayTracker tracker_;
   std::vector<std::unique_ptr<FanoutShard>> shards_;
-
-  mutable std::mutex mu_;  // control plane only
-  struct Known {
-    ChannelKey channel;
-    std::shared_ptr<ListenerCounters> counters;
-    sockaddr_in destination;
-    rtp::SrtpSuite suite;
-    uint32_t ssrc;
-  };
-  std::unordered_map<ListenerKey, Known> known_;
-
-  std::mutex alerts_mu_;  // sender threads append on errors only, never per packet
-  std::vector<sockaddr_in> unreachable_;
-  std::vector<ListenerKey> key_limits_;
 };
 
 }  // namespace tilmash::fanout

@@ -89,6 +89,12 @@ void FanoutShard::RemoveChannel(ChannelKey channel) {
   Post(Command{Command::Kind::kRemoveChannel, 0, channel, 0, nullptr});
 }
 
+void FanoutShard::Unreachable(const sockaddr_in& destination) {
+  Command c{Command::Kind::kUnreachable, 0, 0, 0, nullptr};
+  c.destination = destination;
+  Post(std::move(c));
+}
+
 void FanoutShard::Rekey(ListenerKey key, rtp::SrtpContextPtr srtp, int64_t at_ns) {
   Command c{Command::Kind::kRekey, 0, 0, key, nullptr};
   c.srtp = std::move(srtp);
@@ -186,9 +192,20 @@ void FanoutShard::Apply(Command& c) {
     case Command::Kind::kRemoveChannel: {
       auto it = channels_.find(c.channel);
       if (it == channels_.end()) break;
-      for (ShardListener* l : it->second.listeners) listeners_.erase(l->key);
-      counters_->listeners.fetch_sub(it->second.listeners.size(), std::memory_order_relaxed);
+      for (ShardListener* l : it->second.listeners) {
+        l->channel = 0;
+        l->rebase = true;
+      }
       channels_.erase(it);
+      break;
+    }
+    case Command::Kind::kUnreachable: {
+      // Rare (an ICMP error at most once per packet to a closed port): a scan is fine here.
+      for (auto& [key, l] : listeners_) {
+        if (l->destination.sin_addr.s_addr == c.destination.sin_addr.s_addr &&
+            l->destination.sin_port == c.destination.sin_port)
+          l->counters->Add(l->counters->unreachable);
+      }
       break;
     }
   }
@@ -265,9 +282,9 @@ void FanoutShard::KeyStep(ShardListener& l, int64_t push_ns) {
     l.protected_with_key = 0;
     l.limit_reported = false;
   }
-  if (l.protected_with_key >= rekey_after_packets_ && !l.limit_reported && alerts_) {
+  if (l.protected_with_key >= rekey_after_packets_ && !l.limit_reported) {
     l.limit_reported = true;
-    alerts_->OnKeyLimit(l.key);
+    l.counters->key_limit.store(true, std::memory_order_relaxed);
   }
 }
 

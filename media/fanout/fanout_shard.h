@@ -29,12 +29,15 @@ namespace tilmash::fanout {
 using ChannelKey = uint64_t;
 using ListenerKey = uint64_t;
 
-// Written by the sender thread only (plain load + store, no locked instruction), read by any.
+// Written by the listener's sender thread only (plain load + store, no locked instruction),
+// read by any: the listener's handle reads them without asking the sender.
 struct ListenerCounters {
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> dropped{0};      // socket buffer full (EAGAIN/ENOBUFS) past the wait budget
   std::atomic<uint64_t> send_errors{0};  // the kernel refused this destination, or protect failed
   std::atomic<uint64_t> next_index{0};   // SRTP packet index (ROC << 16 | sequence) of the next packet
+  std::atomic<uint64_t> unreachable{0};  // ICMP port/host unreachable answers for its destination
+  std::atomic<bool> key_limit{false};    // its key has protected rekey_after_packets packets
   void Add(std::atomic<uint64_t>& c, uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
@@ -45,14 +48,12 @@ struct EngineCounters {
   std::atomic<uint64_t> packets_sent{0}, send_errors{0}, packets_dropped{0}, listeners{0};
 };
 
-// What the sender threads report to the control plane (rare: errors and key limits).
+// Where a sender thread reports an ICMP error (port or host unreachable) read from the shared
+// socket: the destination may belong to a listener of any sender thread.
 class AlertSink {
  public:
   virtual ~AlertSink() = default;
-  // An ICMP error (port or host unreachable) came back for a packet sent to `destination`.
   virtual void OnUnreachable(const sockaddr_in& destination) = 0;
-  // The listener's key has protected the configured number of packets: time for a new key.
-  virtual void OnKeyLimit(ListenerKey key) = 0;
 };
 
 struct ShardListener {
@@ -67,9 +68,9 @@ struct ShardListener {
   bool rebase = true;  // next packet re-anchors the timestamp (first packet, or a switch)
   bool sent_any = false;
   rtp::SrtpContextPtr srtp;
-  std::shared_ptr<ListenerCounters> counters;
-  uint32_t roc = 0;                 // rollover counter of next_seq
-  uint64_t protected_with_key = 0;  // packets under the current key
+  std::shared_ptr<ListenerCounters> counters;  // shared with the listener's handle
+  uint32_t roc = 0;                            // rollover counter of next_seq
+  uint64_t protected_with_key = 0;             // packets under the current key
   bool limit_reported = false;
   rtp::SrtpContextPtr next_srtp;  // a new key, taking over at the first packet pushed at or after rekey_at_ns
   int64_t rekey_at_ns = 0;
@@ -93,20 +94,25 @@ class FanoutShard {
   void Add(std::unique_ptr<ShardListener> l);
   void Switch(ListenerKey key, ChannelKey channel);
   void Remove(ListenerKey key);
+  // The channel is gone: its listeners stay (their handles own them) and hear nothing until
+  // switched elsewhere.
   void RemoveChannel(ChannelKey channel);
+  // An ICMP error came back for `destination`: counted on this thread's listeners sent there.
+  void Unreachable(const sockaddr_in& destination);
   // The listener's next key; it takes over (continuing the ROC) at the first packet pushed at
   // or after at_ns (steady clock), so its owner can learn the key before it is used.
   void Rekey(ListenerKey key, rtp::SrtpContextPtr srtp, int64_t at_ns);
 
  private:
   struct Command {
-    enum class Kind { kAdd, kSwitch, kRemove, kRemoveChannel, kRekey } kind;
+    enum class Kind { kAdd, kSwitch, kRemove, kRemoveChannel, kRekey, kUnreachable } kind;
     uint64_t ticket = 0;  // ring tickets handed out before this command
     ChannelKey channel = 0;
     ListenerKey listener = 0;
     std::unique_ptr<ShardListener> added;
     rtp::SrtpContextPtr srtp = nullptr;  // kRekey
     int64_t at_ns = 0;                   // kRekey
+    sockaddr_in destination{};           // kUnreachable
   };
   struct ChannelState {
     std::vector<ShardListener*> listeners;

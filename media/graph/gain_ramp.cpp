@@ -9,29 +9,27 @@ namespace tilmash::graph {
 double DbToLinear(double db) { return std::isinf(db) && db < 0 ? 0.0 : std::pow(10.0, db / 20.0); }
 
 GstClockTime RunningTimeNow(GstElement* element) {
-  GstClock* clock = gst_element_get_clock(element);
+  auto clock = gst::GstPtr<GstClock>::Adopt(gst_element_get_clock(element));
   if (!clock) return 0;
-  GstClockTime now = gst_clock_get_time(clock);
-  gst_object_unref(clock);
+  GstClockTime now = gst_clock_get_time(clock.get());
   GstClockTime base = gst_element_get_base_time(element);
   return now > base ? now - base : 0;
 }
 
 GainRamp::GainRamp(const char* name, double initial) : volume_(gst::MakeElement("volume", name)), target_(initial) {
-  source_ = gst_interpolation_control_source_new();
-  g_object_set(source_, "mode", GST_INTERPOLATION_MODE_LINEAR, nullptr);
-  gst_timed_value_control_source_set(GST_TIMED_VALUE_CONTROL_SOURCE(source_), 0, initial);
-  gst_object_add_control_binding(GST_OBJECT(volume_.get()),
-                                 gst_direct_control_binding_new_absolute(GST_OBJECT(volume_.get()), "volume", source_));
+  source_ = gst::GstPtr<GstControlSource>::Adopt(gst_interpolation_control_source_new());
+  g_object_set(source_.get(), "mode", GST_INTERPOLATION_MODE_LINEAR, nullptr);
+  gst_timed_value_control_source_set(GST_TIMED_VALUE_CONTROL_SOURCE(source_.get()), 0, initial);
+  gst_object_add_control_binding(GST_OBJECT(volume_.get()), gst_direct_control_binding_new_absolute(
+                                                                GST_OBJECT(volume_.get()), "volume", source_.get()));
 }
 
-GainRamp::~GainRamp() { gst_object_unref(source_); }
+GainRamp::~GainRamp() = default;
 
-void GainRamp::RampTo(double target) {
-  auto* tv = GST_TIMED_VALUE_CONTROL_SOURCE(source_);
-  const GstClockTime t0 = RunningTimeNow(volume_.get());
+void GainRamp::RampTo(double target, GstClockTime t0) {
+  auto* tv = GST_TIMED_VALUE_CONTROL_SOURCE(source_.get());
   gdouble current = target_;
-  gst_control_source_get_value(source_, t0, &current);
+  gst_control_source_get_value(source_.get(), t0, &current);
   gst_timed_value_control_source_unset_all(tv);
   gst_timed_value_control_source_set(tv, t0, current);
   gst_timed_value_control_source_set(tv, t0 + kRampDuration, target);

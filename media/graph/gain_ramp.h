@@ -11,6 +11,10 @@ namespace tilmash::graph {
 
 inline constexpr GstClockTime kRampDuration = 5 * GST_MSECOND;
 
+// Running time of `element`'s pipeline now, or 0 when it has no clock yet.
+GstClockTime RunningTimeNow(GstElement* element);
+double DbToLinear(double db);
+
 class GainRamp {
  public:
   // Creates the volume element (not yet in a bin) at `initial` linear gain.
@@ -21,17 +25,16 @@ class GainRamp {
 
   GstElement* element() const { return volume_.get(); }
   // Ramps from the current gain to `target` (linear) starting at the pipeline's running time now.
-  void RampTo(double target);
+  void RampTo(double target) { RampTo(target, RunningTimeNow(volume_.get())); }
+  // The same from running time `at` (one instant for several ramps that must cross). Any
+  // thread: the control source has its own lock; one caller at a time (the session's).
+  void RampTo(double target, GstClockTime at);
   double target() const { return target_; }
 
  private:
   gst::ElementPtr volume_;
-  GstControlSource* source_;  // owned by the binding; we keep a ref
+  gst::GstPtr<GstControlSource> source_;  // the binding holds a ref too
   double target_;
 };
-
-// Running time of `element`'s pipeline now, or 0 when it has no clock yet.
-GstClockTime RunningTimeNow(GstElement* element);
-double DbToLinear(double db);
 
 }  // namespace tilmash::graph

@@ -3,9 +3,6 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 
-#include <chrono>
-#include <future>
-
 #include "graph/gain_ramp.h"
 #include "graph/graph_parts.h"
 #include "log/log.h"
@@ -27,12 +24,30 @@ std::shared_ptr<spdlog::logger> Log() {
 
 }  // namespace
 
-SessionGraph::SessionGraph(std::string session, GraphConfig config, fanout::FanoutEngine* fanout)
-    : session_(std::move(session)), config_(std::move(config)), fanout_(fanout) {}
+void SessionGraph::Branch::Teardown() {
+  for (auto& e : elements) gst_element_set_state(e.get(), GST_STATE_NULL);
+  if (pipeline)
+    for (auto& e : elements) gst_bin_remove(GST_BIN(pipeline.get()), e.get());
+  elements.clear();
+}
+
+SessionGraph::Channel::~Channel() {
+  branch.Teardown();  // its streaming threads stop before what they use goes
+  if (fanout) fanout->RemoveChannel(key);
+}
+
+SessionGraph::ConsoleOutput::~ConsoleOutput() {
+  branch.Teardown();
+  if (mixer && mixer_pad) gst_element_release_request_pad(mixer.get(), mixer_pad.get());
+}
+
+SessionGraph::SessionGraph(std::string session, GraphConfig config, fanout::FanoutEngine* fanout,
+                           gst::MediaThread* thread)
+    : session_(std::move(session)), config_(std::move(config)), fanout_(fanout), thread_(thread) {}
 
 Result<std::unique_ptr<SessionGraph>> SessionGraph::Create(const std::string& session, const GraphConfig& config,
-                                                           fanout::FanoutEngine* fanout) {
-  std::unique_ptr<SessionGraph> g(new SessionGraph(session, config, fanout));
+                                                           fanout::FanoutEngine* fanout, gst::MediaThread* thread) {
+  std::unique_ptr<SessionGraph> g(new SessionGraph(session, config, fanout, thread));
   if (Status s = g->Start(); !s.ok()) return s;
   return g;
 }
@@ -45,8 +60,7 @@ Status SessionGraph::Start() {
   gst_bin_add(GST_BIN(pipeline_.get()), tee_.get());
   gst::BusPtr bus = gst::BusPtr::Adopt(gst_pipeline_get_bus(GST_PIPELINE(pipeline_.get())));
   bus_watch_ = gst_bus_add_watch(bus.get(), &SessionGraph::OnBusMessage, this);
-  auto floor = SetFloorSource(domain::NoSource{}, std::nullopt, 0);
-  if (!floor.ok()) return floor.status();
+  if (Status s = SetFloorSource(domain::NoSource{}, std::nullopt); !s.ok()) return s;
   if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     return domain::Internal("session pipeline failed to start");
   return Status::Ok();
@@ -57,9 +71,15 @@ SessionGraph::~SessionGraph() {
     gst::BusPtr bus = gst::BusPtr::Adopt(gst_pipeline_get_bus(GST_PIPELINE(pipeline_.get())));
     gst_bus_remove_watch(bus.get());
   }
+  viewers_.clear();
   if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
-  for (auto& [name, c] : channels_) fanout_->RemoveChannel(c->key);
-  for (auto& [name, m] : mixes_) fanout_->RemoveChannel(m->out->key);
+  // Nothing streams any more: branches still leaving a tee leave now.
+  for (auto& d : detaches_) d->Finish();
+  detaches_.clear();
+  mixes_.clear();
+  consoles_.clear();
+  channels_.clear();
+  floor_.reset();
   RemoveHlsFiles("");
 }
 
@@ -80,7 +100,13 @@ gboolean SessionGraph::OnBusMessage(GstBus*, GstMessage* msg, gpointer data) {
   return G_SOURCE_CONTINUE;
 }
 
+void SessionGraph::Detach(GstElement* tee, gst::PadPtr pad, std::shared_ptr<void> owned) {
+  std::erase_if(detaches_, [](const auto& d) { return d->finished(); });
+  detaches_.push_back(TeeDetach::Start(thread_, gst::ElementPtr::Ref(tee), std::move(pad), std::move(owned)));
+}
+
 Status SessionGraph::AddAndLink(Branch& b) {
+  b.pipeline = pipeline_;
   for (auto& e : b.elements) gst_bin_add(GST_BIN(pipeline_.get()), e.get());
   for (std::size_t i = 1; i < b.elements.size(); ++i) {
     if (!gst_element_link(b.elements[i - 1].get(), b.elements[i].get()))
@@ -90,46 +116,7 @@ Status SessionGraph::AddAndLink(Branch& b) {
   return Status::Ok();
 }
 
-void SessionGraph::Teardown(Branch& b) {
-  for (auto& e : b.elements) gst_element_set_state(e.get(), GST_STATE_NULL);
-  for (auto& e : b.elements) gst_bin_remove(GST_BIN(pipeline_.get()), e.get());
-  b.elements.clear();
-}
-
-Result<domain::IngestInfo> SessionGraph::BuildRtpIngest(Branch& b, const std::string& source,
-                                                        const std::optional<domain::SrtpKeying>& key, uint32_t ssrc) {
-  GError* err = nullptr;
-  b.socket = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &err);
-  if (!b.socket) {
-    std::string m = err ? err->message : "?";
-    g_clear_error(&err);
-    return domain::Internal("ingest socket: " + m);
-  }
-  GInetAddress* ia = g_inet_address_new_from_string(config_.media_host.c_str());
-  GSocketAddress* sa = g_inet_socket_address_new(ia, 0);
-  const gboolean bound = g_socket_bind(b.socket, sa, TRUE, &err);
-  g_object_unref(sa);
-  g_object_unref(ia);
-  if (!bound) {
-    std::string m = err ? err->message : "?";
-    g_clear_error(&err);
-    return domain::Internal("ingest bind " + config_.media_host + ": " + m);
-  }
-  GSocketAddress* local = g_socket_get_local_address(b.socket, nullptr);
-  const uint16_t port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local));
-  g_object_unref(local);
-
-  rtp::SrtpContextPtr srtp;
-  if (key) {
-    std::string error;
-    const auto suite = key->suite == domain::CryptoSuite::kAeadAes128Gcm ? rtp::SrtpSuite::kAeadAes128Gcm
-                                                                         : rtp::SrtpSuite::kAesCm128HmacSha1_80;
-    srtp = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kUnprotect, suite, key->master_key, ssrc, key->roc,
-                                    &error);
-    if (!srtp) return domain::Internal("ingest SRTP: " + error);
-  }
-  b.guard = std::make_unique<IngestGuard>(source, kIngestPayloadType, ssrc, std::move(srtp));
-
+Status SessionGraph::BuildRtpIngest(Branch& b, IngestPlan& ingest) {
   std::string missing;
   auto src = Make("udpsrc", &missing);
   auto jb = Make("rtpjitterbuffer", &missing);
@@ -140,34 +127,22 @@ Result<domain::IngestInfo> SessionGraph::BuildRtpIngest(Branch& b, const std::st
   if (!missing.empty()) return Missing(missing);
   gst::CapsPtr caps(
       gst_caps_from_string("application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,payload=96"));
-  g_object_set(src.get(), "socket", b.socket, "close-socket", FALSE, "caps", caps.get(), "do-timestamp", TRUE,
-               "buffer-size", 1 << 20, nullptr);
+  g_object_set(src.get(), "socket", ingest.socket.get(), "close-socket", FALSE, "caps", caps.get(), "do-timestamp",
+               TRUE, "buffer-size", 1 << 20, nullptr);
   // Latency knobs set on purpose: a LAN jitter buffer, no double concealment (do-lost off, PLC on).
   g_object_set(jb.get(), "latency", guint(config_.jitter_ms), "do-lost", FALSE, nullptr);
   g_object_set(dec.get(), "plc", TRUE, nullptr);
-  GstPad* srcpad = gst_element_get_static_pad(src.get(), "src");
-  b.guard->Attach(srcpad);
-  gst_object_unref(srcpad);
+  gst::PadPtr srcpad = gst::PadPtr::Adopt(gst_element_get_static_pad(src.get(), "src"));
+  ingest.guard->Attach(srcpad.get());
   b.elements = {src, jb, depay, dec, conv, res, MakeCapsFilter(kRawCaps)};
-
-  domain::IngestInfo info;
-  info.endpoint = {config_.media_host, port};
-  info.payload_type = kIngestPayloadType;
-  info.ssrc = ssrc;
-  info.srtp = key;
-  return info;
+  return Status::Ok();
 }
 
-Result<std::optional<domain::IngestInfo>> SessionGraph::SetFloorSource(const domain::FloorSource& source,
-                                                                       const std::optional<domain::SrtpKeying>& key,
-                                                                       uint32_t ssrc) {
+Status SessionGraph::SetFloorSource(const domain::FloorSource& source, std::optional<IngestPlan> ingest) {
   auto b = std::make_unique<Branch>();
-  std::optional<domain::IngestInfo> ingest;
   std::string missing;
-  if (std::holds_alternative<domain::RtpSource>(source)) {
-    auto built = BuildRtpIngest(*b, "floor", key, ssrc);
-    if (!built.ok()) return built.status();
-    ingest = built.value();
+  if (ingest) {
+    if (Status s = BuildRtpIngest(*b, *ingest); !s.ok()) return s;
   } else {
     auto src = Make("audiotestsrc", &missing);
     if (!src) return Missing(missing);
@@ -184,16 +159,18 @@ Result<std::optional<domain::IngestInfo>> SessionGraph::SetFloorSource(const dom
   auto limiter = MakeLimiter(&missing);
   if (!limiter) return Missing(missing);
   b->elements.push_back(limiter);
-  if (floor_) Teardown(*floor_);  // stops the old source's thread, then unlinks it from the tee
+  floor_.reset();  // stops the old source's thread, then unlinks it from the tee
   if (Status s = AddAndLink(*b); !s.ok()) return s;
   if (!gst_element_link(b->elements.back().get(), tee_.get())) return domain::Internal("cannot link floor to tee");
   SyncStates(b->elements);
   floor_ = std::move(b);
+  floor_guard_ = ingest ? ingest->guard : nullptr;
+  floor_socket_ = ingest ? ingest->socket : nullptr;
   Log()->info("session {}: floor source is now {}", session_,
-              ingest ? "RTP on port " + std::to_string(ingest->endpoint.port)
+              ingest                                               ? std::string("RTP")
               : std::holds_alternative<domain::ToneSource>(source) ? std::string("a test tone")
                                                                    : std::string("silence"));
-  return ingest;
+  return Status::Ok();
 }
 
 Status SessionGraph::BuildEncoder(Channel& c, GstElement* upstream, bool viewers) {
@@ -275,18 +252,20 @@ GstFlowReturn SessionGraph::OnSample(GstAppSink* sink, gpointer data) {
   return GST_FLOW_OK;
 }
 
-Status SessionGraph::AddChannel(const std::string& name, fanout::ChannelKey key) {
+Status SessionGraph::AddChannel(const std::string& name, std::shared_ptr<GainRamp> floor_gain) {
+  if (channels_.count(name)) return domain::AlreadyExists("channel " + name);
   auto c = std::make_unique<Channel>();
   c->name = name;
-  c->key = key;
+  c->key = fanout_->NewChannelKey();
   c->fanout = fanout_;
+  c->branch.pipeline = pipeline_;
   auto queue = MakeQueue();
   gst_bin_add(GST_BIN(pipeline_.get()), queue.get());
   c->branch.elements.push_back(queue);
   GstElement* upstream = queue.get();
   std::string missing;
   if (name != domain::kFloorChannel) {
-    c->floor_gain = std::make_unique<GainRamp>(nullptr, 1.0);
+    c->floor_gain = floor_gain ? std::move(floor_gain) : std::make_shared<GainRamp>(nullptr, 1.0);
     auto mixer = Make("audiomixer", &missing);
     auto limiter = MakeLimiter(&missing);
     if (!missing.empty()) return Missing(missing);
@@ -303,11 +282,10 @@ Status SessionGraph::AddChannel(const std::string& name, fanout::ChannelKey key)
     }
     c->mixer = mixer;
     c->mixer_floor_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(mixer.get(), "sink_%u"));
-    GstPad* gain_src = gst_element_get_static_pad(c->floor_gain->element(), "src");
+    gst::PadPtr gain_src = gst::PadPtr::Adopt(gst_element_get_static_pad(c->floor_gain->element(), "src"));
     const bool ok = gst_element_link(queue.get(), c->floor_gain->element()) &&
-                    gst_pad_link(gain_src, c->mixer_floor_pad.get()) == GST_PAD_LINK_OK &&
+                    gst_pad_link(gain_src.get(), c->mixer_floor_pad.get()) == GST_PAD_LINK_OK &&
                     gst_element_link_many(mixer.get(), caps.get(), limiter.get(), nullptr);
-    gst_object_unref(gain_src);
     if (!ok) return domain::Internal("cannot link the mixer of channel " + name);
     // The mixed audio also feeds listeners' balance mixes (session_graph_balance.cpp); the
     // encoder takes the tee's first pad and has no queue.
@@ -328,10 +306,9 @@ Status SessionGraph::AddChannel(const std::string& name, fanout::ChannelKey key)
   // and a tee stops at the first such error and returns it, which stops the floor source.
   SyncStates(c->branch.elements);
   c->tee_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(tee_.get(), "src_%u"));
-  GstPad* qsink = gst_element_get_static_pad(queue.get(), "sink");
-  const bool linked = gst_pad_link(c->tee_pad.get(), qsink) == GST_PAD_LINK_OK;
-  gst_object_unref(qsink);
-  if (!linked) return domain::Internal("cannot link channel " + name + " to the floor");
+  gst::PadPtr qsink = gst::PadPtr::Adopt(gst_element_get_static_pad(queue.get(), "sink"));
+  if (gst_pad_link(c->tee_pad.get(), qsink.get()) != GST_PAD_LINK_OK)
+    return domain::Internal("cannot link channel " + name + " to the floor");
   Log()->info("session {}: channel {} ready", session_, name);
   channels_[name] = std::move(c);
   return Status::Ok();
@@ -340,27 +317,14 @@ Status SessionGraph::AddChannel(const std::string& name, fanout::ChannelKey key)
 void SessionGraph::RemoveChannel(const std::string& name) {
   auto it = channels_.find(name);
   if (it == channels_.end()) return;
-  Channel& c = *it->second;
   RemoveViewersOf(name);
   RemoveBalancedMixesOf(name);
-  fanout_->RemoveChannel(c.key);
-  DetachTeePad(tee_.get(), c.tee_pad.get());
-  Teardown(c.branch);
+  std::shared_ptr<Channel> c(std::move(it->second));
   channels_.erase(it);
+  // Consoles' outputs into this channel's mixer went with their consoles (the domain refuses
+  // to remove a channel a console still works with).
+  Detach(tee_.get(), c->tee_pad, c);
   RemoveHlsFiles(name);
-}
-
-std::vector<domain::IngestCounters> SessionGraph::IngestStats() const {
-  std::vector<domain::IngestCounters> out;
-  auto add = [&](const IngestGuard& g) {
-    const auto& a = g.counters();
-    out.push_back(domain::IngestCounters{g.source(), a.accepted.load(), a.malformed.load(), a.oversized.load(),
-                                         a.unknown_ssrc.load(), a.wrong_payload_type.load(), a.srtp_auth.load()});
-  };
-  if (floor_ && floor_->guard) add(*floor_->guard);
-  for (const auto& [id, c] : consoles_)
-    if (c->branch.guard) add(*c->branch.guard);
-  return out;
 }
 
 }  // namespace tilmash::graph

@@ -4,7 +4,9 @@
 //   (with HLS, each channel's audio also goes tee -> queue -> AAC -> hlssink2 before Opus)
 //   console (SRTP/Opus) -> guard -> jitter buffer -> decode -> gain -> audiomixer(its channel)
 //   (a listener balance: floor tee + the channel's limiter -> audiomixer -> Opus, only when asked)
-// Every method runs on the media thread (MediaEngineGst guarantees it).
+// Every method runs on the media thread (the media session posts them) and never waits: a
+// branch leaving a running tee is unlinked between two buffers by an idle probe and torn down
+// afterwards. Gains are GainRamps the media session owns and sets from its own thread.
 #pragma once
 #include <gio/gio.h>
 #include <gst/app/gstappsink.h>
@@ -21,8 +23,10 @@
 #include "fanout/fanout_engine.h"
 #include "graph/gain_ramp.h"
 #include "graph/ingest_guard.h"
+#include "graph/tee_detach.h"
 #include "graph/webrtc_viewer.h"
 #include "gst/gst_ptr.h"
+#include "gst/media_thread.h"
 
 namespace tilmash::graph {
 
@@ -41,52 +45,63 @@ struct GraphConfig {
   int hls_aac_bitrate = 96000;
 };
 
+// What a listener stream hears: a channel at a balance (100: the channel's own stream).
+struct Route {
+  std::string channel;  // "": nothing
+  uint32_t percent = 100;
+  bool Mixed() const { return percent < 100 && !channel.empty() && channel != domain::kFloorChannel; }
+};
+
+// An RTP ingest prepared on the caller's thread: the bound socket and the guard that checks
+// every packet (its counters are read by the ingest's owner).
+struct IngestPlan {
+  gst::GObjectPtr<GSocket> socket;
+  std::shared_ptr<IngestGuard> guard;
+};
+
+// A console's outputs: channel -> the gain of its path into that channel's mixer.
+using ConsoleGains = std::map<std::string, std::shared_ptr<GainRamp>>;
+
 class SessionGraph {
  public:
   static domain::Result<std::unique_ptr<SessionGraph>> Create(const std::string& session, const GraphConfig& config,
-                                                              fanout::FanoutEngine* fanout);
+                                                              fanout::FanoutEngine* fanout, gst::MediaThread* thread);
   ~SessionGraph();
 
-  domain::Status AddChannel(const std::string& channel, fanout::ChannelKey key);
+  // floor_gain: the floor's gain into the channel's mixer (null for "floor", which has no mixer).
+  domain::Status AddChannel(const std::string& channel, std::shared_ptr<GainRamp> floor_gain);
   void RemoveChannel(const std::string& channel);
-  domain::Result<std::optional<domain::IngestInfo>> SetFloorSource(const domain::FloorSource& source,
-                                                                   const std::optional<domain::SrtpKeying>& key,
-                                                                   uint32_t ssrc);
+  // ingest: set for an RTP source.
+  domain::Status SetFloorSource(const domain::FloorSource& source, std::optional<IngestPlan> ingest);
   // The console's audio goes through a tee to the mixer of every channel in `outputs`.
-  domain::Result<domain::IngestInfo> AddConsole(const std::string& console, const std::vector<std::string>& outputs,
-                                                const domain::SrtpKeying& key, uint32_t ssrc);
-  domain::Status SetConsoleOutputs(const std::string& console, const std::vector<std::string>& outputs);
+  domain::Status AddConsole(const std::string& console, IngestPlan ingest, const ConsoleGains& outputs);
+  domain::Status SetConsoleOutputs(const std::string& console, const ConsoleGains& outputs);
   void RemoveConsole(const std::string& console);
-  void SetChannelMix(const std::string& channel, const domain::ChannelMix& mix);
+  // Moves a fan-out listener from one route to another, making a balance mix when it is the
+  // first listener of it and ending the mix it leaves when it was the last.
+  void RouteListener(fanout::ListenerKey listener, const Route& from, const Route& to);
   // WebRTC viewers (session_graph_webrtc.cpp): the handshake completes with the SDP answer
   // (after ICE gathering) or the reason there is none.
-  domain::Status AddWebrtcViewer(const std::string& id, const std::string& channel, const std::string& offer_sdp,
-                                 std::shared_ptr<WebrtcHandshake> handshake);
+  domain::Status AddWebrtcViewer(const std::string& id, const std::string& channel, int payload_type,
+                                 const std::string& offer_sdp, std::shared_ptr<WebrtcHandshake> handshake);
   void RemoveWebrtcViewer(const std::string& id);
   std::size_t WebrtcViewers() const { return viewers_.size(); }
-  // A stream of `channel` mixed with the floor for listeners who asked for a balance:
-  // `interpretation_percent` of the channel, the rest the floor, sent under fan-out `key`.
-  domain::Status AddBalancedMix(const std::string& channel, uint32_t interpretation_percent, fanout::ChannelKey key);
-  void RemoveBalancedMix(const std::string& channel, uint32_t interpretation_percent);
-  std::vector<domain::IngestCounters> IngestStats() const;
 
  private:
-  struct Branch {  // a chain of elements owned by the pipeline while alive
+  // A chain of elements in the pipeline; torn down (NULL, removed) when it goes.
+  struct Branch {
+    gst::ElementPtr pipeline;
     std::vector<gst::ElementPtr> elements;
-    GSocket* socket = nullptr;
-    std::unique_ptr<IngestGuard> guard;
-    ~Branch() {
-      if (socket) g_object_unref(socket);
-    }
+    void Teardown();
+    ~Branch() { Teardown(); }
   };
   struct Channel {
     std::string name;
     fanout::ChannelKey key;
     fanout::FanoutEngine* fanout;
-    Branch branch;
     gst::PadPtr tee_pad;
     gst::ElementPtr mixer;  // null for "floor"
-    std::unique_ptr<GainRamp> floor_gain;
+    std::shared_ptr<GainRamp> floor_gain;
     gst::PadPtr mixer_floor_pad;
     GstElement* hls_tee = nullptr;  // owned by branch; null without HLS
     GstElement* hls_queue = nullptr;
@@ -101,50 +116,51 @@ class SessionGraph {
     };
     std::mutex viewers_mu;
     std::vector<ViewerSource> viewer_srcs;
+    Branch branch;  // last: torn down first, before anything its streaming threads use
+    ~Channel();
   };
   // A listener balance of one channel (session_graph_balance.cpp): floor tee and the channel's
   // raw tee -> queue -> volume -> audiomixer -> limiter -> Opus -> its own fan-out stream.
   struct BalancedMix {
     std::string channel;
-    std::unique_ptr<Channel> out;  // the mix's encoder and fan-out key
+    int listeners = 0;
     gst::PadPtr floor_pad, channel_pad;
+    std::unique_ptr<Channel> out;  // the mix's encoder and fan-out key
   };
   struct Viewer {  // a WebRTC viewer's own pipeline: appsrc -> rtpopuspay -> webrtcbin
     std::string channel;
     gst::ElementPtr pipeline;
     GstElement* src = nullptr;  // owned by pipeline
     std::unique_ptr<ViewerContext> context;
+    std::vector<gst::SignalConnection> signals;
     guint bus_watch = 0;  // on the media thread's context
-    ~Viewer() {
-      if (!pipeline) return;
-      gst_element_set_state(pipeline.get(), GST_STATE_NULL);  // joins webrtcbin's threads
-      if (bus_watch) gst_bus_remove_watch(GST_ELEMENT_BUS(pipeline.get()));
-    }
+    ~Viewer();
   };
   struct ConsoleOutput {  // tee -> queue -> gain -> one channel's mixer
     std::string channel;
-    Branch branch;
-    std::unique_ptr<GainRamp> gain;
+    std::shared_ptr<GainRamp> gain;
     gst::PadPtr tee_pad, mixer_pad;
+    gst::ElementPtr mixer;
+    Branch branch;
+    ~ConsoleOutput();  // releases its mixer pad after the branch is down
   };
   struct Console {
-    Branch branch;  // ingest ... decode -> tee
+    gst::GObjectPtr<GSocket> socket;
+    std::shared_ptr<IngestGuard> guard;
     gst::ElementPtr tee;
     std::map<std::string, std::unique_ptr<ConsoleOutput>> outputs;
+    Branch branch;  // ingest ... decode -> tee: last, so it stops before the outputs go
   };
 
-  SessionGraph(std::string session, GraphConfig config, fanout::FanoutEngine* fanout);
+  SessionGraph(std::string session, GraphConfig config, fanout::FanoutEngine* fanout, gst::MediaThread* thread);
   domain::Status Start();
   // Builds udpsrc -> guard -> jitter buffer -> depay -> decode -> 48 kHz mono float.
-  domain::Result<domain::IngestInfo> BuildRtpIngest(Branch& b, const std::string& source,
-                                                    const std::optional<domain::SrtpKeying>& key, uint32_t ssrc);
+  domain::Status BuildRtpIngest(Branch& b, IngestPlan& ingest);
   domain::Status AddAndLink(Branch& b);
-  void Teardown(Branch& b);
-  domain::Status LinkConsoleOutput(Console& c, const std::string& channel);
-  void UnlinkConsoleOutput(Console& c, const std::string& channel);
-  // Unlinks a tee's src pad between two buffers (idle probe), so the tee's thread never sees
-  // a flushing pad, then releases it.
-  static void DetachTeePad(GstElement* tee, GstPad* pad);
+  domain::Status LinkConsoleOutput(Console& c, const std::string& channel, std::shared_ptr<GainRamp> gain);
+  // Unlinks `pad` of `tee` between two buffers and releases it; `owned` (what hung on the
+  // pad) is destroyed afterwards, on the media thread. Never waits.
+  void Detach(GstElement* tee, gst::PadPtr pad, std::shared_ptr<void> owned);
   // audioconvert -> opusenc -> tee -> rtpopuspay -> appsink (fan-out), and with `viewers` a
   // second tee pad -> appsink for WebRTC viewers.
   domain::Status BuildEncoder(Channel& c, GstElement* first_upstream, bool viewers = true);
@@ -153,6 +169,9 @@ class SessionGraph {
   void RemoveHlsFiles(const std::string& channel);  // "" = the session's directory
   std::string HlsDir(const std::string& channel) const;
   void RemoveViewersOf(const std::string& channel);  // "" = every viewer
+  // Balance mixes (session_graph_balance.cpp).
+  domain::Result<fanout::ChannelKey> AcquireMix(const std::string& channel, uint32_t percent);
+  void ReleaseMix(const std::string& channel, uint32_t percent);
   void RemoveBalancedMixesOf(const std::string& channel);
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer channel);
   static GstFlowReturn OnViewerSample(GstAppSink* sink, gpointer channel);
@@ -161,15 +180,18 @@ class SessionGraph {
   const std::string session_;
   const GraphConfig config_;
   fanout::FanoutEngine* const fanout_;
+  gst::MediaThread* const thread_;
   gst::ElementPtr pipeline_;
   gst::ElementPtr tee_;
   guint bus_watch_ = 0;
   std::unique_ptr<Branch> floor_;
+  std::shared_ptr<IngestGuard> floor_guard_;
+  gst::GObjectPtr<GSocket> floor_socket_;
   std::map<std::string, std::unique_ptr<Channel>> channels_;
   std::map<std::string, std::unique_ptr<Console>> consoles_;
   std::map<std::string, std::unique_ptr<Viewer>> viewers_;
   std::map<std::pair<std::string, uint32_t>, std::unique_ptr<BalancedMix>> mixes_;
-  int next_name_ = 0;
+  std::vector<std::shared_ptr<TeeDetach>> detaches_;  // in flight; finished at once when the graph goes
 };
 
 }  // namespace tilmash::graph

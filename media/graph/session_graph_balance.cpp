@@ -1,32 +1,53 @@
-// Listener balance, mixed server-side only when a listener asks for it:
+// Listener routes and balance mixes. A balance is mixed server-side only when a listener asks:
 //   floor tee           -> queue -> volume(1 - b) -+
 //   channel's raw tee   -> queue -> volume(b)     -+-> audiomixer -> limiter -> Opus -> RTP -> fan-out
-// One mix per channel and balance, shared by every listener who asked for the same one; the
-// channel's own stream (b = 100 %) stays encoded once. Both inputs carry the same running
-// times (the channel's mixer keeps the floor's timestamps), so the mixer lines them up to the
-// sample and the original is not heard twice with an offset.
+// One mix per channel and balance, shared by every listener who asked for the same one (the
+// graph counts them) and ended with its last; the channel's own stream (b = 100 %) stays
+// encoded once. Both inputs carry the same running times (the channel's mixer keeps the
+// floor's timestamps), so the mixer lines them up to the sample and the original is not heard
+// twice with an offset.
 #include "graph/graph_parts.h"
 #include "graph/session_graph.h"
 #include "log/log.h"
 
 namespace tilmash::graph {
 
+using domain::Result;
 using domain::Status;
 using namespace parts;
 
-Status SessionGraph::AddBalancedMix(const std::string& channel, uint32_t percent, fanout::ChannelKey key) {
+void SessionGraph::RouteListener(fanout::ListenerKey listener, const Route& from, const Route& to) {
+  fanout::ChannelKey target = 0;
+  if (to.Mixed()) {
+    auto mix = AcquireMix(to.channel, to.percent);
+    if (mix.ok())
+      target = mix.value();
+    else
+      log::Get("mix")->error("session {}: no {} % mix of {}: {}", session_, to.percent, to.channel,
+                             mix.status().message());
+  } else if (auto ch = channels_.find(to.channel); ch != channels_.end()) {
+    target = ch->second->key;
+  }
+  fanout_->SwitchListener(listener, target);
+  if (from.Mixed()) ReleaseMix(from.channel, from.percent);
+}
+
+Result<fanout::ChannelKey> SessionGraph::AcquireMix(const std::string& channel, uint32_t percent) {
+  if (auto it = mixes_.find({channel, percent}); it != mixes_.end()) {
+    ++it->second->listeners;
+    return it->second->out->key;
+  }
   auto ch = channels_.find(channel);
   if (ch == channels_.end() || !ch->second->raw_tee)
     return domain::InvalidArgument("interpretation_percent: channel " + channel + " has no interpretation to balance");
-  if (percent >= 100) return domain::InvalidArgument("interpretation_percent: 100 is the channel's own stream");
-  if (mixes_.count({channel, percent})) return domain::AlreadyExists("mix " + channel + "@" + std::to_string(percent));
   auto m = std::make_unique<BalancedMix>();
   m->channel = channel;
   m->out = std::make_unique<Channel>();
   Channel& out = *m->out;
   out.name = channel + "@" + std::to_string(percent);
-  out.key = key;
+  out.key = fanout_->NewChannelKey();
   out.fanout = fanout_;
+  out.branch.pipeline = pipeline_;
   std::string missing;
   auto floor_queue = MakeQueue();
   auto channel_queue = MakeQueue();
@@ -49,46 +70,39 @@ Status SessionGraph::AddBalancedMix(const std::string& channel, uint32_t percent
   const bool mixed = gst_element_link_many(floor_queue.get(), floor_volume.get(), mixer.get(), nullptr) &&
                      gst_element_link_many(channel_queue.get(), channel_volume.get(), mixer.get(), nullptr) &&
                      gst_element_link_many(mixer.get(), caps.get(), limiter.get(), nullptr);
-  if (!mixed) {
-    Teardown(out.branch);
-    return domain::Internal("cannot link the balance mix of channel " + channel);
-  }
-  if (Status s = BuildEncoder(out, limiter.get(), false); !s.ok()) {
-    Teardown(out.branch);
-    return s;
-  }
+  if (!mixed) return domain::Internal("cannot link the balance mix of channel " + channel);
+  if (Status s = BuildEncoder(out, limiter.get(), false); !s.ok()) return s;
   SyncStates(out.branch.elements);
   m->floor_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(tee_.get(), "src_%u"));
   m->channel_pad = gst::PadPtr::Adopt(gst_element_request_pad_simple(ch->second->raw_tee, "src_%u"));
-  GstPad* floor_sink = gst_element_get_static_pad(floor_queue.get(), "sink");
-  GstPad* channel_sink = gst_element_get_static_pad(channel_queue.get(), "sink");
+  gst::PadPtr floor_sink = gst::PadPtr::Adopt(gst_element_get_static_pad(floor_queue.get(), "sink"));
+  gst::PadPtr channel_sink = gst::PadPtr::Adopt(gst_element_get_static_pad(channel_queue.get(), "sink"));
   const bool linked = m->floor_pad && m->channel_pad &&
-                      gst_pad_link(m->floor_pad.get(), floor_sink) == GST_PAD_LINK_OK &&
-                      gst_pad_link(m->channel_pad.get(), channel_sink) == GST_PAD_LINK_OK;
-  gst_object_unref(floor_sink);
-  gst_object_unref(channel_sink);
+                      gst_pad_link(m->floor_pad.get(), floor_sink.get()) == GST_PAD_LINK_OK &&
+                      gst_pad_link(m->channel_pad.get(), channel_sink.get()) == GST_PAD_LINK_OK;
   if (!linked) {
-    if (m->floor_pad) DetachTeePad(tee_.get(), m->floor_pad.get());
-    if (m->channel_pad) DetachTeePad(ch->second->raw_tee, m->channel_pad.get());
-    Teardown(out.branch);
+    std::shared_ptr<BalancedMix> failed(std::move(m));
+    if (failed->floor_pad) Detach(tee_.get(), failed->floor_pad, failed);
+    if (failed->channel_pad) Detach(ch->second->raw_tee, failed->channel_pad, failed);
     return domain::Internal("cannot link the balance mix of channel " + channel + " to its sources");
   }
   log::Get("mix")->info("session {}: channel {} mixed at {} % interpretation for listeners who asked", session_,
                         channel, percent);
+  m->listeners = 1;
+  const fanout::ChannelKey key = out.key;
   mixes_[{channel, percent}] = std::move(m);
-  return Status::Ok();
+  return key;
 }
 
-void SessionGraph::RemoveBalancedMix(const std::string& channel, uint32_t percent) {
+void SessionGraph::ReleaseMix(const std::string& channel, uint32_t percent) {
   auto it = mixes_.find({channel, percent});
-  if (it == mixes_.end()) return;
-  BalancedMix& m = *it->second;
-  DetachTeePad(tee_.get(), m.floor_pad.get());
-  auto ch = channels_.find(channel);
-  if (ch != channels_.end() && ch->second->raw_tee) DetachTeePad(ch->second->raw_tee, m.channel_pad.get());
-  fanout_->RemoveChannel(m.out->key);
-  Teardown(m.out->branch);
+  if (it == mixes_.end() || --it->second->listeners > 0) return;
+  // Both pads leave their tees between two buffers; the mix goes down once both have.
+  std::shared_ptr<BalancedMix> m(std::move(it->second));
   mixes_.erase(it);
+  Detach(tee_.get(), m->floor_pad, m);
+  if (auto ch = channels_.find(channel); ch != channels_.end() && ch->second->raw_tee)
+    Detach(ch->second->raw_tee, m->channel_pad, m);
   log::Get("mix")->info("session {}: the {} % mix of channel {} ended (no listener left)", session_, percent, channel);
 }
 
@@ -96,7 +110,11 @@ void SessionGraph::RemoveBalancedMixesOf(const std::string& channel) {
   std::vector<uint32_t> percents;
   for (const auto& [key, m] : mixes_)
     if (key.first == channel) percents.push_back(key.second);
-  for (uint32_t p : percents) RemoveBalancedMix(channel, p);
+  for (uint32_t p : percents) {
+    auto it = mixes_.find({channel, p});
+    it->second->listeners = 1;  // the channel goes: its mixes go with it, whoever listens
+    ReleaseMix(channel, p);
+  }
 }
 
 }  // namespace tilmash::graph

@@ -38,33 +38,36 @@ Fields Read(gpointer data) {
   return {v->id, v->handshake, v->webrtc};
 }
 
-void OnAnswerCreated(GstPromise* promise, gpointer data) {
+void FreeDescription(GstWebRTCSessionDescription* d) { gst_webrtc_session_description_free(d); }
+void UnrefPromise(GstPromise* p) { gst_promise_unref(p); }
+using DescriptionPtr = gst::MiniPtr<GstWebRTCSessionDescription, FreeDescription>;
+using PromisePtr = gst::MiniPtr<GstPromise, UnrefPromise>;
+
+void OnAnswerCreated(GstPromise* promise_in, gpointer data) {
   const Fields f = Read(data);
   const Fields* v = &f;
-  const GstStructure* reply = gst_promise_get_reply(promise);
-  GstWebRTCSessionDescription* answer = nullptr;
-  if (reply) gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
-  gst_promise_unref(promise);
+  PromisePtr promise(promise_in);
+  const GstStructure* reply = gst_promise_get_reply(promise.get());
+  GstWebRTCSessionDescription* raw = nullptr;
+  if (reply) gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &raw, nullptr);
+  DescriptionPtr answer(raw);
   if (!answer) {
     v->handshake->Complete(false, "webrtcbin could not answer the offer (no audio m-line it can send?)");
     return;
   }
-  g_signal_emit_by_name(v->webrtc, "set-local-description", answer, nullptr);
-  gst_webrtc_session_description_free(answer);
+  g_signal_emit_by_name(v->webrtc, "set-local-description", answer.get(), nullptr);
 }
 
-void OnRemoteSet(GstPromise* promise, gpointer data) {
+void OnRemoteSet(GstPromise* promise_in, gpointer data) {
   const Fields f = Read(data);
   const Fields* v = &f;
-  const GstStructure* reply = gst_promise_get_reply(promise);
-  GError* err = nullptr;
-  if (reply && gst_structure_get(reply, "error", G_TYPE_ERROR, &err, nullptr) && err) {
-    v->handshake->Complete(false, std::string("the offer was refused: ") + err->message);
-    g_clear_error(&err);
-    gst_promise_unref(promise);
+  PromisePtr promise(promise_in);
+  const GstStructure* reply = gst_promise_get_reply(promise.get());
+  gst::ErrorPtr err;
+  if (reply && gst_structure_get(reply, "error", G_TYPE_ERROR, err.out(), nullptr) && err) {
+    v->handshake->Complete(false, "the offer was refused: " + err.message());
     return;
   }
-  gst_promise_unref(promise);
   GstPromise* next = gst_promise_new_with_change_func(OnAnswerCreated, data, nullptr);
   g_signal_emit_by_name(v->webrtc, "create-answer", nullptr, next);
 }
@@ -75,13 +78,12 @@ void OnGatheringState(GstElement* webrtc, GParamSpec*, gpointer data) {
   GstWebRTCICEGatheringState state;
   g_object_get(webrtc, "ice-gathering-state", &state, nullptr);
   if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) return;
-  GstWebRTCSessionDescription* local = nullptr;
-  g_object_get(webrtc, "local-description", &local, nullptr);
+  GstWebRTCSessionDescription* raw = nullptr;
+  g_object_get(webrtc, "local-description", &raw, nullptr);
+  DescriptionPtr local(raw);
   if (!local) return;
-  gchar* text = gst_sdp_message_as_text(local->sdp);
-  v->handshake->Complete(true, text);
-  g_free(text);
-  gst_webrtc_session_description_free(local);
+  gst::GCharPtr text(gst_sdp_message_as_text(local.get()->sdp));
+  v->handshake->Complete(true, text.str());
 }
 
 void OnConnectionState(GstElement* webrtc, GParamSpec*, gpointer data) {
@@ -95,14 +97,6 @@ void OnConnectionState(GstElement* webrtc, GParamSpec*, gpointer data) {
     v->handshake->MarkOver();
 }
 }  // namespace
-
-int OpusPayloadType(const std::string& offer) {
-  static const std::regex rtpmap(R"(a=rtpmap:(\d+) opus/48000)", std::regex::icase);
-  std::smatch m;
-  if (!std::regex_search(offer, m, rtpmap)) return -1;
-  const int pt = std::stoi(m[1]);
-  return pt >= 96 && pt <= 127 ? pt : -1;
-}
 
 namespace {
 // A viewer pipeline's bus, on the media thread: errors are logged; a latency change (webrtcbin
@@ -123,23 +117,23 @@ gboolean OnViewerBus(GstBus*, GstMessage* msg, gpointer data) {
 }
 }  // namespace
 
-Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& channel, const std::string& offer,
-                                     std::shared_ptr<WebrtcHandshake> handshake) {
+SessionGraph::Viewer::~Viewer() {
+  if (!pipeline) return;
+  gst_element_set_state(pipeline.get(), GST_STATE_NULL);  // joins webrtcbin's threads: no signal fires after this
+  if (bus_watch) gst_bus_remove_watch(GST_ELEMENT_BUS(pipeline.get()));
+}
+
+Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& channel, int pt,
+                                     const std::string& offer, std::shared_ptr<WebrtcHandshake> handshake) {
   auto ch = channels_.find(channel);
   if (ch == channels_.end() || !ch->second->opus_tee) return domain::NotFound("no channel " + channel);
   if (viewers_.count(id)) return domain::AlreadyExists("viewer " + id);
-  const int pt = OpusPayloadType(offer);
-  if (pt < 0) return domain::InvalidArgument("the offer has no Opus audio (a=rtpmap:<pt> opus/48000/2)");
-  GstSDPMessage* sdp = nullptr;
-  if (gst_sdp_message_new_from_text(offer.c_str(), &sdp) != GST_SDP_OK || !sdp)
-    return domain::InvalidArgument("the offer is not SDP");
   auto v = std::make_unique<Viewer>();
   v->channel = channel;
   auto src = gst::MakeElement("appsrc");
   auto pay = gst::MakeElement("rtpopuspay");
   auto webrtc = gst::MakeElement("webrtcbin");
   if (!src || !pay || !webrtc) {
-    gst_sdp_message_free(sdp);
     return domain::Internal(
         "GStreamer element 'webrtcbin' is missing (install gstreamer1.0-plugins-bad and "
         "gstreamer1.0-nice)");
@@ -164,10 +158,8 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
   v->pipeline = gst::ElementPtr::AdoptSink(gst_pipeline_new(("viewer-" + id).c_str()));
   // On the session's clock and base time: the channel's timestamps (regular, 10 ms apart) are
   // running times here too, so RTP timestamps stay as even as the encoder made them.
-  if (GstClock* clock = gst_pipeline_get_clock(GST_PIPELINE(pipeline_.get()))) {
-    gst_pipeline_use_clock(GST_PIPELINE(v->pipeline.get()), clock);
-    gst_object_unref(clock);
-  }
+  if (auto clock = gst::GstPtr<GstClock>::Adopt(gst_pipeline_get_clock(GST_PIPELINE(pipeline_.get()))))
+    gst_pipeline_use_clock(GST_PIPELINE(v->pipeline.get()), clock.get());
   gst_element_set_start_time(v->pipeline.get(), GST_CLOCK_TIME_NONE);
   gst_element_set_base_time(v->pipeline.get(), gst_element_get_base_time(pipeline_.get()));
   {
@@ -176,8 +168,8 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
   }
   gst::BusPtr bus = gst::BusPtr::Adopt(gst_pipeline_get_bus(GST_PIPELINE(v->pipeline.get())));
   v->bus_watch = gst_bus_add_watch(bus.get(), OnViewerBus, v->context.get());
-  g_signal_connect(webrtc.get(), "notify::ice-gathering-state", G_CALLBACK(OnGatheringState), v->context.get());
-  g_signal_connect(webrtc.get(), "notify::connection-state", G_CALLBACK(OnConnectionState), v->context.get());
+  v->signals.emplace_back(webrtc.get(), "notify::ice-gathering-state", G_CALLBACK(OnGatheringState), v->context.get());
+  v->signals.emplace_back(webrtc.get(), "notify::connection-state", G_CALLBACK(OnConnectionState), v->context.get());
   for (auto* e : {src.get(), pay.get(), webrtc.get()}) gst_bin_add(GST_BIN(v->pipeline.get()), e);
   v->src = src.get();
   // The pad's transceiver knows its codec before the offer is answered (not only once the first
@@ -187,30 +179,27 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
                                          G_TYPE_STRING, "OPUS", "clock-rate", G_TYPE_INT, 48000, "payload", G_TYPE_INT,
                                          pt, nullptr));
   GstPadTemplate* templ = gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(webrtc.get()), "sink_%u");
-  GstPad* sink = gst_element_request_pad(webrtc.get(), templ, nullptr, codec.get());
+  gst::PadPtr sink = gst::PadPtr::Adopt(gst_element_request_pad(webrtc.get(), templ, nullptr, codec.get()));
   if (sink) {
-    GstWebRTCRTPTransceiver* transceiver = nullptr;
-    g_object_get(sink, "transceiver", &transceiver, nullptr);
-    if (transceiver) {
-      g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "codec-preferences",
+    GstWebRTCRTPTransceiver* raw = nullptr;
+    g_object_get(sink.get(), "transceiver", &raw, nullptr);
+    if (auto transceiver = gst::GstPtr<GstWebRTCRTPTransceiver>::Adopt(raw))
+      g_object_set(transceiver.get(), "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "codec-preferences",
                    codec.get(), nullptr);
-      gst_object_unref(transceiver);
-    }
   }
-  GstPad* pay_src = gst_element_get_static_pad(pay.get(), "src");
-  const bool linked = sink && gst_element_link(src.get(), pay.get()) && gst_pad_link(pay_src, sink) == GST_PAD_LINK_OK;
-  if (sink) gst_object_unref(sink);
-  gst_object_unref(pay_src);
-  if (!linked || gst_element_set_state(v->pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    gst_sdp_message_free(sdp);
+  gst::PadPtr pay_src = gst::PadPtr::Adopt(gst_element_get_static_pad(pay.get(), "src"));
+  const bool linked =
+      sink && gst_element_link(src.get(), pay.get()) && gst_pad_link(pay_src.get(), sink.get()) == GST_PAD_LINK_OK;
+  if (!linked || gst_element_set_state(v->pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     return domain::Internal("cannot start a WebRTC viewer of channel " + channel);
-  }
+  GstSDPMessage* sdp = nullptr;
+  if (gst_sdp_message_new_from_text(offer.c_str(), &sdp) != GST_SDP_OK || !sdp)
+    return domain::InvalidArgument("the offer is not SDP");
   // The pad's transceiver already knows it sends Opus audio (its codec preferences), so the
   // offer's audio m-line is answered with it, whenever the first packet comes.
-  GstWebRTCSessionDescription* remote = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  DescriptionPtr remote(gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp));  // owns sdp
   GstPromise* promise = gst_promise_new_with_change_func(OnRemoteSet, v->context.get(), nullptr);
-  g_signal_emit_by_name(webrtc.get(), "set-remote-description", remote, promise);
-  gst_webrtc_session_description_free(remote);  // frees sdp too
+  g_signal_emit_by_name(webrtc.get(), "set-remote-description", remote.get(), promise);
   {
     std::lock_guard lock(ch->second->viewers_mu);
     ch->second->viewer_srcs.push_back({v->src});

@@ -1,4 +1,4 @@
-// A browser listener over WebRTC (WHEP, RFC 9725): the channel's already encoded Opus ->
+// A browser listener over WebRTC (WHEP, draft-ietf-wish-whep): the channel's already encoded Opus ->
 // queue -> RTP payloader (the offer's payload type) -> webrtcbin (ICE + DTLS-SRTP). No
 // re-encode per viewer. The answer is complete once ICE gathering is (no trickle needed).
 #pragma once
@@ -17,12 +17,26 @@ namespace tilmash::graph {
 class WebrtcHandshake {
  public:
   using Done = std::function<void(bool ok, const std::string& answer_or_error)>;
-  explicit WebrtcHandshake(Done done) : done_(std::move(done)) {
+  // `check` looks at an answer before it goes out: "" when it is good, else what is wrong.
+  using Check = std::function<std::string(const std::string& answer)>;
+  explicit WebrtcHandshake(Done done, Check check = nullptr) : done_(std::move(done)), check_(std::move(check)) {
     // Publishes done_ through mu_: Complete() runs on a webrtcbin thread that GLib, not a
     // mutex ThreadSanitizer sees, handed the work to.
     std::lock_guard lock(mu_);
   }
-  void Complete(bool ok, const std::string& text) {
+  void Complete(bool ok, std::string text) {
+    if (ok && check_) {
+      std::string problem;
+      {
+        std::lock_guard lock(mu_);
+        if (!done_) return;
+        problem = check_(text);
+      }
+      if (!problem.empty()) {
+        ok = false;
+        text = problem;
+      }
+    }
     if (!ok) MarkOver();
     Done d;
     {
@@ -46,6 +60,7 @@ class WebrtcHandshake {
  private:
   std::mutex mu_;
   Done done_;
+  const Check check_;
   std::atomic<bool> over_{false};
 };
 
@@ -60,8 +75,5 @@ struct ViewerContext {
   GstElement* webrtc = nullptr;
   GstElement* pipeline = nullptr;  // the viewer's own
 };
-
-// The Opus payload type the offer gives (a=rtpmap:<pt> opus/48000/2), or -1 when it has none.
-int OpusPayloadType(const std::string& offer_sdp);
 
 }  // namespace tilmash::graph

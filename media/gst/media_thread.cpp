@@ -2,8 +2,12 @@
 
 #include <gst/gst.h>
 
+#include <exception>
+
 #include <string>
 #include <vector>
+
+#include "log/log.h"
 
 namespace tilmash::gst {
 
@@ -42,7 +46,19 @@ gboolean MediaThread::Drain(gpointer self) {
     std::lock_guard lock(t->mu_);
     batch.swap(t->queue_);
   }
-  for (auto& fn : batch) fn();
+  for (auto& fn : batch) {
+    // Nothing crosses the media thread as an exception: one bad piece of work (a bug, an
+    // allocation failure) is counted and logged, and every session goes on.
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      t->failures_.fetch_add(1, std::memory_order_relaxed);
+      log::Get("gst")->error("media thread: work failed with an exception: {}", e.what());
+    } catch (...) {
+      t->failures_.fetch_add(1, std::memory_order_relaxed);
+      log::Get("gst")->error("media thread: work failed with an unknown exception");
+    }
+  }
   return G_SOURCE_REMOVE;
 }
 
@@ -68,11 +84,17 @@ void MediaThread::Invoke(const std::function<void()>& fn) {
     return;
   }
   Completion done;
+  std::exception_ptr failed;
   Post([&] {
-    fn();
+    try {
+      fn();
+    } catch (...) {
+      failed = std::current_exception();  // the caller's to handle, on its own thread
+    }
     done.Set();
   });
   done.Wait();
+  if (failed) std::rethrow_exception(failed);
 }
 
 std::vector<std::string> MissingPlugins(const std::vector<std::string>& extra) {

@@ -6,6 +6,7 @@
 #pragma once
 #include <glib.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -28,6 +29,8 @@ class MediaThread {
   // Runs fn on the media thread later.
   void Post(std::function<void()> fn);
   bool OnMediaThread() const { return std::this_thread::get_id() == thread_.get_id(); }
+  // Posted work that threw (caught, logged, counted; the thread goes on).
+  uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
   GMainContext* context() const { return context_; }
 
  private:
@@ -37,6 +40,7 @@ class MediaThread {
   GMainLoop* loop_;
   std::mutex mu_;
   std::deque<std::function<void()>> queue_;  // posted, not yet run; FIFO
+  std::atomic<uint64_t> failures_{0};
   std::thread thread_;
 };
 

@@ -2,12 +2,16 @@
 
 #include <libsoup/soup.h>
 
+#include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "domain/status.h"
+#include "gst/gst_ptr.h"
 #include "log/log.h"
 
 namespace tilmash::web {
@@ -17,32 +21,6 @@ namespace {
 std::shared_ptr<spdlog::logger> Log() {
   static auto l = log::Get("http");
   return l;
-}
-
-std::vector<std::string> Split(const std::string& path) {
-  std::vector<std::string> parts;
-  std::stringstream ss(path);
-  std::string p;
-  while (std::getline(ss, p, '/'))
-    if (!p.empty()) parts.push_back(p);
-  return parts;
-}
-
-// Session ids and channel tags: letters, digits, '-' and '_' (never '.', '/', '%').
-bool SafeName(const std::string& s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
-  return true;
-}
-
-// What hlssink2 writes: playlist.m3u8 and segNNNNN.ts.
-bool HlsFile(const std::string& f) {
-  if (f == "playlist.m3u8") return true;
-  if (f.size() != 11 || f.compare(0, 3, "seg") != 0 || f.compare(8, 3, ".ts") != 0) return false;
-  for (int i = 3; i < 8; ++i)
-    if (!std::isdigit(static_cast<unsigned char>(f[i]))) return false;
-  return true;
 }
 
 bool IsLoopback(const std::string& host) {
@@ -89,44 +67,45 @@ std::unique_ptr<HttpServer> HttpServer::Start(const HttpOptions& options, HlsCat
 }
 
 bool HttpServer::Listen(std::string* error) {
-  GError* err = nullptr;
-  GTlsCertificate* cert = nullptr;
+  gst::ErrorPtr err;
+  gst::GObjectPtr<GTlsCertificate> cert;
   if (!options_.tls_cert.empty()) {
-    cert = g_tls_certificate_new_from_files(options_.tls_cert.c_str(), options_.tls_key.c_str(), &err);
+    cert = gst::GObjectPtr<GTlsCertificate>::Adopt(
+        g_tls_certificate_new_from_files(options_.tls_cert.c_str(), options_.tls_key.c_str(), err.out()));
     if (!cert) {
-      *error = "http TLS certificate: " + std::string(err ? err->message : "?");
-      g_clear_error(&err);
+      *error = "http TLS certificate: " + err.message();
       return false;
     }
   }
-  server_ = cert ? soup_server_new("server-header", "tilmash", "tls-certificate", cert, nullptr)
+  server_ = cert ? soup_server_new("server-header", "tilmash", "tls-certificate", cert.get(), nullptr)
                  : soup_server_new("server-header", "tilmash", nullptr);
-  if (cert) g_object_unref(cert);
   soup_server_add_handler(server_, nullptr, &HttpServer::OnRequest, this, nullptr);
   const auto colon = options_.listen.rfind(':');
   std::string host = options_.listen.substr(0, colon);
   if (host == "localhost") host = "127.0.0.1";
   if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  const int want = std::atoi(options_.listen.c_str() + colon + 1);
-  GInetAddress* ia = g_inet_address_new_from_string(host.c_str());
-  if (!ia) {
-    *error = "http_listen: '" + host + "' is not an IP address";
+  const std::string port_text = options_.listen.substr(colon + 1);
+  uint16_t want = 0;
+  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), want);
+  if (ec != std::errc() || end != port_text.data() + port_text.size()) {
+    *error = "http_listen: the port " + domain::Quoted(port_text) + " is not a number from 0 to 65535";
     return false;
   }
-  GSocketAddress* sa = g_inet_socket_address_new(ia, guint16(want));
-  g_object_unref(ia);
+  auto ia = gst::GObjectPtr<GInetAddress>::Adopt(g_inet_address_new_from_string(host.c_str()));
+  if (!ia) {
+    *error = "http_listen: " + domain::Quoted(host) + " is not an IP address";
+    return false;
+  }
+  auto sa = gst::GObjectPtr<GSocketAddress>::Adopt(g_inet_socket_address_new(ia.get(), want));
   const auto flags = cert ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0);
-  const gboolean listening = soup_server_listen(server_, sa, flags, &err);
-  g_object_unref(sa);
-  if (!listening) {
-    *error = "cannot listen for HTTP on " + options_.listen + ": " + (err ? err->message : "?");
-    g_clear_error(&err);
+  if (!soup_server_listen(server_, sa.get(), flags, err.out())) {
+    *error = "cannot listen for HTTP on " + options_.listen + ": " + err.message();
     return false;
   }
   GSList* uris = soup_server_get_uris(server_);
   if (uris) port_ = g_uri_get_port(static_cast<GUri*>(uris->data));
   g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
-  tls_ = cert != nullptr;
+  tls_ = bool(cert);
   Log()->debug("serving {} on port {}", tls_ ? "HTTPS" : "HTTP", port_);
   return port_ > 0;
 }
@@ -146,91 +125,92 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::OnRequest(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, void* self) {
-  static_cast<HttpServer*>(self)->Handle(msg, path ? path : "/");
+  // Nothing from outside may end the process: whatever a handler throws is a 500 for this
+  // request only.
+  try {
+    static_cast<HttpServer*>(self)->Handle(msg, path ? path : "/");
+  } catch (const std::exception& e) {
+    Log()->error("request for {} failed: {}", domain::Quoted(path ? path : "/"), e.what());
+    Respond(msg, 500, "text/plain", "internal error\n", "no-store");
+  }
 }
 
 void HttpServer::Handle(SoupServerMessage* msg, const std::string& path) {
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
-  const std::string method = soup_server_message_get_method(msg);
-  const auto parts = Split(path);
-  if (!parts.empty() && parts[0] == "whep" && whep_) return ServeWhep(msg, method, parts);
-  if (method != "GET" && method != "HEAD") {
-    counters_.bad_method.fetch_add(1, std::memory_order_relaxed);
-    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", "GET, HEAD");
-    Respond(msg, 405, "text/plain", method + " is not allowed here\n", "no-store");
-    return;
+  SoupMessageHeaders* in = soup_server_message_get_request_headers(msg);
+  SoupMessageHeaders* out = soup_server_message_get_response_headers(msg);
+  const char* method = soup_server_message_get_method(msg);
+  const char* auth = soup_message_headers_get_one(in, "Authorization");
+  const char* type = soup_message_headers_get_content_type(in, nullptr);
+  const Route route =
+      RouteRequest(HttpRequest{method ? method : "", path, auth ? auth : "", type ? type : ""},
+                   RouteOptions{!options_.web_root.empty(), !options_.hls_dir.empty(), whep_ != nullptr});
+  if (path.rfind("/whep/", 0) == 0) {
+    soup_message_headers_replace(out, "Access-Control-Allow-Methods", "POST, DELETE, OPTIONS");
+    soup_message_headers_replace(out, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+    soup_message_headers_replace(out, "Access-Control-Expose-Headers", "Location");
   }
-  if (parts.size() == 1 && parts[0] == "healthz") return Respond(msg, 200, "text/plain", "ok\n", "no-store");
-  if (!parts.empty() && parts[0] == "hls" && !options_.hls_dir.empty()) return ServeHls(msg, parts);
-  if (parts.size() == 3 && parts[0] == "api" && parts[1] == "sessions" && SafeName(parts[2]))
-    return ServeSessionInfo(msg, parts[2]);
-  if (!options_.web_root.empty() && (parts.empty() || parts[0] != "hls")) return ServeWeb(msg, parts);
-  counters_.not_found.fetch_add(1, std::memory_order_relaxed);
-  Respond(msg, 404, "text/plain", "not found: " + path + "\n", "no-store");
-}
-
-void HttpServer::ServeHls(SoupServerMessage* msg, const std::vector<std::string>& parts) {
-  auto not_found = [&](const std::string& why) {
-    counters_.not_found.fetch_add(1, std::memory_order_relaxed);
-    Respond(msg, 404, "text/plain", why + "\n", "no-store");
-  };
-  if (parts.size() < 3 || !SafeName(parts[1])) return not_found("not found");
-  const std::string& session = parts[1];
-  if (parts.size() == 3 && parts[2] == "master.m3u8") {
-    auto listing = catalog_(session);
-    if (!listing) return not_found("no session " + session);
-    // Channels come and go rarely; a CDN may keep the master for a few seconds.
-    return Respond(msg, 200, "application/vnd.apple.mpegurl",
-                   MasterPlaylist(listing->renditions, options_.hls_bandwidth), "public, max-age=5");
+  switch (route.kind) {
+    case Route::Kind::kRefuse:
+      if (route.status == 404) counters_.not_found.fetch_add(1, std::memory_order_relaxed);
+      if (route.status == 405) counters_.bad_method.fetch_add(1, std::memory_order_relaxed);
+      if (!route.allow.empty()) soup_message_headers_replace(out, "Allow", route.allow.c_str());
+      if (route.bearer_challenge) soup_message_headers_replace(out, "WWW-Authenticate", "Bearer");
+      return Respond(msg, route.status, "text/plain", route.message + "\n", "no-store");
+    case Route::Kind::kHealth:
+      return Respond(msg, 200, "text/plain", "ok\n", "no-store");
+    case Route::Kind::kPage:
+      return ServeFile(msg, options_.web_root + "/" + route.file, route.content_type,
+                       route.file == "index.html" ? "no-cache" : "public, max-age=300");
+    case Route::Kind::kSessionInfo:
+      return ServeSessionInfo(msg, route.session);
+    case Route::Kind::kHlsMaster: {
+      auto listing = catalog_(route.session);
+      if (!listing) {
+        counters_.not_found.fetch_add(1, std::memory_order_relaxed);
+        return Respond(msg, 404, "text/plain", "no session " + route.session + "\n", "no-store");
+      }
+      // Channels come and go rarely; a CDN may keep the master for a few seconds.
+      return Respond(msg, 200, route.content_type.c_str(), MasterPlaylist(listing->renditions, options_.hls_bandwidth),
+                     "public, max-age=5");
+    }
+    case Route::Kind::kHlsFile: {
+      // Only what the session has now: an ended session's or a removed channel's files may
+      // linger on disk a moment (the media thread removes them), but are never served.
+      auto listing = catalog_(route.session);
+      const bool live = listing && std::any_of(listing->renditions.begin(), listing->renditions.end(),
+                                               [&](const HlsRendition& r) { return r.channel == route.channel; });
+      if (!live) {
+        counters_.not_found.fetch_add(1, std::memory_order_relaxed);
+        return Respond(msg, 404, "text/plain", "no channel " + route.channel + " in session " + route.session + "\n",
+                       "no-store");
+      }
+      // The live playlist changes every segment; a segment never changes while it is listed.
+      return ServeFile(msg, options_.hls_dir + "/" + route.session + "/" + route.channel + "/" + route.file,
+                       route.content_type, route.file == "playlist.m3u8" ? "public, max-age=1" : "public, max-age=30");
+    }
+    case Route::Kind::kWhepOptions:
+      soup_message_headers_replace(out, "Access-Control-Allow-Methods", "POST, DELETE, OPTIONS");
+      soup_message_headers_replace(out, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+      return Respond(msg, 204, "text/plain", "", "no-store");
+    case Route::Kind::kWhepOffer:
+      return ServeWhepOffer(msg, route);
+    case Route::Kind::kWhepEnd: {
+      const WhepResult r = whep_->End(route.token, route.session, route.resource);
+      return Respond(msg, r.status, "text/plain", r.body + "\n", "no-store");
+    }
   }
-  if (parts.size() != 4 || !SafeName(parts[2]) || !HlsFile(parts[3])) return not_found("not found");
-  std::ifstream f(options_.hls_dir + "/" + session + "/" + parts[2] + "/" + parts[3], std::ios::binary);
-  if (!f) return not_found("no " + parts[3] + " for " + session + "/" + parts[2] + " (yet)");
-  const std::string body((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const bool playlist = parts[3] == "playlist.m3u8";
-  // The live playlist changes every segment; a segment never changes while it is listed.
-  Respond(msg, 200, playlist ? "application/vnd.apple.mpegurl" : "video/mp2t", body,
-          playlist ? "public, max-age=1" : "public, max-age=30");
 }
 
-namespace {
-// A file of the page: lower-case letters, digits, '.', '-', '_', a known extension.
-const char* WebType(const std::string& name) {
-  if (name.empty() || name.size() > 64 || name[0] == '.') return nullptr;
-  for (char c : name)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '.' ||
-          c == '-' || c == '_'))
-      return nullptr;
-  auto ends = [&](const char* ext) {
-    const std::string e(ext);
-    return name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0;
-  };
-  if (ends(".html")) return "text/html; charset=utf-8";
-  if (ends(".js")) return "text/javascript; charset=utf-8";
-  if (ends(".css")) return "text/css; charset=utf-8";
-  if (ends(".svg")) return "image/svg+xml";
-  if (ends(".png")) return "image/png";
-  return nullptr;
-}
-}  // namespace
-
-void HttpServer::ServeWeb(SoupServerMessage* msg, const std::vector<std::string>& parts) {
-  std::string rel;
-  if (parts.empty())
-    rel = "index.html";
-  else if (parts.size() == 1)
-    rel = parts[0];
-  else if (parts.size() == 2 && parts[0] == "vendor")
-    rel = "vendor/" + parts[1];
-  const char* type = rel.empty() ? nullptr : WebType(parts.empty() ? rel : parts.back());
-  std::ifstream f;
-  if (type) f.open(options_.web_root + "/" + rel, std::ios::binary);
-  if (!type || !f) {
+void HttpServer::ServeFile(SoupServerMessage* msg, const std::string& file, const std::string& type,
+                           const char* cache) {
+  std::ifstream f(file, std::ios::binary);
+  if (!f) {
     counters_.not_found.fetch_add(1, std::memory_order_relaxed);
-    return Respond(msg, 404, "text/plain", "not found\n", "no-store");
+    return Respond(msg, 404, "text/plain", "not found (yet)\n", "no-store");
   }
   const std::string body((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  Respond(msg, 200, type, body, rel == "index.html" ? "no-cache" : "public, max-age=300");
+  Respond(msg, 200, type.c_str(), body, cache);
 }
 
 void HttpServer::ServeSessionInfo(SoupServerMessage* msg, const std::string& session) {
@@ -248,59 +228,32 @@ void HttpServer::ServeSessionInfo(SoupServerMessage* msg, const std::string& ses
   for (const auto& r : listing->renditions)
     j["channels"].push_back(
         {{"channel", r.channel}, {"language", r.language}, {"name", r.name}, {"original", r.is_default}});
-  Respond(msg, 200, "application/json", j.dump(), "no-store");
+  Respond(msg, 200, "application/json", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "no-store");
 }
 
-void HttpServer::ServeWhep(SoupServerMessage* msg, const std::string& method, const std::vector<std::string>& parts) {
-  SoupMessageHeaders* in = soup_server_message_get_request_headers(msg);
-  SoupMessageHeaders* out = soup_server_message_get_response_headers(msg);
-  soup_message_headers_replace(out, "Access-Control-Allow-Methods", "POST, DELETE, OPTIONS");
-  soup_message_headers_replace(out, "Access-Control-Allow-Headers", "Authorization, Content-Type");
-  soup_message_headers_replace(out, "Access-Control-Expose-Headers", "Location");
-  if (method == "OPTIONS") return Respond(msg, 204, "text/plain", "", "no-store");
-  std::string token;
-  if (const char* auth = soup_message_headers_get_one(in, "Authorization");
-      auth && g_ascii_strncasecmp(auth, "Bearer ", 7) == 0)
-    token = auth + 7;
-  auto refuse = [&](int status, const std::string& why) { Respond(msg, status, "text/plain", why + "\n", "no-store"); };
-  if (method == "DELETE" && parts.size() == 3 && parts[1] == "resource" && SafeName(parts[2])) {
-    if (token.empty()) return refuse(401, "a bearer token is required");
-    const int status = whep_->End(token, parts[2]);
-    return refuse(status, status == 200 ? "ended" : status == 404 ? "no viewer " + parts[2] : "not your viewer");
-  }
-  if (method == "PATCH") {
-    soup_message_headers_replace(out, "Allow", "POST, DELETE, OPTIONS");
-    return refuse(405, "no trickle ICE: the answer carries every candidate");
-  }
-  if (method != "POST" || parts.size() != 3 || !SafeName(parts[1]) || !SafeName(parts[2]) || parts[1] == "resource")
-    return refuse(method == "POST" ? 404 : 405, "WHEP: POST /whep/{session}/{channel}");
-  const char* type = soup_message_headers_get_content_type(in, nullptr);
-  if (!type || std::string(type) != "application/sdp") return refuse(415, "Content-Type must be application/sdp");
-  if (token.empty()) {
-    soup_message_headers_replace(out, "WWW-Authenticate", "Bearer");
-    return refuse(401, "a bearer token is required (Authorization: Bearer ...)");
-  }
+void HttpServer::ServeWhepOffer(SoupServerMessage* msg, const Route& route) {
   SoupMessageBody* body = soup_server_message_get_request_body(msg);
   GBytes* bytes = soup_message_body_flatten(body);
   gsize n = 0;
   const auto* data = static_cast<const char*>(g_bytes_get_data(bytes, &n));
   const std::string offer(data ? data : "", n);
   g_bytes_unref(bytes);
-  if (offer.size() > 64 * 1024) return refuse(413, "the offer is larger than 64 KiB");
+  if (offer.size() > 64 * 1024) return Respond(msg, 413, "text/plain", "the offer is larger than 64 KiB\n", "no-store");
   counters_.whep_offers.fetch_add(1, std::memory_order_relaxed);
   // The answer waits for ICE gathering on a GStreamer thread: park the request meanwhile.
   auto pending = std::make_shared<PendingWhep>();
   pending->msg = msg;
   g_object_ref(msg);
   soup_server_message_pause(msg);
-  auto finish = [this, pending](const WhepResult& r) {
+  const std::string location_base = "/whep/" + route.session + "/" + route.channel + "/";
+  auto finish = [this, pending, location_base](const WhepResult& r) {
     if (pending->done) return;
     pending->done = true;
     SoupServerMessage* m = pending->msg;
     if (r.status == 201) {
       counters_.whep_answered.fetch_add(1, std::memory_order_relaxed);
       soup_message_headers_replace(soup_server_message_get_response_headers(m), "Location",
-                                   ("/whep/resource/" + r.resource).c_str());
+                                   (location_base + r.resource).c_str());
       Respond(m, 201, "application/sdp", r.body, "no-store");
     } else {
       Respond(m, r.status, "text/plain", r.body + "\n", "no-store");
@@ -320,7 +273,7 @@ void HttpServer::ServeWhep(SoupServerMessage* msg, const std::string& method, co
   g_source_attach(timeout, thread_.context());
   g_source_unref(timeout);
   std::shared_ptr<Alive> alive = alive_;
-  whep_->Offer(token, parts[1], parts[2], offer, [alive, finish](WhepResult r) {
+  whep_->Offer(route.token, route.session, route.channel, offer, [alive, finish](WhepResult r) {
     std::lock_guard lock(alive->mu);
     if (alive->server) alive->server->thread_.Post([finish, r] { finish(r); });
   });

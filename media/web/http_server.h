@@ -1,16 +1,6 @@
 // The daemon's HTTP side (libsoup-3.0 on its own GLib thread): the listener web page, WHEP
 // and HLS. Plain HTTP only on a loopback address; anywhere else it needs a certificate.
-//
-//   GET  /healthz                             "ok"
-//   GET  /, /app.js, /style.css, /vendor/...  the listener page (files of web_root)
-//   GET  /api/sessions/{session}              the session's languages (JSON, for the page)
-//   POST /whep/{session}/{channel}            WHEP (RFC 9725): SDP offer + bearer token -> 201 answer
-//   DELETE /whep/resource/{id}                ends that viewer
-//   GET  /hls/{session}/master.m3u8           every language as an alternate audio rendition
-//   GET  /hls/{session}/{channel}/playlist.m3u8, /hls/{session}/{channel}/segNNNNN.ts
-//
-// Names in a path are checked against a strict alphabet before they touch the file system;
-// anything else is 404, a method other than GET/HEAD 405.
+// Which request goes where is decided by RouteRequest (http_routes.h); this file does the I/O.
 #pragma once
 #include <atomic>
 #include <functional>
@@ -22,6 +12,7 @@
 
 #include "gst/media_thread.h"
 #include "web/hls_playlist.h"
+#include "web/http_routes.h"
 
 typedef struct _SoupServer SoupServer;
 typedef struct _SoupServerMessage SoupServerMessage;
@@ -48,11 +39,12 @@ struct WhepResult {
 class WhepBackend {
  public:
   virtual ~WhepBackend() = default;
-  // Calls `done` exactly once, on any thread (the answer waits for ICE gathering).
+  // Calls `done` exactly once, on any thread (the answer waits for ICE gathering). A 201's
+  // resource is the viewer id; the Location is /whep/{session}/{channel}/{resource}.
   virtual void Offer(const std::string& token, const std::string& session, const std::string& channel,
                      const std::string& offer_sdp, std::function<void(WhepResult)> done) = 0;
-  // Returns the HTTP status: 200 ended, 401, 403 not the token's viewer, 404 unknown.
-  virtual int End(const std::string& token, const std::string& resource) = 0;
+  // 200 ended, 401, 403 not the token's viewer, 404 unknown; body: the reason.
+  virtual WhepResult End(const std::string& token, const std::string& session, const std::string& viewer) = 0;
 };
 
 // A session as the page and the HLS master playlist show it.
@@ -86,10 +78,9 @@ class HttpServer {
   bool Listen(std::string* error);  // on the server's thread
   static void OnRequest(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, void* self);
   void Handle(SoupServerMessage* msg, const std::string& path);
-  void ServeHls(SoupServerMessage* msg, const std::vector<std::string>& parts);
-  void ServeWeb(SoupServerMessage* msg, const std::vector<std::string>& parts);
+  void ServeFile(SoupServerMessage* msg, const std::string& file, const std::string& type, const char* cache);
   void ServeSessionInfo(SoupServerMessage* msg, const std::string& session);
-  void ServeWhep(SoupServerMessage* msg, const std::string& method, const std::vector<std::string>& parts);
+  void ServeWhepOffer(SoupServerMessage* msg, const Route& route);
 
   struct Alive {  // lets a late WHEP answer find out the server is gone
     std::mutex mu;

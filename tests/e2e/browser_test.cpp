@@ -151,19 +151,80 @@ TEST_F(BrowserTest, WhepRefusesWhatItMustAndNamesWhy) {
       {"no token", whep + "ru", "application/sdp", "", 401, "bearer token"},
       {"forged token", whep + "ru", "application/sdp", viewer + "x", 401, "token"},
       {"not SDP", whep + "ru", "text/plain", viewer, 415, "application/sdp"},
-      {"interpreter token", whep + "ru", "application/sdp", interpreter, 403, "cannot listen"},
-      {"channel not in the token", whep + "kk", "application/sdp", ru_only, 403, "channel kk"},
-      {"unknown channel", whep + "xx", "application/sdp", viewer, 404, "no channel xx"},
+      {"interpreter token", whep + "ru", "application/sdp", interpreter, 403, "not allowed for role interpreter"},
+      {"channel not in the token", whep + "kk", "application/sdp", ru_only, 403, "does not include channel 'kk'"},
+      {"unknown channel", whep + "xx", "application/sdp", viewer, 404, "has no channel 'xx'"},
       {"unknown session", daemon_.http_url() + "whep/nope/ru", "application/sdp", viewer, 403, "another session"},
-      {"an offer without Opus", whep + "ru", "application/sdp", viewer, 400, "no Opus"},
+      {"an offer without audio", whep + "ru", "application/sdp", viewer, 400, "no audio (m=audio) section"},
   };
   for (const auto& c : cases) {
     auto r = Http(c.url, "POST", c.type, offer, c.token);
     EXPECT_EQ(r.status, c.status) << c.what << ": " << r.body;
     EXPECT_NE(r.body.find(c.says), std::string::npos) << c.what << ": " << r.body;
   }
-  EXPECT_EQ(Http(daemon_.http_url() + "whep/resource/w-none", "DELETE", "", "", viewer).status, 404);
+  EXPECT_EQ(Http(whep + "ru/w-none", "DELETE", "", "", viewer).status, 404);
   EXPECT_EQ(Http(whep + "ru", "PATCH", "application/trickle-ice-sdpfrag", "", viewer).status, 405);
+}
+
+// A browser-shaped offer (what Chrome sends for a receive-only audio transceiver).
+std::string BrowserOffer(const std::string& rtpmap_pt = "111") {
+  return "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+         "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
+         "a=ice-ufrag:W0qz\r\na=ice-pwd:8cz3R6C7rYc6n0ENkYo1sVbZ\r\n"
+         "a=fingerprint:sha-256 "
+         "1B:5A:7C:10:2E:B6:94:CC:01:D1:9E:3F:45:A0:8D:2B:77:60:4C:0A:1F:3E:9B:C2:58:D4:6A:13:E7:81:F0:2C\r\n"
+         "a=setup:actpass\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\na=rtpmap:" +
+         rtpmap_pt + " opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n";
+}
+
+// The request that used to end every session (std::stoi threw on the media thread): answered
+// 400 naming the line, and the daemon goes on serving.
+TEST_F(BrowserTest, AnOfferWithAnOutOfRangeNumberIs400AndTheDaemonGoesOn) {
+  auto s = CreateSession({"ru"}, 440.0);
+  auto listener = Listen(s.id(), "ru");
+  ASSERT_TRUE(listener);
+  const std::string viewer = Mint(v1::VIEWER, s.id()).token();
+  const std::string whep = daemon_.http_url() + "whep/" + s.id() + "/ru";
+  auto r = Http(whep, "POST", "application/sdp", BrowserOffer("99999999999"), viewer);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("line 16 ('a=rtpmap:99999999999 opus/48000/2'): payload type must be 0-127"), std::string::npos)
+      << r.body;
+  for (const char* bad : {"a=rtpmap:-5 opus/48000/2", "a=rtpmap:111 opus/4800000000000/2", "a=rtpmap:111"}) {
+    std::string offer = BrowserOffer();
+    offer.replace(offer.find("a=rtpmap:111 opus/48000/2"), 25, bad);
+    auto refused = Http(whep, "POST", "application/sdp", offer, viewer);
+    EXPECT_EQ(refused.status, 400) << bad << ": " << refused.body;
+    EXPECT_NE(refused.body.find("line 16"), std::string::npos) << refused.body;
+  }
+  std::string no_ice = BrowserOffer();
+  no_ice.replace(no_ice.find("a=ice-ufrag:W0qz\r\n"), 18, "");
+  EXPECT_EQ(Http(whep, "POST", "application/sdp", no_ice, viewer).status, 400);
+  // Still here: the page, the API, and the listener's audio.
+  EXPECT_EQ(Http(daemon_.http_url() + "healthz").body, "ok\n");
+  grpc::ClientContext ctx;
+  v1::GetSessionRequest get;
+  get.set_session_id(s.id());
+  v1::Session again;
+  EXPECT_TRUE(daemon_.sessions().GetSession(&ctx, get, &again).ok());
+  EXPECT_GT(NextLevels(*listener, {440})[0], -30) << "the floor still reaches the ru listener";
+}
+
+// One token, one limit: its gRPC streams and its browser viewers count together.
+TEST_F(BrowserTest, ATokensStreamLimitCountsSubscribeAndWhepTogether) {
+  auto s = CreateSession({"ru"}, 440.0);
+  const auto minted = Mint(v1::VIEWER, s.id(), "", {}, 1);
+  ListenerClient::Options o;
+  o.server = daemon_.address();
+  o.grpc_channel = daemon_.ChannelWith(minted.token());
+  o.session_id = s.id();
+  o.channel = "ru";
+  std::string error;
+  auto listener = ListenerClient::Start(o, &error);
+  ASSERT_TRUE(listener) << error;
+  auto r =
+      Http(daemon_.http_url() + "whep/" + s.id() + "/ru", "POST", "application/sdp", BrowserOffer(), minted.token());
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_NE(r.body.find("allows 1 concurrent stream"), std::string::npos) << r.body;
 }
 
 }  // namespace

@@ -61,7 +61,7 @@ class SecurityTest : public E2eTest {
 };
 
 TEST_F(SecurityTest, TheMatrixNamesEveryRpcOfTheApi) {
-  const auto& matrix = grpcapi::Authorizer::Matrix();
+  const auto& matrix = auth::Access::Matrix();
   std::size_t methods = 0;
   for (const char* service : {"SessionService", "BoothService", "ListenerService", "TokenService", "AuditService"}) {
     auto* d =
@@ -78,7 +78,7 @@ TEST_F(SecurityTest, EveryRpcTimesEveryRoleIsAllowedOrDeniedAsTheMatrixSays) {
   std::map<Role, std::string> tokens;
   for (auto [role, proto] : kRoles) tokens[role] = Mint(proto, session.id(), "ru").token();
   int checked = 0;
-  for (const auto& [rpc, rule] : grpcapi::Authorizer::Matrix()) {
+  for (const auto& [rpc, rule] : auth::Access::Matrix()) {
     for (auto [role, proto] : kRoles) {
       const auto st = Call(tokens[role], rpc);
       EXPECT_NE(st.error_code(), grpc::StatusCode::UNAUTHENTICATED)

@@ -12,8 +12,9 @@
 //    channel, and it is the channel's live_console;
 //  - the media side agrees: in the channel's last mix only the live writer's gain is open, and the
 //    floor is ducked exactly while somebody is live;
-//  - listener counts equal the unicast listeners the media side sends that channel to plus the
-//    members of the channel's multicast group, whose one stream exists exactly while it has members;
+//  - listener counts equal the unicast listeners and browser viewers the media side sends that
+//    channel to plus the members of the channel's multicast group, whose one stream exists
+//    exactly while it has members;
 //  - a console's return feed carries what the console hears (effective_input).
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
@@ -84,7 +85,8 @@ void CheckInvariants(SessionRegistry& registry, RecordingMedia& media) {
     auto& rec = media.sessions.at(s.id);
     v1::Session proto;
     grpcapi::ToProto(s, &proto, true);
-    std::map<std::string, int> listeners_on, groups_on;  // unicast delegates; multicast group streams
+    std::map<std::string, int> listeners_on, groups_on;           // unicast delegates; multicast group streams
+    for (const auto& [id, ch] : rec.viewers) listeners_on[ch]++;  // browser viewers count in the audience
     for (const auto& [id, ch] : rec.listeners) {
       if (id.rfind("g-", 0) == 0)
         groups_on[ch]++;
@@ -105,7 +107,7 @@ void CheckInvariants(SessionRegistry& registry, RecordingMedia& media) {
       CHECK((members > 0) == (groups_on[ch.language()] == 1));
       CHECK(rec.channels.count(ch.language()) == 1);
       if (ch.language() == kFloorChannel) continue;
-      const ChannelMix& mix = rec.mixes.at(ch.language());
+      const RecordingMedia::RecordedMix& mix = rec.mixes.at(ch.language());
       int open = 0;
       for (const auto& [id, db] : mix.console_gain_db) {
         if (db == 0.0) {
@@ -434,8 +436,42 @@ void Dispatch(Op op, const uint8_t* msg, std::size_t len, SessionRegistry& regis
       if (!Parse(msg, len, known, &req)) return;
       if (auto s = Find(registry, req.session_id())) {
         Reply(s->KeepAlive(req.listener_id()));
-        Reply(s->CurrentKey(req.listener_id()));
         if (req.listener_id().size() % 3 == 0) s->StopOwnedBy("token-a");  // a revocation
+      }
+      return;
+    }
+    case kAddViewer: {
+      v1::SubscribeRequest req;
+      if (!Parse(msg, len, known, &req)) return;
+      if (auto s = Find(registry, req.session_id())) {
+        ViewerRequest v;
+        v.channel = req.channel();
+        v.owner = req.suite() == v1::AEAD_AES_128_GCM ? "token-a" : "token-b";
+        v.max_streams = req.has_interpretation_percent() ? req.interpretation_percent() % 4 : 0;
+        v.offer_sdp = req.endpoint().host();
+        v.valid_for = std::chrono::milliseconds(req.endpoint().port() * 10);
+        v.done = [](bool, const std::string& text) { CHECK(!text.empty()); };
+        auto added = s->AddViewer(v);
+        if (!added.ok()) return Reply(added);
+        known.listeners.push_back(added.value());
+      }
+      return;
+    }
+    case kRemoveViewer: {
+      v1::UnsubscribeRequest req;
+      if (!Parse(msg, len, known, &req)) return;
+      if (auto s = Find(registry, req.session_id())) grpcapi::ToGrpc(s->RemoveViewer(req.listener_id()));
+      return;
+    }
+    case kOpenKeyStream:
+    case kCloseKeyStream: {
+      v1::KeepAliveRequest req;
+      if (!Parse(msg, len, known, &req)) return;
+      if (auto s = Find(registry, req.session_id())) {
+        if (op == kOpenKeyStream)
+          Reply(s->OpenKeyStream(req.listener_id()));
+        else
+          s->CloseKeyStream(req.listener_id());
       }
       return;
     }

@@ -35,6 +35,10 @@ enum Op : uint8_t {
   kUnsubscribe,
   kTick,
   kKeepAlive,
+  kAddViewer,       // a WHEP offer: SubscribeRequest (session, channel; endpoint.host is the offer)
+  kRemoveViewer,    // a WHEP DELETE: UnsubscribeRequest (listener_id is the viewer)
+  kOpenKeyStream,   // WatchKeys opens: KeepAliveRequest
+  kCloseKeyStream,  // WatchKeys ends: KeepAliveRequest
   kOpCount
 };
 

@@ -39,10 +39,10 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
     r.error = error;
     return r;
   }
+  std::vector<std::unique_ptr<fanout::ListenerHandle>> handles;
   for (int i = 0; i < listeners; ++i) {
     fanout::ListenerSpec spec;
-    spec.key = uint64_t(i + 1);
-    spec.channel = uint64_t(i % channels);
+    spec.channel = uint64_t(i % channels) + 1;  // channel keys start at 1 (0: none)
     spec.destination.sin_family = AF_INET;
     if (sink) {
       spec.destination.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -55,10 +55,12 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
     spec.ssrc = 0x10000000u + uint32_t(i);
     spec.suite = suite;
     spec.master_key = rtp::RandomMasterKey(suite);
-    if (!engine->AddListener(std::move(spec), &error)) {
+    auto handle = engine->AddListener(spec, &error);
+    if (!handle) {
       r.error = error;
       return r;
     }
+    handles.push_back(std::move(handle));
     if (sink) sink->Expect(0x10000000u + uint32_t(i), i % channels);
   }
   // A 64 kb/s Opus frame's size; every channel's packet of a frame is pushed at the same instant.
@@ -72,7 +74,7 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
       std::this_thread::sleep_until(next);
       for (int c = 0; c < channels; ++c) {
         rtp::WriteHeader(packet.data(), 96, false, uint16_t(frame), frame * uint32_t(48 * frame_ms), 0xC0DE0000u + c);
-        engine->Push(uint64_t(c), packet.data(), packet.size());
+        engine->Push(uint64_t(c) + 1, packet.data(), packet.size());
       }
     }
   };

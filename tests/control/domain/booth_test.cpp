@@ -27,11 +27,12 @@ class BoothTest : public ::testing::Test {
   }
   ConsoleId Join(const std::string& booth, bool with_return = false) {
     ConsoleRequest r{booth, "", std::nullopt};
-    if (with_return) r.return_endpoint = Endpoint{"127.0.0.1", 7000};
+    if (with_return) r.return_endpoint = Endpoint{"127.0.0.1", uint16_t(7000 + ++returns)};
     auto j = s->JoinConsole(r);
     EXPECT_TRUE(j.ok()) << j.status().message();
     return j->console.id;
   }
+  int returns = 0;
   ConsoleView Console(const ConsoleId& id) {
     for (const auto& c : s->View().consoles)
       if (c.id == id) return c;
@@ -210,6 +211,14 @@ TEST_F(BoothTest, AutoRelayFollowsThePivotAndGenerationsCount) {
   EXPECT_EQ(Console(uz).effective_input, "floor") << "uz takes en";
   EXPECT_EQ(media.listener_channel["r-" + uz], "floor");
   EXPECT_EQ(Channel("uz").relay_generation, 0);
+}
+
+TEST_F(BoothTest, TwoReturnFeedsNeverShareAnAddress) {
+  auto ru = Join("ru", true);
+  ConsoleRequest r{"kk", "", Endpoint{"127.0.0.1", 7001}, ""};
+  const Status taken = s->JoinConsole(r).status();
+  EXPECT_EQ(taken.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(taken.message(), "return_endpoint: 127.0.0.1:7001 already receives the return feed of console " + ru);
 }
 
 TEST_F(BoothTest, AutoRelayPrefersBoothLsRetour) {

@@ -1,7 +1,12 @@
-// Fakes of the domain's ports: they record what the domain asked for.
+// Fakes of the domain's ports: they record what the domain asked for. Handles record into
+// their FakeMedia by label (the listener's, group's, return feed's or console's id), and
+// destroying a handle erases what it recorded, as the real media side stops it.
 #pragma once
+#include <algorithm>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,80 +17,153 @@ namespace tilmash::domain::testing {
 
 class FakeMedia : public MediaEngine {
  public:
-  Status CreateSession(const SessionId&) override { return Status::Ok(); }
-  void EndSession(const SessionId& s) override {
-    std::lock_guard l(mu);
-    ended.push_back(s);
-  }
-  Status AddChannel(const SessionId&, const ChannelName& c) override {
-    std::lock_guard l(mu);
-    channels.push_back(c);
-    return Status::Ok();
-  }
-  void RemoveChannel(const SessionId&, const ChannelName& c) override {
-    std::lock_guard l(mu);
-    removed_channels.push_back(c);
-  }
-  Result<std::optional<IngestInfo>> SetFloorSource(const SessionId&, const FloorSource& src,
-                                                   const std::optional<SrtpKeying>& key, uint32_t) override {
-    std::lock_guard l(mu);
-    if (!std::holds_alternative<RtpSource>(src)) return std::optional<IngestInfo>();
-    IngestInfo info{{"127.0.0.1", 5000}, 96, 0, key};
-    return std::optional<IngestInfo>(info);
-  }
-  Result<IngestInfo> AddConsole(const SessionId&, const ConsoleId& id, const std::vector<ChannelName>& outs,
-                                const SrtpKeying& key, uint32_t ssrc) override {
-    std::lock_guard l(mu);
-    console_outputs[id] = outs;
-    return IngestInfo{{"127.0.0.1", uint16_t(6000 + consoles++)}, 96, ssrc, key};
-  }
-  Status SetConsoleOutputs(const SessionId&, const ConsoleId& id, const std::vector<ChannelName>& outs) override {
-    std::lock_guard l(mu);
-    console_outputs[id] = outs;
-    return Status::Ok();
-  }
-  void RemoveConsole(const SessionId&, const ConsoleId&) override {
-    std::lock_guard l(mu);
-    --consoles;
-  }
-  void SetChannelMix(const SessionId&, const ChannelName& c, const ChannelMix& m) override {
-    std::lock_guard l(mu);
-    mixes[c] = m;
-  }
-  Result<SendInfo> AddListener(const SessionId&, const ListenerId& id, const ChannelName& c, const Endpoint& e,
-                               const SrtpKeying&, uint32_t) override {
-    std::lock_guard l(mu);
-    listener_channel[id] = c;
-    listener_endpoint[id] = e;
-    return SendInfo{{"127.0.0.1", 7000}, 111, 48000, 10};
-  }
-  Status SwitchListener(const SessionId&, const ListenerId& id, const ChannelName& c) override {
-    std::lock_guard l(mu);
-    listener_channel[id] = c;
-    return Status::Ok();
-  }
-  Status SetListenerBalance(const SessionId&, const ListenerId& id, uint32_t percent) override {
-    std::lock_guard l(mu);
-    if (!listener_channel.count(id)) return NotFound("no listener " + id);
-    listener_balance[id] = percent;
-    return Status::Ok();
-  }
-  void RemoveListener(const SessionId&, const ListenerId& id) override {
-    std::lock_guard l(mu);
-    listener_channel.erase(id);
-    listener_balance.erase(id);
-  }
-  MediaStats Stats(const SessionId&) override { return {}; }
-  Status RekeyListener(const SessionId&, const ListenerId& id, const SrtpKeying& key,
-                       std::chrono::milliseconds) override {
-    std::lock_guard l(mu);
-    rekeyed.emplace_back(id, key);
-    return Status::Ok();
-  }
-  uint32_t StreamRoc(const SessionId&, const ListenerId&) override { return 0; }
-  ListenerAlerts TakeListenerAlerts(const SessionId&) override {
-    std::lock_guard l(mu);
-    return std::exchange(alerts, {});
+  class Console : public ConsoleInput {
+   public:
+    Console(FakeMedia* m, ConsoleId id, IngestInfo info) : m_(m), id_(std::move(id)), info_(std::move(info)) {}
+    ~Console() override {
+      std::lock_guard l(m_->mu);
+      m_->console_outputs.erase(id_);
+      --m_->consoles;
+    }
+    const IngestInfo& ingest() const override { return info_; }
+    void SetOutputs(const std::vector<ChannelName>& outs) override {
+      std::lock_guard l(m_->mu);
+      m_->console_outputs[id_] = outs;
+    }
+    IngestCounters Counters() const override { return IngestCounters{id_}; }
+    const ConsoleId& id() const { return id_; }
+
+   private:
+    FakeMedia* m_;
+    ConsoleId id_;
+    IngestInfo info_;
+  };
+
+  class Stream : public ListenerStream {
+   public:
+    Stream(FakeMedia* m, std::string label) : m_(m), label_(std::move(label)) {}
+    ~Stream() override {
+      std::lock_guard l(m_->mu);
+      m_->listener_channel.erase(label_);
+      m_->listener_endpoint.erase(label_);
+      m_->listener_balance.erase(label_);
+    }
+    SendInfo send() const override { return SendInfo{{"127.0.0.1", 7000}, 111, 48000, 10}; }
+    void Switch(const ChannelName& c) override {
+      std::lock_guard l(m_->mu);
+      m_->listener_channel[label_] = c;
+    }
+    void SetBalance(uint32_t percent) override {
+      std::lock_guard l(m_->mu);
+      if (percent < 100)
+        m_->listener_balance[label_] = percent;
+      else
+        m_->listener_balance.erase(label_);
+    }
+    Status Rekey(const SrtpKeying& key, std::chrono::milliseconds) override {
+      std::lock_guard l(m_->mu);
+      m_->rekeyed.emplace_back(label_, key);
+      return Status::Ok();
+    }
+    uint32_t Roc() const override { return 0; }
+    StreamAlerts TakeAlerts() override {
+      std::lock_guard l(m_->mu);
+      StreamAlerts a;
+      a.unreachable = Take(m_->alerts_unreachable);
+      a.key_limit = Take(m_->alerts_key_limit);
+      return a;
+    }
+
+   private:
+    bool Take(std::vector<std::string>& v) {
+      auto it = std::find(v.begin(), v.end(), label_);
+      if (it == v.end()) return false;
+      v.erase(it);
+      return true;
+    }
+    FakeMedia* m_;
+    std::string label_;
+  };
+
+  class Viewer : public ViewerStream {
+   public:
+    Viewer(FakeMedia* m, std::string id) : m_(m), id_(std::move(id)) {}
+    ~Viewer() override {
+      std::lock_guard l(m_->mu);
+      m_->viewers.erase(id_);
+    }
+    bool over() const override {
+      std::lock_guard l(m_->mu);
+      return m_->viewers_over.count(id_) != 0;
+    }
+
+   private:
+    FakeMedia* m_;
+    std::string id_;
+  };
+
+  class Session : public MediaSession {
+   public:
+    Session(FakeMedia* m, SessionId id) : m_(m), id_(std::move(id)) {}
+    ~Session() override {
+      std::lock_guard l(m_->mu);
+      m_->ended.push_back(id_);
+    }
+    Status AddChannel(const ChannelName& c) override {
+      std::lock_guard l(m_->mu);
+      m_->channels.push_back(c);
+      return Status::Ok();
+    }
+    void RemoveChannel(const ChannelName& c) override {
+      std::lock_guard l(m_->mu);
+      m_->removed_channels.push_back(c);
+    }
+    Result<std::optional<IngestInfo>> SetFloorSource(const FloorSource& src, const std::optional<SrtpKeying>& key,
+                                                     uint32_t) override {
+      if (!std::holds_alternative<RtpSource>(src)) return std::optional<IngestInfo>();
+      IngestInfo info{{"127.0.0.1", 5000}, 96, 0, key};
+      return std::optional<IngestInfo>(info);
+    }
+    Result<std::unique_ptr<ConsoleInput>> AddConsole(const ConsoleId& id, const std::vector<ChannelName>& outs,
+                                                     const SrtpKeying& key, uint32_t ssrc) override {
+      std::lock_guard l(m_->mu);
+      m_->console_outputs[id] = outs;
+      IngestInfo info{{"127.0.0.1", uint16_t(6000 + m_->consoles++)}, 96, ssrc, key};
+      return std::unique_ptr<ConsoleInput>(std::make_unique<Console>(m_, id, info));
+    }
+    void SetChannelMix(const ChannelName& c, const ChannelMix& mix) override {
+      std::lock_guard l(m_->mu);
+      auto& recorded = m_->mixes[c];
+      recorded.floor_gain_db = mix.floor_gain_db;
+      recorded.console_gain_db.clear();
+      for (const auto& [console, db] : mix.console_gain_db)
+        recorded.console_gain_db.emplace_back(static_cast<const Console*>(console)->id(), db);
+    }
+    Result<std::unique_ptr<ListenerStream>> AddListener(const ListenerStreamSpec& spec) override {
+      std::lock_guard l(m_->mu);
+      m_->listener_channel[spec.label] = spec.channel;
+      m_->listener_endpoint[spec.label] = spec.endpoint;
+      return std::unique_ptr<ListenerStream>(std::make_unique<Stream>(m_, spec.label));
+    }
+    Result<std::unique_ptr<ViewerStream>> AddViewer(const std::string& id, const ChannelName& c,
+                                                    const std::string& offer, AnswerCallback done) override {
+      if (offer.rfind("v=0", 0) != 0) return InvalidArgument("line 1: the offer is not SDP");
+      {
+        std::lock_guard l(m_->mu);
+        m_->viewers[id] = c;
+      }
+      if (done) done(true, "v=0 answer for " + id);
+      return std::unique_ptr<ViewerStream>(std::make_unique<Viewer>(m_, id));
+    }
+    MediaStats Stats() const override { return {}; }
+
+   private:
+    FakeMedia* m_;
+    SessionId id_;
+  };
+
+  Result<std::unique_ptr<MediaSession>> CreateSession(const SessionId& id) override {
+    return std::unique_ptr<MediaSession>(std::make_unique<Session>(this, id));
   }
 
   // Gain of a console in a channel's last mix, or nullopt when absent.
@@ -100,16 +178,24 @@ class FakeMedia : public MediaEngine {
     return mixes[c].floor_gain_db;
   }
 
-  std::mutex mu;
+  struct RecordedMix {
+    double floor_gain_db = 0;
+    std::vector<std::pair<ConsoleId, double>> console_gain_db;
+  };
+
+  mutable std::mutex mu;
   std::vector<ChannelName> channels, removed_channels;
   std::vector<SessionId> ended;
-  std::map<ChannelName, ChannelMix> mixes;
-  std::map<ListenerId, ChannelName> listener_channel;
-  std::map<ListenerId, Endpoint> listener_endpoint;
-  std::map<ListenerId, uint32_t> listener_balance;  // only the listeners with a server-side mix
-  std::vector<std::pair<ListenerId, SrtpKeying>> rekeyed;
-  ListenerAlerts alerts;  // handed out by the next TakeListenerAlerts
+  std::map<ChannelName, RecordedMix> mixes;
+  std::map<std::string, ChannelName> listener_channel;  // by label: listener, "g-" group, "r-" return feed
+  std::map<std::string, Endpoint> listener_endpoint;
+  std::map<std::string, uint32_t> listener_balance;  // only the streams with a server-side mix
+  std::vector<std::pair<std::string, SrtpKeying>> rekeyed;
+  // Streams whose next TakeAlerts reports ICMP unreachable / a key at its limit (once each).
+  std::vector<std::string> alerts_unreachable, alerts_key_limit;
   std::map<ConsoleId, std::vector<ChannelName>> console_outputs;
+  std::map<std::string, ChannelName> viewers;
+  std::set<std::string> viewers_over;  // their connection failed or closed
   int consoles = 0;
 };
 

@@ -74,6 +74,65 @@ TEST_F(ListenerTest, ASilentListenerIsEndedWhenItsLeaseRunsOut) {
   EXPECT_EQ(s->KeepAlive(quiet.id).status().code(), StatusCode::kNotFound);
 }
 
+TEST_F(ListenerTest, AnOpenKeyStreamHoldsTheLeaseAndTheLeaseRunsFromItsEnd) {
+  auto l = Join("en");
+  ASSERT_TRUE(s->OpenKeyStream(l.id).ok());
+  clock.now += 5min;
+  registry->Tick();
+  EXPECT_TRUE(EndedWith("lease expired").empty()) << "no KeepAlive needed while the stream is open";
+  s->CloseKeyStream(l.id);
+  clock.now += 29s;
+  registry->Tick();
+  EXPECT_TRUE(EndedWith("lease expired").empty());
+  clock.now += 2s;
+  registry->Tick();
+  EXPECT_EQ(EndedWith("lease expired"), std::vector<std::string>{l.id});
+}
+
+TEST_F(ListenerTest, ACallAboutAListenerTheServerEndedSaysWhy) {
+  auto l = Join("en");
+  clock.now += 31s;
+  registry->Tick();
+  clock.now += 12s;
+  const Status st = s->KeepAlive(l.id).status();
+  EXPECT_EQ(st.code(), StatusCode::kNotFound);
+  EXPECT_EQ(st.message(), "listener_id: listener " + l.id + " ended 12 s ago (lease expired)");
+  EXPECT_NE(s->Unsubscribe(l.id).message().find("lease expired"), std::string::npos);
+  EXPECT_EQ(s->KeepAlive("l-never").status().message(), "listener_id: no listener 'l-never' in session " + s->id());
+}
+
+TEST_F(ListenerTest, ASecondSubscribeToTheSameEndpointReplacesItsOwnAndRefusesAnothers) {
+  ListenerRequest r;
+  r.channel = "en";
+  r.endpoint = {"127.0.0.1", 5004};
+  r.owner = "t-a";
+  auto first = s->Subscribe(r);
+  ASSERT_TRUE(first.ok());
+  r.channel = "ru";
+  auto again = s->Subscribe(r);  // the same app, restarted: its old stream goes
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(media.listener_channel.count(first->id));
+  EXPECT_EQ(media.listener_channel[again->id], "ru");
+  EXPECT_EQ(EndedWith("replaced by " + again->id + " (subscribed again to the same endpoint)"),
+            std::vector<std::string>{first->id});
+  r.owner = "t-b";
+  const Status taken = s->Subscribe(r).status();
+  EXPECT_EQ(taken.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(taken.message(), "endpoint: 127.0.0.1:5004 already receives listener " + again->id + " of another token");
+  EXPECT_EQ(s->View().channels[1].listener_count + s->View().channels[2].listener_count, 1u);
+}
+
+TEST_F(ListenerTest, MembersWhoseLeasesRunOutTogetherReKeyTheirGroupOnce) {
+  auto stays = Join("en", Transport::kMulticast);
+  ASSERT_TRUE(s->OpenKeyStream(stays.id).ok());
+  for (int i = 0; i < 5; ++i) Join("en", Transport::kMulticast);
+  clock.now += 31s;
+  registry->Tick();
+  EXPECT_EQ(EndedWith("lease expired").size(), 5u);
+  EXPECT_EQ(media.rekeyed.size(), 1u) << "one new group key, not one per member who left";
+  EXPECT_EQ(events.Of<KeyChanged>().size(), 1u) << "to the one member left";
+}
+
 TEST_F(ListenerTest, NoLeaseMeansNoReaping) {
   policy.lease = 0ms;
   SetUp();
@@ -87,8 +146,8 @@ TEST_F(ListenerTest, NoLeaseMeansNoReaping) {
 TEST_F(ListenerTest, APortThatStaysUnreachableEndsTheListenerAfterTheGrace) {
   auto gone = Join("ru"), late = Join("ru"), stays = Join("ru");
   for (int i = 0; i < 9; ++i) {  // 2 s of ticks every 250 ms
-    media.alerts.unreachable = {gone.id};
-    if (i < 2) media.alerts.unreachable.push_back(late.id);  // its receiver opened after 250 ms
+    media.alerts_unreachable = {gone.id};
+    if (i < 2) media.alerts_unreachable.push_back(late.id);  // its receiver opened after 250 ms
     registry->Tick();
     clock.now += 250ms;
     if (i < 8) {
@@ -104,7 +163,7 @@ TEST_F(ListenerTest, KeysAreReplacedOnThePeriodAndAtThePacketLimit) {
   auto a = Join("en"), b = Join("ru");
   clock.now += 30s;
   ASSERT_TRUE(s->KeepAlive(a.id).ok() && s->KeepAlive(b.id).ok());
-  media.alerts.key_limit = {b.id};
+  media.alerts_key_limit = {b.id};
   registry->Tick();
   ASSERT_EQ(media.rekeyed.size(), 1u) << "only the key at its limit, before the period";
   EXPECT_EQ(media.rekeyed[0].first, b.id);
@@ -126,10 +185,11 @@ TEST_F(ListenerTest, KeysAreReplacedOnThePeriodAndAtThePacketLimit) {
   EXPECT_EQ(changes[1].ssrc, a.ssrc) << "same stream, new key";
   EXPECT_EQ(changes[1].takes_over_in, 1500ms);
   EXPECT_EQ(changes[1].srtp.master_key, media.rekeyed[1].second.master_key);
-  auto current = s->CurrentKey(a.id);
+  auto current = s->OpenKeyStream(a.id);
   ASSERT_TRUE(current.ok());
   EXPECT_EQ(current->key_id, 1u);
   EXPECT_EQ(current->srtp.master_key, changes[1].srtp.master_key);
+  s->CloseKeyStream(a.id);
 }
 
 TEST_F(ListenerTest, MulticastMembersShareTheirChannelsGroup) {

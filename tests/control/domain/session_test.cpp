@@ -29,7 +29,8 @@ class SessionTest : public ::testing::Test {
   FakeMedia media;
   FakeKeys keys;
   RecordingEvents events;
-  SessionRegistry registry{SessionPorts{&media, &keys, &events}};
+  testing::ManualClock clock;
+  SessionRegistry registry{SessionPorts{&media, &keys, &events, &clock}};
 };
 
 TEST_F(SessionTest, CreatesFloorAndLanguageChannelsInOrder) {
@@ -164,20 +165,74 @@ TEST_F(SessionTest, BoothTakesAtMostFourConsoles) {
 
 TEST_F(SessionTest, BrowserViewersCountInTheirChannelsAudience) {
   auto s = Make();
-  ASSERT_TRUE(s->AddRemoteViewer("w-1", "ru").ok());
-  ASSERT_TRUE(s->AddRemoteViewer("w-2", "ru").ok());
-  ASSERT_TRUE(s->AddRemoteViewer("w-3", "kk").ok());
-  EXPECT_EQ(s->AddRemoteViewer("w-1", "ru").code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(s->AddRemoteViewer("w-4", "xx").code(), StatusCode::kNotFound);
-  EXPECT_EQ(s->View().channels[2].listener_count, 2u);
+  std::vector<std::string> answers;
+  auto viewer = [&](const std::string& channel) {
+    ViewerRequest r;
+    r.channel = channel;
+    r.offer_sdp = "v=0\r\n";
+    r.done = [&](bool ok, const std::string& text) { answers.push_back((ok ? "ok: " : "no: ") + text); };
+    return s->AddViewer(r);
+  };
+  auto w1 = viewer("ru"), w2 = viewer("RU"), w3 = viewer("kk");
+  ASSERT_TRUE(w1.ok() && w2.ok() && w3.ok());
+  EXPECT_EQ(answers.size(), 3u) << "each viewer got its answer";
+  EXPECT_EQ(viewer("xx").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(s->View().channels[2].listener_count, 2u) << "ru, named in any case";
   EXPECT_EQ(events.Of<ListenerCountChanged>().back().count, 1u) << "kk's count was announced";
-  s->RemoveRemoteViewer("w-1");
-  s->RemoveRemoteViewer("w-1");  // a second removal changes nothing
+  ASSERT_TRUE(s->RemoveViewer(w1.value()).ok());
+  EXPECT_EQ(s->RemoveViewer(w1.value()).code(), StatusCode::kNotFound) << "a second removal changes nothing";
   EXPECT_EQ(s->View().channels[2].listener_count, 1u);
+  EXPECT_EQ(media.viewers.size(), 2u) << "the removed viewer's media ended";
   ASSERT_TRUE(s->RemoveChannel("kk").ok());
-  s->RemoveRemoteViewer("w-3");  // its channel went first
+  EXPECT_EQ(media.viewers.count(w3.value()), 0u) << "a viewer ends with its channel";
+  EXPECT_EQ(events.Of<ListenerEnded>().back().reason, "channel removed");
   ASSERT_TRUE(s->AddChannel("kk", std::nullopt).ok());
   EXPECT_EQ(s->View().channels[3].listener_count, 0u);
+  // A viewer whose connection is over ends on the next tick.
+  media.viewers_over.insert(w2.value());
+  s->Tick();
+  EXPECT_TRUE(media.viewers.empty());
+  EXPECT_EQ(s->View().channels[2].listener_count, 0u);
+  EXPECT_EQ(events.Of<ListenerEnded>().back().reason, "connection failed or closed");
+}
+
+TEST_F(SessionTest, AViewerEndsWhenItsTokenExpiresAndAMalformedOfferIsRefused) {
+  auto s = Make();
+  ViewerRequest r;
+  r.channel = "ru";
+  r.offer_sdp = "not sdp";
+  r.valid_for = std::chrono::seconds(30);
+  EXPECT_EQ(s->AddViewer(r).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s->View().channels[2].listener_count, 0u) << "a refused offer is not counted";
+  r.offer_sdp = "v=0\r\n";
+  auto w = s->AddViewer(r);
+  ASSERT_TRUE(w.ok());
+  clock.now += std::chrono::seconds(29);
+  s->Tick();
+  EXPECT_EQ(media.viewers.size(), 1u);
+  clock.now += std::chrono::seconds(2);
+  s->Tick();
+  EXPECT_TRUE(media.viewers.empty());
+  EXPECT_EQ(events.Of<ListenerEnded>().back().reason, "token expired");
+}
+
+TEST_F(SessionTest, OneStreamLimitCountsListenersAndViewers) {
+  auto s = Make();
+  ListenerRequest l{"ru", {"127.0.0.1", 5004}};
+  l.owner = "t-1";
+  l.max_streams = 2;
+  ASSERT_TRUE(s->Subscribe(l).ok());
+  ViewerRequest v;
+  v.channel = "ru";
+  v.owner = "t-1";
+  v.max_streams = 2;
+  v.offer_sdp = "v=0\r\n";
+  ASSERT_TRUE(s->AddViewer(v).ok());
+  EXPECT_EQ(s->AddViewer(v).status().code(), StatusCode::kResourceExhausted);
+  l.endpoint.port = 5006;
+  EXPECT_EQ(s->Subscribe(l).status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(s->StopOwnedBy("t-1"), 2u) << "revoking the token ends both";
+  EXPECT_TRUE(media.viewers.empty());
 }
 
 TEST_F(SessionTest, ListenersAreCountedAndSwitchChannels) {

@@ -21,20 +21,20 @@ using testing::WaitFor;
 constexpr ChannelKey kEn = 1, kRu = 2;
 
 struct TestListener {
-  ListenerKey key;
+  int key;
   uint32_t ssrc;
   SrtpSuite suite;
   std::vector<uint8_t> master_key;
   UdpSink sink;
   std::unique_ptr<SrtpContext> rx;
+  std::unique_ptr<ListenerHandle> handle;
 
-  TestListener(ListenerKey k, SrtpSuite s = SrtpSuite::kAesCm128HmacSha1_80)
+  TestListener(int k, SrtpSuite s = SrtpSuite::kAesCm128HmacSha1_80)
       : key(k), ssrc(0x10000 + uint32_t(k)), suite(s), master_key(rtp::RandomMasterKey(s)) {
     rx = SrtpContext::Create(SrtpContext::Direction::kUnprotect, suite, master_key, ssrc, 0);
   }
   ListenerSpec Spec(ChannelKey channel) const {
     ListenerSpec spec;
-    spec.key = key;
     spec.channel = channel;
     spec.destination = sink.address();
     spec.ssrc = ssrc;
@@ -42,6 +42,13 @@ struct TestListener {
     spec.master_key = master_key;
     return spec;
   }
+  bool Add(FanoutEngine& engine, const ListenerSpec& spec) {
+    std::string error;
+    handle = engine.AddListener(spec, &error);
+    EXPECT_TRUE(handle) << error;
+    return handle != nullptr;
+  }
+  bool Add(FanoutEngine& engine, ChannelKey channel) { return Add(engine, Spec(channel)); }
   // Receives n packets and decrypts them with this listener's own context.
   std::vector<std::vector<uint8_t>> Plain(std::size_t n) {
     auto got = sink.Receive(n);
@@ -68,18 +75,17 @@ void Push(FanoutEngine& e, ChannelKey ch, const std::vector<uint8_t>& p) { e.Pus
 TEST(FanoutEngineTest, EachListenerDecryptsOnlyItsOwnStream) {
   auto engine = MakeEngine();
   std::vector<std::unique_ptr<TestListener>> ls;
-  for (ListenerKey k = 1; k <= 3; ++k) {
+  for (int k = 1; k <= 3; ++k) {
     ls.push_back(
         std::make_unique<TestListener>(k, k == 3 ? SrtpSuite::kAeadAes128Gcm : SrtpSuite::kAesCm128HmacSha1_80));
-    std::string error;
-    ASSERT_TRUE(engine->AddListener(ls.back()->Spec(kEn), &error)) << error;
+    ASSERT_TRUE(ls.back()->Add(*engine, kEn));
   }
   std::vector<std::vector<uint8_t>> pushed;
   for (uint16_t i = 0; i < 5; ++i) {
     pushed.push_back(ChannelPacket(uint16_t(1000 + i), 48000u + i * 480u, uint8_t(i)));
     Push(*engine, kEn, pushed.back());
   }
-  std::map<ListenerKey, std::vector<std::vector<uint8_t>>> cipher;
+  std::map<int, std::vector<std::vector<uint8_t>>> cipher;
   for (auto& l : ls) cipher[l->key] = l->sink.Receive(5);
   for (auto& l : ls) {
     ASSERT_EQ(cipher[l->key].size(), 5u);
@@ -107,15 +113,14 @@ TEST(FanoutEngineTest, EachListenerDecryptsOnlyItsOwnStream) {
   EXPECT_EQ(s.packets_in, 5u);
   EXPECT_EQ(s.listeners, 3u);
   EXPECT_EQ(s.send_errors + s.packets_dropped + s.ring_overflows, 0u);
-  EXPECT_EQ(engine->ListenerStats(2)->sent, 5u);
+  EXPECT_EQ(ls[1]->handle->Counts().sent, 5u);
 }
 
 TEST(FanoutEngineTest, ListenersHearOnlyTheirChannel) {
   auto engine = MakeEngine();
   TestListener en(1), ru(2);
-  std::string error;
-  ASSERT_TRUE(engine->AddListener(en.Spec(kEn), &error));
-  ASSERT_TRUE(engine->AddListener(ru.Spec(kRu), &error));
+  ASSERT_TRUE(en.Add(*engine, kEn));
+  ASSERT_TRUE(ru.Add(*engine, kRu));
   for (uint16_t i = 0; i < 4; ++i) {
     Push(*engine, kEn, ChannelPacket(i, i * 480u, 0xE0));
     Push(*engine, kRu, ChannelPacket(i, i * 480u, 0x80));
@@ -133,16 +138,14 @@ TEST(FanoutEngineTest, ChangesTakeEffectBetweenThePacketsPushedAroundThem) {
   auto engine = MakeEngine();
   TestListener l(7);
   for (uint16_t i = 0; i < 3; ++i) Push(*engine, kEn, ChannelPacket(i, i * 480u, 1));
-  std::string error;
-  ASSERT_TRUE(engine->AddListener(l.Spec(kEn), &error));
+  ASSERT_TRUE(l.Add(*engine, kEn));
   for (uint16_t i = 3; i < 6; ++i) Push(*engine, kEn, ChannelPacket(i, i * 480u, 2));
-  engine->RemoveListener(7);
+  l.handle.reset();  // removes the listener
   for (uint16_t i = 6; i < 9; ++i) Push(*engine, kEn, ChannelPacket(i, i * 480u, 3));
   auto got = l.Plain(3);
   ASSERT_EQ(got.size(), 3u);
   for (auto& p : got) EXPECT_EQ(p[12], uint8_t(2 + 12)) << "only the packets pushed while subscribed";
   ASSERT_TRUE(WaitFor([&] { return engine->Stats().listeners == 0; }));
-  EXPECT_FALSE(engine->ListenerStats(7));
   EXPECT_EQ(engine->Stats().packets_sent, 3u);
 }
 
@@ -152,28 +155,26 @@ TEST(FanoutEngineTest, RefusedDestinationIsCountedAndSkipped) {
   TestListener bad(1), good(2);
   ListenerSpec spec = bad.Spec(kEn);
   spec.destination.sin_port = 0;  // the kernel refuses UDP to port 0 (EINVAL)
-  std::string error;
-  ASSERT_TRUE(engine->AddListener(spec, &error));
-  ASSERT_TRUE(engine->AddListener(good.Spec(kEn), &error));
+  ASSERT_TRUE(bad.Add(*engine, spec));
+  ASSERT_TRUE(good.Add(*engine, kEn));
   for (uint16_t i = 0; i < 10; ++i) Push(*engine, kEn, ChannelPacket(i, i * 480u, 5));
   EXPECT_EQ(good.Plain(10).size(), 10u);
   ASSERT_TRUE(WaitFor([&] { return engine->Stats().send_errors == 10; }));
-  EXPECT_EQ(engine->ListenerStats(1)->send_errors, 10u);
+  EXPECT_EQ(bad.handle->Counts().send_errors, 10u);
   // The counter is bumped after sendmmsg returns, which can be after the sink already has the packet.
-  EXPECT_TRUE(WaitFor([&] { return engine->ListenerStats(2)->sent == 10u; }))
-      << "good listener: sent " << engine->ListenerStats(2)->sent << ", dropped " << engine->ListenerStats(2)->dropped
-      << ", send errors " << engine->ListenerStats(2)->send_errors << "; bad listener: sent "
-      << engine->ListenerStats(1)->sent << ", send errors " << engine->ListenerStats(1)->send_errors;
+  EXPECT_TRUE(WaitFor([&] { return good.handle->Counts().sent == 10u; }))
+      << "good listener: sent " << good.handle->Counts().sent << ", dropped " << good.handle->Counts().dropped
+      << ", send errors " << good.handle->Counts().send_errors << "; bad listener: sent " << bad.handle->Counts().sent
+      << ", send errors " << bad.handle->Counts().send_errors;
 }
 
 TEST(FanoutEngineTest, SeveralSenderThreadsDeliverEveryStreamInOrder) {
   auto engine = MakeEngine(2);
   ASSERT_EQ(engine->sender_threads(), 2);
   std::vector<std::unique_ptr<TestListener>> ls;
-  std::string error;
-  for (ListenerKey k = 1; k <= 6; ++k) {
+  for (int k = 1; k <= 6; ++k) {
     ls.push_back(std::make_unique<TestListener>(k));
-    ASSERT_TRUE(engine->AddListener(ls.back()->Spec(kEn), &error));
+    ASSERT_TRUE(ls.back()->Add(*engine, kEn));
   }
   constexpr int kPackets = 50;
   for (uint16_t i = 0; i < kPackets; ++i) Push(*engine, kEn, ChannelPacket(i, i * 960u, uint8_t(i)));
@@ -188,6 +189,25 @@ TEST(FanoutEngineTest, SeveralSenderThreadsDeliverEveryStreamInOrder) {
   EXPECT_GT(s.delay.p99_us, 0);
   EXPECT_LE(s.delay.p50_us, s.delay.p99_us);
   EXPECT_LE(s.delay.p99_us, s.delay.max_us);
+}
+
+// A channel that goes leaves its listeners to their handles: they hear nothing until switched,
+// then go on with their own timeline.
+TEST(FanoutEngineTest, ARemovedChannelsListenersWaitForASwitch) {
+  auto engine = MakeEngine();
+  TestListener l(1);
+  ASSERT_TRUE(l.Add(*engine, kEn));
+  Push(*engine, kEn, ChannelPacket(0, 0, 1));
+  engine->RemoveChannel(kEn);
+  Push(*engine, kEn, ChannelPacket(1, 480, 2));
+  l.handle->Switch(kRu);
+  Push(*engine, kRu, ChannelPacket(7, 9999, 3));
+  auto got = l.Plain(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0][12], uint8_t(1 + 12));
+  EXPECT_EQ(got[1][12], uint8_t(3 + 12)) << "nothing while it had no channel";
+  EXPECT_EQ(rtp::ReadU16(got[1].data() + 2), 1) << "its sequence goes on";
+  EXPECT_EQ(engine->Stats().listeners, 1u);
 }
 
 }  // namespace

@@ -37,14 +37,14 @@ std::unique_ptr<FanoutEngine> MakeEngine(uint64_t rekey_after = uint64_t(1) << 3
 }
 
 struct Listener {
-  ListenerKey key;
+  int key;
   SrtpSuite suite;
   uint32_t ssrc;
   std::vector<uint8_t> master_key;
   UdpSink sink;
+  std::unique_ptr<ListenerHandle> handle;
   ListenerSpec Spec() const {
     ListenerSpec s;
-    s.key = key;
     s.channel = kEn;
     s.destination = sink.address();
     s.ssrc = ssrc;
@@ -52,8 +52,13 @@ struct Listener {
     s.master_key = master_key;
     return s;
   }
-  Listener(ListenerKey k, SrtpSuite s)
-      : key(k), suite(s), ssrc(0x5000 + uint32_t(k)), master_key(rtp::RandomMasterKey(s)) {}
+  bool Add(FanoutEngine& engine, const ListenerSpec& spec) {
+    std::string error;
+    handle = engine.AddListener(spec, &error);
+    EXPECT_TRUE(handle) << error;
+    return handle != nullptr;
+  }
+  Listener(int k, SrtpSuite s) : key(k), suite(s), ssrc(0x5000 + uint32_t(k)), master_key(rtp::RandomMasterKey(s)) {}
 };
 
 class FanoutRekeyTest : public ::testing::TestWithParam<SrtpSuite> {};
@@ -65,7 +70,7 @@ TEST_P(FanoutRekeyTest, NewKeysTakeOverWithoutALostPacketAcrossTheWrap) {
   auto engine = MakeEngine();
   Listener l(1, suite);
   std::string error;
-  ASSERT_TRUE(engine->AddListener(l.Spec(), &error)) << error;
+  ASSERT_TRUE(l.Add(*engine, l.Spec()));
   rtp::SrtpReceiver rx(SrtpContext::Create(SrtpContext::Direction::kUnprotect, suite, l.master_key, l.ssrc), l.ssrc);
   // An eavesdropper that kept only the first key.
   auto old_only = SrtpContext::Create(SrtpContext::Direction::kUnprotect, suite, l.master_key, l.ssrc);
@@ -82,7 +87,7 @@ TEST_P(FanoutRekeyTest, NewKeysTakeOverWithoutALostPacketAcrossTheWrap) {
         if (i != rekey_at[k]) continue;
         const auto next = rtp::RandomMasterKey(suite);
         ASSERT_TRUE(rx.Announce(k + 1, suite, next));
-        ASSERT_TRUE(engine->RekeyListener(l.key, next, std::chrono::nanoseconds(0), &error)) << error;
+        ASSERT_TRUE(l.handle->Rekey(next, std::chrono::nanoseconds(0), &error)) << error;
       }
       Push(*engine, i);
     }
@@ -117,9 +122,9 @@ TEST(FanoutRekeyTest, AKeyTakesOverOnlyWhenItsTimeHasCome) {
   auto engine = MakeEngine();
   Listener l(1, SrtpSuite::kAesCm128HmacSha1_80);
   std::string error;
-  ASSERT_TRUE(engine->AddListener(l.Spec(), &error));
+  ASSERT_TRUE(l.Add(*engine, l.Spec()));
   auto first = SrtpContext::Create(SrtpContext::Direction::kUnprotect, l.suite, l.master_key, l.ssrc);
-  ASSERT_TRUE(engine->RekeyListener(l.key, rtp::RandomMasterKey(l.suite), std::chrono::seconds(30), &error));
+  ASSERT_TRUE(l.handle->Rekey(rtp::RandomMasterKey(l.suite), std::chrono::seconds(30), &error));
   for (uint32_t i = 0; i < 20; ++i) Push(*engine, i);
   auto got = l.sink.Receive(20);
   ASSERT_EQ(got.size(), 20u);
@@ -130,19 +135,15 @@ TEST(FanoutAlertsTest, AKeyAtItsPacketLimitIsReportedOnceAndANewKeyResetsIt) {
   auto engine = MakeEngine(/*rekey_after=*/10);
   Listener l(3, SrtpSuite::kAeadAes128Gcm);
   std::string error;
-  ASSERT_TRUE(engine->AddListener(l.Spec(), &error));
-  auto limits = [&] {
-    uint32_t n = 0;
-    for (const auto& a : engine->TakeAlerts()) n += a.kind == FanoutAlert::Kind::kKeyLimit && a.listener == 3;
-    return n;
-  };
+  ASSERT_TRUE(l.Add(*engine, l.Spec()));
+  auto limits = [&] { return l.handle->TakeKeyLimit() ? 1u : 0u; };
   for (uint32_t i = 0; i < 10; ++i) Push(*engine, i);
   ASSERT_EQ(l.sink.Receive(10).size(), 10u);
   EXPECT_EQ(limits(), 0u) << "10 packets are within the limit";
   for (uint32_t i = 10; i < 30; ++i) Push(*engine, i);
   ASSERT_EQ(l.sink.Receive(20).size(), 20u);
   EXPECT_EQ(limits(), 1u) << "reported once, not per packet";
-  ASSERT_TRUE(engine->RekeyListener(3, rtp::RandomMasterKey(l.suite), std::chrono::nanoseconds(0), &error));
+  ASSERT_TRUE(l.handle->Rekey(rtp::RandomMasterKey(l.suite), std::chrono::nanoseconds(0), &error));
   for (uint32_t i = 30; i < 40; ++i) Push(*engine, i);
   ASSERT_EQ(l.sink.Receive(10).size(), 10u);
   EXPECT_EQ(limits(), 0u) << "the new key starts its own count";
@@ -159,29 +160,19 @@ TEST(FanoutAlertsTest, PortUnreachableIsReportedAndCostsTheOthersNothing) {
     UdpSink closed;  // a port that was bound a moment ago and is closed now
     spec.destination = closed.address();
   }
-  std::string error;
-  ASSERT_TRUE(engine->AddListener(spec, &error));
-  ASSERT_TRUE(engine->AddListener(good.Spec(), &error));
-  bool reported = false, wrong = false;
+  ASSERT_TRUE(gone.Add(*engine, spec));
+  ASSERT_TRUE(good.Add(*engine, good.Spec()));
+  bool reported = false;
   constexpr uint32_t kPackets = 50;
   for (uint32_t i = 0; i < kPackets; ++i) {
     Push(*engine, i);
-    for (const auto& a : engine->TakeAlerts()) {
-      reported = reported || (a.kind == FanoutAlert::Kind::kUnreachable && a.listener == 1);
-      wrong = wrong || a.listener != 1;
-    }
+    reported = reported || gone.handle->TakeUnreachable();
   }
   EXPECT_EQ(good.sink.Receive(kPackets).size(), kPackets) << "the retry after the ICMP error loses nothing";
-  ASSERT_TRUE(WaitFor([&] {
-    for (const auto& a : engine->TakeAlerts()) {
-      reported = reported || (a.kind == FanoutAlert::Kind::kUnreachable && a.listener == 1);
-      wrong = wrong || a.listener != 1;
-    }
-    return reported;
-  }));
-  EXPECT_FALSE(wrong) << "only the listener whose port is closed is reported";
-  EXPECT_TRUE(WaitFor([&] { return engine->ListenerStats(2)->sent == kPackets; }));
-  EXPECT_EQ(engine->ListenerStats(2)->send_errors, 0u);
+  ASSERT_TRUE(WaitFor([&] { return reported = reported || gone.handle->TakeUnreachable(); }));
+  EXPECT_FALSE(good.handle->TakeUnreachable()) << "only the listener whose port is closed is reported";
+  EXPECT_TRUE(WaitFor([&] { return good.handle->Counts().sent == kPackets; }));
+  EXPECT_EQ(good.handle->Counts().send_errors, 0u);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@ constexpr uint32_t kSsrc = 0xABCD0001;
 
 struct Fixture {
   std::unique_ptr<FanoutEngine> engine;
+  std::unique_ptr<ListenerHandle> listener;
   UdpSink sink;
   std::vector<uint8_t> key = rtp::RandomMasterKey(SrtpSuite::kAesCm128HmacSha1_80);
   std::unique_ptr<SrtpContext> rx =
@@ -31,12 +32,12 @@ struct Fixture {
     std::string error;
     engine = FanoutEngine::Create("127.0.0.1", &error);
     ListenerSpec spec;
-    spec.key = 1;
     spec.channel = channel;
     spec.destination = sink.address();
     spec.ssrc = kSsrc;
     spec.master_key = key;
-    EXPECT_TRUE(engine->AddListener(spec, &error)) << error;
+    listener = engine->AddListener(spec, &error);
+    EXPECT_TRUE(listener) << error;
   }
   // Receives n packets and returns their plain headers (decrypted with the listener's context).
   std::vector<rtp::RtpHeaderView> Headers(std::size_t n) {
@@ -61,10 +62,10 @@ TEST(FanoutSwitchTest, SwitchKeepsSsrcSequenceAndTimelineContinuous) {
   Fixture f(kEn);
   // en and ru have unrelated input timelines (different payloaders), 20 ms frames.
   for (uint16_t i = 0; i < 5; ++i) Push(*f.engine, kEn, uint16_t(100 + i), 1'000'000u + i * 960u);
-  f.engine->SwitchListener(1, kRu);
+  f.listener->Switch(kRu);
   for (uint16_t i = 0; i < 5; ++i) Push(*f.engine, kEn, uint16_t(105 + i), 1'004'800u + i * 960u);  // not heard
   for (uint16_t i = 0; i < 5; ++i) Push(*f.engine, kRu, uint16_t(9000 + i), 77u + i * 960u);
-  f.engine->SwitchListener(1, kEn);
+  f.listener->Switch(kEn);
   for (uint16_t i = 0; i < 3; ++i) Push(*f.engine, kEn, uint16_t(110 + i), 1'009'600u + i * 960u);
   auto h = f.Headers(13);
   ASSERT_EQ(h.size(), 13u);
@@ -90,7 +91,7 @@ TEST(FanoutSwitchTest, RocIsRightAcrossTheSequenceWrap) {
   for (uint32_t base = 0; base < kTotal; base += kChunk) {
     const uint32_t n = std::min(kChunk, kTotal - base);
     for (uint32_t i = base; i < base + n; ++i) {
-      if (i == kSwitchAt) f.engine->SwitchListener(1, kRu);
+      if (i == kSwitchAt) f.listener->Switch(kRu);
       const bool ru = i >= kSwitchAt;
       Push(*f.engine, ru ? kRu : kEn, uint16_t(i), ru ? 5'000u + (i - kSwitchAt) * 480u : i * 480u);
     }

@@ -1,0 +1,312 @@
+#include "graph/media_session_gst.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+
+#include "log/log.h"
+#include "sdp/whep_sdp.h"
+
+namespace tilmash::graph {
+
+using domain::Result;
+using domain::Status;
+
+namespace {
+
+constexpr uint8_t kIngestPayloadType = 96;
+constexpr uint8_t kListenerPayloadType = 111;
+
+rtp::SrtpSuite ToRtp(domain::CryptoSuite s) {
+  return s == domain::CryptoSuite::kAeadAes128Gcm ? rtp::SrtpSuite::kAeadAes128Gcm
+                                                  : rtp::SrtpSuite::kAesCm128HmacSha1_80;
+}
+
+domain::IngestCounters CountersOf(const IngestGuard& g) {
+  const auto& a = g.counters();
+  return domain::IngestCounters{g.source(),
+                                a.accepted.load(std::memory_order_relaxed),
+                                a.malformed.load(std::memory_order_relaxed),
+                                a.oversized.load(std::memory_order_relaxed),
+                                a.unknown_ssrc.load(std::memory_order_relaxed),
+                                a.wrong_payload_type.load(std::memory_order_relaxed),
+                                a.srtp_auth.load(std::memory_order_relaxed)};
+}
+
+// ------------------------------------------------------------------ handles
+
+class ConsoleInputGst : public domain::ConsoleInput {
+ public:
+  ConsoleInputGst(std::shared_ptr<SessionCore> core, std::string id, domain::IngestInfo ingest,
+                  std::shared_ptr<IngestGuard> guard, ConsoleGains gains)
+      : core_(std::move(core)),
+        id_(std::move(id)),
+        ingest_(std::move(ingest)),
+        guard_(std::move(guard)),
+        gains_(std::move(gains)) {}
+  ~ConsoleInputGst() override {
+    SessionCore::Post(core_, "remove a console", [id = id_](SessionGraph& g) {
+      g.RemoveConsole(id);
+      return Status::Ok();
+    });
+  }
+  const domain::IngestInfo& ingest() const override { return ingest_; }
+  void SetOutputs(const std::vector<domain::ChannelName>& outputs) override {
+    ConsoleGains next;
+    for (const auto& ch : outputs) {
+      auto it = gains_.find(ch);
+      next[ch] = it != gains_.end() ? it->second : std::make_shared<GainRamp>(nullptr, 0.0);  // silent until mixed
+    }
+    gains_ = std::move(next);
+    SessionCore::Post(core_, "change a console's outputs",
+                      [id = id_, gains = gains_](SessionGraph& g) { return g.SetConsoleOutputs(id, gains); });
+  }
+  domain::IngestCounters Counters() const override { return CountersOf(*guard_); }
+  GainRamp* Gain(const domain::ChannelName& channel) const {
+    auto it = gains_.find(channel);
+    return it == gains_.end() ? nullptr : it->second.get();
+  }
+
+ private:
+  const std::shared_ptr<SessionCore> core_;
+  const std::string id_;
+  const domain::IngestInfo ingest_;
+  const std::shared_ptr<IngestGuard> guard_;
+  ConsoleGains gains_;  // the domain's thread only
+};
+
+class ListenerStreamGst : public domain::ListenerStream {
+ public:
+  ListenerStreamGst(std::shared_ptr<SessionCore> core, std::unique_ptr<fanout::ListenerHandle> fanout,
+                    domain::SendInfo send)
+      : core_(std::move(core)), fanout_(std::move(fanout)), send_(std::move(send)) {}
+  ~ListenerStreamGst() override {
+    const fanout::ListenerKey key = fanout_->key();
+    fanout_.reset();                         // the sender stops at once
+    if (route_.Mixed()) Move(Route{}, key);  // and its mix, if it was the last listener of it
+  }
+  domain::SendInfo send() const override { return send_; }
+  void Switch(const domain::ChannelName& channel) override {
+    Route next = route_;
+    next.channel = channel;  // the balance stays
+    Move(next, fanout_->key());
+  }
+  void SetBalance(uint32_t percent) override {
+    Route next = route_;
+    next.percent = std::min<uint32_t>(percent, 100);
+    Move(next, fanout_->key());
+  }
+  Status Rekey(const domain::SrtpKeying& key, std::chrono::milliseconds after) override {
+    std::string error;
+    if (!fanout_->Rekey(key.master_key, after, &error)) return domain::Internal("listener SRTP: " + error);
+    return Status::Ok();
+  }
+  uint32_t Roc() const override { return uint32_t(fanout_->Counts().next_index >> 16); }
+  domain::StreamAlerts TakeAlerts() override { return {fanout_->TakeUnreachable(), fanout_->TakeKeyLimit()}; }
+
+ private:
+  // Routes change on the media thread (a balance may need a mix built first), in call order.
+  void Move(const Route& next, fanout::ListenerKey key) {
+    SessionCore::Post(core_, "route a listener", [key, from = route_, next](SessionGraph& g) {
+      g.RouteListener(key, from, next);
+      return Status::Ok();
+    });
+    route_ = next;
+  }
+
+  const std::shared_ptr<SessionCore> core_;
+  std::unique_ptr<fanout::ListenerHandle> fanout_;
+  const domain::SendInfo send_;
+  Route route_;  // what it hears (the domain's thread only)
+};
+
+class ViewerStreamGst : public domain::ViewerStream {
+ public:
+  ViewerStreamGst(std::shared_ptr<SessionCore> core, std::string id, std::shared_ptr<WebrtcHandshake> handshake)
+      : core_(std::move(core)), id_(std::move(id)), handshake_(std::move(handshake)) {}
+  ~ViewerStreamGst() override {
+    handshake_->Cancel();
+    SessionCore::Post(core_, "end a viewer", [id = id_](SessionGraph& g) {
+      g.RemoveWebrtcViewer(id);
+      return Status::Ok();
+    });
+  }
+  bool over() const override { return handshake_->over(); }
+
+ private:
+  const std::shared_ptr<SessionCore> core_;
+  const std::string id_;
+  const std::shared_ptr<WebrtcHandshake> handshake_;
+};
+
+}  // namespace
+
+// ------------------------------------------------------------------ SessionCore
+
+void SessionCore::Post(const std::shared_ptr<SessionCore>& core, const char* what,
+                       std::function<Status(SessionGraph&)> fn) {
+  core->thread->Post([core, what, fn = std::move(fn)] {
+    if (!core->graph) return;  // never built, or already ended
+    if (Status s = fn(*core->graph); !s.ok())
+      log::Get("mix")->error("session {}: cannot {}: {}", core->session, what, s.message());
+  });
+}
+
+// ------------------------------------------------------------------ MediaSessionGst
+
+MediaSessionGst::MediaSessionGst(std::shared_ptr<SessionCore> core) : core_(std::move(core)) {}
+
+MediaSessionGst::~MediaSessionGst() {
+  core_->thread->Post([core = core_] { core->graph.reset(); });
+}
+
+Status MediaSessionGst::AddChannel(const domain::ChannelName& channel) {
+  std::shared_ptr<GainRamp> floor_gain;
+  if (channel != domain::kFloorChannel) floor_gain = floor_gains_[channel] = std::make_shared<GainRamp>(nullptr, 1.0);
+  SessionCore::Post(core_, "add a channel",
+                    [channel, floor_gain](SessionGraph& g) { return g.AddChannel(channel, floor_gain); });
+  return Status::Ok();
+}
+
+void MediaSessionGst::RemoveChannel(const domain::ChannelName& channel) {
+  floor_gains_.erase(channel);
+  SessionCore::Post(core_, "remove a channel", [channel](SessionGraph& g) {
+    g.RemoveChannel(channel);
+    return Status::Ok();
+  });
+}
+
+Result<IngestPlan> MediaSessionGst::PrepareIngest(const std::string& source,
+                                                  const std::optional<domain::SrtpKeying>& key, uint32_t ssrc,
+                                                  domain::IngestInfo* info) {
+  const std::string& host = core_->config.media_host;
+  gst::ErrorPtr err;
+  auto socket = gst::GObjectPtr<GSocket>::Adopt(
+      g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, err.out()));
+  if (!socket) return domain::Internal("ingest socket: " + err.message());
+  auto address = gst::GObjectPtr<GInetAddress>::Adopt(g_inet_address_new_from_string(host.c_str()));
+  if (!address) return domain::Internal("media address " + host + " is not an IP address");
+  auto where = gst::GObjectPtr<GSocketAddress>::Adopt(g_inet_socket_address_new(address.get(), 0));
+  if (!g_socket_bind(socket.get(), where.get(), TRUE, err.out()))
+    return domain::Internal("ingest bind " + host + ": " + err.message());
+  auto local = gst::GObjectPtr<GSocketAddress>::Adopt(g_socket_get_local_address(socket.get(), nullptr));
+  const uint16_t port = local ? g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local.get())) : 0;
+  rtp::SrtpContextPtr srtp;
+  if (key) {
+    std::string error;
+    srtp = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kUnprotect, ToRtp(key->suite), key->master_key, ssrc,
+                                    key->roc, &error);
+    if (!srtp) return domain::Internal("ingest SRTP: " + error);
+  }
+  info->endpoint = {host, port};
+  info->payload_type = kIngestPayloadType;
+  info->ssrc = ssrc;
+  info->srtp = key;
+  return IngestPlan{std::move(socket),
+                    std::make_shared<IngestGuard>(source, kIngestPayloadType, ssrc, std::move(srtp))};
+}
+
+Result<std::optional<domain::IngestInfo>> MediaSessionGst::SetFloorSource(const domain::FloorSource& source,
+                                                                          const std::optional<domain::SrtpKeying>& key,
+                                                                          uint32_t ssrc) {
+  std::optional<domain::IngestInfo> info;
+  std::optional<IngestPlan> plan;
+  if (std::holds_alternative<domain::RtpSource>(source)) {
+    info.emplace();
+    auto prepared = PrepareIngest("floor", key, ssrc, &*info);
+    if (!prepared.ok()) return prepared.status();
+    plan = std::move(prepared).value();
+  }
+  floor_guard_ = plan ? plan->guard : nullptr;
+  SessionCore::Post(core_, "change the floor source",
+                    [source, plan](SessionGraph& g) { return g.SetFloorSource(source, plan); });
+  if (info) log::Get("mix")->info("session {}: floor RTP ingest on port {}", core_->session, info->endpoint.port);
+  return info;
+}
+
+Result<std::unique_ptr<domain::ConsoleInput>> MediaSessionGst::AddConsole(
+    const domain::ConsoleId& id, const std::vector<domain::ChannelName>& outputs, const domain::SrtpKeying& key,
+    uint32_t ssrc) {
+  domain::IngestInfo info;
+  auto plan = PrepareIngest(id, key, ssrc, &info);
+  if (!plan.ok()) return plan.status();
+  ConsoleGains gains;
+  for (const auto& ch : outputs) gains[ch] = std::make_shared<GainRamp>(nullptr, 0.0);  // silent until mixed
+  auto guard = plan.value().guard;
+  SessionCore::Post(core_, "add a console", [id, plan = std::move(plan).value(), gains](SessionGraph& g) {
+    return g.AddConsole(id, plan, gains);
+  });
+  return std::unique_ptr<domain::ConsoleInput>(
+      std::make_unique<ConsoleInputGst>(core_, id, std::move(info), std::move(guard), std::move(gains)));
+}
+
+void MediaSessionGst::SetChannelMix(const domain::ChannelName& channel, const domain::ChannelMix& mix) {
+  auto floor = floor_gains_.find(channel);
+  if (floor == floor_gains_.end()) return;
+  // One instant for every ramp of the change: a handover's two ramps cross exactly.
+  std::vector<std::pair<GainRamp*, double>> ramps{{floor->second.get(), mix.floor_gain_db}};
+  for (const auto& [console, db] : mix.console_gain_db)
+    if (auto* gain = console ? static_cast<const ConsoleInputGst*>(console)->Gain(channel) : nullptr)
+      ramps.emplace_back(gain, db);
+  GstClockTime at = 0;
+  for (const auto& [ramp, db] : ramps) at = std::max(at, RunningTimeNow(ramp->element()));
+  for (const auto& [ramp, db] : ramps) ramp->RampTo(DbToLinear(db), at);
+  log::Get("mix")->debug("session {}: channel {} floor {:.1f} dB", core_->session, channel, mix.floor_gain_db);
+}
+
+Result<std::unique_ptr<domain::ListenerStream>> MediaSessionGst::AddListener(const domain::ListenerStreamSpec& spec) {
+  fanout::ListenerSpec fs;
+  fs.destination.sin_family = AF_INET;
+  fs.destination.sin_port = htons(spec.endpoint.port);
+  if (inet_pton(AF_INET, spec.endpoint.host.c_str(), &fs.destination.sin_addr) != 1)
+    return domain::InvalidArgument("endpoint.host " + domain::Quoted(spec.endpoint.host) + " is not an IPv4 address");
+  fs.ssrc = spec.ssrc;
+  fs.suite = ToRtp(spec.key.suite);
+  fs.master_key = spec.key.master_key;
+  std::string error;
+  auto handle = core_->fanout->AddListener(fs, &error);
+  if (!handle) return domain::Internal("listener SRTP: " + error);
+  domain::SendInfo send{{core_->fanout->source_host(), core_->fanout->source_port()},
+                        kListenerPayloadType,
+                        48000,
+                        uint32_t(core_->config.frame_ms)};
+  auto stream = std::make_unique<ListenerStreamGst>(core_, std::move(handle), send);
+  stream->Switch(spec.channel);
+  return std::unique_ptr<domain::ListenerStream>(std::move(stream));
+}
+
+Result<std::unique_ptr<domain::ViewerStream>> MediaSessionGst::AddViewer(const std::string& id,
+                                                                         const domain::ChannelName& channel,
+                                                                         const std::string& offer_sdp,
+                                                                         domain::AnswerCallback done) {
+  auto offer = sdp::ParseWhepOffer(offer_sdp);
+  if (!offer.ok()) return offer.status();
+  const sdp::WhepOffer parsed = offer.value();
+  auto handshake = std::make_shared<WebrtcHandshake>(
+      std::move(done), [parsed](const std::string& answer) { return sdp::CheckWhepAnswer(parsed, answer).message(); });
+  SessionCore::Post(core_, "add a WebRTC viewer",
+                    [id, channel, pt = parsed.opus_payload_type, offer_sdp, handshake](SessionGraph& g) {
+                      Status s = g.AddWebrtcViewer(id, channel, pt, offer_sdp, handshake);
+                      if (!s.ok()) handshake->Complete(false, s.message());
+                      return s;
+                    });
+  return std::unique_ptr<domain::ViewerStream>(std::make_unique<ViewerStreamGst>(core_, id, handshake));
+}
+
+domain::MediaStats MediaSessionGst::Stats() const {
+  domain::MediaStats stats;
+  if (floor_guard_) stats.ingest.push_back(CountersOf(*floor_guard_));
+  // Fan-out counters are node-wide: one sender serves every session.
+  const auto f = core_->fanout->Stats();
+  stats.listener_packets_sent = f.packets_sent;
+  stats.listener_send_errors = f.send_errors;
+  stats.listener_packets_dropped = f.packets_dropped;
+  stats.fanout_ring_overflows = f.ring_overflows;
+  stats.fanout_delay_p50_us = f.delay.p50_us;
+  stats.fanout_delay_p99_us = f.delay.p99_us;
+  stats.fanout_delay_max_us = f.delay.max_us;
+  stats.fanout_delay_samples = f.delay.samples;
+  return stats;
+}
+
+}  // namespace tilmash::graph

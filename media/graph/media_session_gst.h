@@ -1,0 +1,67 @@
+// The handles of the domain's media port (ports.h), on GStreamer and the fan-out:
+//   MediaSessionGst   one session's graph (built, changed and ended on the media thread)
+//   ConsoleInputGst   a console's ingest and its gains into its output channels' mixers
+//   ListenerStreamGst a fan-out listener and its route (channel, balance)
+//   ViewerStreamGst   a WebRTC viewer
+// Each is called by the domain under its session lock and never waits for the media thread:
+// sockets, SRTP contexts and gain ramps are made on the caller's thread, graph changes are
+// posted, and gains change at once (the ramp is a controller on an element of the graph).
+// The graph and the handles share a SessionCore; the graph dies on the media thread.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+
+#include "domain/ports.h"
+#include "fanout/fanout_engine.h"
+#include "graph/session_graph.h"
+#include "gst/media_thread.h"
+
+namespace tilmash::graph {
+
+// What a session's media and its handles share.
+struct SessionCore {
+  std::string session;
+  GraphConfig config;
+  fanout::FanoutEngine* fanout = nullptr;
+  gst::MediaThread* thread = nullptr;
+  std::unique_ptr<SessionGraph> graph;  // media thread only; null until built and after the end
+  // Runs fn(graph) on the media thread, if the graph is (still) there; failures are logged.
+  static void Post(const std::shared_ptr<SessionCore>& core, const char* what,
+                   std::function<domain::Status(SessionGraph&)> fn);
+};
+
+class MediaSessionGst : public domain::MediaSession {
+ public:
+  explicit MediaSessionGst(std::shared_ptr<SessionCore> core);
+  ~MediaSessionGst() override;
+
+  domain::Status AddChannel(const domain::ChannelName& channel) override;
+  void RemoveChannel(const domain::ChannelName& channel) override;
+  domain::Result<std::optional<domain::IngestInfo>> SetFloorSource(const domain::FloorSource& source,
+                                                                   const std::optional<domain::SrtpKeying>& key,
+                                                                   uint32_t expected_ssrc) override;
+  domain::Result<std::unique_ptr<domain::ConsoleInput>> AddConsole(const domain::ConsoleId& label,
+                                                                   const std::vector<domain::ChannelName>& outputs,
+                                                                   const domain::SrtpKeying& key,
+                                                                   uint32_t ssrc) override;
+  void SetChannelMix(const domain::ChannelName& channel, const domain::ChannelMix& mix) override;
+  domain::Result<std::unique_ptr<domain::ListenerStream>> AddListener(const domain::ListenerStreamSpec& spec) override;
+  domain::Result<std::unique_ptr<domain::ViewerStream>> AddViewer(const std::string& label,
+                                                                  const domain::ChannelName& channel,
+                                                                  const std::string& offer_sdp,
+                                                                  domain::AnswerCallback done) override;
+  domain::MediaStats Stats() const override;
+
+ private:
+  // Binds an ingest socket on the media address and prepares its guard.
+  domain::Result<IngestPlan> PrepareIngest(const std::string& source, const std::optional<domain::SrtpKeying>& key,
+                                           uint32_t ssrc, domain::IngestInfo* info);
+
+  std::shared_ptr<SessionCore> core_;
+  // Each language channel's floor gain (the auto-floor / duck ramp), shared with its mixer.
+  std::map<domain::ChannelName, std::shared_ptr<GainRamp>> floor_gains_;
+  std::shared_ptr<IngestGuard> floor_guard_;  // the floor's counters (RTP floors only)
+};
+
+}  // namespace tilmash::graph
