@@ -103,20 +103,28 @@ domain::Result<Claims> TokenAuthority::Verify(const std::string& token) const {
   if (!json) return bad("token has no claims");
   nlohmann::json g = nlohmann::json::parse(json, nullptr, false);
   free(json);
-  if (!g.is_object() || g.value("iss", "") != kIssuer) return bad("token was not issued by tilmash");
+  // Claims of the wrong type read as absent: nothing here throws (nlohmann's value() would).
+  auto text = [&](const char* name) {
+    auto it = g.is_object() ? g.find(name) : g.end();
+    return it != g.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (!g.is_object() || text("iss") != kIssuer) return bad("token was not issued by tilmash");
   Claims c;
-  c.id = g.value("jti", "");
-  c.subject = g.value("sub", "");
-  if (!RoleFromName(g.value("role", ""), &c.role) || c.id.empty()) return bad("token has no valid role or id");
-  if (!g.contains("exp") || !g["exp"].is_number_integer()) return bad("token has no expiry");
-  c.expires = std::chrono::system_clock::time_point(std::chrono::seconds(g["exp"].get<int64_t>()));
+  c.id = text("jti");
+  c.subject = text("sub");
+  if (!RoleFromName(text("role"), &c.role) || c.id.empty()) return bad("token has no valid role or id");
+  auto exp = g.find("exp");
+  if (exp == g.end() || !exp->is_number_integer()) return bad("token has no expiry");
+  c.expires = std::chrono::system_clock::time_point(std::chrono::seconds(exp->get<int64_t>()));
   if (c.expires <= std::chrono::system_clock::now()) return bad("token expired");
-  c.session = g.value("sid", "");
-  c.booth = g.value("booth", "");
-  if (g.contains("channels") && g["channels"].is_array())
-    for (const auto& ch : g["channels"])
-      if (ch.is_string()) c.channels.push_back(ch.get<std::string>());
-  c.max_streams = g.value("max_streams", 1u);
+  c.session = text("sid");
+  c.booth = text("booth");
+  if (auto ch = g.find("channels"); ch != g.end() && ch->is_array())
+    for (const auto& name : *ch)
+      if (name.is_string()) c.channels.push_back(name.get<std::string>());
+  c.max_streams = 1;
+  if (auto m = g.find("max_streams"); m != g.end() && m->is_number_unsigned() && m->get<uint64_t>() <= 1000000)
+    c.max_streams = uint32_t(m->get<uint64_t>());
   if (IsRevoked(c.id)) return bad("token was revoked");
   return c;
 }

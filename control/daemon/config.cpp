@@ -3,86 +3,110 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
+#include <type_traits>
+
+#include "domain/status.h"
 
 namespace tilmash::daemon {
 
-bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
+namespace {
+// One key: absent leaves the default; a value of the wrong type (or out of the type's range)
+// is an error naming the key and its line, never an exception out of here.
+template <class T>
+bool Read(const YAML::Node& root, const char* key, T* out, const std::string& path, std::string* error) {
+  const YAML::Node n = root[key];
+  if (!n) return true;
   try {
-    YAML::Node root = YAML::LoadFile(path);
-    static const char* kKnown[] = {"grpc_listen",
-                                   "media_address",
-                                   "opus_bitrate",
-                                   "frame_ms",
-                                   "jitter_ms",
-                                   "floor_duck_db",
-                                   "log_level",
-                                   "demo",
-                                   "plaintext",
-                                   "tls_cert",
-                                   "tls_key",
-                                   "tls_client_ca",
-                                   "require_client_cert",
-                                   "token_secret_file",
-                                   "admin_token_file",
-                                   "audit_log",
-                                   "fanout_threads",
-                                   "listener_lease_ms",
-                                   "key_rotation_s",
-                                   "key_lead_ms",
-                                   "rekey_after_packets",
-                                   "multicast_group",
-                                   "multicast_port",
-                                   "multicast_ttl",
-                                   "http_listen",
-                                   "http_tls_cert",
-                                   "http_tls_key",
-                                   "hls",
-                                   "hls_dir",
-                                   "web_root"};
-    for (const auto& kv : root) {
-      const auto key = kv.first.as<std::string>();
-      bool known = false;
-      for (const char* k : kKnown) known = known || key == k;
-      if (!known) {
-        *error = path + ": unknown key '" + key + "'";
-        return false;
-      }
-    }
-    if (root["grpc_listen"]) c->grpc_listen = root["grpc_listen"].as<std::string>();
-    if (root["media_address"]) c->media_address = root["media_address"].as<std::string>();
-    if (root["opus_bitrate"]) c->opus_bitrate = root["opus_bitrate"].as<int>();
-    if (root["frame_ms"]) c->frame_ms = root["frame_ms"].as<int>();
-    if (root["jitter_ms"]) c->jitter_ms = root["jitter_ms"].as<int>();
-    if (root["floor_duck_db"]) c->floor_duck_db = root["floor_duck_db"].as<double>();
-    if (root["log_level"]) c->log_level = root["log_level"].as<std::string>();
-    if (root["demo"]) c->demo = root["demo"].as<bool>();
-    if (root["fanout_threads"]) c->fanout_threads = root["fanout_threads"].as<int>();
-    if (root["listener_lease_ms"]) c->listener_lease_ms = root["listener_lease_ms"].as<int>();
-    if (root["key_rotation_s"]) c->key_rotation_s = root["key_rotation_s"].as<int>();
-    if (root["key_lead_ms"]) c->key_lead_ms = root["key_lead_ms"].as<int>();
-    if (root["rekey_after_packets"]) c->rekey_after_packets = root["rekey_after_packets"].as<long long>();
-    if (root["multicast_group"]) c->multicast_group = root["multicast_group"].as<std::string>();
-    if (root["multicast_port"]) c->multicast_port = root["multicast_port"].as<int>();
-    if (root["multicast_ttl"]) c->multicast_ttl = root["multicast_ttl"].as<int>();
-    if (root["http_listen"]) c->http_listen = root["http_listen"].as<std::string>();
-    if (root["http_tls_cert"]) c->http_tls_cert = root["http_tls_cert"].as<std::string>();
-    if (root["http_tls_key"]) c->http_tls_key = root["http_tls_key"].as<std::string>();
-    if (root["hls"]) c->hls = root["hls"].as<bool>();
-    if (root["web_root"]) c->web_root = root["web_root"].as<std::string>();
-    if (root["hls_dir"]) c->hls_dir = root["hls_dir"].as<std::string>();
-    if (root["plaintext"]) c->plaintext = root["plaintext"].as<bool>();
-    if (root["tls_cert"]) c->tls_cert = root["tls_cert"].as<std::string>();
-    if (root["tls_key"]) c->tls_key = root["tls_key"].as<std::string>();
-    if (root["tls_client_ca"]) c->tls_client_ca = root["tls_client_ca"].as<std::string>();
-    if (root["require_client_cert"]) c->require_client_cert = root["require_client_cert"].as<bool>();
-    if (root["token_secret_file"]) c->token_secret_file = root["token_secret_file"].as<std::string>();
-    if (root["admin_token_file"]) c->admin_token_file = root["admin_token_file"].as<std::string>();
-    if (root["audit_log"]) c->audit_log = root["audit_log"].as<std::string>();
+    *out = n.as<T>();
+    return true;
+  } catch (const YAML::Exception&) {
+    *error = path + ":" + std::to_string(n.Mark().line + 1) + ": " + key + ": " +
+             (n.IsScalar() ? domain::Quoted(n.Scalar()) + " is not " : std::string("expected ")) +
+             (std::is_same_v<T, bool>          ? "true or false"
+              : std::is_same_v<T, std::string> ? "a string"
+              : std::is_integral_v<T>          ? "an integer in range"
+                                               : "a number");
+    return false;
+  }
+}
+}  // namespace
+
+bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
   } catch (const YAML::Exception& e) {
     *error = path + ": " + e.what();
     return false;
   }
-  return true;
+  if (!root.IsMap()) {
+    *error = path + ": expected a map of settings (key: value)";
+    return false;
+  }
+  static const char* kKnown[] = {"grpc_listen",
+                                 "media_address",
+                                 "opus_bitrate",
+                                 "frame_ms",
+                                 "jitter_ms",
+                                 "floor_duck_db",
+                                 "log_level",
+                                 "demo",
+                                 "plaintext",
+                                 "tls_cert",
+                                 "tls_key",
+                                 "tls_client_ca",
+                                 "require_client_cert",
+                                 "token_secret_file",
+                                 "admin_token_file",
+                                 "audit_log",
+                                 "fanout_threads",
+                                 "listener_lease_ms",
+                                 "key_rotation_s",
+                                 "key_lead_ms",
+                                 "rekey_after_packets",
+                                 "multicast_group",
+                                 "multicast_port",
+                                 "multicast_ttl",
+                                 "http_listen",
+                                 "http_tls_cert",
+                                 "http_tls_key",
+                                 "hls",
+                                 "hls_dir",
+                                 "web_root"};
+  for (const auto& kv : root) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    bool known = false;
+    for (const char* k : kKnown) known = known || key == k;
+    if (!known) {
+      *error = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key " + domain::Quoted(key);
+      return false;
+    }
+  }
+  return Read(root, "grpc_listen", &c->grpc_listen, path, error) &&
+         Read(root, "media_address", &c->media_address, path, error) &&
+         Read(root, "opus_bitrate", &c->opus_bitrate, path, error) &&
+         Read(root, "frame_ms", &c->frame_ms, path, error) && Read(root, "jitter_ms", &c->jitter_ms, path, error) &&
+         Read(root, "floor_duck_db", &c->floor_duck_db, path, error) &&
+         Read(root, "log_level", &c->log_level, path, error) && Read(root, "demo", &c->demo, path, error) &&
+         Read(root, "fanout_threads", &c->fanout_threads, path, error) &&
+         Read(root, "listener_lease_ms", &c->listener_lease_ms, path, error) &&
+         Read(root, "key_rotation_s", &c->key_rotation_s, path, error) &&
+         Read(root, "key_lead_ms", &c->key_lead_ms, path, error) &&
+         Read(root, "rekey_after_packets", &c->rekey_after_packets, path, error) &&
+         Read(root, "multicast_group", &c->multicast_group, path, error) &&
+         Read(root, "multicast_port", &c->multicast_port, path, error) &&
+         Read(root, "multicast_ttl", &c->multicast_ttl, path, error) &&
+         Read(root, "http_listen", &c->http_listen, path, error) &&
+         Read(root, "http_tls_cert", &c->http_tls_cert, path, error) &&
+         Read(root, "http_tls_key", &c->http_tls_key, path, error) && Read(root, "hls", &c->hls, path, error) &&
+         Read(root, "web_root", &c->web_root, path, error) && Read(root, "hls_dir", &c->hls_dir, path, error) &&
+         Read(root, "plaintext", &c->plaintext, path, error) && Read(root, "tls_cert", &c->tls_cert, path, error) &&
+         Read(root, "tls_key", &c->tls_key, path, error) &&
+         Read(root, "tls_client_ca", &c->tls_client_ca, path, error) &&
+         Read(root, "require_client_cert", &c->require_client_cert, path, error) &&
+         Read(root, "token_secret_file", &c->token_secret_file, path, error) &&
+         Read(root, "admin_token_file", &c->admin_token_file, path, error) &&
+         Read(root, "audit_log", &c->audit_log, path, error);
 }
 
 std::string Validate(const Config& c) {

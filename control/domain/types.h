@@ -176,6 +176,7 @@ struct MediaStats {
   // Fan-out delay: a channel packet in -> its last listener's packet handed to the kernel.
   double fanout_delay_p50_us = 0, fanout_delay_p99_us = 0, fanout_delay_max_us = 0;
   uint64_t fanout_delay_samples = 0;
+  uint64_t fanout_delay_over_range = 0;  // past the histogram's range (10 s)
 };
 
 // Events flow up to watchers (gRPC WatchSession).

@@ -268,7 +268,8 @@ void ToProto(const domain::SessionView& in, v1::Session* out, bool include_keys)
   ToProto(in.floor_source, out->mutable_floor_source());
   if (in.floor_ingest) {
     ToProto(*in.floor_ingest, out->mutable_floor_ingest());
-    if (!include_keys) out->mutable_floor_ingest()->mutable_srtp()->clear_master_key();
+    if (!include_keys && out->floor_ingest().has_srtp())
+      out->mutable_floor_ingest()->mutable_srtp()->clear_master_key();
   }
   for (const auto& c : in.channels) ToProto(c, out->add_channels());
   for (const auto& c : in.consoles) ToProto(c, out->add_consoles());
@@ -296,6 +297,7 @@ void ToProto(const domain::MediaStats& in, v1::SessionStats* out) {
   out->set_fanout_delay_p99_us(in.fanout_delay_p99_us);
   out->set_fanout_delay_max_us(in.fanout_delay_max_us);
   out->set_fanout_delay_samples(in.fanout_delay_samples);
+  out->set_fanout_delay_over_range(in.fanout_delay_over_range);
 }
 
 namespace {

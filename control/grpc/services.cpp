@@ -30,7 +30,7 @@ grpc::Status SessionServiceImpl::CreateSession(grpc::ServerContext* ctx, const v
     spec.languages.assign(req->languages().begin(), req->languages().end());
     spec.floor_language = req->floor_language();
     spec.floor_source = FromProto(req->floor_source());
-    if (req->floor_duck_db() != 0) spec.floor_duck_db = req->floor_duck_db();
+    if (req->has_floor_duck_db()) spec.floor_duck_db = req->floor_duck_db();
     auto created = registry_.Create(spec);
     if (!created.ok()) return ToGrpc(created.status());
     ToProto(created.value(), resp);
@@ -67,7 +67,7 @@ grpc::Status SessionServiceImpl::AddChannel(grpc::ServerContext* ctx, const v1::
   return authz_.Run(ctx, "SessionService.AddChannel", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
     TILMASH_FIND_SESSION(s, req->session_id());
     std::optional<double> duck;
-    if (req->floor_duck_db() != 0) duck = req->floor_duck_db();
+    if (req->has_floor_duck_db()) duck = req->floor_duck_db();
     auto r = s->AddChannel(req->language(), duck);
     if (!r.ok()) return ToGrpc(r.status());
     ToProto(r.value(), resp);
@@ -89,6 +89,9 @@ grpc::Status SessionServiceImpl::SetChannelDucking(grpc::ServerContext* ctx, con
   return authz_.Run(ctx, "SessionService.SetChannelDucking", req->session_id(),
                     [&](const auth::Claims& who) -> grpc::Status {
                       TILMASH_FIND_SESSION(s, req->session_id());
+                      if (!req->has_floor_duck_db())
+                        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                            "floor_duck_db is required (-60 to 0 dB; 0: no ducking)");
                       auto r = s->SetChannelDucking(req->language(), req->floor_duck_db());
                       if (!r.ok()) return ToGrpc(r.status());
                       ToProto(r.value(), resp);

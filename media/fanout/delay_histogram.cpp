@@ -1,31 +1,48 @@
 #include "fanout/delay_histogram.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace tilmash::fanout {
 
+std::size_t DelayHistogram::BucketOf(int64_t us) {
+  if (us < kFineRangeUs) return std::size_t(us / kFineUs);
+  return kFine + std::size_t((us - kFineRangeUs) / kCoarseUs);
+}
+
+double DelayHistogram::UpperEdgeUs(std::size_t b) {
+  if (b < kFine) return double((int64_t(b) + 1) * kFineUs);
+  return double(kFineRangeUs + (int64_t(b - kFine) + 1) * kCoarseUs);
+}
+
 void DelayHistogram::Record(int64_t delay_ns) {
   if (delay_ns < 0) delay_ns = 0;
-  const std::size_t b = std::min<std::size_t>(std::size_t(delay_ns / 1000 / kBucketUs), kBuckets - 1);
-  buckets_[b].fetch_add(1, std::memory_order_relaxed);
+  const int64_t us = delay_ns / 1000;
+  if (us >= kRangeUs)
+    over_range_.fetch_add(1, std::memory_order_relaxed);
+  else
+    buckets_[BucketOf(us)].fetch_add(1, std::memory_order_relaxed);
   int64_t seen = max_ns_.load(std::memory_order_relaxed);
   while (delay_ns > seen && !max_ns_.compare_exchange_weak(seen, delay_ns, std::memory_order_relaxed)) {
   }
 }
 
 DelaySummary DelayHistogram::Summary() const {
-  std::array<uint64_t, kBuckets> counts;
+  std::vector<uint64_t> counts(kBuckets);
   DelaySummary s;
   for (std::size_t i = 0; i < kBuckets; ++i) s.samples += counts[i] = buckets_[i].load(std::memory_order_relaxed);
+  s.over_range = over_range_.load(std::memory_order_relaxed);
+  s.samples += s.over_range;
   s.max_us = double(max_ns_.load(std::memory_order_relaxed)) / 1000.0;
   if (s.samples == 0) return s;
-  // A percentile is reported as its bucket's upper edge (conservative), capped by the maximum.
+  // A percentile is reported as its bucket's upper edge (conservative), capped by the maximum;
+  // one among the samples past the range is the maximum itself.
   auto at = [&](double q) {
     const uint64_t rank = uint64_t(q * double(s.samples - 1)) + 1;
     uint64_t seen = 0;
     for (std::size_t i = 0; i < kBuckets; ++i) {
       seen += counts[i];
-      if (seen >= rank) return std::min(double((int64_t(i) + 1) * kBucketUs), s.max_us);
+      if (seen >= rank) return std::min(UpperEdgeUs(i), s.max_us);
     }
     return s.max_us;
   };
@@ -36,6 +53,7 @@ DelaySummary DelayHistogram::Summary() const {
 
 void DelayHistogram::Reset() {
   for (auto& b : buckets_) b.store(0, std::memory_order_relaxed);
+  over_range_.store(0, std::memory_order_relaxed);
   max_ns_.store(0, std::memory_order_relaxed);
 }
 

@@ -1,6 +1,8 @@
 // Fan-out delay: from Push of a channel packet to the return of the last sendmmsg that
-// carried it (i.e. to its last listener). A fixed array of atomic 10 us buckets: recording
-// is one relaxed increment on a sender thread, reading is for stats (any thread).
+// carried it (i.e. to its last listener). A fixed array of atomic buckets, 10 us wide up to
+// 100 ms and 1 ms wide up to 10 s: recording is one relaxed increment on a sender thread,
+// reading is for stats (any thread). Nothing is clamped: a delay past 10 s is counted as
+// such, and a percentile that falls among those is reported as the exact maximum.
 #pragma once
 #include <array>
 #include <atomic>
@@ -13,12 +15,17 @@ namespace tilmash::fanout {
 struct DelaySummary {
   uint64_t samples = 0;
   double p50_us = 0, p99_us = 0, max_us = 0;
+  uint64_t over_range = 0;  // samples past the histogram's range (10 s)
 };
 
 class DelayHistogram {
  public:
-  static constexpr int64_t kBucketUs = 10;
-  static constexpr std::size_t kBuckets = 10000;  // 100 ms; slower packets land in the last bucket
+  static constexpr int64_t kFineUs = 10;           // bucket width below kFineRangeUs
+  static constexpr int64_t kFineRangeUs = 100000;  // 100 ms
+  static constexpr int64_t kCoarseUs = 1000;       // bucket width from 100 ms to kRangeUs
+  static constexpr int64_t kRangeUs = 10000000;    // 10 s
+  static constexpr std::size_t kFine = std::size_t(kFineRangeUs / kFineUs);
+  static constexpr std::size_t kBuckets = kFine + std::size_t((kRangeUs - kFineRangeUs) / kCoarseUs);
 
   void Record(int64_t delay_ns);
   DelaySummary Summary() const;
@@ -26,7 +33,10 @@ class DelayHistogram {
   void Reset();
 
  private:
+  static std::size_t BucketOf(int64_t us);
+  static double UpperEdgeUs(std::size_t bucket);
   std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
+  std::atomic<uint64_t> over_range_{0};
   std::atomic<int64_t> max_ns_{0};
 };
 

@@ -306,6 +306,7 @@ domain::MediaStats MediaSessionGst::Stats() const {
   stats.fanout_delay_p99_us = f.delay.p99_us;
   stats.fanout_delay_max_us = f.delay.max_us;
   stats.fanout_delay_samples = f.delay.samples;
+  stats.fanout_delay_over_range = f.delay.over_range;
   return stats;
 }
 

@@ -63,6 +63,84 @@ TEST_F(E2eTest, InvalidArgumentsNameTheField) {
   }
 }
 
+// A 10,000-character field comes back as INVALID_ARGUMENT with a short message (it used to
+// overflow the client's metadata limit and arrive as RESOURCE_EXHAUSTED).
+TEST_F(E2eTest, AHugeFieldGetsAShortErrorThatNamesIt) {
+  auto session = CreateSession({"ru"}, 440);
+  const std::string huge(10000, 'x');
+  for (const std::string& field : {std::string("language"), std::string("session_id")}) {
+    grpc::ClientContext ctx;
+    v1::AddChannelRequest req;
+    req.set_session_id(field == "session_id" ? huge : session.id());
+    req.set_language(field == "language" ? huge : "kk");
+    v1::Channel c;
+    const auto st = daemon_.sessions().AddChannel(&ctx, req, &c);
+    EXPECT_EQ(st.error_code(), field == "language" ? grpc::StatusCode::INVALID_ARGUMENT : grpc::StatusCode::NOT_FOUND)
+        << st.error_message().substr(0, 300);
+    EXPECT_LT(st.error_message().size(), 200u) << st.error_message().substr(0, 300);
+  }
+  grpc::ClientContext ctx;
+  v1::GetSessionRequest get;
+  get.set_session_id(huge);
+  v1::Session s;
+  const auto st = daemon_.sessions().GetSession(&ctx, get, &s);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(st.error_message(), "session_id: no session '" + std::string(64, 'x') + "...'");
+}
+
+// What the API says is what it means: an unset field is absent, 0 dB is 0 dB, a duplicate
+// language names its position once.
+TEST_F(E2eTest, TheApiSaysWhatItMeans) {
+  {  // A plain RTP floor has no srtp block at all; an SRTP floor has one, with its key for the caller.
+    auto plain = CreateSession({"ru"}, std::nullopt);
+    EXPECT_TRUE(plain.has_floor_ingest());
+    EXPECT_FALSE(plain.floor_ingest().has_srtp());
+    grpc::ClientContext ctx;
+    v1::SetFloorSourceRequest req;
+    req.set_session_id(plain.id());
+    req.mutable_source()->mutable_rtp()->set_srtp(true);
+    v1::Session s;
+    ASSERT_TRUE(daemon_.sessions().SetFloorSource(&ctx, req, &s).ok());
+    EXPECT_TRUE(s.floor_ingest().has_srtp());
+    EXPECT_EQ(s.floor_ingest().srtp().master_key().size(), 30u);
+  }
+  {  // floor_duck_db: unset is -18 dB, 0 is no ducking, in CreateSession and AddChannel alike.
+    grpc::ClientContext ctx;
+    v1::CreateSessionRequest req;
+    req.add_languages("ru");
+    req.set_floor_duck_db(0);
+    v1::Session s;
+    ASSERT_TRUE(daemon_.sessions().CreateSession(&ctx, req, &s).ok());
+    EXPECT_EQ(s.channels(1).floor_duck_db(), 0.0);
+    grpc::ClientContext add_ctx;
+    v1::AddChannelRequest add;
+    add.set_session_id(s.id());
+    add.set_language("kk");
+    v1::Channel kk;
+    ASSERT_TRUE(daemon_.sessions().AddChannel(&add_ctx, add, &kk).ok());
+    EXPECT_EQ(kk.floor_duck_db(), 0.0) << "the session's default";
+    auto defaults = CreateSession({"ru"}, 440);
+    EXPECT_EQ(defaults.channels(1).floor_duck_db(), -18.0);
+    grpc::ClientContext duck_ctx;
+    v1::SetChannelDuckingRequest duck;
+    duck.set_session_id(s.id());
+    duck.set_language("ru");
+    v1::Channel c;
+    ExpectStatus(daemon_.sessions().SetChannelDucking(&duck_ctx, duck, &c), grpc::StatusCode::INVALID_ARGUMENT,
+                 "floor_duck_db is required");
+  }
+  {  // A duplicate language names where it is, once.
+    grpc::ClientContext ctx;
+    v1::CreateSessionRequest req;
+    req.add_languages("ru");
+    req.add_languages("RU");
+    v1::Session s;
+    const auto st = daemon_.sessions().CreateSession(&ctx, req, &s);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+    EXPECT_EQ(st.error_message(), "languages[1]: channel 'ru' already exists");
+  }
+}
+
 TEST_F(E2eTest, UnknownSessionChannelConsoleListenerAreNotFound) {
   auto session = CreateSession({"ru"}, 440);
   {

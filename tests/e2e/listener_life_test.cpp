@@ -101,6 +101,15 @@ TEST_F(ListenerLifeTest, ASilentListenerIsReapedAtItsLeaseAndAKeptOneStays) {
   const uint64_t before = kept->stats().packets;
   EXPECT_TRUE(kept->WaitForStats([&](const auto& s) { return s.packets >= before + 50; }, 2s));
   EXPECT_TRUE(kept->ended_reason().empty()) << kept->ended_reason();
+  // A late KeepAlive for the reaped listener is told why it ended, not a bare NOT_FOUND.
+  grpc::ClientContext ctx;
+  v1::KeepAliveRequest ka;
+  ka.set_session_id(session.id());
+  ka.set_listener_id(silent->listener_id());
+  v1::KeepAliveResponse kar;
+  const auto st = daemon_.listeners().KeepAlive(&ctx, ka, &kar);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(st.error_message().find("(lease expired)"), std::string::npos) << st.error_message();
   silent->Stop(false);
 }
 

@@ -168,7 +168,7 @@ void Dispatch(Op op, const uint8_t* msg, std::size_t len, SessionRegistry& regis
       spec.languages.assign(req.languages().begin(), req.languages().end());
       spec.floor_language = req.floor_language();
       spec.floor_source = grpcapi::FromProto(req.floor_source());
-      if (req.floor_duck_db() != 0) spec.floor_duck_db = req.floor_duck_db();
+      if (req.has_floor_duck_db()) spec.floor_duck_db = req.floor_duck_db();
       auto created = registry.Create(spec);
       if (!created.ok()) return Reply(created);
       v1::Session resp;
@@ -203,7 +203,7 @@ void Dispatch(Op op, const uint8_t* msg, std::size_t len, SessionRegistry& regis
       if (!Parse(msg, len, known, &req)) return;
       if (auto s = Find(registry, req.session_id())) {
         std::optional<double> duck;
-        if (req.floor_duck_db() != 0) duck = req.floor_duck_db();
+        if (req.has_floor_duck_db()) duck = req.floor_duck_db();
         auto r = s->AddChannel(req.language(), duck);
         if (!r.ok()) return Reply(r);
         v1::Channel resp;
@@ -222,6 +222,7 @@ void Dispatch(Op op, const uint8_t* msg, std::size_t len, SessionRegistry& regis
       v1::SetChannelDuckingRequest req;
       if (!Parse(msg, len, known, &req)) return;
       if (auto s = Find(registry, req.session_id())) {
+        if (!req.has_floor_duck_db()) return;
         auto r = s->SetChannelDucking(req.language(), req.floor_duck_db());
         if (!r.ok()) return Reply(r);
         v1::Channel resp;

@@ -1,4 +1,6 @@
 // tilmashctl: session, channel, floor and watch commands (SessionService).
+#include <optional>
+
 #include "command.h"
 #include "tilmash/v1/tilmash.grpc.pb.h"
 
@@ -16,7 +18,8 @@ std::string LanguageArg(const std::string& language) { return language == "unkno
 struct CreateOptions {
   std::string name, floor_language;
   std::vector<std::string> languages;
-  double floor_tone = 0, level_db = 0, duck_db = 0;
+  double floor_tone = 0, level_db = 0;
+  std::optional<double> duck_db;
   bool floor_rtp = false, floor_srtp = false;
 };
 
@@ -31,7 +34,7 @@ int Create(Context& ctx, const CreateOptions& o) {
   } else if (o.floor_rtp || o.floor_srtp) {
     request.mutable_floor_source()->mutable_rtp()->set_srtp(o.floor_srtp);
   }
-  request.set_floor_duck_db(o.duck_db);
+  if (o.duck_db) request.set_floor_duck_db(*o.duck_db);
   grpc::ClientContext context;
   SetDeadline(context);
   v1::Session session;
@@ -84,11 +87,11 @@ void PrintChannel(const v1::Channel& c) {
   PrintChannels(one);
 }
 
-int AddChannel(Context& ctx, const std::string& id, const std::string& language, double duck_db) {
+int AddChannel(Context& ctx, const std::string& id, const std::string& language, std::optional<double> duck_db) {
   v1::AddChannelRequest request;
   request.set_session_id(id);
   request.set_language(language);
-  request.set_floor_duck_db(duck_db);
+  if (duck_db) request.set_floor_duck_db(*duck_db);
   grpc::ClientContext context;
   SetDeadline(context);
   v1::Channel channel;
@@ -177,7 +180,7 @@ void AddSessionCommands(CLI::App& app, Context& ctx, Action& action) {
     cmd->add_flag("--floor-srtp", o->floor_srtp, "floor = SRTP ingest")->excludes(tone);
     tone->excludes(rtp);
     cmd->add_option("--level-db", o->level_db, "floor tone level in dBFS (0 = server default -20)");
-    cmd->add_option("--duck-db", o->duck_db, "floor gain under a live interpreter (0 = server default -18)");
+    cmd->add_option("--duck-db", o->duck_db, "floor gain under a live interpreter, dB (default -18; 0: no ducking)");
     cmd->callback([&, o] { action = [&ctx, o] { return Create(ctx, *o); }; });
   }
   auto add_id_command = [&](CLI::App* parent, const char* name, const char* help,
@@ -194,11 +197,12 @@ void AddSessionCommands(CLI::App& app, Context& ctx, Action& action) {
 
   auto* channel = app.add_subcommand("channel", "language channels")->require_subcommand(1);
   {
-    auto o = std::make_shared<std::tuple<std::string, std::string, double>>();
+    auto o = std::make_shared<std::tuple<std::string, std::string, std::optional<double>>>();
     auto* cmd = channel->add_subcommand("add", "add a language channel");
     cmd->add_option("id", std::get<0>(*o), "session id")->required();
     cmd->add_option("language", std::get<1>(*o), "BCP-47 tag")->required();
-    cmd->add_option("--duck-db", std::get<2>(*o), "floor gain under a live interpreter (0 = session default)");
+    cmd->add_option("--duck-db", std::get<2>(*o),
+                    "floor gain under a live interpreter, dB (default: the session's; 0: no ducking)");
     cmd->callback(
         [&, o] { action = [&ctx, o] { return AddChannel(ctx, std::get<0>(*o), std::get<1>(*o), std::get<2>(*o)); }; });
   }
