@@ -209,6 +209,23 @@ TEST_F(BrowserTest, AnOfferWithAnOutOfRangeNumberIs400AndTheDaemonGoesOn) {
   EXPECT_GT(NextLevels(*listener, {440})[0], -30) << "the floor still reaches the ru listener";
 }
 
+// WHEP's resource: its Location ends the viewer for the token that made it (or staff), once;
+// the viewer counts in the audience meanwhile.
+TEST_F(BrowserTest, AViewerIsEndedByItsOwnTokenAtItsLocation) {
+  auto s = CreateSession({"ru"}, 440.0);
+  const std::string owner = Mint(v1::VIEWER, s.id()).token(), other = Mint(v1::VIEWER, s.id()).token();
+  auto r = Http(daemon_.http_url() + "whep/" + s.id() + "/ru", "POST", "application/sdp", BrowserOffer(), owner);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.location.rfind("/whep/" + s.id() + "/ru/w-", 0), 0u) << r.location;
+  EXPECT_NE(r.body.find("a=candidate"), std::string::npos) << "no trickle: the answer carries its candidates";
+  EXPECT_EQ(AudienceOf(s.id(), "ru"), 1);
+  const std::string resource = daemon_.http_url() + r.location.substr(1);
+  EXPECT_EQ(Http(resource, "DELETE", "", "", other).status, 403);
+  EXPECT_EQ(Http(resource, "DELETE", "", "", owner).status, 200);
+  EXPECT_EQ(Http(resource, "DELETE", "", "", owner).status, 404);
+  EXPECT_EQ(AudienceOf(s.id(), "ru"), 0);
+}
+
 // One token, one limit: its gRPC streams and its browser viewers count together.
 TEST_F(BrowserTest, ATokensStreamLimitCountsSubscribeAndWhepTogether) {
   auto s = CreateSession({"ru"}, 440.0);

@@ -10,7 +10,7 @@ namespace tilmash::testing {
 
 struct HttpReply {
   int status = 0;
-  std::string body, content_type, cache_control, allow, cors;
+  std::string body, content_type, cache_control, allow, cors, location;
 };
 
 // `body_type` empty: no request body. `token` non-empty: "Authorization: Bearer <token>".
@@ -53,6 +53,7 @@ inline HttpReply Http(const std::string& url, const char* method = "GET", const 
   r.cache_control = get("Cache-Control");
   r.allow = get("Allow");
   r.cors = get("Access-Control-Allow-Origin");
+  r.location = get("Location");
   g_object_unref(msg);
   g_object_unref(session);
   return r;

@@ -2,8 +2,8 @@
 // The other booth features (select, handover, messages, ...) are in desk_commands.cpp.
 #include <optional>
 
+#include "client/convert.h"
 #include "command.h"
-#include "domain/sdp.h"
 #include "tilmash/v1/tilmash.grpc.pb.h"
 
 namespace tilmash::ctl {
@@ -37,7 +37,7 @@ int Join(Context& ctx, const JoinOptions& o) {
       const v1::ReturnFeed& f = r.return_feed();
       std::cout << "return  from " << f.source().host() << ":" << f.source().port() << " ssrc " << f.ssrc() << " pt "
                 << f.payload_type() << " " << SuiteText(f.srtp().suite()) << " roc " << f.srtp().roc() << " key "
-                << domain::Base64Encode(f.srtp().master_key()) << "\n";
+                << client::Base64(f.srtp().master_key()) << "\n";
       if (!f.sdp().empty()) std::cout << "\n" << f.sdp() << (f.sdp().back() == '\n' ? "" : "\n");
     }
   });
@@ -112,7 +112,7 @@ int Subscribe(Context& ctx, const SubscribeOptions& o) {
               << "balance      " << r.interpretation_percent() << " % interpretation, "
               << 100 - r.interpretation_percent() << " % original\n"
               << "srtp         " << SuiteText(r.srtp().suite()) << " roc " << r.srtp().roc() << " key "
-              << domain::Base64Encode(key) << "\n\n"
+              << client::Base64(key) << "\n\n"
               << r.sdp();
     if (!r.sdp().empty() && r.sdp().back() != '\n') std::cout << "\n";
   });

@@ -8,7 +8,6 @@
 #include <iostream>
 
 #include "client/convert.h"
-#include "domain/sdp.h"
 
 namespace tilmash::ctl {
 
@@ -73,7 +72,7 @@ std::string IngestText(const v1::IngestEndpoint& ingest) {
                      (ingest.ssrc() ? std::to_string(ingest.ssrc()) : std::string("latched"));
   if (ingest.has_srtp() && !ingest.srtp().master_key().empty()) {
     const std::string& key = ingest.srtp().master_key();
-    text += " " + SuiteText(ingest.srtp().suite()) + " key " + domain::Base64Encode(key);
+    text += " " + SuiteText(ingest.srtp().suite()) + " key " + client::Base64(key);
   } else {
     text += " plain RTP";
   }

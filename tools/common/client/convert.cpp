@@ -1,9 +1,19 @@
 #include "client/convert.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cctype>
 
 namespace tilmash::client {
+
+std::string Base64(const std::string& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), int(bytes.size()));
+  out.resize(std::size_t(n < 0 ? 0 : n));
+  return out;
+}
 
 rtp::SrtpSuite SuiteFromProto(v1::CryptoSuite suite) {
   return suite == v1::AEAD_AES_128_GCM ? rtp::SrtpSuite::kAeadAes128Gcm : rtp::SrtpSuite::kAesCm128HmacSha1_80;

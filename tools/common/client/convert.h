@@ -9,6 +9,9 @@
 
 namespace tilmash::client {
 
+// Base64 (RFC 4648, with padding) of a key, as SDP's a=crypto inline: carries it (OpenSSL's encoder).
+std::string Base64(const std::string& bytes);
+
 // CRYPTO_SUITE_UNSPECIFIED means the server default, AES_CM_128_HMAC_SHA1_80.
 rtp::SrtpSuite SuiteFromProto(v1::CryptoSuite suite);
 v1::CryptoSuite SuiteToProto(rtp::SrtpSuite suite);

@@ -1,0 +1,110 @@
+// libFuzzer target: the HTTP side's parsing of outside input, as the daemon does it - request
+// routing (media/web/http_routes.cpp: method, path, Authorization, Content-Type) and, for a WHEP
+// offer, the SDP offer parser and the answer check (media/sdp/whep_sdp.cpp).
+//
+// Input: a request as text: "METHOD PATH\n", header lines ("Authorization: ...",
+// "Content-Type: ..."), an empty line, then the body (the SDP offer). A line "--answer--" in the
+// body starts an SDP answer to check against the offer.
+// Checks: nothing throws or crashes; every name a route hands on passed the strict alphabet
+// (no '/', '.', '%'); files are the page's or hlssink2's names; a WHEP route carries a token;
+// refusals are 4xx; an accepted offer names a dynamic Opus payload type; error messages stay
+// short (outside values are quoted at most 64 bytes).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "fuzz_check.h"
+#include "sdp/whep_sdp.h"
+#include "web/http_routes.h"
+
+namespace {
+
+using tilmash::web::Route;
+
+constexpr std::size_t kMaxMessage = 400;
+
+bool NoPathTricks(const std::string& s) {
+  return s.find('/') == std::string::npos && s.find("..") == std::string::npos && s.find('%') == std::string::npos;
+}
+
+void CheckRoute(const Route& r) {
+  switch (r.kind) {
+    case Route::Kind::kRefuse:
+      CHECK(r.status >= 400 && r.status < 500);
+      CHECK(!r.message.empty() && r.message.size() < kMaxMessage);
+      break;
+    case Route::Kind::kPage:
+      CHECK(!r.file.empty() && r.file.find("..") == std::string::npos && r.file[0] != '/');
+      CHECK(r.file.rfind("vendor/", 0) == 0 ? NoPathTricks(r.file.substr(7)) : NoPathTricks(r.file));
+      CHECK(!r.content_type.empty());
+      break;
+    case Route::Kind::kHlsFile:
+      CHECK(tilmash::web::SafeName(r.session) && tilmash::web::SafeName(r.channel));
+      CHECK(r.file == "playlist.m3u8" || (r.file.size() == 11 && r.file.rfind("seg", 0) == 0));
+      break;
+    case Route::Kind::kHlsMaster:
+    case Route::Kind::kSessionInfo:
+      CHECK(tilmash::web::SafeName(r.session));
+      break;
+    case Route::Kind::kWhepOffer:
+    case Route::Kind::kWhepEnd:
+      CHECK(tilmash::web::SafeName(r.session) && tilmash::web::SafeName(r.channel));
+      CHECK(r.kind == Route::Kind::kWhepOffer || tilmash::web::SafeName(r.resource));
+      CHECK(!r.token.empty());
+      break;
+    case Route::Kind::kHealth:
+    case Route::Kind::kWhepOptions:
+      break;
+  }
+}
+
+std::string_view NextLine(std::string_view& in) {
+  const auto nl = in.find('\n');
+  std::string_view line = in.substr(0, nl);
+  in.remove_prefix(nl == std::string_view::npos ? in.size() : nl + 1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  const std::string_view request_line = NextLine(in);
+  const auto space = request_line.find(' ');
+  tilmash::web::HttpRequest req;
+  req.method = request_line.substr(0, space);
+  req.path = space == std::string_view::npos ? std::string_view() : request_line.substr(space + 1);
+  while (!in.empty()) {
+    const std::string_view h = NextLine(in);
+    if (h.empty()) break;
+    if (h.rfind("Authorization: ", 0) == 0) req.authorization = h.substr(15);
+    if (h.rfind("Content-Type: ", 0) == 0) req.content_type = h.substr(14);
+  }
+  for (int options = 0; options < 8; ++options) {
+    const Route r = tilmash::web::RouteRequest(req, {bool(options & 1), bool(options & 2), bool(options & 4)});
+    CheckRoute(r);
+    if (!(options & 4)) CHECK(r.kind != Route::Kind::kWhepOffer && r.kind != Route::Kind::kWhepEnd);
+  }
+  // The body as a WHEP offer (and an answer to it, after "--answer--").
+  std::string_view offer_text = in, answer_text;
+  if (const auto cut = in.find("\n--answer--\n"); cut != std::string_view::npos) {
+    offer_text = in.substr(0, cut + 1);
+    answer_text = in.substr(cut + 12);
+  }
+  auto offer = tilmash::sdp::ParseWhepOffer(offer_text);
+  if (!offer.ok()) {
+    CHECK(offer.status().code() == tilmash::domain::StatusCode::kInvalidArgument);
+    CHECK(offer.status().message().size() < kMaxMessage);
+    return 0;
+  }
+  CHECK(offer->opus_payload_type >= 96 && offer->opus_payload_type <= 127);
+  CHECK(offer->audio_mid.size() <= 32);
+  const auto checked = tilmash::sdp::CheckWhepAnswer(offer.value(), answer_text);
+  if (checked.ok())
+    CHECK(answer_text.find("a=candidate") != std::string_view::npos);
+  else
+    CHECK(checked.code() == tilmash::domain::StatusCode::kInternal && checked.message().size() < kMaxMessage);
+  return 0;
+}
