@@ -146,7 +146,7 @@ class BoothStream : public EventStream<v1::BoothEvent> {
  public:
   BoothStream(std::shared_ptr<domain::Session> s, std::string booth)
       : session_(std::move(s)), booth_(std::move(booth)) {}
-  static grpc::ServerWriteReactor<v1::BoothEvent>* Open(EventHub& hub, std::shared_ptr<domain::Session> s,
+  static grpc::ServerWriteReactor<v1::BoothEvent>* Open(EventHub& hub, const std::shared_ptr<domain::Session>& s,
                                                         const std::string& booth) {
     auto self = std::make_shared<BoothStream>(s, booth);
     auto* reactor = Start(self);

@@ -6,9 +6,9 @@
 #pragma once
 #include <grpcpp/support/server_callback.h>
 
-#include <deque>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "grpc/event_hub.h"
 
@@ -29,7 +29,7 @@ class EventStream : public grpc::ServerWriteReactor<Msg>, public EventHub::Subsc
       if (replace_last && last_replaceable_ && !queue_.empty()) {
         queue_.back() = std::move(m);
       } else {
-        if (queue_.size() >= kMaxQueued) queue_.pop_front();
+        if (queue_.size() >= kMaxQueued) queue_.erase(queue_.begin());
         queue_.push_back(std::move(m));
       }
       last_replaceable_ = replace_last;
@@ -99,7 +99,7 @@ class EventStream : public grpc::ServerWriteReactor<Msg>, public EventHub::Subsc
       if (writing_ || finished_) return;
       if (!queue_.empty()) {
         current_ = std::move(queue_.front());
-        queue_.pop_front();
+        queue_.erase(queue_.begin());
         if (queue_.empty()) last_replaceable_ = false;
         writing_ = true;
         next = kWrite;
@@ -113,7 +113,8 @@ class EventStream : public grpc::ServerWriteReactor<Msg>, public EventHub::Subsc
   }
 
   std::mutex mu_;
-  std::deque<Msg> queue_;
+  // Usually empty or one message: a vector costs nothing until used (a deque allocates at once).
+  std::vector<Msg> queue_;
   Msg current_;  // the message being written (only its writer touches it)
   bool writing_ = false, finishing_ = false, finished_ = false, last_replaceable_ = false;
   grpc::Status status_;

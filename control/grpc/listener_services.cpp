@@ -116,7 +116,7 @@ class KeyStream : public EventStream<v1::KeyUpdate> {
  public:
   KeyStream(std::shared_ptr<domain::Session> session, domain::ListenerId listener)
       : session_(std::move(session)), listener_(std::move(listener)) {}
-  static grpc::ServerWriteReactor<v1::KeyUpdate>* Open(EventHub& hub, std::shared_ptr<domain::Session> session,
+  static grpc::ServerWriteReactor<v1::KeyUpdate>* Open(EventHub& hub, const std::shared_ptr<domain::Session>& session,
                                                        const domain::ListenerId& listener) {
     auto self = std::make_shared<KeyStream>(session, listener);
     // Watch first, then read the current key: a rotation in between is sent twice, never missed.

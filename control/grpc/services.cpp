@@ -9,8 +9,6 @@
 
 namespace tilmash::grpcapi {
 
-using domain::Result;
-
 std::shared_ptr<domain::Session> FindSession(domain::SessionRegistry& r, const std::string& id, grpc::Status* status) {
   auto s = r.Find(id);
   if (!s.ok()) {

@@ -46,7 +46,7 @@ bool Configure(const std::string& spec, std::string* error) {
     }
     if (name.empty()) {
       g_default = lvl;
-      spdlog::apply_all([&](std::shared_ptr<spdlog::logger> l) {
+      spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) {
         if (!g_levels.count(l->name())) l->set_level(lvl);
       });
     } else {

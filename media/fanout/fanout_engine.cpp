@@ -101,8 +101,9 @@ std::unique_ptr<ListenerHandle> FanoutEngine::AddListener(const ListenerSpec& sp
       rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kProtect, spec.suite, spec.master_key, spec.ssrc, 0, error);
   if (!l->srtp) return nullptr;
   l->counters = std::make_shared<ListenerCounters>();
-  std::unique_ptr<ListenerHandle> handle(new ListenerHandle(this, l->key, spec.suite, spec.ssrc, l->counters));
-  ShardOf(l->key).Add(std::move(l));
+  const ListenerKey key = l->key;
+  std::unique_ptr<ListenerHandle> handle(new ListenerHandle(this, key, spec.suite, spec.ssrc, l->counters));
+  ShardOf(key).Add(std::move(l));
   return handle;
 }
 

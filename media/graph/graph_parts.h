@@ -59,17 +59,15 @@ struct BusProblem {
 inline std::optional<BusProblem> ReadBusProblem(GstMessage* msg) {
   const bool error = GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR;
   if (!error && GST_MESSAGE_TYPE(msg) != GST_MESSAGE_WARNING) return std::nullopt;
-  GError* err = nullptr;
-  gchar* dbg = nullptr;
+  gst::ErrorPtr err;
+  gchar* raw_dbg = nullptr;
   if (error)
-    gst_message_parse_error(msg, &err, &dbg);
+    gst_message_parse_error(msg, err.out(), &raw_dbg);
   else
-    gst_message_parse_warning(msg, &err, &dbg);
-  BusProblem p{error, std::string(GST_OBJECT_NAME(msg->src)) + ": " + (err ? err->message : "?") +
-                          (dbg ? std::string(" (") + dbg + ")" : "")};
-  g_clear_error(&err);
-  g_free(dbg);
-  return p;
+    gst_message_parse_warning(msg, err.out(), &raw_dbg);
+  gst::GCharPtr dbg(raw_dbg);
+  return BusProblem{
+      error, std::string(GST_OBJECT_NAME(msg->src)) + ": " + err.message() + (dbg.get() ? " (" + dbg.str() + ")" : "")};
 }
 
 // Downstream first, so no element pushes into one that is not yet playing.

@@ -15,8 +15,6 @@ using namespace parts;
 
 namespace {
 
-constexpr uint8_t kIngestPayloadType = 96;
-
 std::shared_ptr<spdlog::logger> Log() {
   static auto l = log::Get("mix");
   return l;

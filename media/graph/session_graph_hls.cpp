@@ -60,12 +60,10 @@ domain::Result<GstElement*> SessionGraph::BuildHls(Channel& c, GstElement* upstr
   // The Opus branch takes the tee's first pad when BuildEncoder links to it; HLS the second.
   c.hls_tee = tee.get();
   c.hls_queue = queue.get();
-  GstPad* audio = gst_element_request_pad_simple(sink.get(), "audio");
-  GstPad* parse_src = gst_element_get_static_pad(parse.get(), "src");
+  gst::PadPtr audio = gst::PadPtr::Adopt(gst_element_request_pad_simple(sink.get(), "audio"));
+  gst::PadPtr parse_src = gst::PadPtr::Adopt(gst_element_get_static_pad(parse.get(), "src"));
   const bool ok = audio && gst_element_link_many(queue.get(), conv.get(), aac.get(), parse.get(), nullptr) &&
-                  gst_pad_link(parse_src, audio) == GST_PAD_LINK_OK;
-  if (parse_src) gst_object_unref(parse_src);
-  if (audio) gst_object_unref(audio);
+                  gst_pad_link(parse_src.get(), audio.get()) == GST_PAD_LINK_OK;
   if (!ok) return domain::Internal("cannot link the HLS branch of " + c.name);
   return tee.get();
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "gst/gst_ptr.h"
 #include "log/log.h"
 
 namespace tilmash::gst {
@@ -107,11 +108,7 @@ std::vector<std::string> MissingPlugins(const std::vector<std::string>& extra) {
   names.insert(names.end(), extra.begin(), extra.end());
   std::vector<std::string> missing;
   for (const auto& name : names) {
-    GstElementFactory* f = gst_element_factory_find(name.c_str());
-    if (!f)
-      missing.emplace_back(name);
-    else
-      gst_object_unref(f);
+    if (!GstPtr<GstElementFactory>::Adopt(gst_element_factory_find(name.c_str()))) missing.emplace_back(name);
   }
   return missing;
 }

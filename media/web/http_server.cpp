@@ -233,23 +233,21 @@ void HttpServer::ServeSessionInfo(SoupServerMessage* msg, const std::string& ses
 
 void HttpServer::ServeWhepOffer(SoupServerMessage* msg, const Route& route) {
   SoupMessageBody* body = soup_server_message_get_request_body(msg);
-  GBytes* bytes = soup_message_body_flatten(body);
+  std::unique_ptr<GBytes, decltype(&g_bytes_unref)> bytes(soup_message_body_flatten(body), g_bytes_unref);
   gsize n = 0;
-  const auto* data = static_cast<const char*>(g_bytes_get_data(bytes, &n));
+  const auto* data = static_cast<const char*>(g_bytes_get_data(bytes.get(), &n));
   const std::string offer(data ? data : "", n);
-  g_bytes_unref(bytes);
   if (offer.size() > 64 * 1024) return Respond(msg, 413, "text/plain", "the offer is larger than 64 KiB\n", "no-store");
   counters_.whep_offers.fetch_add(1, std::memory_order_relaxed);
   // The answer waits for ICE gathering on a GStreamer thread: park the request meanwhile.
   auto pending = std::make_shared<PendingWhep>();
-  pending->msg = msg;
-  g_object_ref(msg);
+  pending->msg = gst::GObjectPtr<SoupServerMessage>::Ref(msg);
   soup_server_message_pause(msg);
   const std::string location_base = "/whep/" + route.session + "/" + route.channel + "/";
   auto finish = [this, pending, location_base](const WhepResult& r) {
     if (pending->done) return;
     pending->done = true;
-    SoupServerMessage* m = pending->msg;
+    SoupServerMessage* m = pending->msg.get();
     if (r.status == 201) {
       counters_.whep_answered.fetch_add(1, std::memory_order_relaxed);
       soup_message_headers_replace(soup_server_message_get_response_headers(m), "Location",
@@ -259,7 +257,7 @@ void HttpServer::ServeWhepOffer(SoupServerMessage* msg, const Route& route) {
       Respond(m, r.status, "text/plain", r.body + "\n", "no-store");
     }
     soup_server_message_unpause(m);
-    g_object_unref(m);
+    pending->msg.Reset();
   };
   GSource* timeout = g_timeout_source_new_seconds(10);
   auto* on_timeout = new std::function<void()>([finish] { finish({504, "no answer within 10 s", ""}); });
@@ -273,7 +271,7 @@ void HttpServer::ServeWhepOffer(SoupServerMessage* msg, const Route& route) {
   g_source_attach(timeout, thread_.context());
   g_source_unref(timeout);
   std::shared_ptr<Alive> alive = alive_;
-  whep_->Offer(route.token, route.session, route.channel, offer, [alive, finish](WhepResult r) {
+  whep_->Offer(route.token, route.session, route.channel, offer, [alive, finish](const WhepResult& r) {
     std::lock_guard lock(alive->mu);
     if (alive->server) alive->server->thread_.Post([finish, r] { finish(r); });
   });

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gst/gst_ptr.h"
 #include "gst/media_thread.h"
 #include "web/hls_playlist.h"
 #include "web/http_routes.h"
@@ -86,8 +87,8 @@ class HttpServer {
     std::mutex mu;
     HttpServer* server = nullptr;
   };
-  struct PendingWhep {  // HTTP thread only
-    SoupServerMessage* msg = nullptr;
+  struct PendingWhep {                       // HTTP thread only
+    gst::GObjectPtr<SoupServerMessage> msg;  // held (and paused) until answered
     bool done = false;
   };
 

@@ -36,7 +36,7 @@ class BoothE2eTest : public E2eTest {
     return d;
   }
 
-  void Configure(const std::string& session, const std::string& booth, std::vector<std::string> takes,
+  void Configure(const std::string& session, const std::string& booth, const std::vector<std::string>& takes,
                  const std::string& retour_b = "") {
     grpc::ClientContext ctx;
     v1::ConfigureBoothRequest req;
@@ -69,7 +69,7 @@ class BoothE2eTest : public E2eTest {
   }
 
   template <class Receiver>
-  static std::vector<double> Next(Receiver& r, std::vector<double> hz, int ms = 200) {
+  static std::vector<double> Next(Receiver& r, const std::vector<double>& hz, int ms = 200) {
     const std::size_t start = r.SampleCount();
     const std::size_t n = std::size_t(ms) * 48;
     EXPECT_TRUE(r.WaitForSamples(start + n, 5s)) << "no audio arrived";
@@ -170,7 +170,8 @@ TEST_F(BoothE2eTest, HandoverHasNoGapAndNoOverlapAtTheListener) {
     b_frames += lb > -23;
   }
   EXPECT_EQ(both, 0) << "never both interpreters at once";
-  std::cout << "[ measured ] handover: longest silence " << longest_gap << " frame(s)\n";
+  std::cout << "[ measured ] handover: longest silence " << longest_gap << " frame(s); " << a_frames
+            << " frames of the first interpreter, " << b_frames << " of the partner\n";
   EXPECT_LE(longest_gap, Sanitized() ? 10 : 1) << "no silence longer than one frame";
   EXPECT_GT(b_frames, 30) << "the partner took over";
   EXPECT_EQ(l->stats().lost, 0u);

@@ -46,7 +46,7 @@ class E2eTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(daemon_.ok()) << "tilmashd did not start"; }
   void TearDown() override { EXPECT_EQ(daemon_.Stop(), 0) << "tilmashd must exit cleanly on SIGTERM"; }
 
-  v1::Session CreateSession(std::vector<std::string> languages, std::optional<double> floor_tone_hz,
+  v1::Session CreateSession(const std::vector<std::string>& languages, std::optional<double> floor_tone_hz,
                             const std::string& floor_language = "") {
     grpc::ClientContext ctx;
     v1::CreateSessionRequest req;
@@ -64,7 +64,7 @@ class E2eTest : public ::testing::Test {
   }
 
   v1::MintTokenResponse Mint(v1::Role role, const std::string& session, const std::string& booth = "",
-                             std::vector<std::string> channels = {}, uint32_t max_streams = 0) {
+                             const std::vector<std::string>& channels = {}, uint32_t max_streams = 0) {
     grpc::ClientContext ctx;
     v1::MintTokenRequest req;
     req.set_role(role);
@@ -126,7 +126,7 @@ class E2eTest : public ::testing::Test {
   }
 
   // Levels (dBFS) of `hz` in the next `ms` of audio the listener decodes from now on.
-  static std::vector<double> NextLevels(ListenerClient& l, std::vector<double> hz, int ms = 200) {
+  static std::vector<double> NextLevels(ListenerClient& l, const std::vector<double>& hz, int ms = 200) {
     const std::size_t start = l.SampleCount();
     const std::size_t n = std::size_t(ms) * 48;
     EXPECT_TRUE(l.WaitForSamples(start + n, 5s)) << "no audio reached the listener";

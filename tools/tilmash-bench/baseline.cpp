@@ -75,7 +75,11 @@ BaselineResult RunGstBaseline(int listeners, int frame_ms, int window_s) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    r.error = "cannot bind the baseline's receiving socket";
+    return r;
+  }
   socklen_t len = sizeof a;
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   const uint16_t port = ntohs(a.sin_port);

@@ -64,7 +64,7 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
     if (sink) sink->Expect(0x10000000u + uint32_t(i), i % channels);
   }
   // A 64 kb/s Opus frame's size; every channel's packet of a frame is pushed at the same instant.
-  const std::size_t payload = std::size_t(8 * frame_ms);
+  const std::size_t payload = 8 * std::size_t(frame_ms);
   std::vector<uint8_t> packet(rtp::kMinHeader + payload, 0x5A);
   auto push_for = [&](std::chrono::seconds d, uint32_t& frame) {
     const auto period = std::chrono::milliseconds(frame_ms);

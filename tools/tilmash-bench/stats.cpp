@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -14,7 +15,7 @@ Percentiles Summarise(std::vector<double> v) {
   p.n = v.size();
   if (v.empty()) return p;
   std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[std::min(v.size() - 1, std::size_t(q * double(v.size() - 1) + 0.5))]; };
+  auto at = [&](double q) { return v[std::min(v.size() - 1, std::size_t(std::lround(q * double(v.size() - 1))))]; };
   p.p50 = at(0.5);
   p.p99 = at(0.99);
   p.min = v.front();

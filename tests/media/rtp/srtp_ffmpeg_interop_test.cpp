@@ -142,7 +142,7 @@ TEST(SrtpFfmpegInteropTest, OurStreamPlaysInFfmpeg) {
     const int n = enc->Encode(frame, pkt + 12, 1200);
     ASSERT_GT(n, 0);
     WriteHeader(pkt, 111, seq == 0, seq, 480u * seq, kSsrc);
-    const int len = tx->Protect(pkt, std::size_t(12 + n), sizeof pkt);
+    const int len = tx->Protect(pkt, 12 + std::size_t(n), sizeof pkt);
     ASSERT_GT(len, 0);
     ::sendto(fd, pkt, std::size_t(len), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
   }
