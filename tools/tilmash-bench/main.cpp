@@ -5,7 +5,9 @@
 //     memory from /proc, loss and burst spread at a loopback sink (fanout_bench.cpp), at 20 ms
 //     and at 10 ms packets (one daemon per --frame-ms);
 //  2b. fan-out delay Push -> last listener from FanoutEngine's histogram (fanout_delay.cpp);
-//  3. the same fan-out done the GStreamer-only way, in this process (baseline.cpp).
+//  3. the same fan-out done the GStreamer-only way, in this process (baseline.cpp);
+//  4. with --watchers / --mic-presses, the control plane instead (control_bench.cpp): open
+//     WatchKeys streams at scale, and SetMic latency while another session churns.
 // The last line is machine-readable.
 #include <grpcpp/grpcpp.h>
 
@@ -15,6 +17,7 @@
 
 #include "baseline.h"
 #include "client/connect.h"
+#include "control_bench.h"
 #include "fanout_bench.h"
 #include "fanout_delay.h"
 #include "latency.h"
@@ -29,6 +32,7 @@ int main(int argc, char** argv) {
   std::vector<int> steps20{2000, 10000}, steps10{2000};
   bool skip_latency = false, also_gcm = false;
   std::string dummy_net;
+  int watchers = 0, watch_connections = 100, mic_presses = 0;
   CLI::App app{"tilmash-bench - measure running tilmashd daemons (latency, fan-out at scale, GStreamer baseline)"};
   app.add_option("--server", server, "tilmashd gRPC address (10 ms frames: latency and 10 ms fan-out)");
   app.add_option("--daemon-pid", pid, "its process id (CPU and memory from /proc); 0 skips its fan-out run");
@@ -48,7 +52,33 @@ int main(int argc, char** argv) {
   app.add_option("--dummy-net", dummy_net,
                  "20 ms fan-out to PREFIX.x.y on a dummy device (send side only; tools/bench sets it up)");
   app.add_flag("--also-gcm", also_gcm, "repeat the 20 ms fan-out with AEAD_AES_128_GCM listeners");
+  app.add_option("--watchers", watchers, "control plane: listeners holding WatchKeys open (needs --daemon-pid)");
+  app.add_option("--watch-connections", watch_connections, "connections the WatchKeys streams spread over")
+      ->check(CLI::Range(1, 10000));
+  app.add_option("--mic-presses", mic_presses, "control plane: SetMic presses measured, alone and under churn");
   CLI11_PARSE(app, argc, argv);
+
+  if (watchers > 0 || mic_presses > 0) {
+    bool ok = true;
+    bench::WatchersResult w;
+    bench::MicLatencyResult m;
+    if (watchers > 0) {
+      w = bench::RunWatchersBench(server, pid, watchers, watch_connections);
+      bench::PrintWatchers(w);
+      ok = ok && w.ok;
+    }
+    if (mic_presses > 0) {
+      m = bench::RunMicLatencyBench(server, mic_presses);
+      bench::PrintMicLatency(m);
+      ok = ok && m.ok;
+    }
+    std::printf(
+        "bench-control: watch_streams=%d daemon_threads=%d kib_per_stream=%.2f idle_cpu_pct=%.2f "
+        "rekey_all_max_ms=%.1f mic_p99_ms=%.1f mic_churn_p99_ms=%.1f\n",
+        w.streams, w.threads_open, w.rss_per_stream_kib, w.idle_cpu_percent, w.rotation_ms.max, m.quiet_ms.p99,
+        m.churn_ms.p99);
+    return ok ? 0 : 1;
+  }
 
   bench::LatencyResult latency;
   if (!skip_latency) latency = bench::RunLatencyBench(server, client::Connect(server), seconds, period_ms);

@@ -97,7 +97,7 @@ std::string CredentialsProblem(const Credentials& given) {
   return "";
 }
 
-std::shared_ptr<grpc::Channel> ConnectWith(const std::string& target, const Credentials& c) {
+std::shared_ptr<grpc::Channel> ConnectWith(const std::string& target, const Credentials& c, bool own_connection) {
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (c.plaintext) {
     creds = grpc::experimental::LocalCredentials(LOCAL_TCP);
@@ -110,8 +110,9 @@ std::shared_ptr<grpc::Channel> ConnectWith(const std::string& target, const Cred
   }
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
   if (!c.token.empty()) interceptors.push_back(std::make_unique<TokenInterceptorFactory>(c.token));
-  return grpc::experimental::CreateCustomChannelWithInterceptors(target, creds, grpc::ChannelArguments(),
-                                                                 std::move(interceptors));
+  grpc::ChannelArguments args;
+  if (own_connection) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::experimental::CreateCustomChannelWithInterceptors(target, creds, args, std::move(interceptors));
 }
 
 }  // namespace tilmash::client

@@ -36,7 +36,10 @@ std::string ReadTokenFile(const std::string& path);
 // file, a certificate without its key. "" when there is nothing to complain about.
 std::string CredentialsProblem(const Credentials& given);
 
-std::shared_ptr<grpc::Channel> ConnectWith(const std::string& target, const Credentials& credentials);
+// own_connection: a TCP connection of its own (gRPC otherwise shares one between channels with
+// the same target and arguments), as separate devices would have.
+std::shared_ptr<grpc::Channel> ConnectWith(const std::string& target, const Credentials& credentials,
+                                           bool own_connection = false);
 
 // Adds --token, --token-file, --ca, --plaintext, --cert and --key to a CLI11 app (a template so
 // this header needs no CLI11). Check CredentialsProblem(given) after parsing.
