@@ -16,6 +16,7 @@ namespace {
 constexpr std::size_t kSlot = rtp::kMaxPacket + 32;  // packet + SRTP tag
 constexpr std::size_t kBatch = 256;                  // packets per sendmmsg
 constexpr uint8_t kPayloadType = 111;
+constexpr uint16_t kMaxGap = 3000;  // channel packets missed in a row that are still a gap (30 s of 10 ms frames)
 // How long one packet round may wait for a full socket buffer before the rest of the round is
 // dropped: a congested uplink costs the listeners packets, never the fan-out its timing.
 constexpr int kSendWaitMs = 1;
@@ -215,9 +216,16 @@ bool FanoutShard::SendToChannel(const PacketSlot& p) {
   // try_emplace allocates once per channel (its first packet), never per packet after that.
   ChannelState& ch = channels_.try_emplace(p.channel).first->second;
   const uint32_t in_ts = rtp::ReadU32(p.data + 4);
+  const uint16_t in_seq = rtp::ReadU16(p.data + 2);
   if (ch.seen && in_ts - ch.last_in > 0 && in_ts - ch.last_in <= 5760) ch.step = in_ts - ch.last_in;
   if (ch.step == 0) ch.step = 480;
+  // Channel packets that never reached this sender (a full ring, a late encoder) are a gap in
+  // every listener's own sequence too, so a receiver conceals them instead of playing a jump
+  // in time as if nothing was missing. More than kMaxGap is a restarted stream, not a gap.
+  const uint16_t missed = ch.seen ? uint16_t(in_seq - ch.last_in_seq - 1) : 0;
+  const uint16_t gap = missed <= kMaxGap ? missed : 0;
   ch.last_in = in_ts;
+  ch.last_in_seq = in_seq;
   ch.seen = true;
   if (ch.listeners.empty()) return false;
 
@@ -227,6 +235,7 @@ bool FanoutShard::SendToChannel(const PacketSlot& p) {
   for (ShardListener* l : ch.listeners) {
     uint8_t* slot = scratch_.get() + n * kSlot;
     std::memcpy(slot, p.data, p.size);
+    const bool rebased = l->rebase;  // new to this channel: its gaps before now are not this listener's
     if (l->rebase) {
       // Continue this listener's own timeline one frame after its last packet. The frame is
       // the one it was hearing: the new channel may not have shown its step yet.
@@ -235,6 +244,11 @@ bool FanoutShard::SendToChannel(const PacketSlot& p) {
       l->rebase = false;
     }
     const uint32_t out_ts = in_ts + l->ts_offset;
+    if (gap && l->sent_any && !rebased) {
+      const uint32_t next = uint32_t(l->next_seq) + gap;
+      if (next > 0xFFFF) ++l->roc;
+      l->next_seq = uint16_t(next);
+    }
     if (l->next_srtp || l->protected_with_key >= rekey_after_packets_) KeyStep(*l, p.push_ns);
     rtp::SetPayloadType(slot, kPayloadType);
     rtp::SetSequence(slot, l->next_seq++);

@@ -118,6 +118,7 @@ class FanoutShard {
     std::vector<ShardListener*> listeners;
     uint32_t step = 0;     // last observed timestamp step (samples per frame)
     uint32_t last_in = 0;  // last input timestamp
+    uint16_t last_in_seq = 0;
     bool seen = false;
   };
 

@@ -79,6 +79,26 @@ TEST(FanoutSwitchTest, SwitchKeepsSsrcSequenceAndTimelineContinuous) {
   EXPECT_TRUE(f.sink.Empty());
 }
 
+TEST(FanoutSwitchTest, ChannelPacketsThatNeverReachedTheSenderAreAGapInTheListenersSequence) {
+  Fixture f(kEn);
+  // 105..107 were lost before the fan-out (a full sender ring, a late encoder): the listener's
+  // stream shows the same gap in sequence and time, so its receiver conceals three frames.
+  for (uint16_t i = 0; i < 5; ++i) Push(*f.engine, kEn, uint16_t(100 + i), 480u * i);
+  for (uint16_t i = 8; i < 11; ++i) Push(*f.engine, kEn, uint16_t(100 + i), 480u * i);
+  auto h = f.Headers(8);
+  ASSERT_EQ(h.size(), 8u) << "every packet decrypts across the gap (the packet index is right)";
+  const std::vector<uint16_t> want = {0, 1, 2, 3, 4, 8, 9, 10};
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    EXPECT_EQ(h[i].sequence, want[i]);
+    EXPECT_EQ(h[i].timestamp - h[0].timestamp, 480u * want[i]);
+  }
+  // A jump past any plausible loss is a restarted input, not a gap: the sequence just goes on.
+  Push(*f.engine, kEn, 40000, 480u * 11);
+  auto next = f.Headers(1);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].sequence, 11);
+}
+
 TEST(FanoutSwitchTest, RocIsRightAcrossTheSequenceWrap) {
   Fixture f(kEn);
   constexpr uint32_t kTotal = 65536 + 40;  // 10.9 min of 10 ms packets
