@@ -64,6 +64,12 @@ class ViewerStream {
 // Called once, on any thread, with the SDP answer or why there is none; it must not block.
 using AnswerCallback = std::function<void(bool ok, const std::string& answer_or_error)>;
 
+// A console's link, as its ingest sees it: false when its packets stopped for the configured
+// time (the daemon's console_link_loss_ms), true when they come again. Called on the media
+// thread, in order, never while the media side holds a lock; it may still come after the
+// console's ConsoleInput is gone (the callee finds the console by id).
+using LinkCallback = std::function<void(bool up)>;
+
 struct ListenerStreamSpec {
   std::string label;  // the listener's (or group's, or return feed's) id: logs only
   ChannelName channel;
@@ -91,7 +97,8 @@ class MediaSession {
                                                            uint32_t expected_ssrc) = 0;
   virtual Result<std::unique_ptr<ConsoleInput>> AddConsole(const ConsoleId& label,
                                                            const std::vector<ChannelName>& outputs,
-                                                           const SrtpKeying& key, uint32_t ssrc) = 0;
+                                                           const SrtpKeying& key, uint32_t ssrc,
+                                                           LinkCallback on_link) = 0;
   // Gain ramps, never relinking; both ramps of a handover cross at the same instant.
   virtual void SetChannelMix(const ChannelName& channel, const ChannelMix& mix) = 0;
   virtual Result<std::unique_ptr<ListenerStream>> AddListener(const ListenerStreamSpec& spec) = 0;

@@ -78,7 +78,8 @@ inline constexpr std::size_t kMessagesKept = 20;
 inline constexpr std::chrono::minutes kEndedKept{10};
 inline constexpr std::size_t kEndedKeptMax = 4096;
 
-class Session {
+// Held by shared_ptr (SessionRegistry): the media side reaches a session through a weak_ptr.
+class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(SessionId id, std::string name, double default_duck_db, SessionPorts ports, ListenerPolicy policy = {});
   ~Session();
@@ -114,6 +115,10 @@ class Session {
   Status AcceptHandover(const ConsoleId& live_console);
   Status DeclineHandover(const ConsoleId& live_console);
   Status SendMessage(const Message& message);
+  // The media side saw a console's packets stop (up = false) or come back. While a live
+  // console's link is lost its channel is the floor at full level; its mic stays as it is, and
+  // its voice comes back with its packets. An unknown console (gone meanwhile) is ignored.
+  void ConsoleLink(const ConsoleId& console, bool up);
   // Time-driven rules, called by the daemon on a timer: handovers that waited longer than
   // kHandoverTimeout expire; listeners whose lease ran out or whose port is unreachable end;
   // keys older than the rotation period or at their packet limit are replaced; viewers whose

@@ -39,12 +39,15 @@ std::vector<ChannelName> Session::OutputsOf(const std::string& booth) const {
 void Session::ApplyMix(const ChannelName& channel) {
   if (channel == kFloorChannel || !media_) return;
   const ChannelState& ch = channels_.at(channel);
+  // A live console whose link is lost leaves its channel to the floor (no dead air).
+  const auto writer = ch.live_console ? consoles_.find(*ch.live_console) : consoles_.end();
+  const bool interpreted = writer != consoles_.end() && !writer->second.view.link_lost;
   ChannelMix mix;
-  mix.floor_gain_db = ch.live_console ? ch.duck_db : 0.0;
+  mix.floor_gain_db = interpreted ? ch.duck_db : 0.0;
   for (const auto& [id, c] : consoles_) {
     const auto outs = OutputsOf(c.view.booth);
     if (std::find(outs.begin(), outs.end(), channel) == outs.end()) continue;
-    const bool open = c.view.output_channel == channel && c.view.mic == MicState::kLive;
+    const bool open = c.view.output_channel == channel && c.view.mic == MicState::kLive && !c.view.link_lost;
     mix.console_gain_db.emplace_back(c.input.get(), open ? 0.0 : kSilenceDb);
   }
   media_->SetChannelMix(channel, mix);
@@ -203,7 +206,10 @@ Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
   if (c.view.name.size() > 100) return InvalidArgument("name is longer than 100 characters");
   c.view.output_channel = booth;
   SrtpKeying key = ports_.keys->NewKey(CryptoSuite::kAesCm128HmacSha1_80);
-  auto input = media_->AddConsole(c.view.id, OutputsOf(booth), key, ports_.keys->NewSsrc());
+  auto input = media_->AddConsole(c.view.id, OutputsOf(booth), key, ports_.keys->NewSsrc(),
+                                  [session = weak_from_this(), id = c.view.id](bool up) {
+                                    if (auto s = session.lock()) s->ConsoleLink(id, up);
+                                  });
   if (!input.ok()) return input.status();
   c.input = std::move(input).value();
   if (req.return_endpoint) {
@@ -226,6 +232,17 @@ Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
   Replan();
   const ConsoleState& added = consoles_.at(id);
   return JoinedConsole{added.view, added.input->ingest(), added.return_feed};
+}
+
+void Session::ConsoleLink(const ConsoleId& console, bool up) {
+  Lock lock(*this);
+  auto it = consoles_.find(console);
+  if (ended_ || it == consoles_.end() || it->second.view.link_lost == !up) return;
+  ConsoleView& v = it->second.view;
+  v.link_lost = !up;
+  for (const auto& ch : OutputsOf(v.booth)) ApplyMix(ch);
+  Emit(ConsoleLinkChanged{v.id, v.booth, v.output_channel, v.mic, v.link_lost});
+  Emit(BoothChanged{v.booth});
 }
 
 Status Session::LeaveConsole(const ConsoleId& console) {

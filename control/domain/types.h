@@ -112,6 +112,7 @@ struct ConsoleView {
   ChannelName effective_input = "floor";  // what the console hears now
   bool held = false;                      // overridden in toggle-override, gets the channel back
   uint32_t return_ssrc = 0;               // 0: no return feed
+  bool link_lost = false;                 // its packets stopped: its channel is on the floor
 };
 
 struct BoothView {
@@ -219,6 +220,13 @@ struct KeyChanged {
   std::chrono::milliseconds takes_over_in{0};  // the sender moves to it after this
   std::string reason;                          // "period", "packet limit", "member left"
 };
+struct ConsoleLinkChanged {
+  ConsoleId console;
+  std::string booth;
+  ChannelName channel;  // its output
+  MicState mic;
+  bool link_lost;
+};
 struct ListenerEnded {
   ListenerId listener;
   ChannelName channel;
@@ -228,7 +236,7 @@ struct SessionEvent {
   SessionId session;
   std::chrono::system_clock::time_point time;
   using Event = std::variant<ChannelSourceChanged, MicChanged, ListenerCountChanged, FloorChanged, SessionEnded,
-                             BoothChanged, MessageSent, HandoverChanged, KeyChanged, ListenerEnded>;
+                             BoothChanged, MessageSent, HandoverChanged, KeyChanged, ListenerEnded, ConsoleLinkChanged>;
   Event what;
 };
 

@@ -126,6 +126,7 @@ void ToProto(const domain::ConsoleView& in, v1::Console* out) {
   out->set_effective_input(in.effective_input);
   out->set_held(in.held);
   out->set_return_ssrc(in.return_ssrc);
+  out->set_link_lost(in.link_lost);
 }
 
 void ToProto(const domain::InputSelection& in, v1::InputSelection* out) {
@@ -329,6 +330,14 @@ struct EventToProto {
     out->mutable_listener_ended()->set_listener_id(e.listener);
     out->mutable_listener_ended()->set_language(e.channel);
     out->mutable_listener_ended()->set_reason(e.reason);
+  }
+  void operator()(const domain::ConsoleLinkChanged& e) {
+    auto* l = out->mutable_console_link();
+    l->set_console_id(e.console);
+    l->set_booth(e.booth);
+    l->set_channel(e.channel);
+    l->set_mic(ToProto(e.mic));
+    l->set_link_lost(e.link_lost);
   }
 };
 }  // namespace

@@ -26,7 +26,26 @@ GainRamp::GainRamp(const char* name, double initial) : volume_(gst::MakeElement(
 
 GainRamp::~GainRamp() = default;
 
-void GainRamp::RampTo(double target, GstClockTime t0) {
+GstClockTime GainRamp::StreamTime(GstClockTime running) const {
+  auto pad = gst::PadPtr::Adopt(gst_element_get_static_pad(volume_.get(), "sink"));
+  GstEvent* event = pad ? gst_pad_get_sticky_event(pad.get(), GST_EVENT_SEGMENT, 0) : nullptr;
+  if (!event) return running;  // nothing flowed yet: its first segment starts at running time 0
+  const GstSegment* segment = nullptr;
+  gst_event_parse_segment(event, &segment);
+  GstClockTime stream = running;
+  if (segment->format == GST_FORMAT_TIME) {
+    const guint64 position = gst_segment_position_from_running_time(segment, GST_FORMAT_TIME, running);
+    if (GST_CLOCK_TIME_IS_VALID(position)) stream = gst_segment_to_stream_time(segment, GST_FORMAT_TIME, position);
+  }
+  gst_event_unref(event);
+  return GST_CLOCK_TIME_IS_VALID(stream) ? stream : running;
+}
+
+void GainRamp::RampTo(double target, GstClockTime running) {
+  // The controller is synced with each buffer's stream time (GstBaseTransform): the instant is
+  // given in running time, the one clock every branch shares, and converted through this
+  // element's segment, so ramps on branches with different segments still cross together.
+  const GstClockTime t0 = StreamTime(running);
   auto* tv = GST_TIMED_VALUE_CONTROL_SOURCE(source_.get());
   gdouble current = target_;
   gst_control_source_get_value(source_.get(), t0, &current);

@@ -30,6 +30,8 @@ class GainRamp {
   // thread: the control source has its own lock; one caller at a time (the session's).
   void RampTo(double target, GstClockTime at);
   double target() const { return target_; }
+  // This element's stream time at running time `running` (its sink pad's segment).
+  GstClockTime StreamTime(GstClockTime running) const;
 
  private:
   gst::ElementPtr volume_;

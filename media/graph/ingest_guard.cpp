@@ -77,6 +77,7 @@ bool IngestGuard::Check(GstBuffer** buffer) {
   }
   if (ssrc_ == 0) ssrc_ = parsed.header->ssrc;  // latch on the first valid packet
   counters_.accepted.fetch_add(1, std::memory_order_relaxed);
+  last_accepted_us_.store(g_get_monotonic_time(), std::memory_order_relaxed);
   return true;
 }
 

@@ -27,6 +27,8 @@ class IngestGuard {
 
   const std::string& source() const { return source_; }
   const IngestCountersAtomic& counters() const { return counters_; }
+  // When the last valid packet arrived (g_get_monotonic_time, us); 0 before the first.
+  int64_t last_accepted_us() const { return last_accepted_us_.load(std::memory_order_relaxed); }
 
  private:
   static GstPadProbeReturn OnBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer self);
@@ -38,6 +40,7 @@ class IngestGuard {
   uint32_t ssrc_;  // streaming thread only
   rtp::SrtpContextPtr srtp_;
   IngestCountersAtomic counters_;
+  std::atomic<int64_t> last_accepted_us_{0};
   gst::PadProbe probe_;
 };
 

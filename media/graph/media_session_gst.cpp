@@ -226,16 +226,17 @@ Result<std::optional<domain::IngestInfo>> MediaSessionGst::SetFloorSource(const 
 
 Result<std::unique_ptr<domain::ConsoleInput>> MediaSessionGst::AddConsole(
     const domain::ConsoleId& id, const std::vector<domain::ChannelName>& outputs, const domain::SrtpKeying& key,
-    uint32_t ssrc) {
+    uint32_t ssrc, domain::LinkCallback on_link) {
   domain::IngestInfo info;
   auto plan = PrepareIngest(id, key, ssrc, &info);
   if (!plan.ok()) return plan.status();
   ConsoleGains gains;
   for (const auto& ch : outputs) gains[ch] = std::make_shared<GainRamp>(nullptr, 0.0);  // silent until mixed
   auto guard = plan.value().guard;
-  SessionCore::Post(core_, "add a console", [id, plan = std::move(plan).value(), gains](SessionGraph& g) {
-    return g.AddConsole(id, plan, gains);
-  });
+  SessionCore::Post(core_, "add a console",
+                    [id, plan = std::move(plan).value(), gains, on_link = std::move(on_link)](SessionGraph& g) {
+                      return g.AddConsole(id, plan, gains, on_link);
+                    });
   return std::unique_ptr<domain::ConsoleInput>(
       std::make_unique<ConsoleInputGst>(core_, id, std::move(info), std::move(guard), std::move(gains)));
 }

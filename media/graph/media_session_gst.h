@@ -43,8 +43,8 @@ class MediaSessionGst : public domain::MediaSession {
                                                                    uint32_t expected_ssrc) override;
   domain::Result<std::unique_ptr<domain::ConsoleInput>> AddConsole(const domain::ConsoleId& label,
                                                                    const std::vector<domain::ChannelName>& outputs,
-                                                                   const domain::SrtpKeying& key,
-                                                                   uint32_t ssrc) override;
+                                                                   const domain::SrtpKeying& key, uint32_t ssrc,
+                                                                   domain::LinkCallback on_link) override;
   void SetChannelMix(const domain::ChannelName& channel, const domain::ChannelMix& mix) override;
   domain::Result<std::unique_ptr<domain::ListenerStream>> AddListener(const domain::ListenerStreamSpec& spec) override;
   domain::Result<std::unique_ptr<domain::ViewerStream>> AddViewer(const std::string& label,

@@ -15,6 +15,9 @@ using namespace parts;
 
 namespace {
 
+// How often consoles' links are looked at: a lost link is seen link_loss_ms to this much later.
+constexpr guint kLinkPollMs = 5;
+
 std::shared_ptr<spdlog::logger> Log() {
   static auto l = log::Get("mix");
   return l;
@@ -65,6 +68,7 @@ Status SessionGraph::Start() {
 }
 
 SessionGraph::~SessionGraph() {
+  link_poll_.reset();
   if (bus_watch_) {
     gst::BusPtr bus = gst::BusPtr::Adopt(gst_pipeline_get_bus(GST_PIPELINE(pipeline_.get())));
     gst_bus_remove_watch(bus.get());
@@ -79,6 +83,39 @@ SessionGraph::~SessionGraph() {
   channels_.clear();
   floor_.reset();
   RemoveHlsFiles("");
+}
+
+void SessionGraph::WatchLinks() {
+  const bool wanted = config_.link_loss_ms > 0 && !consoles_.empty();
+  if (wanted == bool(link_poll_)) return;
+  if (!wanted) {
+    link_poll_.reset();
+    return;
+  }
+  link_poll_.reset(g_timeout_source_new(kLinkPollMs));
+  g_source_set_callback(link_poll_.get(), &SessionGraph::OnLinkPoll, this, nullptr);
+  g_source_attach(link_poll_.get(), g_main_context_get_thread_default());
+}
+
+gboolean SessionGraph::OnLinkPoll(gpointer data) {
+  auto* self = static_cast<SessionGraph*>(data);
+  const int64_t now = g_get_monotonic_time();
+  const int64_t limit_us = int64_t(self->config_.link_loss_ms) * 1000;
+  std::vector<std::pair<domain::LinkCallback, bool>> changed;
+  for (auto& [id, c] : self->consoles_) {
+    const int64_t last = std::max(c->guard->last_accepted_us(), c->added_us);
+    const bool up = now - last < limit_us;
+    if (up == c->link_up) continue;
+    c->link_up = up;
+    if (up)
+      Log()->info("session {}: console {}: packets again, link back", self->session_, id);
+    else
+      Log()->warn("session {}: console {}: no packets for {} ms, link lost", self->session_, id, (now - last) / 1000);
+    if (c->on_link) changed.emplace_back(c->on_link, up);
+  }
+  // After the walk: what a callback posts runs later, but it must not see a half-walked map.
+  for (auto& [fn, up] : changed) fn(up);
+  return G_SOURCE_CONTINUE;
 }
 
 gboolean SessionGraph::OnBusMessage(GstBus*, GstMessage* msg, gpointer data) {

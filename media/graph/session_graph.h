@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/ports.h"
 #include "domain/status.h"
 #include "domain/types.h"
 #include "fanout/fanout_engine.h"
@@ -43,6 +44,8 @@ struct GraphConfig {
   int hls_segment_s = 1;
   int hls_playlist_length = 6;  // segments in the live playlist; twice as many kept on disk
   int hls_aac_bitrate = 96000;
+  // A console whose packets stop this long has lost its link (its LinkCallback says so); 0: never.
+  int link_loss_ms = 60;
 };
 
 // What a listener stream hears: a channel at a balance (100: the channel's own stream).
@@ -73,8 +76,10 @@ class SessionGraph {
   void RemoveChannel(const std::string& channel);
   // ingest: set for an RTP source.
   domain::Status SetFloorSource(const domain::FloorSource& source, std::optional<IngestPlan> ingest);
-  // The console's audio goes through a tee to the mixer of every channel in `outputs`.
-  domain::Status AddConsole(const std::string& console, IngestPlan ingest, const ConsoleGains& outputs);
+  // The console's audio goes through a tee to the mixer of every channel in `outputs`;
+  // on_link hears when its packets stop for config.link_loss_ms and when they return.
+  domain::Status AddConsole(const std::string& console, IngestPlan ingest, const ConsoleGains& outputs,
+                            domain::LinkCallback on_link = nullptr);
   domain::Status SetConsoleOutputs(const std::string& console, const ConsoleGains& outputs);
   void RemoveConsole(const std::string& console);
   // Moves a fan-out listener from one route to another, making a balance mix when it is the
@@ -149,6 +154,9 @@ class SessionGraph {
     std::shared_ptr<IngestGuard> guard;
     gst::ElementPtr tee;
     std::map<std::string, std::unique_ptr<ConsoleOutput>> outputs;
+    domain::LinkCallback on_link;
+    int64_t added_us = 0;  // g_get_monotonic_time() when added: the link's grace before a first packet
+    bool link_up = true;
     Branch branch;  // ingest ... decode -> tee: last, so it stops before the outputs go
   };
 
@@ -176,6 +184,10 @@ class SessionGraph {
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer channel);
   static GstFlowReturn OnViewerSample(GstAppSink* sink, gpointer channel);
   static gboolean OnBusMessage(GstBus* bus, GstMessage* msg, gpointer self);
+  // While the graph has consoles, every kLinkPollMs: a console whose packets stopped (or came
+  // back) is reported to its LinkCallback.
+  void WatchLinks();
+  static gboolean OnLinkPoll(gpointer self);
 
   const std::string session_;
   const GraphConfig config_;
@@ -184,6 +196,13 @@ class SessionGraph {
   gst::ElementPtr pipeline_;
   gst::ElementPtr tee_;
   guint bus_watch_ = 0;
+  struct SourceDestroy {
+    void operator()(GSource* s) const {
+      g_source_destroy(s);
+      g_source_unref(s);
+    }
+  };
+  std::unique_ptr<GSource, SourceDestroy> link_poll_;  // on the media thread's context; null: no link watch
   std::unique_ptr<Branch> floor_;
   std::shared_ptr<IngestGuard> floor_guard_;
   gst::GObjectPtr<GSocket> floor_socket_;

@@ -35,12 +35,15 @@ Status SessionGraph::LinkConsoleOutput(Console& c, const std::string& channel, s
   return Status::Ok();
 }
 
-Status SessionGraph::AddConsole(const std::string& id, IngestPlan ingest, const ConsoleGains& outputs) {
+Status SessionGraph::AddConsole(const std::string& id, IngestPlan ingest, const ConsoleGains& outputs,
+                                domain::LinkCallback on_link) {
   if (consoles_.count(id)) return domain::AlreadyExists("console " + id);
   auto c = std::make_unique<Console>();
   if (Status s = BuildRtpIngest(c->branch, ingest); !s.ok()) return s;
   c->socket = ingest.socket;
   c->guard = ingest.guard;
+  c->on_link = std::move(on_link);
+  c->added_us = g_get_monotonic_time();
   c->tee = gst::MakeElement("tee");
   if (!c->tee) return Missing("tee");
   g_object_set(c->tee.get(), "allow-not-linked", TRUE, nullptr);
@@ -52,6 +55,7 @@ Status SessionGraph::AddConsole(const std::string& id, IngestPlan ingest, const 
   gst_bin_recalculate_latency(GST_BIN(pipeline_.get()));
   log::Get("mix")->info("session {}: console {} ingest on {}", session_, id, c->guard->source());
   consoles_[id] = std::move(c);
+  WatchLinks();
   return Status::Ok();
 }
 
@@ -78,6 +82,7 @@ void SessionGraph::RemoveConsole(const std::string& id) {
   // Its ingest stops first (the console's Branch is torn down before its outputs), so nothing
   // flows into the outputs when they leave their mixers.
   consoles_.erase(id);
+  WatchLinks();
 }
 
 }  // namespace tilmash::graph

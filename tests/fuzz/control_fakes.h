@@ -132,7 +132,7 @@ class RecordingMedia : public MediaEngine {
       return std::optional<IngestInfo>(IngestInfo{{"127.0.0.1", 5000}, 96, 0, key});
     }
     Result<std::unique_ptr<ConsoleInput>> AddConsole(const ConsoleId& id, const std::vector<ChannelName>& outs,
-                                                     const SrtpKeying& key, uint32_t ssrc) override {
+                                                     const SrtpKeying& key, uint32_t ssrc, LinkCallback) override {
       m_->CheckChannels(id_, outs);
       CHECK(m_->At(id_).consoles.insert(id).second);
       return std::unique_ptr<ConsoleInput>(

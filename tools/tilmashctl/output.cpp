@@ -136,12 +136,15 @@ std::string BroadcastText(bool on_air, bool recorded) {
 
 namespace {
 std::string OrDash(const std::string& text) { return text.empty() ? "-" : text; }
+std::string MicText(const v1::Console& c) {
+  return std::string(client::MicStateText(c.mic())) + (c.link_lost() ? " (link lost)" : "");
+}
 }  // namespace
 
 void PrintConsole(const v1::Console& c) {
   Table table({"CONSOLE", "BOOTH", "NAME", "MIC", "OUTPUT", "INPUT", "HEARS", "HELD"});
-  table.Add({c.id(), c.booth(), c.name(), client::MicStateText(c.mic()), ConsoleOutputText(c),
-             client::InputText(c.input()), OrDash(c.effective_input()), c.held() ? "held" : "-"});
+  table.Add({c.id(), c.booth(), c.name(), MicText(c), ConsoleOutputText(c), client::InputText(c.input()),
+             OrDash(c.effective_input()), c.held() ? "held" : "-"});
   table.Print();
 }
 
@@ -169,8 +172,8 @@ void PrintSession(const v1::Session& s) {
     std::cout << "\n";
     Table consoles({"CONSOLE", "BOOTH", "NAME", "MIC", "OUTPUT", "INPUT", "HEARS", "HELD", "RETURN SSRC"});
     for (const auto& c : s.consoles())
-      consoles.Add({c.id(), c.booth(), c.name(), client::MicStateText(c.mic()), ConsoleOutputText(c),
-                    client::InputText(c.input()), OrDash(c.effective_input()), c.held() ? "held" : "-",
+      consoles.Add({c.id(), c.booth(), c.name(), MicText(c), ConsoleOutputText(c), client::InputText(c.input()),
+                    OrDash(c.effective_input()), c.held() ? "held" : "-",
                     c.return_ssrc() ? std::to_string(c.return_ssrc()) : "-"});
     consoles.Print();
   }
@@ -214,7 +217,7 @@ void PrintBooth(const v1::Booth& b) {
       std::string handover = "-";
       if (c.id() == b.handover_from()) handover = "asked by " + b.handover_to();
       if (c.id() == b.handover_to()) handover = "asking " + b.handover_from();
-      consoles.Add({c.id(), c.name(), client::MicStateText(c.mic()), ConsoleOutputText(c), client::InputText(c.input()),
+      consoles.Add({c.id(), c.name(), MicText(c), ConsoleOutputText(c), client::InputText(c.input()),
                     OrDash(c.effective_input()), c.held() ? "held" : "-", handover});
     }
     consoles.Print();
@@ -254,9 +257,8 @@ void PrintBoothEvent(const v1::BoothEvent& e) {
       std::cout << "\n";
       for (const auto& c : b.consoles()) {
         std::cout << std::string(when.size(), ' ') << "           console " << c.id() << " (" << c.name() << ") mic "
-                  << client::MicStateText(c.mic()) << ", output " << ConsoleOutputText(c) << ", input "
-                  << client::InputText(c.input()) << ", hears " << OrDash(c.effective_input())
-                  << (c.held() ? ", held" : "") << "\n";
+                  << MicText(c) << ", output " << ConsoleOutputText(c) << ", input " << client::InputText(c.input())
+                  << ", hears " << OrDash(c.effective_input()) << (c.held() ? ", held" : "") << "\n";
       }
       break;
     }
@@ -320,6 +322,11 @@ void PrintEvent(const v1::SessionEvent& e) {
     case v1::SessionEvent::kMic:
       what = "mic     console " + e.mic().console_id() + " on " + e.mic().channel() + ": " +
              client::MicStateText(e.mic().mic());
+      break;
+    case v1::SessionEvent::kConsoleLink:
+      what = "link    console " + e.console_link().console_id() + " on " + e.console_link().channel() + ": " +
+             (e.console_link().link_lost() ? "lost, the channel is on the floor" : "back") + " (mic " +
+             client::MicStateText(e.console_link().mic()) + ")";
       break;
     case v1::SessionEvent::kListeners:
       what = "audience " + e.listeners().channel() + ": " + std::to_string(e.listeners().count());

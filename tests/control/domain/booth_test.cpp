@@ -136,6 +136,41 @@ TEST_F(BoothTest, HandoverSwitchesAtomicallyInOneMixChange) {
   EXPECT_EQ(h[1].what, HandoverChanged::What::kAccepted);
 }
 
+TEST_F(BoothTest, ALiveConsoleThatLosesItsLinkLeavesItsChannelToTheFloorAndComesBack) {
+  auto live = Join("ru"), partner = Join("ru");
+  ASSERT_TRUE(s->SetMic(live, true).ok());
+  ASSERT_EQ(media.FloorGain("ru"), -18.0);
+  media.Link(live, false);
+  // The floor at full level, the interpreter closed; the mic stays live and the channel its.
+  EXPECT_EQ(media.FloorGain("ru"), 0.0);
+  EXPECT_EQ(media.ConsoleGain("ru", live), kSilenceDb);
+  EXPECT_EQ(Console(live).mic, MicState::kLive);
+  EXPECT_TRUE(Console(live).link_lost);
+  EXPECT_EQ(Channel("ru").live_console, live);
+  EXPECT_TRUE(s->Booth("ru")->consoles[0].link_lost || s->Booth("ru")->consoles[1].link_lost);
+  auto changes = events.Of<ConsoleLinkChanged>();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].console, live);
+  EXPECT_EQ(changes[0].channel, "ru");
+  EXPECT_TRUE(changes[0].link_lost);
+  EXPECT_EQ(changes[0].mic, MicState::kLive);
+  EXPECT_FALSE(events.Of<BoothChanged>().empty());
+  // The same report twice changes nothing; a console without a live mic only shows it.
+  media.Link(live, false);
+  media.Link(partner, false);
+  EXPECT_EQ(events.Of<ConsoleLinkChanged>().size(), 2u);
+  EXPECT_EQ(media.FloorGain("ru"), 0.0);
+  // Packets again: the interpreter's voice is back, the floor ducked again.
+  media.Link(live, true);
+  EXPECT_EQ(media.FloorGain("ru"), -18.0);
+  EXPECT_EQ(media.ConsoleGain("ru", live), 0.0);
+  EXPECT_FALSE(Console(live).link_lost);
+  // A link report for a console that left is ignored.
+  ASSERT_TRUE(s->LeaveConsole(partner).ok());
+  media.Link(partner, true);
+  EXPECT_EQ(events.Of<ConsoleLinkChanged>().size(), 3u);
+}
+
 TEST_F(BoothTest, HandoverCanBeDeclinedAndTimesOut) {
   auto live = Join("ru"), partner = Join("ru");
   s->SetMic(live, true);

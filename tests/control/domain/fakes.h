@@ -125,9 +125,11 @@ class FakeMedia : public MediaEngine {
       return std::optional<IngestInfo>(info);
     }
     Result<std::unique_ptr<ConsoleInput>> AddConsole(const ConsoleId& id, const std::vector<ChannelName>& outs,
-                                                     const SrtpKeying& key, uint32_t ssrc) override {
+                                                     const SrtpKeying& key, uint32_t ssrc,
+                                                     LinkCallback on_link) override {
       std::lock_guard l(m_->mu);
       m_->console_outputs[id] = outs;
+      m_->console_links[id] = std::move(on_link);
       IngestInfo info{{"127.0.0.1", uint16_t(6000 + m_->consoles++)}, 96, ssrc, key};
       return std::unique_ptr<ConsoleInput>(std::make_unique<Console>(m_, id, info));
     }
@@ -194,6 +196,17 @@ class FakeMedia : public MediaEngine {
   // Streams whose next TakeAlerts reports ICMP unreachable / a key at its limit (once each).
   std::vector<std::string> alerts_unreachable, alerts_key_limit;
   std::map<ConsoleId, std::vector<ChannelName>> console_outputs;
+  std::map<ConsoleId, LinkCallback> console_links;  // what the media side would call on link loss/return
+
+  // Calls a console's LinkCallback as the media thread would (not under mu).
+  void Link(const ConsoleId& id, bool up) {
+    LinkCallback cb;
+    {
+      std::lock_guard l(mu);
+      cb = console_links.at(id);
+    }
+    cb(up);
+  }
   std::map<std::string, ChannelName> viewers;
   std::set<std::string> viewers_over;  // their connection failed or closed
   int consoles = 0;

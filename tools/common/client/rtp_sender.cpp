@@ -135,6 +135,13 @@ void RtpSender::Run() {
       deadline += skipped * frame_duration;
     }
     const bool source_changed = FillFrame(pcm);
+    if (link_down_.load()) {  // lost on the way: numbered, never sent
+      first = false;
+      ++sequence;
+      timestamp += uint32_t(frame_samples_);
+      deadline += frame_duration;
+      continue;
+    }
     const int payload =
         encoder_->Encode(pcm, packet + rtp::kMinHeader, int(kPacketCapacity - rtp::kMinHeader - kSrtpTrailerRoom));
     bool ok = payload > 0;

@@ -67,6 +67,10 @@ class RtpSender {
   // 48 kHz mono samples; without `loop`, silence follows the end.
   void SetSamples(std::vector<float> pcm48k, bool loop);
   void SetSilence();
+  // A link that loses everything (true) or is whole again (false): while down, frames are made
+  // and numbered but not sent, so the receiver sees a gap in sequence and time, as after a
+  // network outage. Takes effect at the next frame.
+  void SetLinkDown(bool down) { link_down_.store(down); }
 
   // Opens the socket and the SRTP context, then starts the pacing thread.
   bool Start(std::string* error = nullptr);
@@ -104,6 +108,7 @@ class RtpSender {
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> link_down_{false};
 
   mutable std::mutex source_mutex_;
   SourceKind source_ = SourceKind::kSilence;
