@@ -2,10 +2,31 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <cstring>
+
 namespace tilmash::auth {
 
-AuditLog::AuditLog(const std::string& path) {
-  if (!path.empty()) file_ = std::fopen(path.c_str(), "a");  // append-only, never truncated
+AuditLog::AuditLog(const std::string& path) : path_(path) {
+  if (path_.empty()) return;
+  file_ = std::fopen(path_.c_str(), "a");  // append-only, never truncated
+  if (!file_) error_ = "cannot open the audit log " + path_ + ": " + std::strerror(errno);
+}
+
+std::string AuditLog::error() const {
+  std::lock_guard lock(mu_);
+  return error_;
+}
+
+std::string AuditLog::Reopen() {
+  if (path_.empty()) return "";
+  std::FILE* next = std::fopen(path_.c_str(), "a");
+  if (!next) return "cannot reopen the audit log " + path_ + ": " + std::strerror(errno);
+  std::lock_guard lock(mu_);
+  if (file_) std::fclose(file_);
+  file_ = next;
+  error_.clear();
+  return "";
 }
 
 AuditLog::~AuditLog() {

@@ -24,6 +24,11 @@ struct Config {
   int jitter_ms = 10;
   int fanout_threads = 1;  // fan-out sender threads; one per core to use more than one
   double floor_duck_db = -18.0;
+  // A console whose packets stop this long has lost its link: its channel goes to the floor at
+  // full level until they return (0: never).
+  int console_link_loss_ms = 60;
+  // SIGTERM drains this long (health NOT_SERVING, new streams refused) before the exit.
+  int drain_s = 5;
   // Listeners: a listener that neither calls KeepAlive nor holds WatchKeys open this long is
   // ended (0: never); keys are replaced every key_rotation_s (0: never) and after
   // rekey_after_packets packets, announced key_lead_ms before use.

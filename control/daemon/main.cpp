@@ -5,9 +5,11 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "auth/access.h"
@@ -65,6 +67,10 @@ int main(int argc, char** argv) {
   app.add_option("--media-address", config.media_address, "IPv4 address for ingest ports and listener streams");
   app.add_option("--frame-ms", config.frame_ms, "Opus frame duration in ms (5, 10, 20)");
   app.add_option("--jitter-ms", config.jitter_ms, "ingest jitter buffer in ms");
+  app.add_option("--drain-s", config.drain_s,
+                 "on SIGTERM, refuse new streams and keep running ones this long before stopping; 0: stop at once");
+  app.add_option("--console-link-loss-ms", config.console_link_loss_ms,
+                 "a console silent this long has lost its link: its channel goes to the floor; 0: never");
   app.add_option("--fanout-threads", config.fanout_threads, "fan-out sender threads (one per core to scale)");
   app.add_option("--listener-lease-ms", config.listener_lease_ms,
                  "end a listener silent this long (no KeepAlive, no WatchKeys); 0: never");
@@ -122,6 +128,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -148,6 +155,7 @@ int main(int argc, char** argv) {
   gc.opus_bitrate = config.opus_bitrate;
   gc.frame_ms = config.frame_ms;
   gc.jitter_ms = config.jitter_ms;
+  gc.link_loss_ms = config.console_link_loss_ms;
   gc.fanout_threads = config.fanout_threads;
   gc.multicast_ttl = config.multicast_ttl;
   gc.rekey_after_packets = uint64_t(config.rekey_after_packets);
@@ -174,6 +182,10 @@ int main(int argc, char** argv) {
   }
   auth::TokenAuthority tokens(std::move(secret));
   auth::AuditLog audit(config.audit_log);
+  if (!audit.error().empty()) {
+    std::cerr << "tilmashd: " << audit.error() << "\n";
+    return 2;
+  }
   auth::Access access(tokens, audit);
   grpcapi::Authorizer authz(access);
   if (!config.admin_token_file.empty()) {
@@ -263,10 +275,45 @@ int main(int argc, char** argv) {
         registry.Tick();
       }
     });
+    // SIGHUP (logrotate): the audit log is reopened and the TLS certificates are read again;
+    // never an exit. SIGTERM/SIGINT: drain (health NOT_SERVING, new streams refused, running
+    // ones go on) for drain_s, then stop; a second one stops at once.
     std::thread waiter([&] {
-      int sig = 0;
-      sigwait(&signals, &sig);
-      logger->info("signal {}: shutting down", sig);
+      std::optional<std::chrono::steady_clock::time_point> drain_until;
+      for (;;) {
+        int sig = 0;
+        if (!drain_until) {
+          sigwait(&signals, &sig);
+        } else {
+          const auto left = *drain_until - std::chrono::steady_clock::now();
+          if (left <= std::chrono::steady_clock::duration::zero()) break;
+          const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+          timespec wait{time_t(ns / 1000000000), long(ns % 1000000000)};
+          sig = sigtimedwait(&signals, nullptr, &wait);
+          if (sig < 0) continue;  // the drain time is up (EAGAIN) or a stray EINTR: look again
+        }
+        if (sig == SIGHUP) {
+          std::string problems = audit.Reopen();
+          if (http) {
+            const std::string tls = http->ReloadTls();
+            problems += (problems.empty() || tls.empty() ? "" : "; ") + tls;
+          }
+          if (problems.empty())
+            logger->info("SIGHUP: audit log reopened, TLS certificates read again (gRPC: within 1 s)");
+          else
+            logger->error("SIGHUP: {}", problems);
+          continue;
+        }
+        if (drain_until || config.drain_s == 0) {
+          logger->info("signal {}: stopping now", sig);
+          break;
+        }
+        logger->info("signal {}: draining for {} s (new streams refused, running ones go on); again to stop now", sig,
+                     config.drain_s);
+        control.Drain();
+        drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(config.drain_s);
+      }
+      logger->info("shutting down");
       control.Shutdown();
     });
     control.Wait();

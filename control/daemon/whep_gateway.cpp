@@ -44,6 +44,7 @@ void WhepGateway::Offer(const std::string& token, const std::string& session, co
   if (auto bound = auth::CheckChannel(c, channel); !bound.ok()) return refuse(bound);
   auto s = registry_.Find(session);
   if (!s.ok()) return refuse(s.status());
+  if (auto open = registry_.AdmitStream(); !open.ok()) return refuse(open);
   if (!auth::IsStaff(c.role) && !access_.subscribe_limit().Allow(c.id))
     return refuse(domain::ResourceExhausted("Subscribe rate exceeded for this token"));
   domain::ViewerRequest req;

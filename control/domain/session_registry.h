@@ -1,5 +1,6 @@
 // All sessions of this node. The gRPC adapters start here.
 #pragma once
+#include <atomic>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -34,6 +35,16 @@ class SessionRegistry {
   void Tick();
   // Ends everything a revoked token started, in every session.
   uint32_t StopOwnedBy(const std::string& owner);
+  // The server is shutting down: running streams go on, new listeners and viewers are refused
+  // (Admit says why).
+  void Drain() { draining_.store(true); }
+  // Ok, or UNAVAILABLE while draining.
+  Status AdmitStream() const {
+    return draining_.load() ? Unavailable(
+                                  "the server is shutting down (draining): subscribe again on another node "
+                                  "or after the restart")
+                            : Status::Ok();
+  }
 
  private:
   SessionPorts ports_;
@@ -41,6 +52,7 @@ class SessionRegistry {
   const ListenerPolicy policy_;
   mutable std::shared_mutex mu_;
   std::map<SessionId, std::shared_ptr<Session>> sessions_;
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace tilmash::domain

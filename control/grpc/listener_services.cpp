@@ -25,6 +25,7 @@ grpc::Status ListenerServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::
   return authz_.Run(ctx, "ListenerService.Subscribe", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
     TILMASH_FIND_SESSION(s, req->session_id());
     if (auto b = BindChannel(who, req->channel()); !b.ok()) return b;
+    if (auto open = registry_.AdmitStream(); !open.ok()) return ToGrpc(open);
     if (!IsStaff(who.role) && !authz_.subscribe_limit().Allow(who.id))
       return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "Subscribe rate exceeded for this token");
     auto suite = FromProto(req->suite(), "suite");

@@ -2,21 +2,17 @@
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
 #include <fstream>
-#include <sstream>
 
 #include "grpc/services.h"
 
 namespace tilmash::grpcapi {
 
 namespace {
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+constexpr unsigned kTlsRefreshS = 1;
 
 bool IsLoopback(const std::string& listen) {
   const std::string host = listen.substr(0, listen.rfind(':'));
@@ -38,7 +34,8 @@ std::string CheckServerOptions(const ServerOptions& o) {
 
 struct ControlPlane::Impl {
   Impl(domain::SessionRegistry& r, EventHub& e, Authorizer& a)
-      : events(e), sessions(r, e, a), booths(r, e, a), listeners(r, e, a), tokens(r, a), audit(a) {}
+      : registry(r), events(e), sessions(r, e, a), booths(r, e, a), listeners(r, e, a), tokens(r, a), audit(a) {}
+  domain::SessionRegistry& registry;
   EventHub& events;
   SessionServiceImpl sessions;
   BoothServiceImpl booths;
@@ -61,14 +58,20 @@ int ControlPlane::Start(const ServerOptions& options, std::string* error) {
   if (options.plaintext) {
     creds = grpc::experimental::LocalServerCredentials(LOCAL_TCP);
   } else {
-    grpc::SslServerCredentialsOptions ssl(options.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                                          : options.require_client_cert
-                                              ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                                              : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
-    if (!options.tls_client_ca.empty()) ssl.pem_root_certs = ReadFile(options.tls_client_ca);
-    ssl.pem_key_cert_pairs.push_back({ReadFile(options.tls_key), ReadFile(options.tls_cert)});
-    creds = grpc::SslServerCredentials(ssl);
+    // The files are watched: a renewed certificate (and client CA) is used by new connections
+    // within kTlsRefreshS of being written, with or without the SIGHUP that usually follows.
+    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        options.tls_key, options.tls_cert, options.tls_client_ca, kTlsRefreshS);
+    grpc::experimental::TlsServerCredentialsOptions tls(provider);
+    tls.watch_identity_key_cert_pairs();
+    if (!options.tls_client_ca.empty()) tls.watch_root_certs();
+    tls.set_cert_request_type(options.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                              : options.require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                                            : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+    creds = grpc::experimental::TlsServerCredentials(tls);
   }
+  // grpc.health.v1.Health: SERVING until Drain (load balancers and probes stop sending new clients).
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   // A client that vanished (a headset out of range, a cut link) holds its streams open until
   // the transport notices: ping idle connections, so their streams end within ~30 s.
@@ -92,10 +95,18 @@ int ControlPlane::Start(const ServerOptions& options, std::string* error) {
   return port;
 }
 
+void ControlPlane::Drain() {
+  impl_->registry.Drain();
+  if (impl_->server && impl_->server->GetHealthCheckService())
+    impl_->server->GetHealthCheckService()->SetServingStatus(false);
+}
+
 void ControlPlane::Shutdown() {
   if (!impl_->server) return;
   impl_->events.CloseAll();  // ends WatchSession streams so Shutdown does not wait for them
-  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  // In-flight calls get 250 ms (a drain, if any, was the grace period): gRPC otherwise waits for
+  // the whole deadline whenever a client still holds an idle connection open.
+  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(250));
 }
 
 void ControlPlane::Wait() {

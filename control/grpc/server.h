@@ -30,6 +30,9 @@ class ControlPlane {
   ~ControlPlane();
   // Returns the bound port (useful with port 0), or 0 with *error set.
   int Start(const ServerOptions& options, std::string* error);
+  // Draining: the health service says NOT_SERVING and new streams are refused (the registry's
+  // Drain); running calls and streams go on until Shutdown.
+  void Drain();
   void Shutdown();
   void Wait();
 

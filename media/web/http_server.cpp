@@ -110,6 +110,16 @@ bool HttpServer::Listen(std::string* error) {
   return port_ > 0;
 }
 
+std::string HttpServer::ReloadTls() {
+  if (!tls_) return "";
+  gst::ErrorPtr err;
+  auto cert = gst::GObjectPtr<GTlsCertificate>::Adopt(
+      g_tls_certificate_new_from_files(options_.tls_cert.c_str(), options_.tls_key.c_str(), err.out()));
+  if (!cert) return "http TLS certificate not reloaded: " + err.message();
+  thread_.Invoke([&] { soup_server_set_tls_certificate(server_, cert.get()); });
+  return "";
+}
+
 HttpServer::~HttpServer() {
   {
     std::lock_guard lock(alive_->mu);

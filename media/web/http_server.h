@@ -73,6 +73,9 @@ class HttpServer {
   int port() const { return port_; }
   bool tls() const { return tls_; }
   const HttpCounters& counters() const { return counters_; }
+  // Reads the TLS certificate and key files again; new connections get them. "" or the problem
+  // (the old certificate stays then). Nothing to do for plain HTTP.
+  std::string ReloadTls();
 
  private:
   HttpServer(HttpOptions options, HlsCatalog catalog, WhepBackend* whep);

@@ -16,10 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-std::string SourceDir() {
-  // tests/e2e/browser_test.cpp -> the repository root
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().string();
-}
+std::string SourceDir() { return TILMASH_SOURCE_DIR; }
 
 // Runs listen.mjs; `on_line` sees each JSON line as it arrives (and may act on it).
 int RunBrowser(const std::string& args, const std::function<void(const json&)>& on_line) {

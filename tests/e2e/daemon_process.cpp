@@ -33,6 +33,9 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args) {
   // Many daemons run at once under ctest -j: HTTP on a free port unless a test says otherwise.
   if (std::find(extra_args.begin(), extra_args.end(), "--http-listen") == extra_args.end())
     args.insert(args.end(), {"--http-listen", "127.0.0.1:0"});
+  // Tests stop the daemon with SIGTERM: no drain unless a test asks for one.
+  if (std::find(extra_args.begin(), extra_args.end(), "--drain-s") == extra_args.end())
+    args.insert(args.end(), {"--drain-s", "0"});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {
@@ -87,6 +90,23 @@ std::shared_ptr<grpc::Channel> DaemonProcess::ChannelWith(const std::string& tok
 }
 
 bool DaemonProcess::Alive() const { return pid_ > 0 && kill(pid_, 0) == 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
+
+void DaemonProcess::Signal(int sig) const {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
+int DaemonProcess::WaitExit(std::chrono::milliseconds limit) {
+  if (pid_ <= 0) return exit_code_;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) return -1;
+    usleep(10000);
+  }
+  pid_ = -1;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
+}
 
 int DaemonProcess::Stop() {
   if (pid_ <= 0) return exit_code_;

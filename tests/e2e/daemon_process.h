@@ -2,6 +2,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ class DaemonProcess {
   v1::BoothService::Stub& booths() { return *booths_; }
   v1::ListenerService::Stub& listeners() { return *listeners_; }
   bool Alive() const;
+  void Signal(int sig) const;
+  // Waits up to `limit` for the daemon to exit on its own: its exit code, or -1 if it still runs.
+  int WaitExit(std::chrono::milliseconds limit);
   pid_t pid() const { return pid_; }
 
  private:

@@ -2,8 +2,10 @@
 // bindings (session, booth, channels, streams), revocation, the audit log, TLS.
 #include <grpcpp/generic/generic_stub.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "auth/token.h"
 #include "e2e_support.h"
@@ -251,6 +253,38 @@ TEST(DaemonSecurity, PlaintextIsRefusedOffLoopbackAndTlsWorks) {
                    ->ListSessions(&ctx2, v1::ListSessionsRequest(), &r)
                    .ok())
       << "a client that does not trust the CA does not connect";
+
+  // A renewed certificate (another CA here, so the change is visible): written over the old
+  // files, then SIGHUP as logrotate or certbot would send; new connections get it.
+  const std::string renew = "cd " + d +
+                            " && openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=tilmash-test-ca2 "
+                            "-keyout ca2.key -out ca2.pem 2>/dev/null"
+                            " && openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout new.key "
+                            "-out new.csr 2>/dev/null"
+                            " && openssl x509 -req -in new.csr -CA ca2.pem -CAkey ca2.key -CAcreateserial -days 1 "
+                            "-extfile san.ext -out new.pem 2>/dev/null"
+                            " && cp new.key server.key && cp new.pem server.pem";
+  ASSERT_EQ(std::system(renew.c_str()), 0);
+  tls.Signal(SIGHUP);
+  client::Credentials renewed = good;
+  renewed.ca_file = d + "/ca2.pem";
+  auto list_with = [&](const client::Credentials& c) {
+    grpc::ClientContext ctx3;
+    ctx3.set_deadline(std::chrono::system_clock::now() + 2s);
+    return v1::SessionService::NewStub(client::ConnectWith(tls.address(), c, /*own_connection=*/true))
+        ->ListSessions(&ctx3, v1::ListSessionsRequest(), &r);
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  grpc::Status with_new = list_with(renewed);
+  while (!with_new.ok() && std::chrono::steady_clock::now() - t0 < 5s) {
+    std::this_thread::sleep_for(100ms);
+    with_new = list_with(renewed);
+  }
+  EXPECT_TRUE(with_new.ok()) << "a new connection gets the renewed certificate: " << with_new.error_message();
+  std::cout << "[ measured ] renewed certificate in use "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s after SIGHUP\n";
+  EXPECT_FALSE(list_with(good).ok()) << "and no longer the old one";
+  EXPECT_TRUE(tls.Alive());
   EXPECT_EQ(tls.Stop(), 0);
   std::system(("rm -rf " + d).c_str());
 }
