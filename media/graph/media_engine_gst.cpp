@@ -36,6 +36,7 @@ MediaEngineGst::~MediaEngineGst() {
 }
 
 domain::Result<std::unique_ptr<domain::MediaSession>> MediaEngineGst::CreateSession(const domain::SessionId& session) {
+  if (domain::Status busy = CheckMediaBacklog(*thread_, "session " + session); !busy.ok()) return busy;
   auto core = std::make_shared<SessionCore>();
   core->session = session;
   core->config = config_;

@@ -152,6 +152,13 @@ void SessionCore::Post(const std::shared_ptr<SessionCore>& core, const char* wha
   });
 }
 
+Status CheckMediaBacklog(const gst::MediaThread& thread, const std::string& what) {
+  const std::size_t waiting = thread.backlog();
+  if (waiting <= kMaxMediaBacklog) return Status::Ok();
+  return domain::ResourceExhausted(what + ": the media thread has " + std::to_string(waiting) +
+                                   " graph changes waiting; try again shortly");
+}
+
 // ------------------------------------------------------------------ MediaSessionGst
 
 MediaSessionGst::MediaSessionGst(std::shared_ptr<SessionCore> core) : core_(std::move(core)) {}
@@ -161,6 +168,7 @@ MediaSessionGst::~MediaSessionGst() {
 }
 
 Status MediaSessionGst::AddChannel(const domain::ChannelName& channel) {
+  if (Status busy = CheckMediaBacklog(*core_->thread, "channel " + channel); !busy.ok()) return busy;
   std::shared_ptr<GainRamp> floor_gain;
   if (channel != domain::kFloorChannel) floor_gain = floor_gains_[channel] = std::make_shared<GainRamp>(nullptr, 1.0);
   SessionCore::Post(core_, "add a channel",
@@ -209,6 +217,7 @@ Result<IngestPlan> MediaSessionGst::PrepareIngest(const std::string& source,
 Result<std::optional<domain::IngestInfo>> MediaSessionGst::SetFloorSource(const domain::FloorSource& source,
                                                                           const std::optional<domain::SrtpKeying>& key,
                                                                           uint32_t ssrc) {
+  if (Status busy = CheckMediaBacklog(*core_->thread, "floor source"); !busy.ok()) return busy;
   std::optional<domain::IngestInfo> info;
   std::optional<IngestPlan> plan;
   if (std::holds_alternative<domain::RtpSource>(source)) {
@@ -227,6 +236,7 @@ Result<std::optional<domain::IngestInfo>> MediaSessionGst::SetFloorSource(const 
 Result<std::unique_ptr<domain::ConsoleInput>> MediaSessionGst::AddConsole(
     const domain::ConsoleId& id, const std::vector<domain::ChannelName>& outputs, const domain::SrtpKeying& key,
     uint32_t ssrc, domain::LinkCallback on_link) {
+  if (Status busy = CheckMediaBacklog(*core_->thread, "console"); !busy.ok()) return busy;
   domain::IngestInfo info;
   auto plan = PrepareIngest(id, key, ssrc, &info);
   if (!plan.ok()) return plan.status();
@@ -280,6 +290,7 @@ Result<std::unique_ptr<domain::ViewerStream>> MediaSessionGst::AddViewer(const s
                                                                          const domain::ChannelName& channel,
                                                                          const std::string& offer_sdp,
                                                                          domain::AnswerCallback done) {
+  if (Status busy = CheckMediaBacklog(*core_->thread, "viewer"); !busy.ok()) return busy;
   auto offer = sdp::ParseWhepOffer(offer_sdp);
   if (!offer.ok()) return offer.status();
   const sdp::WhepOffer parsed = offer.value();

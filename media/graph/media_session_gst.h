@@ -19,6 +19,13 @@
 
 namespace tilmash::graph {
 
+// Graph work posted and not yet run past which new graph work (a session, a channel, a
+// console, a floor source, a viewer) is refused with RESOURCE_EXHAUSTED instead of queued: a
+// client looping over changes cannot queue minutes of work and the sockets it holds.
+inline constexpr std::size_t kMaxMediaBacklog = 256;
+// Ok, or RESOURCE_EXHAUSTED saying how far behind the media thread is.
+domain::Status CheckMediaBacklog(const gst::MediaThread& thread, const std::string& what);
+
 // What a session's media and its handles share.
 struct SessionCore {
   std::string session;

@@ -2,6 +2,7 @@
 
 #include <gst/gst.h>
 
+#include <algorithm>
 #include <exception>
 
 #include <string>
@@ -11,6 +12,10 @@
 #include "log/log.h"
 
 namespace tilmash::gst {
+
+namespace {
+constexpr std::size_t kDrainBatch = 16;  // posted tasks run per main-loop turn
+}  // namespace
 
 MediaThread::MediaThread() : context_(g_main_context_new()), loop_(g_main_loop_new(context_, FALSE)) {
   Completion started;
@@ -42,10 +47,19 @@ MediaThread::~MediaThread() {
 
 gboolean MediaThread::Drain(gpointer self) {
   auto* t = static_cast<MediaThread*>(self);
-  std::deque<std::function<void()>> batch;
+  // A bounded batch per turn: the loop's timers (links, bus watches) run between batches even
+  // when a client queues graph changes faster than they are made.
+  std::vector<std::function<void()>> batch;
+  bool more = false;
   {
     std::lock_guard lock(t->mu_);
-    batch.swap(t->queue_);
+    const std::size_t n = std::min(t->queue_.size(), kDrainBatch);
+    batch.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(t->queue_.front()));
+      t->queue_.pop_front();
+    }
+    more = !t->queue_.empty();  // this source stays attached; Post attaches none meanwhile
   }
   for (auto& fn : batch) {
     // Nothing crosses the media thread as an exception: one bad piece of work (a bug, an
@@ -59,8 +73,9 @@ gboolean MediaThread::Drain(gpointer self) {
       t->failures_.fetch_add(1, std::memory_order_relaxed);
       log::Get("gst")->error("media thread: work failed with an unknown exception");
     }
+    t->backlog_.fetch_sub(1, std::memory_order_relaxed);
   }
-  return G_SOURCE_REMOVE;
+  return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 void MediaThread::Post(std::function<void()> fn) {
@@ -69,6 +84,7 @@ void MediaThread::Post(std::function<void()> fn) {
     std::lock_guard lock(mu_);
     first = queue_.empty();
     queue_.push_back(std::move(fn));
+    backlog_.fetch_add(1, std::memory_order_relaxed);  // before any Drain can take it
   }
   // One idle source drains everything posted until it runs; a later Post attaches the next.
   if (!first) return;

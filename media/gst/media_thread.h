@@ -28,6 +28,9 @@ class MediaThread {
   void Invoke(const std::function<void()>& fn);
   // Runs fn on the media thread later.
   void Post(std::function<void()> fn);
+  // Posted work not yet run: callers refuse new graph work past a limit rather than queue
+  // minutes of it (and the sockets it holds).
+  std::size_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
   bool OnMediaThread() const { return std::this_thread::get_id() == thread_.get_id(); }
   // Posted work that threw (caught, logged, counted; the thread goes on).
   uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
@@ -41,6 +44,7 @@ class MediaThread {
   std::mutex mu_;
   std::deque<std::function<void()>> queue_;  // posted, not yet run; FIFO
   std::atomic<uint64_t> failures_{0};
+  std::atomic<std::size_t> backlog_{0};
   std::thread thread_;
 };
 

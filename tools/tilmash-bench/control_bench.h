@@ -33,6 +33,7 @@ struct MicLatencyResult {
   std::string error;
   Percentiles quiet_ms, churn_ms;      // SetMic sent -> first listener packet with the interpreter at full level
   int churn_cycles = 0;                // add channel + join console + leave + remove channel, in the other session
+  int churn_refused = 0;               // changes refused because the media thread was behind (RESOURCE_EXHAUSTED)
   std::string quiet_list, churn_list;  // every press, sorted
 };
 MicLatencyResult RunMicLatencyBench(const std::string& server, int presses);

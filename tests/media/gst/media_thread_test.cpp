@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -66,6 +68,44 @@ TEST(MediaThreadTest, CompletionWaitForGivesUpAndSetWakes) {
   later.Wait();
   setter.join();
   EXPECT_TRUE(later.WaitFor(std::chrono::milliseconds(0)));
+}
+
+
+TEST(MediaThreadTest, ABacklogIsCountedAndTimersRunBetweenItsBatches) {
+  MediaThread media;
+  Completion release;
+  media.Post([&] { release.Wait(); });  // holds the thread while the backlog builds
+  std::atomic<int> done{0};
+  constexpr int kTasks = 64;
+  for (int i = 0; i < kTasks; ++i)
+    media.Post([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      done.fetch_add(1);
+    });
+  EXPECT_GE(media.backlog(), std::size_t(kTasks)) << "posted and not yet run";
+  // A timer on the media thread's context: it must not wait for the whole backlog.
+  std::atomic<int> done_when_timer_ran{-1};
+  GSource* timer = g_timeout_source_new(1);
+  struct Seen {
+    std::atomic<int>* done;
+    std::atomic<int>* at;
+  } seen{&done, &done_when_timer_ran};
+  g_source_set_callback(
+      timer,
+      [](gpointer p) -> gboolean {
+        auto* s = static_cast<Seen*>(p);
+        s->at->store(s->done->load());
+        return G_SOURCE_REMOVE;
+      },
+      &seen, nullptr);
+  g_source_attach(timer, media.context());
+  g_source_unref(timer);
+  release.Set();
+  media.Invoke([] {});  // after every task posted before it
+  EXPECT_EQ(done.load(), kTasks);
+  EXPECT_EQ(media.backlog(), 0u);
+  ASSERT_GE(done_when_timer_ran.load(), 0) << "the timer ran";
+  EXPECT_LT(done_when_timer_ran.load(), kTasks) << "between two batches, not after the whole backlog";
 }
 
 }  // namespace
