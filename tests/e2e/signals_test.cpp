@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -83,6 +85,48 @@ TEST_F(SighupTest, SighupReopensTheAuditLogAfterARotationAndNeverExits) {
   EXPECT_EQ(rotated.find(after), std::string::npos);
   EXPECT_NE(fresh.find(after), std::string::npos) << "new entries land in the new file";
   EXPECT_EQ(fresh.find(before), std::string::npos);
+}
+
+// The subject of the certificate the HTTPS side presents to a new connection (openssl s_client).
+std::string HttpsSubject(int port) {
+  const std::string cmd =
+      "echo | openssl s_client -connect 127.0.0.1:" + std::to_string(port) + " 2>/dev/null | grep '^subject='";
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[256];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    pclose(p);
+  }
+  return out;
+}
+
+TEST(SighupTls, SighupGivesNewHttpsConnectionsTheRenewedCertificate) {
+  char dir[] = "/tmp/tilmash-https-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string d = dir;
+  const std::string make = "cd " + d +
+                           " && openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=first-cert "
+                           "-keyout key.pem -out cert.pem 2>/dev/null"
+                           " && openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=renewed-cert "
+                           "-keyout new.key -out new.pem 2>/dev/null";
+  ASSERT_EQ(std::system(make.c_str()), 0);
+  DaemonProcess daemon(
+      {"--http-listen", "127.0.0.1:0", "--http-tls-cert", d + "/cert.pem", "--http-tls-key", d + "/key.pem"});
+  ASSERT_TRUE(daemon.ok());
+  ASSERT_GT(daemon.http_port(), 0);
+  EXPECT_NE(HttpsSubject(daemon.http_port()).find("first-cert"), std::string::npos);
+  ASSERT_EQ(std::system(("cd " + d + " && cp new.key key.pem && cp new.pem cert.pem").c_str()), 0);
+  daemon.Signal(SIGHUP);
+  std::string subject;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (subject.find("renewed-cert") == std::string::npos && std::chrono::steady_clock::now() - t0 < 3s) {
+    std::this_thread::sleep_for(50ms);
+    subject = HttpsSubject(daemon.http_port());
+  }
+  EXPECT_NE(subject.find("renewed-cert"), std::string::npos) << subject;
+  EXPECT_TRUE(daemon.Alive());
+  EXPECT_EQ(daemon.Stop(), 0);
+  std::system(("rm -rf " + d).c_str());
 }
 
 class DrainTest : public E2eTest {

@@ -70,7 +70,6 @@ TEST(MediaThreadTest, CompletionWaitForGivesUpAndSetWakes) {
   EXPECT_TRUE(later.WaitFor(std::chrono::milliseconds(0)));
 }
 
-
 TEST(MediaThreadTest, ABacklogIsCountedAndTimersRunBetweenItsBatches) {
   MediaThread media;
   Completion release;
