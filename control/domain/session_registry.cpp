@@ -4,6 +4,15 @@
 
 namespace tilmash::domain {
 
+std::string SessionIdProblem(const std::string& id) {
+  if (id.empty() || id.size() > 64) return "must be 1-64 characters";
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_or_digit(id[0])) return "must start with a lower-case letter or a digit";
+  for (char c : id)
+    if (!lower_or_digit(c) && c != '-' && c != '_') return "may hold only a-z, 0-9, '-' and '_'";
+  return "";
+}
+
 SessionRegistry::~SessionRegistry() { EndAll(); }
 
 Result<SessionView> SessionRegistry::Create(const SessionSpec& spec) {
@@ -13,9 +22,13 @@ Result<SessionView> SessionRegistry::Create(const SessionSpec& spec) {
   // The id is reserved before anything is built, so two creates can never share one: the
   // reservation (a null entry) is invisible to Find and List until the session is complete.
   SessionId id = spec.id;
+  if (!id.empty())
+    if (std::string problem = SessionIdProblem(id); !problem.empty())
+      return InvalidArgument("session_id: " + Quoted(id) + " " + problem);
   {
     std::unique_lock lock(mu_);
-    if (!id.empty() && sessions_.count(id)) return AlreadyExists("id: session " + Quoted(id) + " already exists");
+    if (!id.empty() && sessions_.count(id))
+      return AlreadyExists("session_id: session " + Quoted(id) + " already exists");
     while (id.empty() || sessions_.count(id)) id = ports_.keys->NewId("s-");
     sessions_.emplace(id, nullptr);
   }

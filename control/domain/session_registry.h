@@ -12,13 +12,17 @@
 namespace tilmash::domain {
 
 struct SessionSpec {
-  std::string id;  // empty: a random id
+  std::string id;  // empty: a random id; else ValidSessionId
   std::string name;
   std::vector<std::string> languages;
   std::string floor_language;
   FloorSource floor_source;  // NoSource: silence until set
   std::optional<double> floor_duck_db;
 };
+
+// "" when `id` may name a session (1-64 of a-z, 0-9, '-', '_', starting with a letter or digit:
+// it appears in URLs and file names), else why not.
+std::string SessionIdProblem(const std::string& id);
 
 class SessionRegistry {
  public:

@@ -24,6 +24,7 @@ grpc::Status SessionServiceImpl::CreateSession(grpc::ServerContext* ctx, const v
                                                v1::Session* resp) {
   return authz_.Run(ctx, "SessionService.CreateSession", "", [&](const auth::Claims& who) -> grpc::Status {
     domain::SessionSpec spec;
+    spec.id = req->session_id();
     spec.name = req->name();
     spec.languages.assign(req->languages().begin(), req->languages().end());
     spec.floor_language = req->floor_language();

@@ -141,6 +141,32 @@ TEST_F(E2eTest, TheApiSaysWhatItMeans) {
   }
 }
 
+TEST_F(E2eTest, AnOperatorChosenSessionIdNamesTheSessionEverywhere) {
+  grpc::ClientContext ctx;
+  v1::CreateSessionRequest req;
+  req.set_session_id("plenary");
+  req.set_name("Plenary, day 1");
+  req.add_languages("ru");
+  req.mutable_floor_source()->mutable_tone()->set_frequency_hz(440);
+  v1::Session s;
+  auto st = daemon_.sessions().CreateSession(&ctx, req, &s);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(s.id(), "plenary");
+  auto l = Listen("plenary", "floor");
+  ASSERT_TRUE(l);
+  EXPECT_GT(NextLevels(*l, {440})[0], -30) << "a listener of 'plenary' hears its floor";
+  for (const std::string& id : {std::string("plenary"), std::string("../plenary")}) {
+    grpc::ClientContext again;
+    req.set_session_id(id);
+    v1::Session other;
+    auto refused = daemon_.sessions().CreateSession(&again, req, &other);
+    EXPECT_EQ(refused.error_code(),
+              id == "plenary" ? grpc::StatusCode::ALREADY_EXISTS : grpc::StatusCode::INVALID_ARGUMENT)
+        << id << ": " << refused.error_message();
+    EXPECT_EQ(refused.error_message().rfind("session_id: ", 0), 0u) << refused.error_message();
+  }
+}
+
 TEST_F(E2eTest, UnknownSessionChannelConsoleListenerAreNotFound) {
   auto session = CreateSession({"ru"}, 440);
   {

@@ -16,7 +16,7 @@ std::unique_ptr<v1::SessionService::Stub> Sessions(Context& ctx) { return v1::Se
 std::string LanguageArg(const std::string& language) { return language == "unknown" ? "" : language; }
 
 struct CreateOptions {
-  std::string name, floor_language;
+  std::string id, name, floor_language;
   std::vector<std::string> languages;
   double floor_tone = 0, level_db = 0;
   std::optional<double> duck_db;
@@ -25,6 +25,7 @@ struct CreateOptions {
 
 int Create(Context& ctx, const CreateOptions& o) {
   v1::CreateSessionRequest request;
+  request.set_session_id(o.id);
   request.set_name(o.name);
   for (const auto& l : o.languages) request.add_languages(l);
   request.set_floor_language(LanguageArg(o.floor_language));
@@ -173,6 +174,7 @@ void AddSessionCommands(CLI::App& app, Context& ctx, Action& action) {
     auto o = std::make_shared<CreateOptions>();
     auto* cmd = session->add_subcommand("create", "create a session");
     cmd->add_option("--name", o->name, "session name")->required();
+    cmd->add_option("--id", o->id, "the session's id, e.g. plenary (a-z, 0-9, '-', '_'; default: random)");
     cmd->add_option("--languages", o->languages, "language channels, e.g. en,ru,kk")->delimiter(',')->required();
     cmd->add_option("--floor-language", o->floor_language, "the floor's language (BCP-47)");
     auto* tone = cmd->add_option("--floor-tone", o->floor_tone, "floor = test tone of this frequency (Hz)");

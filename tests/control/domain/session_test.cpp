@@ -74,6 +74,29 @@ TEST_F(SessionTest, RejectsInvalidRequestsNamingTheField) {
   EXPECT_NE(tone.message().find("frequency_hz"), std::string::npos);
 }
 
+TEST_F(SessionTest, AnOperatorChosenIdIsValidatedAndUnique) {
+  SessionSpec spec;
+  spec.id = "plenary";
+  spec.languages = {"ru"};
+  auto made = registry.Create(spec);
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  EXPECT_EQ(made->id, "plenary");
+  EXPECT_TRUE(registry.Find("plenary").ok());
+  auto again = registry.Create(spec);
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_NE(again.status().message().find("session_id"), std::string::npos) << again.status().message();
+  for (const std::string& bad :
+       std::vector<std::string>{"../etc", "Plenary", "-x", "a/b", "a b", std::string(65, 'a'), "x%2e"}) {
+    spec.id = bad;
+    auto r = registry.Create(spec);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(r.status().message().rfind("session_id: ", 0), 0u) << r.status().message();
+  }
+  EXPECT_EQ(registry.List().size(), 1u) << "a refused id leaves nothing behind";
+  spec.id = "day-2_room3";
+  EXPECT_TRUE(registry.Create(spec).ok());
+}
+
 TEST_F(SessionTest, UnknownThingsAreNotFound) {
   auto s = Make();
   EXPECT_EQ(registry.Find("s-nope").status().code(), StatusCode::kNotFound);
