@@ -12,7 +12,7 @@
 namespace tilmash::domain {
 
 struct SessionSpec {
-  std::string id;  // empty: a random id; else ValidSessionId
+  std::string id;  // empty: a random id; else it must pass SessionIdProblem
   std::string name;
   std::vector<std::string> languages;
   std::string floor_language;
@@ -40,7 +40,7 @@ class SessionRegistry {
   // Ends everything a revoked token started, in every session.
   uint32_t StopOwnedBy(const std::string& owner);
   // The server is shutting down: running streams go on, new listeners and viewers are refused
-  // (Admit says why).
+  // (AdmitStream says why).
   void Drain() { draining_.store(true); }
   // Ok, or UNAVAILABLE while draining.
   Status AdmitStream() const {

@@ -125,7 +125,8 @@ void RtpSender::Run() {
   uint32_t timestamp = first_timestamp_;
   bool first = true;
   auto deadline = Clock::now();
-  while (!stop_.load()) {
+  // Every frame advances the stream, sent or not (`continue` included).
+  for (; !stop_.load(); first = false, ++sequence, timestamp += uint32_t(frame_samples_), deadline += frame_duration) {
     std::this_thread::sleep_until(deadline);
     if (stop_.load()) break;
     const auto lateness = Clock::now() - deadline;
@@ -135,13 +136,7 @@ void RtpSender::Run() {
       deadline += skipped * frame_duration;
     }
     const bool source_changed = FillFrame(pcm);
-    if (link_down_.load()) {  // lost on the way: numbered, never sent
-      first = false;
-      ++sequence;
-      timestamp += uint32_t(frame_samples_);
-      deadline += frame_duration;
-      continue;
-    }
+    if (link_down_.load()) continue;  // lost on the way: numbered, never sent
     const int payload =
         encoder_->Encode(pcm, packet + rtp::kMinHeader, int(kPacketCapacity - rtp::kMinHeader - kSrtpTrailerRoom));
     bool ok = payload > 0;
@@ -167,10 +162,6 @@ void RtpSender::Run() {
       }
       if (lateness > frame_duration) ++stats_.late_frames;
     }
-    first = false;
-    ++sequence;
-    timestamp += uint32_t(frame_samples_);
-    deadline += frame_duration;
   }
 }
 
