@@ -129,9 +129,23 @@ domain::Result<Claims> TokenAuthority::Verify(const std::string& token) const {
   return c;
 }
 
-void TokenAuthority::Revoke(const std::string& id) {
+domain::Status TokenAuthority::Revoke(const std::string& id) {
+  if (ledger_)
+    if (domain::Status s = ledger_->Revoked(id); !s.ok())
+      return domain::Status(s.code(), "the revocation was not saved, so it took no effect: " + s.message());
   std::lock_guard lock(mu_);
   revoked_.insert(id);
+  return domain::Status::Ok();
+}
+
+domain::Status TokenAuthority::RecordIssued(const Claims& claims) {
+  return ledger_ ? ledger_->Issued(claims) : domain::Status::Ok();
+}
+
+void TokenAuthority::UseLedger(TokenLedger* ledger, const std::vector<std::string>& revoked) {
+  std::lock_guard lock(mu_);
+  ledger_ = ledger;
+  revoked_.insert(revoked.begin(), revoked.end());
 }
 
 bool TokenAuthority::IsRevoked(const std::string& id) const {

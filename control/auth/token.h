@@ -28,6 +28,15 @@ struct Claims {
   std::chrono::system_clock::time_point expires;
 };
 
+// Where issued and revoked token ids are kept across restarts (the state store); written
+// before MintToken and RevokeToken answer.
+class TokenLedger {
+ public:
+  virtual ~TokenLedger() = default;
+  virtual domain::Status Issued(const Claims& claims) = 0;
+  virtual domain::Status Revoked(const std::string& token_id) = 0;
+};
+
 class TokenAuthority {
  public:
   // secret: at least 32 random bytes (HS256 key).
@@ -37,13 +46,20 @@ class TokenAuthority {
   // kUnavailable is never returned; failures are kInvalidArgument-free: the caller maps every
   // failure to UNAUTHENTICATED. The message says why (malformed, bad signature, expired, revoked).
   domain::Result<Claims> Verify(const std::string& token) const;
-  void Revoke(const std::string& token_id);
+  // Writes the revocation to the ledger first: a revocation that cannot be kept is an error
+  // and takes no effect (the caller can try again).
+  domain::Status Revoke(const std::string& token_id);
   bool IsRevoked(const std::string& token_id) const;
+  // Records a minted token in the ledger (Ok without one).
+  domain::Status RecordIssued(const Claims& claims);
+  // At start: the ledger (may be null) and the revocations it kept.
+  void UseLedger(TokenLedger* ledger, const std::vector<std::string>& revoked);
 
  private:
   std::vector<uint8_t> secret_;
   mutable std::mutex mu_;
   std::set<std::string> revoked_;
+  TokenLedger* ledger_ = nullptr;
 };
 
 // Reads the HS256 secret from `path`, creating it (0600, 32 random bytes) when missing.

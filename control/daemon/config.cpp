@@ -61,6 +61,7 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
                                  "token_secret_file",
                                  "admin_token_file",
                                  "audit_log",
+                                 "state_dir",
                                  "fanout_threads",
                                  "listener_lease_ms",
                                  "key_rotation_s",
@@ -109,7 +110,7 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
          Read(root, "require_client_cert", &c->require_client_cert, path, error) &&
          Read(root, "token_secret_file", &c->token_secret_file, path, error) &&
          Read(root, "admin_token_file", &c->admin_token_file, path, error) &&
-         Read(root, "audit_log", &c->audit_log, path, error);
+         Read(root, "audit_log", &c->audit_log, path, error) && Read(root, "state_dir", &c->state_dir, path, error);
 }
 
 std::string Validate(const Config& c) {
@@ -121,6 +122,7 @@ std::string Validate(const Config& c) {
   if (c.console_link_loss_ms != 0 && (c.console_link_loss_ms < 20 || c.console_link_loss_ms > 10000))
     return "console_link_loss_ms must be 0 (never) or between 20 and 10000";
   if (c.drain_s < 0 || c.drain_s > 3600) return "drain_s must be between 0 and 3600";
+  if (c.state_dir.empty()) return "state_dir must be a directory, or none (memory only)";
   if (c.grpc_listen.find(':') == std::string::npos) return "grpc_listen must be HOST:PORT";
   if (c.listener_lease_ms < 0) return "listener_lease_ms must be >= 0 (0: no lease)";
   if (c.listener_lease_ms > 0 && c.listener_lease_ms < 1000) return "listener_lease_ms must be 0 or at least 1000";

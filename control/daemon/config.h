@@ -57,6 +57,9 @@ struct Config {
   std::string token_secret_file;  // "": an in-memory secret (tokens die with the process)
   std::string admin_token_file;   // write a fresh admin token here at start-up (0600)
   std::string audit_log;          // append-only JSON lines; "": in memory only
+  // The state store (SQLite): sessions, listeners and token ids survive a restart. "none":
+  // memory only (tests, demos).
+  std::string state_dir = "/var/lib/tilmash";
   DemoSession demo_session;
 };
 

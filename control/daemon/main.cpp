@@ -24,6 +24,7 @@
 #include "grpc/event_hub.h"
 #include "grpc/server.h"
 #include "log/log.h"
+#include "store/sqlite_store.h"
 #include "web/http_server.h"
 
 #ifndef TILMASH_VERSION
@@ -41,6 +42,10 @@ int CreateDemoSession(domain::SessionRegistry& registry, const daemon::Config& c
   spec.languages = config.demo_session.languages;
   spec.floor_language = config.demo_session.floor_language;
   spec.floor_source = domain::RtpSource{false};
+  if (registry.Find(spec.id).ok()) {
+    log::Get("main")->info("demo session '{}' is back from the state store", spec.id);
+    return 0;
+  }
   auto s = registry.Create(spec);
   if (!s.ok()) {
     log::Get("main")->error("demo session: {}", s.status().message());
@@ -99,6 +104,9 @@ int main(int argc, char** argv) {
   app.add_option("--token-secret-file", config.token_secret_file, "HS256 key for tokens (created 0600 when missing)");
   app.add_option("--admin-token-file", config.admin_token_file, "write a fresh admin token here at start-up");
   app.add_option("--audit-log", config.audit_log, "append-only audit log (JSON lines)");
+  app.add_option("--state-dir", config.state_dir,
+                 "sessions, listeners and token ids survive restarts here (SQLite; default /var/lib/tilmash; "
+                 "none: memory only)");
   app.add_flag("--version", version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
   if (version) {
@@ -181,6 +189,28 @@ int main(int argc, char** argv) {
     secret = loaded.value();
   }
   auth::TokenAuthority tokens(std::move(secret));
+  // The state store opens first: a read-only or full disk, a corrupt file or a second daemon
+  // on the same directory stops the start with a message naming the file.
+  const auto started = std::chrono::steady_clock::now();
+  std::unique_ptr<store::SqliteStore> state;
+  store::LoadedState loaded_state;
+  if (config.state_dir != "none") {
+    auto opened = store::SqliteStore::Open(config.state_dir);
+    if (!opened.ok()) {
+      std::cerr << "tilmashd: " << opened.status().message() << " (--state-dir none: memory only)\n";
+      return 2;
+    }
+    state = std::move(opened).value();
+    auto loaded = state->Load();
+    if (!loaded.ok()) {
+      std::cerr << "tilmashd: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    loaded_state = std::move(loaded).value();
+    tokens.UseLedger(state.get(), loaded_state.revoked_tokens);
+  } else {
+    logger->warn("state_dir none: sessions and listeners end with this process");
+  }
   auth::AuditLog audit(config.audit_log);
   if (!audit.error().empty()) {
     std::cerr << "tilmashd: " << audit.error() << "\n";
@@ -211,7 +241,19 @@ int main(int argc, char** argv) {
     policy.key_lead = std::chrono::milliseconds(config.key_lead_ms);
     policy.multicast_group = config.multicast_group;
     policy.multicast_port = uint16_t(config.multicast_port);
-    domain::SessionRegistry registry(domain::SessionPorts{media.get(), &keys, &events}, config.floor_duck_db, policy);
+    domain::SessionRegistry registry(domain::SessionPorts{media.get(), &keys, &events, nullptr, state.get()},
+                                     config.floor_duck_db, policy);
+    if (state) {
+      // Back before anyone can call: every session, console and listener as it was saved.
+      const auto report = registry.Restore(loaded_state.sessions, loaded_state.listeners);
+      for (const auto& p : report.problems) logger->warn("restore: {}", p);
+      const auto took =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+      logger->info("restored from {}: {} sessions, {} channels, {} consoles, {} listeners, {} revoked tokens in {} ms",
+                   state->path(), loaded_state.sessions.size(), report.channels, report.consoles, report.listeners,
+                   loaded_state.revoked_tokens.size(), took);
+      loaded_state = {};
+    }
     grpcapi::ControlPlane control(registry, events, authz);
     grpcapi::ServerOptions server_options{config.grpc_listen, config.plaintext,     config.tls_cert,
                                           config.tls_key,     config.tls_client_ca, config.require_client_cert};

@@ -76,6 +76,10 @@ struct ListenerStreamSpec {
   Endpoint endpoint;
   SrtpKeying key;
   uint32_t ssrc = 0;
+  // The stream's first packet: its SRTP index (sets the ROC) and RTP timestamp. A new stream
+  // starts at index 0; a stream resumed after a restart where its timeline has reached.
+  uint64_t first_index = 0;
+  uint32_t first_timestamp = 0;
 };
 
 // Gains one channel's mixer applies (dB; kSilenceDb = muted). Consoles are named by handle.
@@ -91,14 +95,15 @@ class MediaSession {
   virtual ~MediaSession() = default;
   virtual Status AddChannel(const ChannelName& channel) = 0;
   virtual void RemoveChannel(const ChannelName& channel) = 0;
-  // Returns the ingest endpoint when the source is RTP.
+  // Returns the ingest endpoint when the source is RTP. `port`: the ingest's UDP port (0: any
+  // free one); a port that cannot be bound is an error naming it.
   virtual Result<std::optional<IngestInfo>> SetFloorSource(const FloorSource& source,
-                                                           const std::optional<SrtpKeying>& key,
-                                                           uint32_t expected_ssrc) = 0;
+                                                           const std::optional<SrtpKeying>& key, uint32_t expected_ssrc,
+                                                           uint16_t port = 0) = 0;
   virtual Result<std::unique_ptr<ConsoleInput>> AddConsole(const ConsoleId& label,
                                                            const std::vector<ChannelName>& outputs,
-                                                           const SrtpKeying& key, uint32_t ssrc,
-                                                           LinkCallback on_link) = 0;
+                                                           const SrtpKeying& key, uint32_t ssrc, LinkCallback on_link,
+                                                           uint16_t port = 0) = 0;
   // Gain ramps, never relinking; both ramps of a handover cross at the same instant.
   virtual void SetChannelMix(const ChannelName& channel, const ChannelMix& mix) = 0;
   virtual Result<std::unique_ptr<ListenerStream>> AddListener(const ListenerStreamSpec& spec) = 0;
@@ -114,6 +119,61 @@ class MediaEngine {
  public:
   virtual ~MediaEngine() = default;
   virtual Result<std::unique_ptr<MediaSession>> CreateSession(const SessionId& session) = 0;
+};
+
+// What survives the process (state_dir): every session's configuration and every listener,
+// written before the call that changed them answers. A failed write is returned to the caller.
+struct StoredStream {
+  uint32_t ssrc = 0;
+  SrtpKeying key;  // the newest key
+  uint32_t key_id = 0;
+  StreamAnchor anchor;
+};
+struct StoredConsole {
+  ConsoleView view;  // id, booth, name, mic, output, input, held (link_lost is not kept)
+  std::string owner;
+  IngestInfo ingest;  // port, SSRC, key; key.roc: the ingest's ROC when last saved
+  std::optional<StoredStream> return_stream;
+  std::optional<Endpoint> return_endpoint;
+};
+struct StoredGroup {
+  ChannelName channel;
+  ListenerId media_id;
+  Endpoint group;
+  StoredStream stream;
+};
+struct StoredChannel {
+  ChannelName name;
+  double duck_db = kDefaultFloorDuckDb;
+};
+struct SessionRecord {
+  SessionId id;
+  std::string name;
+  double default_duck_db = kDefaultFloorDuckDb;
+  std::string floor_language;
+  FloorSource floor_source;
+  std::optional<IngestInfo> floor_ingest;
+  std::vector<StoredChannel> channels;  // language channels in creation order (not "floor")
+  std::vector<std::pair<std::string, BoothConfig>> booths;
+  InterlockMode interlock = InterlockMode::kInterlock;
+  bool on_air = false, recorded = false;
+  std::vector<StoredConsole> consoles;
+  std::vector<std::pair<ConsoleId, ConsoleId>> held;  // toggle-override: overriding -> held
+  std::vector<StoredGroup> groups;
+};
+struct ListenerRecord {
+  SessionId session;
+  ListenerView view;  // without send (the node's)
+  StreamAnchor anchor;
+};
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+  virtual Status PutSession(const SessionRecord& session) = 0;
+  virtual Status DeleteSession(const SessionId& session) = 0;  // and its listeners
+  virtual Status PutListener(const ListenerRecord& listener) = 0;
+  virtual Status DeleteListener(const SessionId& session, const ListenerId& listener) = 0;
 };
 
 // Key material and identifiers. Keys come only from here (CONVENTIONS habit 9).

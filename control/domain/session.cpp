@@ -10,6 +10,12 @@ namespace tilmash::domain {
 namespace {
 constexpr double kMinDuckDb = -60.0;
 
+Status NotSavedEnd(const Status& s) {
+  if (s.ok()) return s;
+  return Internal("the session has ended but is still in the state store (" + s.message() +
+                  "): it comes back at the next start");
+}
+
 Status ValidateDuck(double db, const std::string& field) {
   if (!std::isfinite(db) || db > 0 || db < kMinDuckDb) return InvalidArgument(field + " must be between -60 and 0 dB");
   return Status::Ok();
@@ -23,7 +29,7 @@ Session::Session(SessionId id, std::string name, double default_duck_db, Session
       ports_(ports),
       policy_(std::move(policy)) {}
 
-Session::~Session() { End(); }
+Session::~Session() { End(false); }
 
 Session::Lock::Lock(const Session& s) : s_(const_cast<Session&>(s)) { s_.mu_.lock(); }
 
@@ -67,9 +73,11 @@ Status Session::Start() {
   return Status::Ok();
 }
 
-void Session::End() {
+Status Session::End(bool forget) {
   Lock lock(*this);
-  if (ended_) return;
+  if (ended_) return Status::Ok();
+  Status forgotten = Status::Ok();
+  if (forget && saving_ && ports_.store) forgotten = NotSavedEnd(ports_.store->DeleteSession(id_));
   ended_ = true;
   // The handles go before the media session they belong to.
   viewers_.clear();
@@ -78,6 +86,7 @@ void Session::End() {
   consoles_.clear();
   media_.reset();
   Emit(SessionEnded{});
+  return forgotten;
 }
 
 void Session::Emit(SessionEvent::Event what) {
@@ -136,6 +145,7 @@ Result<ChannelView> Session::AddChannel(const std::string& language, std::option
   booths_[name] = BoothState{};
   ApplyMix(name);
   Replan();
+  if (Status s = Save(); !s.ok()) return s;
   return ViewOf(name);
 }
 
@@ -161,7 +171,7 @@ Status Session::RemoveChannel(const std::string& language) {
   handovers_.erase(name);
   channel_order_.erase(std::find(channel_order_.begin(), channel_order_.end(), name));
   Emit(ListenerCountChanged{kFloorChannel, channels_[kFloorChannel].listeners});
-  return Status::Ok();
+  return Save();
 }
 
 Result<ChannelView> Session::SetChannelDucking(const std::string& language, double duck_db) {
@@ -172,6 +182,7 @@ Result<ChannelView> Session::SetChannelDucking(const std::string& language, doub
   if (Status s = ValidateDuck(duck_db, "floor_duck_db"); !s.ok()) return s;
   channels_[found.value()].duck_db = duck_db;
   ApplyMix(found.value());
+  if (Status s = Save(); !s.ok()) return s;
   return ViewOf(found.value());
 }
 
@@ -192,7 +203,7 @@ Status Session::SetFloorSource(const FloorSource& source) {
   floor_source_ = source;
   floor_ingest_ = ingest.value();
   Emit(FloorChanged{floor_language_, floor_source_});
-  return Status::Ok();
+  return Save();
 }
 
 Status Session::SetFloorLanguage(const std::string& language) {
@@ -202,7 +213,7 @@ Status Session::SetFloorLanguage(const std::string& language) {
   floor_language_ = language.empty() ? "" : CanonicalLanguageTag(language);
   Emit(FloorChanged{floor_language_, floor_source_});
   Replan();  // auto-relay follows the floor language
-  return Status::Ok();
+  return Save();
 }
 
 MediaStats Session::Stats() const {

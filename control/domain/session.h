@@ -23,6 +23,13 @@ struct SessionPorts {
   KeyProvider* keys = nullptr;
   EventSink* events = nullptr;  // may be null
   Clock* clock = nullptr;       // may be null: steady_clock
+  StateStore* store = nullptr;  // may be null: memory only
+};
+
+// What a restored session brought back, and what it could not.
+struct RestoreReport {
+  uint32_t channels = 0, consoles = 0, listeners = 0;
+  std::vector<std::string> problems;  // each names what was not restored and why
 };
 
 // How listener streams live and are keyed (daemon configuration).
@@ -66,11 +73,6 @@ struct ConsoleRequest {
   std::string owner;                        // token id that joined
 };
 
-struct BoothConfig {
-  std::optional<std::string> b, c;  // retour channels (languages); unset: none
-  std::vector<std::string> takes;   // floor languages the booth interprets from (empty: all)
-};
-
 inline constexpr std::chrono::seconds kHandoverTimeout{10};
 inline constexpr std::size_t kMessagesKept = 20;
 // Listeners the server ended are remembered this long (and at most this many), so a later
@@ -90,7 +92,16 @@ class Session : public std::enable_shared_from_this<Session> {
   SessionView View() const;
 
   Status Start();  // creates the media session and the floor channel
-  void End();
+  // Instead of Start: builds the session as `record` saved it, with its listeners, resuming
+  // every stream where its timeline has reached and every ingest on its old port. Fails only
+  // when the media session cannot be made; a part that cannot come back is in the report.
+  Result<RestoreReport> Restore(const SessionRecord& record, const std::vector<ListenerRecord>& listeners);
+  // Ends the session; `forget`: it is deleted from the state store too (false at shutdown,
+  // so the next start brings it back).
+  Status End(bool forget = true);
+  // Writes the session and its listeners to the state store; from now on every change is
+  // written before it answers. The registry commits a session once it is complete.
+  Status Commit();
 
   // `field` names the request field in errors ("language", or "languages[2]" at creation).
   Result<ChannelView> AddChannel(const std::string& language, std::optional<double> duck_db,
@@ -159,7 +170,9 @@ class Session : public std::enable_shared_from_this<Session> {
     std::unique_ptr<ConsoleInput> input;
     std::optional<ListenerView> return_feed;
     std::unique_ptr<ListenerStream> return_stream;
+    StreamAnchor return_anchor;
     std::string owner;
+    uint32_t saved_roc = 0;  // the ingest ROC the store has
   };
   struct BoothState {
     BoothConfig config;  // b, c canonical
@@ -174,6 +187,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::optional<std::chrono::steady_clock::time_point> unreachable_since;
     std::chrono::steady_clock::time_point unreachable_last;
     int key_streams = 0;  // open WatchKeys streams: the lease holds while any is open
+    StreamAnchor anchor;
   };
   // A channel's venue multicast group: one stream, one key shared by the members, replaced
   // whenever a member leaves.
@@ -187,6 +201,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::vector<ListenerId> members;
     std::unique_ptr<ListenerStream> stream;
     SendInfo send;
+    StreamAnchor anchor;
   };
   struct ViewerState {
     ChannelName channel;
@@ -213,6 +228,20 @@ class Session : public std::enable_shared_from_this<Session> {
    private:
     Session& s_;
   };
+  // The state store (all with mu_ held): the session's record, one listener's row. Ok when
+  // there is no store; a failed write says the change is live but not saved.
+  SessionRecord Record() const;
+  Status Save();
+  Status SaveListener(const ListenerState& l);
+  Status ForgetListener(const ListenerId& id);
+  // A new stream's anchor (its timeline starts now, at index 0 and a random timestamp).
+  StreamAnchor NewAnchor() const;
+  // The spec of a stream that resumes from `anchor` (or starts at it when `resume` is false).
+  static ListenerStreamSpec StreamSpec(std::string label, ChannelName channel, Endpoint endpoint, SrtpKeying key,
+                                       uint32_t ssrc, const StreamAnchor& anchor, bool resume);
+  void RestoreConsole(const StoredConsole& stored, RestoreReport& report);
+  void RestoreListener(const ListenerRecord& stored, RestoreReport& report);
+
   // Delivers the outbox to the event sink, one publisher at a time (order kept), never with mu_ held.
   void Publish();
 
@@ -242,7 +271,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Listener helpers (session_listeners.cpp), all with mu_ held.
   Result<ListenerView> JoinGroup(ListenerView l);
   // Ends the listeners; a group whose members left is re-keyed once.
-  void EndListeners(const std::vector<ListenerId>& listeners, const std::string& reason);
+  // The first failure to forget one in the store, if any.
+  Status EndListeners(const std::vector<ListenerId>& listeners, const std::string& reason);
   void RotateListener(ListenerState& l, const std::string& reason);
   void RotateGroup(GroupState& g, const std::string& reason);
   void TickListeners(std::chrono::steady_clock::time_point now);
@@ -265,6 +295,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<SessionEvent> outbox_;  // emitted, not yet published (mu_)
   bool publishing_ = false;           // a thread is delivering the outbox (mu_)
   bool ended_ = false;
+  bool saving_ = false;  // changes are written to the store (from Commit or Restore on)
   std::unique_ptr<MediaSession> media_;
   std::string floor_language_;
   FloorSource floor_source_;

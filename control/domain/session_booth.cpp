@@ -159,6 +159,7 @@ Result<BoothView> Session::ConfigureBooth(const std::string& booth_in, const Boo
   for (const auto* list : {&before, &after})
     for (const auto& ch : *list) ApplyMix(ch);
   Replan();
+  if (Status saved = Save(); !saved.ok()) return saved;
   return BoothViewOf(booth);
 }
 
@@ -166,7 +167,7 @@ Status Session::SetInterlockMode(InterlockMode mode) {
   Lock lock(*this);
   interlock_ = mode;
   EmitBooths();
-  return Status::Ok();
+  return Save();
 }
 
 Status Session::SetBroadcastState(bool on_air, bool recorded) {
@@ -174,7 +175,7 @@ Status Session::SetBroadcastState(bool on_air, bool recorded) {
   on_air_ = on_air;
   recorded_ = recorded;
   EmitBooths();
-  return Status::Ok();
+  return Save();
 }
 
 Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
@@ -206,6 +207,7 @@ Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
   if (c.view.name.size() > 100) return InvalidArgument("name is longer than 100 characters");
   c.view.output_channel = booth;
   SrtpKeying key = ports_.keys->NewKey(CryptoSuite::kAesCm128HmacSha1_80);
+  // Its ingest and return feed keep their SSRC, keys and ports across a restart.
   auto input = media_->AddConsole(c.view.id, OutputsOf(booth), key, ports_.keys->NewSsrc(),
                                   [session = weak_from_this(), id = c.view.id](bool up) {
                                     if (auto s = session.lock()) s->ConsoleLink(id, up);
@@ -219,10 +221,12 @@ Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
     r.endpoint = *req.return_endpoint;
     r.ssrc = ports_.keys->NewSsrc();
     r.srtp = ports_.keys->NewKey(CryptoSuite::kAesCm128HmacSha1_80);
-    auto stream = media_->AddListener(ListenerStreamSpec{r.id, r.channel, r.endpoint, r.srtp, r.ssrc});
+    c.return_anchor = NewAnchor();
+    auto stream = media_->AddListener(StreamSpec(r.id, r.channel, r.endpoint, r.srtp, r.ssrc, c.return_anchor, false));
     if (!stream.ok()) return Status(stream.status().code(), "return_" + stream.status().message());
     c.return_stream = std::move(stream).value();
     r.send = c.return_stream->send();
+    c.return_anchor.frame_ms = r.send.frame_ms;
     c.return_feed = r;
     c.view.return_ssrc = r.ssrc;
   }
@@ -230,6 +234,10 @@ Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
   consoles_[id] = std::move(c);
   for (const auto& ch : OutputsOf(booth)) ApplyMix(ch);
   Replan();
+  if (Status saved = Save(); !saved.ok()) {
+    (void)LeaveConsoleLocked(id);
+    return Status(saved.code(), "the console was not saved, so it did not join: " + saved.message());
+  }
   const ConsoleState& added = consoles_.at(id);
   return JoinedConsole{added.view, added.input->ingest(), added.return_feed};
 }
@@ -262,7 +270,7 @@ Status Session::LeaveConsoleLocked(const ConsoleId& console) {
   consoles_.erase(console);  // its ingest and return feed stop here
   for (const auto& ch : outs) ApplyMix(ch);
   Replan();
-  return Status::Ok();
+  return Save();
 }
 
 void Session::SetMicLocked(ConsoleState& c, MicState next, bool restore_held) {
@@ -333,6 +341,7 @@ Result<ConsoleView> Session::SetMic(const ConsoleId& console, bool live) {
   }
   ApplyMix(c.view.output_channel);
   Replan();
+  if (Status saved = Save(); !saved.ok()) return saved;
   return c.view;
 }
 
@@ -345,6 +354,7 @@ Result<ConsoleView> Session::Cough(const ConsoleId& console, bool muted) {
   SetMicLocked(c, muted ? MicState::kMuted : MicState::kLive);
   ApplyMix(c.view.output_channel);
   EmitBooths();
+  if (Status saved = Save(); !saved.ok()) return saved;
   return c.view;
 }
 
@@ -376,6 +386,7 @@ Result<ConsoleView> Session::SelectOutput(const ConsoleId& console, OutputSlot s
   ApplyMix(from);
   ApplyMix(*target);
   Replan();
+  if (Status saved = Save(); !saved.ok()) return saved;
   return c.view;
 }
 
@@ -402,6 +413,7 @@ Result<ConsoleView> Session::SelectInput(const ConsoleId& console, const InputSe
   if (Status s = CheckNoLoop(proposed, "input.channel"); !s.ok()) return s;
   c.view.input = next;
   Replan();
+  if (Status saved = Save(); !saved.ok()) return saved;
   return c.view;
 }
 
@@ -454,7 +466,7 @@ Status Session::AcceptHandover(const ConsoleId& live_console) {
   ApplyMix(channel);
   Emit(HandoverChanged{HandoverChanged::What::kAccepted, pending.from, pending.to, channel});
   Replan();
-  return Status::Ok();
+  return Save();
 }
 
 Status Session::DeclineHandover(const ConsoleId& live_console) {
@@ -488,6 +500,13 @@ void Session::Tick() {
   if (ended_) return;
   TickListeners(now);
   TickViewers(now);
+  // An ingest whose SRTP rollover counter moved on (every 65,536 packets) is saved, so a
+  // restart resumes it with the right ROC.
+  for (const auto& [id, c] : consoles_)
+    if (c.input->ingest().srtp && c.input->Counters().roc != c.saved_roc) {
+      (void)Save();  // a failure is the store's to log; the next tick tries again
+      break;
+    }
 }
 
 Status Session::SendMessage(const Message& in) {

@@ -118,6 +118,8 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
   l.transport = req.transport;
   l.lease = policy_.lease;
   std::unique_ptr<ListenerStream> stream;
+  StreamAnchor anchor;
+  const bool new_group = req.transport == Transport::kMulticast && !groups_.count(l.channel);
   if (req.transport == Transport::kMulticast) {
     l.srtp.suite = req.suite;
     auto joined = JoinGroup(l);
@@ -127,20 +129,29 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
     l.endpoint = req.endpoint;
     l.ssrc = ports_.keys->NewSsrc();
     l.srtp = ports_.keys->NewKey(req.suite);
-    auto added = media_->AddListener(ListenerStreamSpec{l.id, l.channel, l.endpoint, l.srtp, l.ssrc});
+    anchor = NewAnchor();
+    auto added = media_->AddListener(StreamSpec(l.id, l.channel, l.endpoint, l.srtp, l.ssrc, anchor, false));
     if (!added.ok()) return added.status();
-    if (replaced) EndListeners({*replaced}, "replaced by " + l.id + " (subscribed again to the same endpoint)");
+    if (replaced) (void)EndListeners({*replaced}, "replaced by " + l.id + " (subscribed again to the same endpoint)");
     stream = std::move(added).value();
     l.send = stream->send();
+    anchor.frame_ms = l.send.frame_ms;
     if (balance != 100) {
       stream->SetBalance(balance);
       l.interpretation_percent = balance;
     }
   }
   const auto now = Now();
-  listeners_[l.id] = ListenerState{l, std::move(stream), now, now, std::nullopt, now, 0};
+  listeners_[l.id] = ListenerState{l, std::move(stream), now, now, std::nullopt, now, 0, anchor};
   uint32_t count = ++channels_[l.channel].listeners;
   Emit(ListenerCountChanged{l.channel, count});
+  // Saved before it answers; a listener that cannot be saved does not stay (a restart would lose it).
+  Status saved = new_group ? Save() : Status::Ok();
+  if (saved.ok()) saved = SaveListener(listeners_.at(l.id));
+  if (!saved.ok()) {
+    (void)EndListeners({l.id}, "not saved");
+    return Status(saved.code(), "the listener was not saved, so it was not started: " + saved.message());
+  }
   return l;
 }
 
@@ -155,10 +166,12 @@ Result<ListenerView> Session::JoinGroup(ListenerView l) {
     g.ssrc = ports_.keys->NewSsrc();
     g.key = ports_.keys->NewKey(l.srtp.suite);
     g.key_since = Now();
-    auto added = media_->AddListener(ListenerStreamSpec{g.media_id, l.channel, g.group, g.key, g.ssrc});
+    g.anchor = NewAnchor();
+    auto added = media_->AddListener(StreamSpec(g.media_id, l.channel, g.group, g.key, g.ssrc, g.anchor, false));
     if (!added.ok()) return added.status();
     g.stream = std::move(added).value();
     g.send = g.stream->send();
+    g.anchor.frame_ms = g.send.frame_ms;
     it = groups_.emplace(l.channel, std::move(g)).first;
   } else if (it->second.key.suite != l.srtp.suite) {
     return FailedPrecondition("suite: the channel's multicast group uses the other crypto suite");
@@ -189,23 +202,24 @@ Status Session::SwitchChannel(const ListenerId& listener, const std::string& cha
   l.channel = found.value();
   Emit(ListenerCountChanged{old, --channels_[old].listeners});
   Emit(ListenerCountChanged{l.channel, ++channels_[l.channel].listeners});
-  return Status::Ok();
+  return SaveListener(it->second);
 }
 
 Status Session::Unsubscribe(const ListenerId& listener) {
   Lock lock(*this);
   if (!listeners_.count(listener)) return UnknownListener(listener);
-  EndListeners({listener}, "unsubscribed");
-  return Status::Ok();
+  return EndListeners({listener}, "unsubscribed");
 }
 
-void Session::EndListeners(const std::vector<ListenerId>& ids, const std::string& reason) {
+Status Session::EndListeners(const std::vector<ListenerId>& ids, const std::string& reason) {
   std::vector<ChannelName> regroup;
+  Status saved = Status::Ok();
   for (const auto& id : ids) {
     auto it = listeners_.find(id);
     if (it == listeners_.end()) continue;
     const ListenerView l = it->second.view;
     listeners_.erase(it);  // a unicast listener's stream stops here
+    if (Status s = ForgetListener(id); !s.ok() && saved.ok()) saved = s;
     if (l.transport == Transport::kMulticast) {
       if (auto g = groups_.find(l.channel); g != groups_.end()) {
         auto& m = g->second.members;
@@ -224,6 +238,9 @@ void Session::EndListeners(const std::vector<ListenerId>& ids, const std::string
     else
       RotateGroup(g->second, "member left");  // those who left still have the key: the others move to a new one
   }
+  if (!regroup.empty())
+    if (Status s = Save(); !s.ok() && saved.ok()) saved = s;
+  return saved;
 }
 
 void Session::RotateListener(ListenerState& l, const std::string& reason) {
@@ -232,6 +249,7 @@ void Session::RotateListener(ListenerState& l, const std::string& reason) {
   l.view.srtp = key;
   ++l.view.key_id;
   l.key_since = Now();
+  (void)SaveListener(l);  // a failure is the store's to log: the key is live, the stream goes on
   Emit(KeyChanged{l.view.id, l.view.key_id, key, l.view.ssrc, policy_.key_lead, reason});
 }
 
@@ -247,6 +265,7 @@ void Session::RotateGroup(GroupState& g, const std::string& reason) {
     member.key_id = g.key_id;
     Emit(KeyChanged{id, g.key_id, key, g.ssrc, policy_.key_lead, reason});
   }
+  (void)Save();  // the group's key is in the session's record; a failure is the store's to log
 }
 
 Result<ListenerView> Session::KeepAlive(const ListenerId& listener) {
@@ -295,10 +314,10 @@ void Session::TickListeners(std::chrono::steady_clock::time_point now) {
     else if (policy_.key_rotation.count() > 0 && now - l.key_since >= policy_.key_rotation)
       RotateListener(l, "period");
   }
-  EndListeners(unreachable, "port unreachable");
+  (void)EndListeners(unreachable, "port unreachable");
   for (const auto& [id, l] : listeners_)
     if (policy_.lease.count() > 0 && l.key_streams == 0 && now - l.last_seen > policy_.lease) expired.push_back(id);
-  EndListeners(expired, "lease expired");
+  (void)EndListeners(expired, "lease expired");
   for (auto& [channel, g] : groups_) {
     const StreamAlerts a = g.stream->TakeAlerts();
     if (a.key_limit)
@@ -324,8 +343,9 @@ void Session::RemoveChannelListeners(const ChannelName& name) {
     l.view.channel = kFloorChannel;
     channels_[kFloorChannel].listeners++;
     channels_[name].listeners--;
+    (void)SaveListener(l);  // RemoveChannel's own save reports a broken store
   }
-  EndListeners(members, "channel removed");
+  (void)EndListeners(members, "channel removed");
 }
 
 uint32_t Session::StopOwnedBy(const std::string& owner) {
@@ -338,10 +358,11 @@ uint32_t Session::StopOwnedBy(const std::string& owner) {
     if (v.owner == owner) viewers.push_back(id);
   for (const auto& [id, c] : consoles_)
     if (c.owner == owner) desks.push_back(id);
-  EndListeners(streams, "token revoked");
+  (void)EndListeners(streams, "token revoked");
   for (const auto& id : viewers) EndViewer(id, "token revoked");
   uint32_t stopped = uint32_t(streams.size() + viewers.size());
   for (const auto& id : desks) stopped += LeaveConsoleLocked(id).ok();
+  if (!desks.empty()) (void)Save();
   return stopped;
 }
 

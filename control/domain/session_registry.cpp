@@ -43,19 +43,24 @@ Result<SessionView> SessionRegistry::Create(const SessionSpec& spec) {
   for (std::size_t i = 0; i < spec.languages.size(); ++i) {
     auto added = session->AddChannel(spec.languages[i], std::nullopt, "languages[" + std::to_string(i) + "]");
     if (!added.ok()) {
-      session->End();
+      (void)session->End();
       return fail(added.status());
     }
   }
   if (Status s = session->SetFloorLanguage(spec.floor_language); !s.ok()) {
-    session->End();
+    (void)session->End();
     return fail(Status(s.code(), "floor_" + s.message()));
   }
   if (!std::holds_alternative<NoSource>(spec.floor_source)) {
     if (Status s = session->SetFloorSource(spec.floor_source); !s.ok()) {
-      session->End();
+      (void)session->End();
       return fail(Status(s.code(), "floor_" + s.message()));
     }
+  }
+  // Saved (record and all) before it answers; a session that cannot be saved is not created.
+  if (Status s = session->Commit(); !s.ok()) {
+    (void)session->End();
+    return fail(Status(s.code(), "the session was not saved, so it was not created: " + s.message()));
   }
   {
     std::unique_lock lock(mu_);
@@ -94,8 +99,7 @@ Status SessionRegistry::End(const SessionId& id) {
     s = it->second;
     sessions_.erase(it);
   }
-  s->End();
-  return Status::Ok();
+  return s->End();
 }
 
 void SessionRegistry::Tick() {
@@ -126,8 +130,42 @@ void SessionRegistry::EndAll() {
     std::unique_lock lock(mu_);
     all.swap(sessions_);
   }
+  // Shutdown: the sessions stay in the state store for the next start.
   for (auto& [id, s] : all)
-    if (s) s->End();
+    if (s) (void)s->End(/*forget=*/false);
+}
+
+RestoreReport SessionRegistry::Restore(const std::vector<SessionRecord>& sessions,
+                                       const std::vector<ListenerRecord>& listeners) {
+  RestoreReport total;
+  std::map<SessionId, std::vector<ListenerRecord>> by_session;
+  for (const auto& l : listeners) by_session[l.session].push_back(l);
+  for (const auto& record : sessions) {
+    if (std::string problem = SessionIdProblem(record.id); !problem.empty()) {
+      total.problems.push_back("session " + Quoted(record.id) + ": the id " + problem);
+      continue;
+    }
+    {
+      std::unique_lock lock(mu_);
+      if (sessions_.count(record.id)) continue;
+      sessions_.emplace(record.id, nullptr);
+    }
+    auto session = std::make_shared<Session>(record.id, record.name, record.default_duck_db, ports_, policy_);
+    auto restored = session->Restore(record, by_session[record.id]);
+    std::unique_lock lock(mu_);
+    if (!restored.ok()) {
+      sessions_.erase(record.id);
+      total.problems.push_back("session " + record.id + ": " + restored.status().message());
+      continue;
+    }
+    sessions_[record.id] = session;
+    const RestoreReport& r = restored.value();
+    total.channels += r.channels;
+    total.consoles += r.consoles;
+    total.listeners += r.listeners;
+    for (const auto& p : r.problems) total.problems.push_back("session " + record.id + ": " + p);
+  }
+  return total;
 }
 
 }  // namespace tilmash::domain

@@ -34,7 +34,10 @@ class SessionRegistry {
   Result<std::shared_ptr<Session>> Find(const SessionId& id) const;
   std::vector<SessionView> List() const;
   Status End(const SessionId& id);
+  // Ends every session without forgetting it in the state store (shutdown).
   void EndAll();
+  // At start, before serving: brings back the sessions and listeners of the state store.
+  RestoreReport Restore(const std::vector<SessionRecord>& sessions, const std::vector<ListenerRecord>& listeners);
   // Time-driven rules (handover timeouts, listener leases, key rotation) of every session.
   void Tick();
   // Ends everything a revoked token started, in every session.

@@ -1,4 +1,5 @@
 #include "domain/types.h"
+#include <algorithm>
 #include "domain/status.h"
 
 namespace tilmash::domain {
@@ -77,6 +78,13 @@ std::string Quoted(std::string_view v) {
   }
   out += cut ? "...'" : "'";
   return out;
+}
+
+std::pair<uint64_t, uint32_t> ResumePoint(const StreamAnchor& a, int64_t now_unix_ms) {
+  const int64_t elapsed = std::max<int64_t>(0, now_unix_ms - a.since_unix_ms);
+  const uint32_t frame = a.frame_ms ? a.frame_ms : 10;
+  const uint64_t packets = uint64_t(elapsed) / frame + 1 + kResumeMarginPackets;
+  return {a.index + packets, a.timestamp + uint32_t(packets * 48 * frame)};
 }
 
 }  // namespace tilmash::domain

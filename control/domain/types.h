@@ -115,6 +115,11 @@ struct ConsoleView {
   bool link_lost = false;                 // its packets stopped: its channel is on the floor
 };
 
+struct BoothConfig {
+  std::optional<std::string> b, c;  // retour channels (languages); unset: none
+  std::vector<std::string> takes;   // floor languages the booth interprets from (empty: all)
+};
+
 struct BoothView {
   std::string language;  // A
   std::optional<ChannelName> b, c;
@@ -146,6 +151,22 @@ struct ListenerView {
   uint32_t interpretation_percent = 100;
 };
 
+// Where a fan-out stream's timeline started: a restarted daemon continues the stream from here
+// (sequence numbers and timestamps forward by the time passed, the ROC that follows) so its
+// receiver goes on with the keys and SSRC it has.
+struct StreamAnchor {
+  int64_t since_unix_ms = 0;  // wall clock when the stream started
+  uint64_t index = 0;         // SRTP packet index of its first packet (ROC << 16 | sequence)
+  uint32_t timestamp = 0;     // RTP timestamp of its first packet
+  uint32_t frame_ms = 10;     // its packets' duration (48 kHz clock)
+};
+// How far past its time-derived position a resumed stream starts, in packets: the margin
+// keeps its sequence ahead of what the receiver last accepted (a forward jump is a gap the
+// receiver conceals; a step back would be refused as a replay).
+inline constexpr uint64_t kResumeMarginPackets = 50;
+// The first packet of a stream anchored at `a`, resumed at `now_unix_ms`: its index and timestamp.
+std::pair<uint64_t, uint32_t> ResumePoint(const StreamAnchor& a, int64_t now_unix_ms);
+
 struct SessionView {
   SessionId id;
   std::string name;
@@ -167,6 +188,7 @@ struct JoinedConsole {
 struct IngestCounters {
   std::string source;  // "floor" or a console id
   uint64_t accepted = 0, malformed = 0, oversized = 0, unknown_ssrc = 0, wrong_payload_type = 0, srtp_auth = 0;
+  uint32_t roc = 0;  // SRTP rollover counter of the sender's latest packet (what a restart resumes from)
 };
 struct MediaStats {
   std::vector<IngestCounters> ingest;

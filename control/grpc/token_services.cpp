@@ -85,7 +85,10 @@ grpc::Status TokenServiceImpl::MintToken(grpc::ServerContext* ctx, const v1::Min
     }
     const uint32_t ttl = req->ttl_seconds() == 0 ? kDefaultTtl : req->ttl_seconds();
     c.expires = std::chrono::system_clock::now() + std::chrono::seconds(ttl);
-    resp->set_token(authz_.tokens().Mint(c));
+    const std::string token = authz_.tokens().Mint(c);
+    // Recorded before it answers; a token the ledger did not take is not handed out.
+    if (auto saved = authz_.tokens().RecordIssued(c); !saved.ok()) return ToGrpc(saved);
+    resp->set_token(token);
     resp->set_token_id(c.id);
     resp->set_expires_unix(std::chrono::duration_cast<std::chrono::seconds>(c.expires.time_since_epoch()).count());
     return grpc::Status::OK;
@@ -98,7 +101,7 @@ grpc::Status TokenServiceImpl::RevokeToken(grpc::ServerContext* ctx, const v1::R
       ctx, "TokenService.RevokeToken", "",
       [&](const auth::Claims&) -> grpc::Status {
         if (req->token_id().empty()) return Invalid("token_id is empty");
-        authz_.tokens().Revoke(req->token_id());
+        if (auto saved = authz_.tokens().Revoke(req->token_id()); !saved.ok()) return ToGrpc(saved);
         // Its streams and desks end now, not when the token would have expired.
         resp->set_streams_stopped(registry_.StopOwnedBy(req->token_id()));
         return grpc::Status::OK;

@@ -96,11 +96,14 @@ std::unique_ptr<ListenerHandle> FanoutEngine::AddListener(const ListenerSpec& sp
   l->channel = spec.channel;
   l->destination = spec.destination;
   l->ssrc = spec.ssrc;
-  l->ts_offset = rtp::RandomU32();
-  l->srtp =
-      rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kProtect, spec.suite, spec.master_key, spec.ssrc, 0, error);
+  l->ts_offset = spec.first_timestamp;  // the first packet's timestamp (the rebase anchors it)
+  l->next_seq = uint16_t(spec.first_index & 0xFFFF);
+  l->roc = uint32_t(spec.first_index >> 16);
+  l->srtp = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kProtect, spec.suite, spec.master_key, spec.ssrc,
+                                     l->roc, error);
   if (!l->srtp) return nullptr;
   l->counters = std::make_shared<ListenerCounters>();
+  l->counters->next_index.store(spec.first_index, std::memory_order_relaxed);
   const ListenerKey key = l->key;
   std::unique_ptr<ListenerHandle> handle(new ListenerHandle(this, key, spec.suite, spec.ssrc, l->counters));
   ShardOf(key).Add(std::move(l));

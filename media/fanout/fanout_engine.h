@@ -31,6 +31,10 @@ struct ListenerSpec {
   uint32_t ssrc = 0;
   rtp::SrtpSuite suite = rtp::SrtpSuite::kAesCm128HmacSha1_80;
   std::vector<uint8_t> master_key;
+  // The listener's first packet: its SRTP index (ROC << 16 | sequence) and RTP timestamp. A
+  // stream resumed after a restart continues from where its receiver is.
+  uint64_t first_index = 0;
+  uint32_t first_timestamp = 0;
 };
 
 struct FanoutOptions {

@@ -61,7 +61,7 @@ struct ShardListener {
   ChannelKey channel = 0;
   sockaddr_in destination{};
   uint32_t ssrc = 0;
-  uint16_t next_seq = 0;  // every listener's sequence starts at 0, so its ROC starts at 0
+  uint16_t next_seq = 0;  // a new listener's sequence starts at 0 (ROC 0); a resumed one where it was
   uint32_t ts_offset = 0;
   uint32_t last_ts = 0;
   uint32_t step = 0;   // timestamp step of the channel at its last packet

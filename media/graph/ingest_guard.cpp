@@ -4,8 +4,13 @@
 
 namespace tilmash::graph {
 
-IngestGuard::IngestGuard(std::string source, uint8_t payload_type, uint32_t expected_ssrc, rtp::SrtpContextPtr srtp)
-    : source_(std::move(source)), payload_type_(payload_type), ssrc_(expected_ssrc), srtp_(std::move(srtp)) {}
+IngestGuard::IngestGuard(std::string source, uint8_t payload_type, uint32_t expected_ssrc, rtp::SrtpContextPtr srtp,
+                         uint32_t roc)
+    : source_(std::move(source)),
+      payload_type_(payload_type),
+      ssrc_(expected_ssrc),
+      srtp_(std::move(srtp)),
+      roc_(roc) {}
 
 void IngestGuard::Attach(GstPad* pad) {
   gulong id = gst_pad_add_probe(pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
@@ -76,6 +81,12 @@ bool IngestGuard::Check(GstBuffer** buffer) {
     gst_buffer_set_size(*buffer, gssize(plain));
   }
   if (ssrc_ == 0) ssrc_ = parsed.header->ssrc;  // latch on the first valid packet
+  // The sequence wrapped (a step back by more than half its range is a step forward): the ROC
+  // moves on, as libsrtp's own estimate does.
+  const uint16_t seq = parsed.header->sequence;
+  if (seen_ && seq < last_seq_ && last_seq_ - seq > 0x8000) roc_.fetch_add(1, std::memory_order_relaxed);
+  if (!seen_ || int16_t(seq - last_seq_) > 0) last_seq_ = seq;
+  seen_ = true;
   counters_.accepted.fetch_add(1, std::memory_order_relaxed);
   last_accepted_us_.store(g_get_monotonic_time(), std::memory_order_relaxed);
   return true;

@@ -21,7 +21,9 @@ struct IngestCountersAtomic {
 class IngestGuard {
  public:
   // expected_ssrc 0: latch the first valid packet's SSRC (documented latching rule).
-  IngestGuard(std::string source, uint8_t payload_type, uint32_t expected_ssrc, rtp::SrtpContextPtr srtp);
+  // roc: the SRTP rollover counter the sender is at (0 for a new sender).
+  IngestGuard(std::string source, uint8_t payload_type, uint32_t expected_ssrc, rtp::SrtpContextPtr srtp,
+              uint32_t roc = 0);
   // Installs the probe on a udpsrc's src pad. The guard must outlive the pad.
   void Attach(GstPad* pad);
 
@@ -29,6 +31,8 @@ class IngestGuard {
   const IngestCountersAtomic& counters() const { return counters_; }
   // When the last valid packet arrived (g_get_monotonic_time, us); 0 before the first.
   int64_t last_accepted_us() const { return last_accepted_us_.load(std::memory_order_relaxed); }
+  // The rollover counter of the latest packet accepted (counted from the sequence's wraps).
+  uint32_t roc() const { return roc_.load(std::memory_order_relaxed); }
 
  private:
   static GstPadProbeReturn OnBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer self);
@@ -41,6 +45,9 @@ class IngestGuard {
   rtp::SrtpContextPtr srtp_;
   IngestCountersAtomic counters_;
   std::atomic<int64_t> last_accepted_us_{0};
+  std::atomic<uint32_t> roc_;
+  uint16_t last_seq_ = 0;  // streaming thread only
+  bool seen_ = false;
   gst::PadProbe probe_;
 };
 

@@ -30,7 +30,8 @@ domain::IngestCounters CountersOf(const IngestGuard& g) {
                                 a.oversized.load(std::memory_order_relaxed),
                                 a.unknown_ssrc.load(std::memory_order_relaxed),
                                 a.wrong_payload_type.load(std::memory_order_relaxed),
-                                a.srtp_auth.load(std::memory_order_relaxed)};
+                                a.srtp_auth.load(std::memory_order_relaxed),
+                                g.roc()};
 }
 
 // ------------------------------------------------------------------ handles
@@ -186,7 +187,7 @@ void MediaSessionGst::RemoveChannel(const domain::ChannelName& channel) {
 
 Result<IngestPlan> MediaSessionGst::PrepareIngest(const std::string& source,
                                                   const std::optional<domain::SrtpKeying>& key, uint32_t ssrc,
-                                                  domain::IngestInfo* info) {
+                                                  uint16_t want_port, domain::IngestInfo* info) {
   const std::string& host = core_->config.media_host;
   gst::ErrorPtr err;
   auto socket = gst::GObjectPtr<GSocket>::Adopt(
@@ -194,9 +195,10 @@ Result<IngestPlan> MediaSessionGst::PrepareIngest(const std::string& source,
   if (!socket) return domain::Internal("ingest socket: " + err.message());
   auto address = gst::GObjectPtr<GInetAddress>::Adopt(g_inet_address_new_from_string(host.c_str()));
   if (!address) return domain::Internal("media address " + host + " is not an IP address");
-  auto where = gst::GObjectPtr<GSocketAddress>::Adopt(g_inet_socket_address_new(address.get(), 0));
-  if (!g_socket_bind(socket.get(), where.get(), TRUE, err.out()))
-    return domain::Internal("ingest bind " + host + ": " + err.message());
+  auto where = gst::GObjectPtr<GSocketAddress>::Adopt(g_inet_socket_address_new(address.get(), want_port));
+  // No SO_REUSEADDR for a chosen port: two sockets on one port would split the sender's packets.
+  if (!g_socket_bind(socket.get(), where.get(), want_port == 0, err.out()))
+    return domain::Unavailable("ingest bind " + host + ":" + std::to_string(want_port) + ": " + err.message());
   auto local = gst::GObjectPtr<GSocketAddress>::Adopt(g_socket_get_local_address(socket.get(), nullptr));
   const uint16_t port = local ? g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local.get())) : 0;
   rtp::SrtpContextPtr srtp;
@@ -206,23 +208,24 @@ Result<IngestPlan> MediaSessionGst::PrepareIngest(const std::string& source,
                                     key->roc, &error);
     if (!srtp) return domain::Internal("ingest SRTP: " + error);
   }
+  const uint32_t roc = key ? key->roc : 0;
   info->endpoint = {host, port};
   info->payload_type = kIngestPayloadType;
   info->ssrc = ssrc;
   info->srtp = key;
   return IngestPlan{std::move(socket),
-                    std::make_shared<IngestGuard>(source, kIngestPayloadType, ssrc, std::move(srtp))};
+                    std::make_shared<IngestGuard>(source, kIngestPayloadType, ssrc, std::move(srtp), roc)};
 }
 
 Result<std::optional<domain::IngestInfo>> MediaSessionGst::SetFloorSource(const domain::FloorSource& source,
                                                                           const std::optional<domain::SrtpKeying>& key,
-                                                                          uint32_t ssrc) {
+                                                                          uint32_t ssrc, uint16_t port) {
   if (Status busy = CheckMediaBacklog(*core_->thread, "floor source"); !busy.ok()) return busy;
   std::optional<domain::IngestInfo> info;
   std::optional<IngestPlan> plan;
   if (std::holds_alternative<domain::RtpSource>(source)) {
     info.emplace();
-    auto prepared = PrepareIngest("floor", key, ssrc, &*info);
+    auto prepared = PrepareIngest("floor", key, ssrc, port, &*info);
     if (!prepared.ok()) return prepared.status();
     plan = std::move(prepared).value();
   }
@@ -235,10 +238,10 @@ Result<std::optional<domain::IngestInfo>> MediaSessionGst::SetFloorSource(const 
 
 Result<std::unique_ptr<domain::ConsoleInput>> MediaSessionGst::AddConsole(
     const domain::ConsoleId& id, const std::vector<domain::ChannelName>& outputs, const domain::SrtpKeying& key,
-    uint32_t ssrc, domain::LinkCallback on_link) {
+    uint32_t ssrc, domain::LinkCallback on_link, uint16_t port) {
   if (Status busy = CheckMediaBacklog(*core_->thread, "console"); !busy.ok()) return busy;
   domain::IngestInfo info;
-  auto plan = PrepareIngest(id, key, ssrc, &info);
+  auto plan = PrepareIngest(id, key, ssrc, port, &info);
   if (!plan.ok()) return plan.status();
   ConsoleGains gains;
   for (const auto& ch : outputs) gains[ch] = std::make_shared<GainRamp>(nullptr, 0.0);  // silent until mixed
@@ -274,6 +277,8 @@ Result<std::unique_ptr<domain::ListenerStream>> MediaSessionGst::AddListener(con
   fs.ssrc = spec.ssrc;
   fs.suite = ToRtp(spec.key.suite);
   fs.master_key = spec.key.master_key;
+  fs.first_index = spec.first_index;
+  fs.first_timestamp = spec.first_timestamp;
   std::string error;
   auto handle = core_->fanout->AddListener(fs, &error);
   if (!handle) return domain::Internal("listener SRTP: " + error);

@@ -47,11 +47,12 @@ class MediaSessionGst : public domain::MediaSession {
   void RemoveChannel(const domain::ChannelName& channel) override;
   domain::Result<std::optional<domain::IngestInfo>> SetFloorSource(const domain::FloorSource& source,
                                                                    const std::optional<domain::SrtpKeying>& key,
-                                                                   uint32_t expected_ssrc) override;
+                                                                   uint32_t expected_ssrc, uint16_t port) override;
   domain::Result<std::unique_ptr<domain::ConsoleInput>> AddConsole(const domain::ConsoleId& label,
                                                                    const std::vector<domain::ChannelName>& outputs,
                                                                    const domain::SrtpKeying& key, uint32_t ssrc,
-                                                                   domain::LinkCallback on_link) override;
+                                                                   domain::LinkCallback on_link,
+                                                                   uint16_t port) override;
   void SetChannelMix(const domain::ChannelName& channel, const domain::ChannelMix& mix) override;
   domain::Result<std::unique_ptr<domain::ListenerStream>> AddListener(const domain::ListenerStreamSpec& spec) override;
   domain::Result<std::unique_ptr<domain::ViewerStream>> AddViewer(const std::string& label,
@@ -63,7 +64,7 @@ class MediaSessionGst : public domain::MediaSession {
  private:
   // Binds an ingest socket on the media address and prepares its guard.
   domain::Result<IngestPlan> PrepareIngest(const std::string& source, const std::optional<domain::SrtpKeying>& key,
-                                           uint32_t ssrc, domain::IngestInfo* info);
+                                           uint32_t ssrc, uint16_t port, domain::IngestInfo* info);
 
   std::shared_ptr<SessionCore> core_;
   // Each language channel's floor gain (the auto-floor / duck ramp), shared with its mixer.

@@ -36,6 +36,9 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args) {
   // Tests stop the daemon with SIGTERM: no drain unless a test asks for one.
   if (std::find(extra_args.begin(), extra_args.end(), "--drain-s") == extra_args.end())
     args.insert(args.end(), {"--drain-s", "0"});
+  // Memory only unless a test gives a state directory (its restart tests do).
+  if (std::find(extra_args.begin(), extra_args.end(), "--state-dir") == extra_args.end())
+    args.insert(args.end(), {"--state-dir", "none"});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {

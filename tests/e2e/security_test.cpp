@@ -219,8 +219,9 @@ TEST_F(SecurityTest, StaffActionsAreAudited) {
 
 TEST(DaemonSecurity, PlaintextIsRefusedOffLoopbackAndTlsWorks) {
   const std::string bin = BinDir() + "/tilmashd";
-  EXPECT_NE(std::system((bin + " --plaintext --grpc-listen 0.0.0.0:0 >/dev/null 2>&1").c_str()), 0);
-  EXPECT_NE(std::system((bin + " --grpc-listen 127.0.0.1:0 >/dev/null 2>&1").c_str()), 0) << "TLS needs a certificate";
+  EXPECT_NE(std::system((bin + " --state-dir none --plaintext --grpc-listen 0.0.0.0:0 >/dev/null 2>&1").c_str()), 0);
+  EXPECT_NE(std::system((bin + " --state-dir none --grpc-listen 127.0.0.1:0 >/dev/null 2>&1").c_str()), 0)
+      << "TLS needs a certificate";
   char dir[] = "/tmp/tilmash-tls-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
   const std::string d = dir;

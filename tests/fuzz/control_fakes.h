@@ -126,13 +126,14 @@ class RecordingMedia : public MediaEngine {
       for (const auto& [viewer, ch] : m_->At(id_).viewers) CHECK(ch != c);
     }
     Result<std::optional<IngestInfo>> SetFloorSource(const FloorSource& src, const std::optional<SrtpKeying>& key,
-                                                     uint32_t) override {
+                                                     uint32_t, uint16_t) override {
       m_->At(id_);
       if (!std::holds_alternative<RtpSource>(src)) return std::optional<IngestInfo>();
       return std::optional<IngestInfo>(IngestInfo{{"127.0.0.1", 5000}, 96, 0, key});
     }
     Result<std::unique_ptr<ConsoleInput>> AddConsole(const ConsoleId& id, const std::vector<ChannelName>& outs,
-                                                     const SrtpKeying& key, uint32_t ssrc, LinkCallback) override {
+                                                     const SrtpKeying& key, uint32_t ssrc, LinkCallback,
+                                                     uint16_t) override {
       m_->CheckChannels(id_, outs);
       CHECK(m_->At(id_).consoles.insert(id).second);
       return std::unique_ptr<ConsoleInput>(

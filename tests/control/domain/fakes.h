@@ -119,18 +119,19 @@ class FakeMedia : public MediaEngine {
       m_->removed_channels.push_back(c);
     }
     Result<std::optional<IngestInfo>> SetFloorSource(const FloorSource& src, const std::optional<SrtpKeying>& key,
-                                                     uint32_t) override {
+                                                     uint32_t, uint16_t port) override {
       if (!std::holds_alternative<RtpSource>(src)) return std::optional<IngestInfo>();
-      IngestInfo info{{"127.0.0.1", 5000}, 96, 0, key};
+      IngestInfo info{{"127.0.0.1", port ? port : uint16_t(5000)}, 96, 0, key};
       return std::optional<IngestInfo>(info);
     }
     Result<std::unique_ptr<ConsoleInput>> AddConsole(const ConsoleId& id, const std::vector<ChannelName>& outs,
-                                                     const SrtpKeying& key, uint32_t ssrc,
-                                                     LinkCallback on_link) override {
+                                                     const SrtpKeying& key, uint32_t ssrc, LinkCallback on_link,
+                                                     uint16_t port) override {
       std::lock_guard l(m_->mu);
       m_->console_outputs[id] = outs;
       m_->console_links[id] = std::move(on_link);
-      IngestInfo info{{"127.0.0.1", uint16_t(6000 + m_->consoles++)}, 96, ssrc, key};
+      const uint16_t next = uint16_t(6000 + m_->consoles++);
+      IngestInfo info{{"127.0.0.1", port ? port : next}, 96, ssrc, key};
       return std::unique_ptr<ConsoleInput>(std::make_unique<Console>(m_, id, info));
     }
     void SetChannelMix(const ChannelName& c, const ChannelMix& mix) override {
