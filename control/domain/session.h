@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/listener_budget.h"
 #include "domain/ports.h"
 #include "domain/relay.h"
 
@@ -21,8 +22,9 @@ namespace tilmash::domain {
 struct SessionPorts {
   MediaEngine* media = nullptr;
   KeyProvider* keys = nullptr;
-  EventSink* events = nullptr;  // may be null
-  Clock* clock = nullptr;       // may be null: steady_clock
+  EventSink* events = nullptr;                // may be null
+  Clock* clock = nullptr;                     // may be null: steady_clock
+  ListenerBudget* listener_budget = nullptr;  // the node's fan-out capacity; may be null: no limit
 };
 
 // How listener streams live and are keyed (daemon configuration).
@@ -173,7 +175,10 @@ class Session : public std::enable_shared_from_this<Session> {
     std::chrono::steady_clock::time_point last_seen, key_since;
     std::optional<std::chrono::steady_clock::time_point> unreachable_since;
     std::chrono::steady_clock::time_point unreachable_last;
-    int key_streams = 0;  // open WatchKeys streams: the lease holds while any is open
+    int key_streams = 0;                             // open WatchKeys streams: the lease holds while any is open
+    uint64_t drops_unreported = 0, drops_total = 0;  // packets dropped for it (ListenerDropped)
+    std::optional<std::chrono::steady_clock::time_point> drops_reported;
+    ListenerBudget::Slot slot;  // its place in the node's fan-out capacity (unicast)
   };
   // A channel's venue multicast group: one stream, one key shared by the members, replaced
   // whenever a member leaves.

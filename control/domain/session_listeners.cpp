@@ -118,12 +118,23 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
   l.transport = req.transport;
   l.lease = policy_.lease;
   std::unique_ptr<ListenerStream> stream;
+  ListenerBudget::Slot slot;
   if (req.transport == Transport::kMulticast) {
     l.srtp.suite = req.suite;
     auto joined = JoinGroup(l);
     if (!joined.ok()) return joined.status();
     l = joined.value();
   } else {
+    // Admission control: past the node's fan-out capacity every listener's packets would come
+    // late or not at all, so the next one is refused, naming the limit.
+    if (ports_.listener_budget) {
+      auto taken = ports_.listener_budget->Take(replaced.has_value());
+      if (!taken)
+        return ResourceExhausted("max_listeners: this node carries at most " +
+                                 std::to_string(ports_.listener_budget->limit()) +
+                                 " listener streams (its fan-out capacity); subscribe on another node");
+      slot = std::move(*taken);
+    }
     l.endpoint = req.endpoint;
     l.ssrc = ports_.keys->NewSsrc();
     l.srtp = ports_.keys->NewKey(req.suite);
@@ -139,6 +150,7 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
   }
   const auto now = Now();
   listeners_[l.id] = ListenerState{l, std::move(stream), now, now, std::nullopt, now, 0};
+  listeners_[l.id].slot = std::move(slot);
   uint32_t count = ++channels_[l.channel].listeners;
   Emit(ListenerCountChanged{l.channel, count});
   return l;
@@ -280,6 +292,14 @@ void Session::TickListeners(std::chrono::steady_clock::time_point now) {
   for (auto& [id, l] : listeners_) {
     if (!l.stream) continue;  // a group member: its group's stream reports below
     const StreamAlerts a = l.stream->TakeAlerts();
+    // Drops are raised at most once a second per listener (the tick is faster), with the count.
+    l.drops_unreported += a.dropped;
+    l.drops_total += a.dropped;
+    if (l.drops_unreported > 0 && (!l.drops_reported || now - *l.drops_reported >= std::chrono::seconds(1))) {
+      Emit(ListenerDropped{id, l.view.channel, l.drops_unreported, l.drops_total});
+      l.drops_unreported = 0;
+      l.drops_reported = now;
+    }
     if (a.unreachable) {
       if (!l.unreachable_since) l.unreachable_since = now;
       l.unreachable_last = now;

@@ -154,6 +154,14 @@ bool ListenerHandle::TakeUnreachable() {
   return fresh;
 }
 
+uint64_t ListenerHandle::TakeDropped() {
+  const uint64_t now =
+      counters_->late_dropped.load(std::memory_order_relaxed) + counters_->dropped.load(std::memory_order_relaxed);
+  const uint64_t fresh = now - dropped_seen_;
+  dropped_seen_ = now;
+  return fresh;
+}
+
 bool ListenerHandle::TakeKeyLimit() { return counters_->key_limit.exchange(false, std::memory_order_relaxed); }
 
 FanoutStats FanoutEngine::Stats() const {

@@ -91,6 +91,8 @@ class ListenerHandle {
   bool TakeUnreachable();
   // True once its key has protected rekey_after_packets packets (reported once per key).
   bool TakeKeyLimit();
+  // Packets meant for it that were dropped (late_dropped + dropped) since the last call.
+  uint64_t TakeDropped();
 
  private:
   friend class FanoutEngine;
@@ -102,6 +104,7 @@ class ListenerHandle {
   const uint32_t ssrc_;
   const std::shared_ptr<ListenerCounters> counters_;
   uint64_t unreachable_seen_ = 0;
+  uint64_t dropped_seen_ = 0;
 };
 
 class FanoutEngine : private AlertSink {
