@@ -23,6 +23,12 @@ struct Config {
   int frame_ms = 10;
   int jitter_ms = 10;
   int fanout_threads = 1;  // fan-out sender threads; one per core to use more than one
+  // A fan-out sender that has fallen behind drops (oldest first) channel packets that waited
+  // longer than this: listeners get a gap they conceal, never audio seconds late.
+  int fanout_max_backlog_ms = 50;
+  // Admission control: unicast listener streams this node carries; Subscribe past it is
+  // refused (RESOURCE_EXHAUSTED). 0: DefaultMaxListeners (from the measured fan-out cost).
+  int max_listeners = 0;
   double floor_duck_db = -18.0;
   // A console whose packets stop this long has lost its link: its channel goes to the floor at
   // full level until they return (0: never).
@@ -67,5 +73,10 @@ struct Config {
 bool LoadConfigFile(const std::string& path, Config* config, std::string* error);
 // Checks every value; returns the first problem, naming the key.
 std::string Validate(const Config& config);
+// The fan-out capacity of fanout_threads sender threads at frame_ms, from tools/bench's measured
+// cost per listener packet with half of each core left for mixing, encoding and the control plane.
+int DefaultMaxListeners(const Config& config);
+// max_listeners, or its default when 0.
+int EffectiveMaxListeners(const Config& config);
 
 }  // namespace tilmash::daemon

@@ -22,6 +22,7 @@ namespace tilmash::domain {
 struct StreamAlerts {
   bool unreachable = false;  // its destination answered with ICMP port or host unreachable
   bool key_limit = false;    // its key has protected the configured number of packets
+  uint64_t dropped = 0;      // packets meant for it that were dropped (sender behind, socket full)
 };
 
 // One encrypted stream in the fan-out: a unicast listener, a venue multicast group, or a

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/listener_budget.h"
 #include "domain/ports.h"
 #include "domain/relay.h"
 
@@ -21,9 +22,10 @@ namespace tilmash::domain {
 struct SessionPorts {
   MediaEngine* media = nullptr;
   KeyProvider* keys = nullptr;
-  EventSink* events = nullptr;  // may be null
-  Clock* clock = nullptr;       // may be null: steady_clock
-  StateStore* store = nullptr;  // may be null: memory only
+  EventSink* events = nullptr;                // may be null
+  Clock* clock = nullptr;                     // may be null: steady_clock
+  ListenerBudget* listener_budget = nullptr;  // the node's fan-out capacity; may be null: no limit
+  StateStore* store = nullptr;                // may be null: memory only
 };
 
 // What a restored session brought back, and what it could not.
@@ -186,7 +188,10 @@ class Session : public std::enable_shared_from_this<Session> {
     std::chrono::steady_clock::time_point last_seen, key_since;
     std::optional<std::chrono::steady_clock::time_point> unreachable_since;
     std::chrono::steady_clock::time_point unreachable_last;
-    int key_streams = 0;  // open WatchKeys streams: the lease holds while any is open
+    int key_streams = 0;                             // open WatchKeys streams: the lease holds while any is open
+    uint64_t drops_unreported = 0, drops_total = 0;  // packets dropped for it (ListenerDropped)
+    std::optional<std::chrono::steady_clock::time_point> drops_reported;
+    ListenerBudget::Slot slot;  // its place in the node's fan-out capacity (unicast)
     StreamAnchor anchor;
   };
   // A channel's venue multicast group: one stream, one key shared by the members, replaced

@@ -120,12 +120,23 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
   std::unique_ptr<ListenerStream> stream;
   StreamAnchor anchor;
   const bool new_group = req.transport == Transport::kMulticast && !groups_.count(l.channel);
+  ListenerBudget::Slot slot;
   if (req.transport == Transport::kMulticast) {
     l.srtp.suite = req.suite;
     auto joined = JoinGroup(l);
     if (!joined.ok()) return joined.status();
     l = joined.value();
   } else {
+    // Admission control: past the node's fan-out capacity every listener's packets would come
+    // late or not at all, so the next one is refused, naming the limit.
+    if (ports_.listener_budget) {
+      auto taken = ports_.listener_budget->Take(replaced.has_value());
+      if (!taken)
+        return ResourceExhausted("max_listeners: this node carries at most " +
+                                 std::to_string(ports_.listener_budget->limit()) +
+                                 " listener streams (its fan-out capacity); subscribe on another node");
+      slot = std::move(*taken);
+    }
     l.endpoint = req.endpoint;
     l.ssrc = ports_.keys->NewSsrc();
     l.srtp = ports_.keys->NewKey(req.suite);
@@ -142,7 +153,9 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
     }
   }
   const auto now = Now();
-  listeners_[l.id] = ListenerState{l, std::move(stream), now, now, std::nullopt, now, 0, anchor};
+  listeners_[l.id] = ListenerState{l, std::move(stream), now, now, std::nullopt, now, 0};
+  listeners_[l.id].slot = std::move(slot);
+  listeners_[l.id].anchor = anchor;
   uint32_t count = ++channels_[l.channel].listeners;
   Emit(ListenerCountChanged{l.channel, count});
   // Saved before it answers; a listener that cannot be saved does not stay (a restart would lose it).
@@ -299,6 +312,14 @@ void Session::TickListeners(std::chrono::steady_clock::time_point now) {
   for (auto& [id, l] : listeners_) {
     if (!l.stream) continue;  // a group member: its group's stream reports below
     const StreamAlerts a = l.stream->TakeAlerts();
+    // Drops are raised at most once a second per listener (the tick is faster), with the count.
+    l.drops_unreported += a.dropped;
+    l.drops_total += a.dropped;
+    if (l.drops_unreported > 0 && (!l.drops_reported || now - *l.drops_reported >= std::chrono::seconds(1))) {
+      Emit(ListenerDropped{id, l.view.channel, l.drops_unreported, l.drops_total});
+      l.drops_unreported = 0;
+      l.drops_reported = now;
+    }
     if (a.unreachable) {
       if (!l.unreachable_since) l.unreachable_since = now;
       l.unreachable_last = now;

@@ -251,8 +251,10 @@ void Session::RestoreListener(const ListenerRecord& stored, RestoreReport& repor
     if (l.interpretation_percent != 100) stream->SetBalance(l.interpretation_percent);
   }
   const auto now = Now();
-  ListenerState state{l, std::move(stream), now, now, std::nullopt, now, 0, stored.anchor};
-  listeners_[l.id] = std::move(state);
+  ListenerState& state = listeners_[l.id];
+  state = ListenerState{l, std::move(stream), now, now, std::nullopt, now, 0};
+  state.anchor = stored.anchor;
+  if (ports_.listener_budget && l.transport == Transport::kUnicast) state.slot = ports_.listener_budget->Force();
   ++channels_[l.channel].listeners;
   ++report.listeners;
 }

@@ -196,6 +196,8 @@ struct MediaStats {
   uint64_t listener_send_errors = 0;
   uint64_t listener_packets_dropped = 0;  // a listener's socket buffer was full
   uint64_t fanout_ring_overflows = 0;     // a fan-out sender fell behind
+  uint64_t fanout_backlog_drops = 0;      // channel packets a sender skipped: older than fanout_max_backlog_ms
+  uint64_t listener_packets_late = 0;     // listener packets those skips and ring overflows cost
   // Fan-out delay: a channel packet in -> its last listener's packet handed to the kernel.
   double fanout_delay_p50_us = 0, fanout_delay_p99_us = 0, fanout_delay_max_us = 0;
   uint64_t fanout_delay_samples = 0;
@@ -254,11 +256,20 @@ struct ListenerEnded {
   ChannelName channel;
   std::string reason;  // "unsubscribed", "lease expired", "port unreachable", "token revoked", ...
 };
+// Packets meant for a listener were dropped (its fan-out sender fell behind, or the socket
+// buffer was full): its receiver conceals them as a gap. At most one per listener per second.
+struct ListenerDropped {
+  ListenerId listener;
+  ChannelName channel;
+  uint64_t dropped = 0;  // since the last ListenerDropped of this listener
+  uint64_t total = 0;    // since it subscribed
+};
 struct SessionEvent {
   SessionId session;
   std::chrono::system_clock::time_point time;
-  using Event = std::variant<ChannelSourceChanged, MicChanged, ListenerCountChanged, FloorChanged, SessionEnded,
-                             BoothChanged, MessageSent, HandoverChanged, KeyChanged, ListenerEnded, ConsoleLinkChanged>;
+  using Event =
+      std::variant<ChannelSourceChanged, MicChanged, ListenerCountChanged, FloorChanged, SessionEnded, BoothChanged,
+                   MessageSent, HandoverChanged, KeyChanged, ListenerEnded, ConsoleLinkChanged, ListenerDropped>;
   Event what;
 };
 

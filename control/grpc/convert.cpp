@@ -299,6 +299,8 @@ void ToProto(const domain::MediaStats& in, v1::SessionStats* out) {
   out->set_fanout_delay_max_us(in.fanout_delay_max_us);
   out->set_fanout_delay_samples(in.fanout_delay_samples);
   out->set_fanout_delay_over_range(in.fanout_delay_over_range);
+  out->set_fanout_backlog_drops(in.fanout_backlog_drops);
+  out->set_listener_packets_late(in.listener_packets_late);
 }
 
 namespace {
@@ -330,6 +332,13 @@ struct EventToProto {
     out->mutable_listener_ended()->set_listener_id(e.listener);
     out->mutable_listener_ended()->set_language(e.channel);
     out->mutable_listener_ended()->set_reason(e.reason);
+  }
+  void operator()(const domain::ListenerDropped& e) {
+    auto* d = out->mutable_listener_dropped();
+    d->set_listener_id(e.listener);
+    d->set_language(e.channel);
+    d->set_dropped(e.dropped);
+    d->set_total(e.total);
   }
   void operator()(const domain::ConsoleLinkChanged& e) {
     auto* l = out->mutable_console_link();

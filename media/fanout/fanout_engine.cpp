@@ -19,8 +19,9 @@ std::unique_ptr<FanoutEngine> FanoutEngine::Create(const std::string& bind_host,
 }
 
 std::unique_ptr<FanoutEngine> FanoutEngine::Create(const FanoutOptions& options, std::string* error) {
-  if (options.sender_threads < 1 || options.sender_threads > 64 || options.ring_slots < 2) {
-    if (error) *error = "fan-out: sender_threads must be 1..64 and ring_slots >= 2";
+  if (options.sender_threads < 1 || options.sender_threads > 64 || options.ring_slots < 2 ||
+      options.max_backlog_ms < 0 || options.max_backlog_ms > 10'000) {
+    if (error) *error = "fan-out: sender_threads must be 1..64, ring_slots >= 2 and max_backlog_ms 0..10000";
     return nullptr;
   }
   // Non-blocking: a full socket buffer must cost packets, never stall the sender thread.
@@ -67,8 +68,12 @@ FanoutEngine::FanoutEngine(int fd, const FanoutOptions& options, uint16_t port)
   ShardOptions so;
   so.ring_slots = options.ring_slots;
   so.rekey_after_packets = options.rekey_after_packets;
-  for (int i = 0; i < options.sender_threads; ++i)
+  so.max_backlog_ns = int64_t(options.max_backlog_ms) * 1'000'000;
+  so.on_overload = options.on_overload;
+  for (int i = 0; i < options.sender_threads; ++i) {
+    so.index = i;
     shards_.push_back(std::make_unique<FanoutShard>(fd_, so, &tracker_, &counters_, static_cast<AlertSink*>(this)));
+  }
 }
 
 FanoutEngine::~FanoutEngine() {
@@ -136,14 +141,27 @@ bool ListenerHandle::Rekey(const std::vector<uint8_t>& master_key, std::chrono::
 
 ListenerCounts ListenerHandle::Counts() const {
   const ListenerCounters& c = *counters_;
-  return ListenerCounts{c.sent.load(std::memory_order_relaxed), c.dropped.load(std::memory_order_relaxed),
-                        c.send_errors.load(std::memory_order_relaxed), c.next_index.load(std::memory_order_relaxed)};
+  ListenerCounts n;
+  n.sent = c.sent.load(std::memory_order_relaxed);
+  n.dropped = c.dropped.load(std::memory_order_relaxed);
+  n.send_errors = c.send_errors.load(std::memory_order_relaxed);
+  n.late_dropped = c.late_dropped.load(std::memory_order_relaxed);
+  n.next_index = c.next_index.load(std::memory_order_relaxed);
+  return n;
 }
 
 bool ListenerHandle::TakeUnreachable() {
   const uint64_t now = counters_->unreachable.load(std::memory_order_relaxed);
   const bool fresh = now != unreachable_seen_;
   unreachable_seen_ = now;
+  return fresh;
+}
+
+uint64_t ListenerHandle::TakeDropped() {
+  const uint64_t now =
+      counters_->late_dropped.load(std::memory_order_relaxed) + counters_->dropped.load(std::memory_order_relaxed);
+  const uint64_t fresh = now - dropped_seen_;
+  dropped_seen_ = now;
   return fresh;
 }
 
@@ -157,6 +175,8 @@ FanoutStats FanoutEngine::Stats() const {
   s.listeners = counters_.listeners.load(std::memory_order_relaxed);
   s.packets_dropped = counters_.packets_dropped.load(std::memory_order_relaxed);
   s.ring_overflows = ring_overflows_.load(std::memory_order_relaxed);
+  s.backlog_drops = counters_.backlog_drops.load(std::memory_order_relaxed);
+  s.late_dropped = counters_.late_dropped.load(std::memory_order_relaxed);
   s.delay = tracker_.histogram().Summary();
   return s;
 }

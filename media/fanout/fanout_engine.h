@@ -46,6 +46,11 @@ struct FanoutOptions {
   // A key that has protected this many packets is reported (ListenerHandle::TakeKeyLimit) for
   // rotation, far below libsrtp's own limit of 2^48 packets per key.
   uint64_t rekey_after_packets = uint64_t(1) << 31;
+  // A sender thread that has fallen behind skips (drops) channel packets that waited longer than
+  // this, oldest first, so listeners get a gap they conceal instead of audio seconds late. 0: no bound.
+  int max_backlog_ms = 50;
+  // Called on a sender thread at most once a second while it drops (must not block).
+  OverloadCallback on_overload;
 };
 
 struct FanoutStats {
@@ -55,6 +60,8 @@ struct FanoutStats {
   uint64_t listeners = 0;
   uint64_t packets_dropped = 0;  // listener packets dropped: socket buffer full
   uint64_t ring_overflows = 0;   // channel packets refused by Push: a sender thread fell behind
+  uint64_t backlog_drops = 0;    // channel packets a sender thread skipped: older than max_backlog_ms
+  uint64_t late_dropped = 0;     // listener packets those skips and ring overflows cost
   // Push -> return of the last sendmmsg carrying the packet (its last listener), since the
   // start or the last ResetDelayStats.
   DelaySummary delay;
@@ -62,7 +69,8 @@ struct FanoutStats {
 
 struct ListenerCounts {
   uint64_t sent = 0, dropped = 0, send_errors = 0;
-  uint64_t next_index = 0;  // SRTP packet index of the listener's next packet (ROC = index >> 16)
+  uint64_t late_dropped = 0;  // meant for it, never sent: its sender was behind (a gap in its sequence)
+  uint64_t next_index = 0;    // SRTP packet index of the listener's next packet (ROC = index >> 16)
 };
 
 class FanoutEngine;
@@ -87,6 +95,8 @@ class ListenerHandle {
   bool TakeUnreachable();
   // True once its key has protected rekey_after_packets packets (reported once per key).
   bool TakeKeyLimit();
+  // Packets meant for it that were dropped (late_dropped + dropped) since the last call.
+  uint64_t TakeDropped();
 
  private:
   friend class FanoutEngine;
@@ -98,6 +108,7 @@ class ListenerHandle {
   const uint32_t ssrc_;
   const std::shared_ptr<ListenerCounters> counters_;
   uint64_t unreachable_seen_ = 0;
+  uint64_t dropped_seen_ = 0;
 };
 
 class FanoutEngine : private AlertSink {

@@ -20,7 +20,8 @@ constexpr uint16_t kMaxGap = 3000;  // channel packets missed in a row that are 
 // How long one packet round may wait for a full socket buffer before the rest of the round is
 // dropped: a congested uplink costs the listeners packets, never the fan-out its timing.
 constexpr int kSendWaitMs = 1;
-constexpr int64_t kDrainEveryNs = 50'000'000;  // ICMP errors are read at least every 50 ms of packets
+constexpr int64_t kDrainEveryNs = 50'000'000;      // ICMP errors are read at least every 50 ms of packets
+constexpr int64_t kReportEveryNs = 1'000'000'000;  // overload reports (a log line each) per sender thread
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -35,6 +36,9 @@ FanoutShard::FanoutShard(int fd, const ShardOptions& options, DelayTracker* trac
       counters_(counters),
       alerts_(alerts),
       rekey_after_packets_(options.rekey_after_packets),
+      max_backlog_ns_(options.max_backlog_ns),
+      index_(options.index),
+      on_overload_(options.on_overload),
       ring_(options.ring_slots),
       scratch_(std::make_unique<uint8_t[]>(kBatch * kSlot)),
       msgs_(kBatch),
@@ -123,8 +127,16 @@ void FanoutShard::Run() {
       // A command posted before this packet was pushed may have arrived after the take above:
       // seeing the packet guarantees seeing its flag, so take it first.
       if (has_posted_.load(std::memory_order_acquire)) continue;
-      const bool sent = SendToChannel(*p);
-      tracker_->Finish(p->track, sent, p->push_ns, NowNs());
+      // Drop-oldest: a packet that waited past the bound is skipped, so what is sent is never
+      // older than the bound plus one packet's fan-out, however far behind this thread is.
+      const int64_t now = NowNs();
+      if (max_backlog_ns_ > 0 && now - p->push_ns > max_backlog_ns_) {
+        SkipStale(*p, now);
+        tracker_->Finish(p->track, false, p->push_ns, now);
+      } else {
+        const bool sent = SendToChannel(*p, now);
+        tracker_->Finish(p->track, sent, p->push_ns, NowNs());
+      }
       ring_.Pop();
       continue;
     }
@@ -212,26 +224,73 @@ void FanoutShard::Apply(Command& c) {
   }
 }
 
-bool FanoutShard::SendToChannel(const PacketSlot& p) {
+void FanoutShard::SkipStale(const PacketSlot& p, int64_t now_ns) {
+  counters_->backlog_drops.fetch_add(1, std::memory_order_relaxed);
+  ++unreported_.stale_packets;
+  unreported_.oldest_ms = std::max(unreported_.oldest_ms, (now_ns - p.push_ns) / 1'000'000);
+  // The channel's state stays at its last sent packet, so its next one shows this as a gap in
+  // every listener's sequence and timeline (see SendToChannel). Counted here, per listener it
+  // was meant for, so the counts are right even when the channel sends nothing more.
+  auto it = channels_.find(p.channel);
+  if (it != channels_.end()) {
+    ChannelState& ch = it->second;
+    ch.skipped = uint16_t(std::min<uint32_t>(uint32_t(ch.skipped) + 1, 0xFFFF));
+    uint64_t n = 0;
+    for (ShardListener* l : ch.listeners) {
+      if (!l->sent_any || l->rebase) continue;  // its stream starts later: nothing of it is missing
+      l->counters->Add(l->counters->late_dropped);
+      ++n;
+    }
+    counters_->late_dropped.fetch_add(n, std::memory_order_relaxed);
+    unreported_.listener_packets += n;
+  }
+  MaybeReport(now_ns);
+}
+
+void FanoutShard::MaybeReport(int64_t now_ns) {
+  if (now_ns - last_report_ns_ < kReportEveryNs) return;
+  if (unreported_.stale_packets == 0 && unreported_.ring_packets == 0) return;
+  last_report_ns_ = now_ns;
+  unreported_.sender = index_;
+  unreported_.backlog_bound_ms = max_backlog_ns_ / 1'000'000;
+  // At most once a second: the callback may format a log line (and allocate) on this thread.
+  if (on_overload_) on_overload_(unreported_);
+  unreported_ = OverloadReport{};
+}
+
+bool FanoutShard::SendToChannel(const PacketSlot& p, int64_t now_ns) {
   // try_emplace allocates once per channel (its first packet), never per packet after that.
   ChannelState& ch = channels_.try_emplace(p.channel).first->second;
   const uint32_t in_ts = rtp::ReadU32(p.data + 4);
   const uint16_t in_seq = rtp::ReadU16(p.data + 2);
-  if (ch.seen && in_ts - ch.last_in > 0 && in_ts - ch.last_in <= 5760) ch.step = in_ts - ch.last_in;
-  if (ch.step == 0) ch.step = 480;
-  // Channel packets that never reached this sender (a full ring, a late encoder) are a gap in
-  // every listener's own sequence too, so a receiver conceals them instead of playing a jump
-  // in time as if nothing was missing. More than kMaxGap is a restarted stream, not a gap.
+  // Channel packets that never reached this sender (a full ring, a late encoder) or that it
+  // skipped as stale are a gap in every listener's own sequence too, so a receiver conceals
+  // them instead of playing a jump in time as if nothing was missing. More than kMaxGap is a
+  // restarted stream, not a gap.
   const uint16_t missed = ch.seen ? uint16_t(in_seq - ch.last_in_seq - 1) : 0;
   const uint16_t gap = missed <= kMaxGap ? missed : 0;
+  // The frame step, over the packets missed in between.
+  if (ch.seen && missed <= kMaxGap && in_ts != ch.last_in) {
+    const uint32_t step = (in_ts - ch.last_in) / (uint32_t(missed) + 1);
+    if (step > 0 && step <= 5760) ch.step = step;
+  }
+  if (ch.step == 0) ch.step = 480;
+  // What this thread skipped as stale was counted then; the rest of the gap its ring refused.
+  const uint16_t refused = gap > ch.skipped ? uint16_t(gap - ch.skipped) : 0;
+  ch.skipped = 0;
   ch.last_in = in_ts;
   ch.last_in_seq = in_seq;
   ch.seen = true;
-  if (ch.listeners.empty()) return false;
+  if (refused) unreported_.ring_packets += refused;
+  if (ch.listeners.empty()) {
+    if (refused) MaybeReport(now_ns);
+    return false;
+  }
 
   bool waited = false;
   std::size_t sent = 0;
   std::size_t n = 0;
+  uint64_t late = 0;  // listener packets the ring's refusals cost
   for (ShardListener* l : ch.listeners) {
     uint8_t* slot = scratch_.get() + n * kSlot;
     std::memcpy(slot, p.data, p.size);
@@ -248,6 +307,10 @@ bool FanoutShard::SendToChannel(const PacketSlot& p) {
       const uint32_t next = uint32_t(l->next_seq) + gap;
       if (next > 0xFFFF) ++l->roc;
       l->next_seq = uint16_t(next);
+      if (refused) {
+        l->counters->Add(l->counters->late_dropped, refused);
+        late += refused;
+      }
     }
     if (l->next_srtp || l->protected_with_key >= rekey_after_packets_) KeyStep(*l, p.push_ns);
     rtp::SetPayloadType(slot, kPayloadType);
@@ -279,6 +342,11 @@ bool FanoutShard::SendToChannel(const PacketSlot& p) {
     }
   }
   sent += Flush(n, waited);
+  if (refused) {
+    counters_->late_dropped.fetch_add(late, std::memory_order_relaxed);
+    unreported_.listener_packets += late;
+    MaybeReport(now_ns);
+  }
   // sendmmsg can swallow the error an ICMP message left on the socket (it reports only the
   // count sent), so the error queue is also read on a timer, not only when a send fails.
   if (p.push_ns - last_drain_ns_ > kDrainEveryNs) {

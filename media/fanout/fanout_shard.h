@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -33,7 +34,11 @@ using ListenerKey = uint64_t;
 // read by any: the listener's handle reads them without asking the sender.
 struct ListenerCounters {
   std::atomic<uint64_t> sent{0};
-  std::atomic<uint64_t> dropped{0};      // socket buffer full (EAGAIN/ENOBUFS) past the wait budget
+  std::atomic<uint64_t> dropped{0};  // socket buffer full (EAGAIN/ENOBUFS) past the wait budget
+  // Packets meant for it that its sender thread never sent because it had fallen behind: older
+  // than the backlog bound when reached, or refused by its full ring. Its sequence and timestamp
+  // skip them too, so its receiver sees a gap and conceals it.
+  std::atomic<uint64_t> late_dropped{0};
   std::atomic<uint64_t> send_errors{0};  // the kernel refused this destination, or protect failed
   std::atomic<uint64_t> next_index{0};   // SRTP packet index (ROC << 16 | sequence) of the next packet
   std::atomic<uint64_t> unreachable{0};  // ICMP port/host unreachable answers for its destination
@@ -46,7 +51,21 @@ struct ListenerCounters {
 // Engine-wide counters the shards add to (a few relaxed adds per packet, not per listener).
 struct EngineCounters {
   std::atomic<uint64_t> packets_sent{0}, send_errors{0}, packets_dropped{0}, listeners{0};
+  std::atomic<uint64_t> backlog_drops{0};  // channel packets a sender skipped: older than the backlog bound
+  std::atomic<uint64_t> late_dropped{0};   // listener packets those skips and full rings cost (sum of late_dropped)
 };
+
+// What one sender thread dropped because it fell behind, since its last report. Reported at
+// most once per second per sender thread, on that thread, only when something was dropped.
+struct OverloadReport {
+  int sender = 0;                 // the sender thread's index
+  uint64_t stale_packets = 0;     // channel packets skipped: older than the backlog bound
+  uint64_t ring_packets = 0;      // channel packets its full ring refused (seen as sequence gaps)
+  uint64_t listener_packets = 0;  // listener packets those cost
+  int64_t oldest_ms = 0;          // the age of the oldest packet skipped
+  int64_t backlog_bound_ms = 0;
+};
+using OverloadCallback = std::function<void(const OverloadReport&)>;
 
 // Where a sender thread reports an ICMP error (port or host unreachable) read from the shared
 // socket: the destination may belong to a listener of any sender thread.
@@ -77,8 +96,12 @@ struct ShardListener {
 };
 
 struct ShardOptions {
+  int index = 0;  // for reports
   std::size_t ring_slots = 1024;
   uint64_t rekey_after_packets = uint64_t(1) << 31;  // OnKeyLimit when a key has protected this many
+  // A channel packet older than this when its turn comes is skipped, not sent (0: no bound).
+  int64_t max_backlog_ns = 50'000'000;
+  OverloadCallback on_overload;  // may be empty; must not block
 };
 
 class FanoutShard {
@@ -119,6 +142,7 @@ class FanoutShard {
     uint32_t step = 0;     // last observed timestamp step (samples per frame)
     uint32_t last_in = 0;  // last input timestamp
     uint16_t last_in_seq = 0;
+    uint16_t skipped = 0;  // packets skipped as stale since the last one sent (the rest of a gap: a full ring)
     bool seen = false;
   };
 
@@ -128,7 +152,11 @@ class FanoutShard {
   void Apply(Command& c);
   void Detach(ShardListener* l);
   // Returns true when at least one listener got the packet.
-  bool SendToChannel(const PacketSlot& p);
+  bool SendToChannel(const PacketSlot& p, int64_t now_ns);
+  // The packet waited past the backlog bound: skipped, counted for each listener it was meant for.
+  void SkipStale(const PacketSlot& p, int64_t now_ns);
+  // At most once per second, when something was dropped: hands the counts to on_overload.
+  void MaybeReport(int64_t now_ns);
   // Sends the first n batched packets; returns how many the kernel took.
   std::size_t Flush(std::size_t n, bool& waited);
   // Reads the socket's error queue (IP_RECVERR) and reports each ICMP error's destination.
@@ -141,6 +169,9 @@ class FanoutShard {
   EngineCounters* const counters_;
   AlertSink* const alerts_;
   const uint64_t rekey_after_packets_;
+  const int64_t max_backlog_ns_;
+  const int index_;
+  const OverloadCallback on_overload_;
   PacketRing ring_;
 
   std::mutex mu_;
@@ -161,6 +192,8 @@ class FanoutShard {
   std::vector<iovec> iov_;
   std::vector<ShardListener*> batch_owner_;
   int64_t last_drain_ns_ = 0;
+  OverloadReport unreported_;  // drops since the last report
+  int64_t last_report_ns_ = 0;
 
   std::thread thread_;  // last: starts after everything above exists
 };

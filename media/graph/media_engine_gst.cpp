@@ -23,6 +23,14 @@ std::unique_ptr<MediaEngineGst> MediaEngineGst::Create(const GraphConfig& config
   fo.sender_threads = config.fanout_threads;
   fo.multicast_ttl = config.multicast_ttl;
   fo.rekey_after_packets = config.rekey_after_packets;
+  fo.max_backlog_ms = config.fanout_max_backlog_ms;
+  // On a sender thread, at most once a second per thread while it drops.
+  fo.on_overload = [](const fanout::OverloadReport& r) {
+    log::Get("fanout")->warn(
+        "sender {} is behind (past its capacity): dropped {} channel packets older than {} ms (oldest {} ms) and "
+        "{} its full ring refused, {} listener packets in all, since its last report; receivers conceal them",
+        r.sender, r.stale_packets, r.backlog_bound_ms, r.oldest_ms, r.ring_packets, r.listener_packets);
+  };
   auto fanout = fanout::FanoutEngine::Create(fo, error);
   if (!fanout) return nullptr;
   return std::unique_ptr<MediaEngineGst>(new MediaEngineGst(config, std::move(fanout)));

@@ -103,7 +103,9 @@ class ListenerStreamGst : public domain::ListenerStream {
     return Status::Ok();
   }
   uint32_t Roc() const override { return uint32_t(fanout_->Counts().next_index >> 16); }
-  domain::StreamAlerts TakeAlerts() override { return {fanout_->TakeUnreachable(), fanout_->TakeKeyLimit()}; }
+  domain::StreamAlerts TakeAlerts() override {
+    return {fanout_->TakeUnreachable(), fanout_->TakeKeyLimit(), fanout_->TakeDropped()};
+  }
 
  private:
   // Routes change on the media thread (a balance may need a mix built first), in call order.
@@ -319,6 +321,8 @@ domain::MediaStats MediaSessionGst::Stats() const {
   stats.listener_send_errors = f.send_errors;
   stats.listener_packets_dropped = f.packets_dropped;
   stats.fanout_ring_overflows = f.ring_overflows;
+  stats.fanout_backlog_drops = f.backlog_drops;
+  stats.listener_packets_late = f.late_dropped;
   stats.fanout_delay_p50_us = f.delay.p50_us;
   stats.fanout_delay_p99_us = f.delay.p99_us;
   stats.fanout_delay_max_us = f.delay.max_us;

@@ -36,7 +36,8 @@ struct GraphConfig {
   int opus_bitrate = 64000;
   int frame_ms = 10;
   int jitter_ms = 10;
-  int fanout_threads = 1;  // sender threads of the fan-out (listeners spread over them)
+  int fanout_threads = 1;          // sender threads of the fan-out (listeners spread over them)
+  int fanout_max_backlog_ms = 50;  // a sender that fell behind drops packets older than this
   int multicast_ttl = 1;
   uint64_t rekey_after_packets = uint64_t(1) << 31;
   // HLS per channel (session_graph_hls.cpp): off when hls_dir is empty.

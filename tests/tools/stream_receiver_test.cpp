@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "audio/audio.h"
 #include "client/convert.h"
 #include "client/rtp_sender.h"
@@ -160,6 +162,63 @@ TEST(StreamReceiverTest, AttachRefusesABadKeyASecondCallAndAStoppedReceiver) {
   stopped->Stop();
   EXPECT_FALSE(stopped->Attach(kSsrc, Keying(suite, rtp::RandomMasterKey(suite)), &error));
   EXPECT_EQ(error, "the receiver is stopped");
+}
+
+// What a receiver outputs after the gaps an overloaded sender leaves: a timestamp jump with no
+// sequence gap (a sender numbering only what it sends), a sequence gap, and a restarted input
+// (a jump far past any concealment). A 0 dBFS tone is the worst case: Opus overshoots it.
+TEST(StreamReceiverTest, NothingAboveMinusOneDbfsAfterGapsAndTimeJumpsAreConcealedAsGaps) {
+  std::string error;
+  auto receiver = StreamReceiver::Bind("127.0.0.1", &error);
+  ASSERT_TRUE(receiver) << error;
+  ASSERT_TRUE(receiver->Attach(kSsrc, v1::SrtpKeying(), &error)) << error;  // plain RTP
+  auto encoder = audio::OpusEncoder::Create();
+  auto raw = audio::OpusDecoder::Create();
+  auto socket = UdpSocket::Bind("127.0.0.1", 0);
+  const auto to = ResolveUdp("127.0.0.1", receiver->local_port());
+  ASSERT_TRUE(encoder && raw && socket && to);
+  audio::ToneGenerator tone(997, 0);
+  std::vector<float> pcm(480);
+  float raw_peak = 0;
+  std::size_t sent = 0;
+  uint16_t seq = 0;
+  uint32_t ts = 0;
+  auto send = [&](int frames) {
+    for (int i = 0; i < frames; ++i, ++seq, ts += 480) {
+      tone.Fill(pcm);
+      uint8_t packet[1500];
+      const int payload = encoder->Encode(pcm, packet + 12, 1000);
+      ASSERT_GT(payload, 0);
+      rtp::WriteHeader(packet, 96, false, seq, ts, kSsrc);
+      float out[5760];
+      const int n = raw->Decode(packet + 12, payload, out, 5760);
+      for (int k = 0; k < n; ++k) raw_peak = std::max(raw_peak, std::abs(out[k]));
+      ASSERT_TRUE(socket->SendTo(*to, {packet, 12 + std::size_t(payload)}));
+      ++sent;
+    }
+  };
+  send(20);
+  ts += 7 * 480;  // 7 frames dropped, the sequence goes on: concealed as 7 lost frames
+  send(20);
+  seq += 3;  // 3 packets lost: a gap in sequence and time
+  ts += 3 * 480;
+  send(20);
+  ts += 48000 * 10;  // a restarted input: far past concealment, the next frame fades in
+  const std::size_t restart_at = (sent + 7 + 3) * 480;
+  send(20);
+  const std::size_t total = (sent + 7 + 3) * 480;
+  ASSERT_TRUE(receiver->WaitForSamples(total, 5s));
+  const auto samples = receiver->Samples();
+  EXPECT_EQ(samples.size(), total) << "time jumps and gaps both keep the timeline (index / 48 = ms)";
+  const auto stats = receiver->stats();
+  EXPECT_EQ(stats.time_jumps, 7u);
+  EXPECT_EQ(stats.lost, 3u);
+  std::printf("decoded peak %.2f dBFS (the bare decoder: %.2f dBFS)\n", audio::PeakDb(samples),
+              20 * std::log10(raw_peak));
+  EXPECT_GT(raw_peak, 0.8913f) << "without the receiver's ceiling this stream goes past -1 dBFS";
+  EXPECT_LE(audio::PeakDb(samples), -1.0 + 1e-4);
+  for (std::size_t i = 0; i < 120; ++i)
+    EXPECT_LE(std::abs(samples[restart_at + i]), raw_peak * float(i) / 120.0f + 1e-6f) << "fades in, at " << i;
 }
 
 TEST(StreamReceiverTest, BindFailureIsReported) {

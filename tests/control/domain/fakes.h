@@ -71,6 +71,10 @@ class FakeMedia : public MediaEngine {
       StreamAlerts a;
       a.unreachable = Take(m_->alerts_unreachable);
       a.key_limit = Take(m_->alerts_key_limit);
+      if (auto d = m_->alerts_dropped.find(label_); d != m_->alerts_dropped.end()) {
+        a.dropped = d->second;
+        m_->alerts_dropped.erase(d);
+      }
       return a;
     }
 
@@ -196,6 +200,7 @@ class FakeMedia : public MediaEngine {
   std::vector<std::pair<std::string, SrtpKeying>> rekeyed;
   // Streams whose next TakeAlerts reports ICMP unreachable / a key at its limit (once each).
   std::vector<std::string> alerts_unreachable, alerts_key_limit;
+  std::map<std::string, uint64_t> alerts_dropped;  // packets dropped, reported by the next TakeAlerts
   std::map<ConsoleId, std::vector<ChannelName>> console_outputs;
   std::map<ConsoleId, LinkCallback> console_links;  // what the media side would call on link loss/return
 

@@ -16,6 +16,20 @@ constexpr int kPollMs = 50;                // how long Stop() may wait for the r
 constexpr std::size_t kMaxDecoded = 5760;  // 120 ms at 48 kHz, Opus' longest packet
 // A gap longer than this is a stream restart, not loss worth concealing sample by sample.
 constexpr int kMaxConcealedFrames = 50;
+// Hearing protection at the receiver: nothing it outputs exceeds -1 dBFS (Opus overshoots full
+// scale, most of all right after a gap), and audio after a discontinuity concealment cannot
+// bridge (a gap longer than kMaxConcealedFrames, a timestamp going back or off the frame grid)
+// fades in over 2.5 ms, so a decoder resuming mid-waveform cannot click.
+constexpr float kCeiling = 0.891250938f;  // -1 dBFS
+constexpr int kFadeInSamples = 120;
+
+void Limit(float* pcm, int n, bool fade_in) {
+  for (int i = 0; i < n; ++i) {
+    float s = pcm[i];
+    if (fade_in && i < kFadeInSamples) s *= float(i) / float(kFadeInSamples);
+    pcm[i] = std::clamp(s, -kCeiling, kCeiling);
+  }
+}
 }  // namespace
 
 std::unique_ptr<StreamReceiver> StreamReceiver::JoinGroup(const std::string& group, uint16_t port,
@@ -135,6 +149,18 @@ void StreamReceiver::HandleDatagram(uint8_t* data, std::size_t size, Clock::time
     gap = delta;
   }
   expected_seq_ = uint16_t(h.sequence + 1);
+  // A timestamp jump without a sequence gap (a sender that numbers only what it sends) is a gap
+  // too: whole frames are concealed like lost packets; anything else the decoder cannot know
+  // of, so the next frame fades in.
+  int jumped = 0;
+  if (expected_ts_ && gap == 0 && h.timestamp != *expected_ts_) {
+    const int32_t ahead = int32_t(h.timestamp - *expected_ts_);
+    if (ahead > 0 && ahead % frame_samples_ == 0 && ahead / frame_samples_ <= kMaxConcealedFrames)
+      jumped = ahead / frame_samples_;
+    else
+      discontinuity_ = true;
+  }
+  if (gap > kMaxConcealedFrames) discontinuity_ = true;
   double interarrival_ms = -1;
   if (last_arrival_) {
     interarrival_ms = std::chrono::duration<double, std::milli>(arrival - *last_arrival_).count();
@@ -146,12 +172,13 @@ void StreamReceiver::HandleDatagram(uint8_t* data, std::size_t size, Clock::time
     std::lock_guard lock(mutex_);
     ++stats_.packets;
     stats_.lost += uint64_t(gap);
+    stats_.time_jumps += uint64_t(jumped);
     if (interarrival_ms >= 0) {
       stats_.max_interarrival_ms = std::max(stats_.max_interarrival_ms, interarrival_ms);
       stats_.mean_interarrival_ms = interarrival_sum_ms_ / double(interarrival_count_);
     }
   }
-  if (gap > 0) Conceal(std::min(gap, kMaxConcealedFrames));
+  if (gap + jumped > 0) Conceal(std::min(gap + jumped, kMaxConcealedFrames));
   DecodeInto(data + h.header_size, int(h.payload_size), FrameArrival{arrival, 0, h.sequence, h.timestamp});
 }
 
@@ -164,9 +191,13 @@ void StreamReceiver::DecodeInto(const uint8_t* payload, int size, const FrameArr
       ++stats_.decode_errors;
     }
     Conceal(1);  // keeps the timeline continuous; notifies
+    expected_ts_ = arrival.timestamp + uint32_t(frame_samples_);
     return;
   }
   frame_samples_ = n;
+  expected_ts_ = arrival.timestamp + uint32_t(n);
+  Limit(pcm, n, discontinuity_);
+  discontinuity_ = false;
   {
     std::lock_guard lock(mutex_);
     FrameArrival a = arrival;
@@ -185,6 +216,7 @@ void StreamReceiver::Conceal(int frames) {
       n = frame_samples_;
       std::fill(pcm, pcm + n, 0.0f);
     }
+    Limit(pcm, n, false);
     std::lock_guard lock(mutex_);
     samples_.insert(samples_.end(), pcm, pcm + n);
   }

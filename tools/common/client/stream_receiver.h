@@ -44,6 +44,7 @@ class StreamReceiver {
   struct Stats {
     uint64_t packets = 0;        // authenticated packets of our SSRC, in order and decoded or not
     uint64_t lost = 0;           // sequence gaps
+    uint64_t time_jumps = 0;     // frames missing by timestamp but not by sequence (concealed too)
     uint64_t auth_failures = 0;  // SRTP authentication / replay failures
     uint64_t malformed = 0;      // not RTP
     uint64_t wrong_ssrc = 0;
@@ -79,6 +80,8 @@ class StreamReceiver {
   bool AnnounceKey(uint32_t key_id, const v1::SrtpKeying& srtp);
 
   // Decoded 48 kHz mono; lost packets are concealed (PLC) so index / 48 is time since the first packet.
+  // A timestamp jump without a sequence gap is concealed as lost frames. Never above -1 dBFS;
+  // after a discontinuity concealment cannot bridge, the next frame fades in over 2.5 ms.
   std::vector<float> Samples() const;
   std::vector<float> Samples(std::size_t from, std::size_t count) const;
   std::size_t SampleCount() const;
@@ -118,6 +121,8 @@ class StreamReceiver {
   std::vector<std::pair<uint32_t, v1::SrtpKeying>> announced_;
   std::atomic<bool> has_announced_{false};
   std::optional<uint16_t> expected_seq_;
+  std::optional<uint32_t> expected_ts_;  // where the last decoded frame ended
+  bool discontinuity_ = false;           // the next decoded frame fades in
   int frame_samples_ = 480;
   std::optional<Clock::time_point> last_arrival_;
   double interarrival_sum_ms_ = 0;
