@@ -71,6 +71,10 @@ int main(int argc, char** argv) {
                  "on SIGTERM, refuse new streams and keep running ones this long before stopping; 0: stop at once");
   app.add_option("--console-link-loss-ms", config.console_link_loss_ms,
                  "a console silent this long has lost its link: its channel goes to the floor; 0: never");
+  app.add_option("--floor-loss-ms", config.floor_loss_ms,
+                 "a floor with a backup: its primary silent this long puts the backup on air; 0: never");
+  app.add_option("--floor-return-ms", config.floor_return_ms,
+                 "the primary floor returns once its packets came this long without a floor-loss-ms gap");
   app.add_option("--fanout-threads", config.fanout_threads, "fan-out sender threads (one per core to scale)");
   app.add_option("--listener-lease-ms", config.listener_lease_ms,
                  "end a listener silent this long (no KeepAlive, no WatchKeys); 0: never");
@@ -156,6 +160,8 @@ int main(int argc, char** argv) {
   gc.frame_ms = config.frame_ms;
   gc.jitter_ms = config.jitter_ms;
   gc.link_loss_ms = config.console_link_loss_ms;
+  gc.floor_loss_ms = config.floor_loss_ms;
+  gc.floor_return_ms = config.floor_return_ms;
   gc.fanout_threads = config.fanout_threads;
   gc.multicast_ttl = config.multicast_ttl;
   gc.rekey_after_packets = uint64_t(config.rekey_after_packets);
