@@ -50,6 +50,8 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
                                  "jitter_ms",
                                  "floor_duck_db",
                                  "console_link_loss_ms",
+                                 "floor_loss_ms",
+                                 "floor_return_ms",
                                  "drain_s",
                                  "log_level",
                                  "demo",
@@ -93,6 +95,8 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
          Read(root, "frame_ms", &c->frame_ms, path, error) && Read(root, "jitter_ms", &c->jitter_ms, path, error) &&
          Read(root, "floor_duck_db", &c->floor_duck_db, path, error) &&
          Read(root, "console_link_loss_ms", &c->console_link_loss_ms, path, error) &&
+         Read(root, "floor_loss_ms", &c->floor_loss_ms, path, error) &&
+         Read(root, "floor_return_ms", &c->floor_return_ms, path, error) &&
          Read(root, "drain_s", &c->drain_s, path, error) && Read(root, "log_level", &c->log_level, path, error) &&
          Read(root, "demo", &c->demo, path, error) && Read(root, "fanout_threads", &c->fanout_threads, path, error) &&
          Read(root, "fanout_max_backlog_ms", &c->fanout_max_backlog_ms, path, error) &&
@@ -143,6 +147,9 @@ std::string Validate(const Config& c) {
   if (c.floor_duck_db > 0 || c.floor_duck_db < -60) return "floor_duck_db must be between -60 and 0";
   if (c.console_link_loss_ms != 0 && (c.console_link_loss_ms < 20 || c.console_link_loss_ms > 10000))
     return "console_link_loss_ms must be 0 (never) or between 20 and 10000";
+  if (c.floor_loss_ms != 0 && (c.floor_loss_ms < 20 || c.floor_loss_ms > 10000))
+    return "floor_loss_ms must be 0 (never) or between 20 and 10000";
+  if (c.floor_return_ms < 0 || c.floor_return_ms > 600000) return "floor_return_ms must be between 0 and 600000";
   if (c.drain_s < 0 || c.drain_s > 3600) return "drain_s must be between 0 and 3600";
   if (c.state_dir.empty()) return "state_dir must be a directory, or none (memory only)";
   if (c.grpc_listen.find(':') == std::string::npos) return "grpc_listen must be HOST:PORT";

@@ -33,6 +33,10 @@ struct Config {
   // A console whose packets stop this long has lost its link: its channel goes to the floor at
   // full level until they return (0: never).
   int console_link_loss_ms = 60;
+  // A floor with a backup: the primary's RTP silent this long puts the backup on air (0:
+  // never); the primary returns once its packets came without such a gap for floor_return_ms.
+  int floor_loss_ms = 100;
+  int floor_return_ms = 2000;
   // SIGTERM drains this long (health NOT_SERVING, new streams refused) before the exit.
   int drain_s = 5;
   // Listeners: a listener that neither calls KeepAlive nor holds WatchKeys open this long is

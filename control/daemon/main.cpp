@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
                  "on SIGTERM, refuse new streams and keep running ones this long before stopping; 0: stop at once");
   app.add_option("--console-link-loss-ms", config.console_link_loss_ms,
                  "a console silent this long has lost its link: its channel goes to the floor; 0: never");
+  app.add_option("--floor-loss-ms", config.floor_loss_ms,
+                 "a floor with a backup: its primary silent this long puts the backup on air; 0: never");
+  app.add_option("--floor-return-ms", config.floor_return_ms,
+                 "the primary floor returns once its packets came this long without a floor-loss-ms gap");
   app.add_option("--fanout-threads", config.fanout_threads, "fan-out sender threads (one per core to scale)");
   app.add_option("--fanout-max-backlog-ms", config.fanout_max_backlog_ms,
                  "a fan-out sender that fell behind drops channel packets older than this (oldest first)");
@@ -169,6 +173,8 @@ int main(int argc, char** argv) {
   gc.frame_ms = config.frame_ms;
   gc.jitter_ms = config.jitter_ms;
   gc.link_loss_ms = config.console_link_loss_ms;
+  gc.floor_loss_ms = config.floor_loss_ms;
+  gc.floor_return_ms = config.floor_return_ms;
   gc.fanout_threads = config.fanout_threads;
   gc.fanout_max_backlog_ms = config.fanout_max_backlog_ms;
   gc.multicast_ttl = config.multicast_ttl;

@@ -71,6 +71,24 @@ using AnswerCallback = std::function<void(bool ok, const std::string& answer_or_
 // console's ConsoleInput is gone (the callee finds the console by id).
 using LinkCallback = std::function<void(bool up)>;
 
+// The floor's primary source, as the media side sees it: false when its packets stopped for
+// the daemon's floor_loss_ms, true once they have come again without a gap for floor_return_ms.
+// Called on the media thread, in order, never while the media side holds a lock; only for an
+// RTP primary that has a backup. It may still come after the sources were replaced.
+using FloorLinkCallback = std::function<void(bool up)>;
+
+// One floor source and, for RTP, its ingest's key (none: plain RTP) and expected SSRC.
+struct FloorSpec {
+  FloorSource source;
+  std::optional<SrtpKeying> key;
+  uint32_t ssrc = 0;
+  uint16_t port = 0;  // the ingest's UDP port (0: any free one); a port that cannot be bound is an error
+};
+// The ingest endpoints of the floor's RTP sources.
+struct FloorIngests {
+  std::optional<IngestInfo> primary, backup;
+};
+
 struct ListenerStreamSpec {
   std::string label;  // the listener's (or group's, or return feed's) id: logs only
   ChannelName channel;
@@ -96,11 +114,15 @@ class MediaSession {
   virtual ~MediaSession() = default;
   virtual Status AddChannel(const ChannelName& channel) = 0;
   virtual void RemoveChannel(const ChannelName& channel) = 0;
-  // Returns the ingest endpoint when the source is RTP. `port`: the ingest's UDP port (0: any
-  // free one); a port that cannot be bound is an error naming it.
-  virtual Result<std::optional<IngestInfo>> SetFloorSource(const FloorSource& source,
-                                                           const std::optional<SrtpKeying>& key, uint32_t expected_ssrc,
-                                                           uint16_t port = 0) = 0;
+  // Replaces the floor's sources; returns the ingest endpoint of each RTP source. Without a
+  // backup (NoSource) the floor is the primary alone; with one, both run and the primary is on
+  // air until SelectFloor says otherwise. on_primary hears the primary's packets stop and
+  // return (an RTP primary with a backup only).
+  virtual Result<FloorIngests> SetFloorSource(const FloorSpec& primary, const FloorSpec& backup,
+                                              FloorLinkCallback on_primary) = 0;
+  // Crossfades the floor to `active` (a short ramp to the backup, a longer one back to the
+  // primary). Ignored without a backup.
+  virtual void SelectFloor(FloorActive active) = 0;
   virtual Result<std::unique_ptr<ConsoleInput>> AddConsole(const ConsoleId& label,
                                                            const std::vector<ChannelName>& outputs,
                                                            const SrtpKeying& key, uint32_t ssrc, LinkCallback on_link,
@@ -154,6 +176,9 @@ struct SessionRecord {
   std::string floor_language;
   FloorSource floor_source;
   std::optional<IngestInfo> floor_ingest;
+  FloorSource floor_backup;  // NoSource: none
+  std::optional<IngestInfo> floor_backup_ingest;
+  FloorSelect floor_select = FloorSelect::kAuto;
   std::vector<StoredChannel> channels;  // language channels in creation order (not "floor")
   std::vector<std::pair<std::string, BoothConfig>> booths;
   InterlockMode interlock = InterlockMode::kInterlock;

@@ -120,6 +120,12 @@ SessionView Session::View() const {
   v.floor_language = floor_language_;
   v.floor_source = floor_source_;
   v.floor_ingest = floor_ingest_;
+  v.floor_backup_source = floor_backup_;
+  v.floor_backup_ingest = floor_backup_ingest_;
+  v.floor_select = floor_select_;
+  v.floor_active = floor_on_air_;
+  v.floor_active_reason = floor_announced_ ? floor_announced_->reason : "no backup";
+  v.floor_primary_lost = floor_primary_lost_;
   for (const auto& name : channel_order_) v.channels.push_back(ViewOf(name));
   for (const auto& [id, c] : consoles_) v.consoles.push_back(c.view);
   v.interlock = interlock_;
@@ -186,24 +192,93 @@ Result<ChannelView> Session::SetChannelDucking(const std::string& language, doub
   return ViewOf(found.value());
 }
 
-Status Session::SetFloorSource(const FloorSource& source) {
-  Lock lock(*this);
-  if (ended_) return FailedPrecondition("session " + id_ + " has ended");
+namespace {
+Status ValidateFloorSource(const FloorSource& source, const std::string& field) {
   if (auto* tone = std::get_if<ToneSource>(&source)) {
     if (!(tone->frequency_hz >= 20 && tone->frequency_hz <= 20000))
-      return InvalidArgument("source.tone.frequency_hz must be between 20 and 20000");
+      return InvalidArgument(field + ".tone.frequency_hz must be between 20 and 20000");
     if (!(tone->level_dbfs <= 0 && tone->level_dbfs >= -90))
-      return InvalidArgument("source.tone.level_dbfs must be between -90 and 0");
+      return InvalidArgument(field + ".tone.level_dbfs must be between -90 and 0");
   }
-  std::optional<SrtpKeying> key;
-  if (auto* rtp = std::get_if<RtpSource>(&source); rtp && rtp->srtp)
-    key = ports_.keys->NewKey(CryptoSuite::kAesCm128HmacSha1_80);
-  auto ingest = media_->SetFloorSource(source, key, 0);
+  return Status::Ok();
+}
+
+bool HasSource(const FloorSource& s) { return !std::holds_alternative<NoSource>(s); }
+}  // namespace
+
+Status Session::SetFloorSources(const FloorSource& primary, const FloorSource& backup, FloorSelect select) {
+  Lock lock(*this);
+  if (ended_) return FailedPrecondition("session " + id_ + " has ended");
+  if (Status s = ValidateFloorSource(primary, "source"); !s.ok()) return s;
+  if (Status s = ValidateFloorSource(backup, "backup"); !s.ok()) return s;
+  if (HasSource(backup) && !HasSource(primary)) return InvalidArgument("backup: a backup needs a primary source");
+  if (select == FloorSelect::kBackup && !HasSource(backup))
+    return InvalidArgument("floor_select: BACKUP needs a backup source");
+  auto spec = [&](const FloorSource& source) {
+    FloorSpec f{source, std::nullopt, 0};
+    if (auto* rtp = std::get_if<RtpSource>(&source); rtp && rtp->srtp)
+      f.key = ports_.keys->NewKey(CryptoSuite::kAesCm128HmacSha1_80);
+    return f;
+  };
+  const uint64_t generation = floor_generation_ + 1;
+  auto ingest = media_->SetFloorSource(spec(primary), spec(backup), [session = weak_from_this(), generation](bool up) {
+    if (auto s = session.lock()) s->FloorPrimaryLink(generation, up);
+  });
   if (!ingest.ok()) return ingest.status();
-  floor_source_ = source;
-  floor_ingest_ = ingest.value();
-  Emit(FloorChanged{floor_language_, floor_source_});
+  floor_generation_ = generation;
+  floor_source_ = primary;
+  floor_ingest_ = ingest.value().primary;
+  floor_backup_ = backup;
+  floor_backup_ingest_ = ingest.value().backup;
+  floor_select_ = select;
+  floor_primary_lost_ = false;
+  floor_on_air_ = FloorActive::kPrimary;  // new sources start on the primary
+  Emit(FloorChanged{floor_language_, floor_source_, floor_backup_});
+  ApplyFloor();
   return Save();
+}
+
+Status Session::SelectFloor(FloorSelect select) {
+  Lock lock(*this);
+  if (ended_) return FailedPrecondition("session " + id_ + " has ended");
+  if (select == FloorSelect::kBackup && !HasSource(floor_backup_))
+    return InvalidArgument("floor_select: BACKUP needs a backup source (the floor has none)");
+  floor_select_ = select;
+  ApplyFloor();
+  return Save();
+}
+
+void Session::FloorPrimaryLink(uint64_t generation, bool up) {
+  Lock lock(*this);
+  if (ended_ || generation != floor_generation_ || floor_primary_lost_ == !up) return;
+  floor_primary_lost_ = !up;
+  ApplyFloor();
+}
+
+void Session::ApplyFloor() {
+  FloorActiveChanged now{FloorActive::kPrimary, floor_select_, floor_primary_lost_, ""};
+  if (!HasSource(floor_backup_)) {
+    now.reason = "no backup";
+  } else if (floor_select_ != FloorSelect::kAuto) {
+    now.active = floor_select_ == FloorSelect::kBackup ? FloorActive::kBackup : FloorActive::kPrimary;
+    now.reason = "selected by the technician";
+  } else if (floor_primary_lost_) {
+    now.active = FloorActive::kBackup;
+    now.reason = "primary lost";
+  } else {
+    now.reason = "primary up";
+  }
+  if (media_ && now.active != floor_on_air_) {
+    media_->SelectFloor(now.active);
+    floor_on_air_ = now.active;
+  }
+  const bool same = floor_announced_ && floor_announced_->active == now.active &&
+                    floor_announced_->select == now.select && floor_announced_->primary_lost == now.primary_lost &&
+                    floor_announced_->reason == now.reason;
+  // A floor that never had a backup says nothing (its watchers know it from FloorChanged).
+  if (same || (!floor_announced_ && !HasSource(floor_backup_))) return;
+  floor_announced_ = now;
+  Emit(now);
 }
 
 Status Session::SetFloorLanguage(const std::string& language) {
@@ -211,7 +286,7 @@ Status Session::SetFloorLanguage(const std::string& language) {
   if (!language.empty() && !IsValidLanguageTag(language))
     return InvalidArgument("language " + Quoted(language) + " is not a BCP-47 language tag");
   floor_language_ = language.empty() ? "" : CanonicalLanguageTag(language);
-  Emit(FloorChanged{floor_language_, floor_source_});
+  Emit(FloorChanged{floor_language_, floor_source_, floor_backup_});
   Replan();  // auto-relay follows the floor language
   return Save();
 }

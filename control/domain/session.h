@@ -110,7 +110,17 @@ class Session : public std::enable_shared_from_this<Session> {
                                  const std::string& field = "language");
   Status RemoveChannel(const std::string& language);
   Result<ChannelView> SetChannelDucking(const std::string& language, double duck_db);
-  Status SetFloorSource(const FloorSource& source);
+  // The floor alone, without a backup, in auto.
+  Status SetFloorSource(const FloorSource& source) { return SetFloorSources(source, NoSource{}, FloorSelect::kAuto); }
+  // Replaces the floor's primary and backup (NoSource: none) and sets the technician's
+  // selection. With a backup in auto, the floor goes to the backup while the primary's packets
+  // are lost (the daemon's floor_loss_ms) and back once they are stable (floor_return_ms).
+  Status SetFloorSources(const FloorSource& primary, const FloorSource& backup, FloorSelect select);
+  // Only the technician's selection changes; the sources, their ports and keys stay.
+  Status SelectFloor(FloorSelect select);
+  // The media side saw the primary's packets stop (up = false) or return stable. `generation`
+  // names the sources it was about: a report about replaced sources is ignored.
+  void FloorPrimaryLink(uint64_t generation, bool up);
   Status SetFloorLanguage(const std::string& language);
 
   // Booths (session_booth.cpp).
@@ -260,6 +270,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<ChannelName> OutputsOf(const std::string& booth) const;
   std::optional<ChannelName> SlotChannel(const std::string& booth, OutputSlot slot) const;
   void ApplyMix(const ChannelName& channel);
+  // Puts the floor source the selection and the primary's state call for on air, and says so
+  // when anything about it changed.
+  void ApplyFloor();
   void Emit(SessionEvent::Event what);
   void EmitBooths();
   // Moves the console's mic to `next`, handling the channel's writer and toggle-override holds.
@@ -305,6 +318,13 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string floor_language_;
   FloorSource floor_source_;
   std::optional<IngestInfo> floor_ingest_;
+  FloorSource floor_backup_;
+  std::optional<IngestInfo> floor_backup_ingest_;
+  FloorSelect floor_select_ = FloorSelect::kAuto;
+  bool floor_primary_lost_ = false;
+  uint64_t floor_generation_ = 0;                      // +1 per SetFloorSources
+  FloorActive floor_on_air_ = FloorActive::kPrimary;   // what the media session was told
+  std::optional<FloorActiveChanged> floor_announced_;  // the last FloorActiveChanged emitted
   InterlockMode interlock_ = InterlockMode::kInterlock;
   bool on_air_ = false, recorded_ = false;
   std::vector<ChannelName> channel_order_;

@@ -41,6 +41,9 @@ SessionRecord Session::Record() const {
   r.floor_language = floor_language_;
   r.floor_source = floor_source_;
   r.floor_ingest = floor_ingest_;
+  r.floor_backup = floor_backup_;
+  r.floor_backup_ingest = floor_backup_ingest_;
+  r.floor_select = floor_select_;
   for (const auto& name : channel_order_)
     if (name != kFloorChannel) r.channels.push_back(StoredChannel{name, channels_.at(name).duck_db});
   for (const auto& [booth, state] : booths_) r.booths.emplace_back(booth, state.config);
@@ -113,25 +116,36 @@ Result<RestoreReport> Session::Restore(const SessionRecord& record, const std::v
   }
   for (const auto& [booth, config] : record.booths)
     if (booths_.count(booth)) booths_[booth].config = config;
-  // The floor's ingest keeps its port, SSRC and key: the sound desk goes on sending.
+  // The floor's ingests keep their ports, SSRCs and keys: the sound desk goes on sending.
   if (!std::holds_alternative<NoSource>(record.floor_source)) {
-    std::optional<SrtpKeying> key;
-    uint32_t ssrc = 0;
-    uint16_t port = 0;
-    if (record.floor_ingest) {
-      key = record.floor_ingest->srtp;
-      ssrc = record.floor_ingest->ssrc;
-      port = record.floor_ingest->endpoint.port;
-    }
-    auto ingest = media_->SetFloorSource(record.floor_source, key, ssrc, port);
-    if (!ingest.ok() && port != 0) {
-      report.problems.push_back("floor ingest port " + std::to_string(port) + ": " + ingest.status().message() +
-                                "; the floor now has a new port");
-      ingest = media_->SetFloorSource(record.floor_source, key, ssrc, 0);
+    auto spec = [](const FloorSource& source, const std::optional<IngestInfo>& ingest) {
+      FloorSpec f{source, std::nullopt, 0, 0};
+      if (ingest) f = FloorSpec{source, ingest->srtp, ingest->ssrc, ingest->endpoint.port};
+      return f;
+    };
+    FloorSpec primary = spec(record.floor_source, record.floor_ingest);
+    FloorSpec backup = spec(record.floor_backup, record.floor_backup_ingest);
+    const uint64_t generation = floor_generation_ + 1;
+    auto on_primary = [session = weak_from_this(), generation](bool up) {
+      if (auto s = session.lock()) s->FloorPrimaryLink(generation, up);
+    };
+    auto ingest = media_->SetFloorSource(primary, backup, on_primary);
+    if (!ingest.ok() && (primary.port || backup.port)) {
+      report.problems.push_back("floor ingest ports " + std::to_string(primary.port) + "/" +
+                                std::to_string(backup.port) + ": " + ingest.status().message() +
+                                "; the floor now has new ports");
+      primary.port = backup.port = 0;
+      ingest = media_->SetFloorSource(primary, backup, on_primary);
     }
     if (ingest.ok()) {
+      floor_generation_ = generation;
       floor_source_ = record.floor_source;
-      floor_ingest_ = ingest.value();
+      floor_ingest_ = ingest.value().primary;
+      floor_backup_ = record.floor_backup;
+      floor_backup_ingest_ = ingest.value().backup;
+      floor_select_ = record.floor_select;
+      floor_on_air_ = FloorActive::kPrimary;
+      ApplyFloor();
     } else {
       report.problems.push_back("floor source: " + ingest.status().message());
     }

@@ -32,6 +32,22 @@ std::ostream& operator<<(std::ostream& os, InterlockMode m) {
   return os << "?";
 }
 
+std::ostream& operator<<(std::ostream& os, FloorSelect s) {
+  switch (s) {
+    case FloorSelect::kAuto:
+      return os << "auto";
+    case FloorSelect::kPrimary:
+      return os << "primary";
+    case FloorSelect::kBackup:
+      return os << "backup";
+  }
+  return os << "?";
+}
+
+std::ostream& operator<<(std::ostream& os, FloorActive a) {
+  return os << (a == FloorActive::kBackup ? "backup" : "primary");
+}
+
 std::ostream& operator<<(std::ostream& os, OutputSlot s) {
   return os << (s == OutputSlot::kA ? "A" : s == OutputSlot::kB ? "B" : "C");
 }

@@ -76,6 +76,14 @@ struct RtpSource {
 struct NoSource {};
 using FloorSource = std::variant<NoSource, ToneSource, RtpSource>;
 
+// Which of the floor's sources the technician wants: kAuto follows the primary's packets
+// (backup while they are lost, primary again once they are stable); the others force one.
+enum class FloorSelect { kAuto, kPrimary, kBackup };
+std::ostream& operator<<(std::ostream& os, FloorSelect s);
+// The floor source on air now.
+enum class FloorActive { kPrimary, kBackup };
+std::ostream& operator<<(std::ostream& os, FloorActive a);
+
 // Where a sender (floor desk or console) sends to, and what the server expects of it.
 struct IngestInfo {
   Endpoint endpoint;
@@ -173,6 +181,12 @@ struct SessionView {
   std::string floor_language;
   FloorSource floor_source;
   std::optional<IngestInfo> floor_ingest;
+  FloorSource floor_backup_source;  // NoSource: no backup
+  std::optional<IngestInfo> floor_backup_ingest;
+  FloorSelect floor_select = FloorSelect::kAuto;
+  FloorActive floor_active = FloorActive::kPrimary;
+  std::string floor_active_reason;    // why the active source is on air ("no backup", "primary lost", ...)
+  bool floor_primary_lost = false;    // the primary's packets stopped (RTP primaries only)
   std::vector<ChannelView> channels;  // "floor" first, then in creation order
   std::vector<ConsoleView> consoles;
   InterlockMode interlock = InterlockMode::kInterlock;
@@ -221,6 +235,14 @@ struct ListenerCountChanged {
 struct FloorChanged {
   std::string floor_language;
   FloorSource source;
+  FloorSource backup;
+};
+// The floor source on air changed (or the technician's selection, or the primary's state).
+struct FloorActiveChanged {
+  FloorActive active;
+  FloorSelect select;
+  bool primary_lost;
+  std::string reason;
 };
 struct SessionEnded {};
 struct BoothChanged {
@@ -267,9 +289,9 @@ struct ListenerDropped {
 struct SessionEvent {
   SessionId session;
   std::chrono::system_clock::time_point time;
-  using Event =
-      std::variant<ChannelSourceChanged, MicChanged, ListenerCountChanged, FloorChanged, SessionEnded, BoothChanged,
-                   MessageSent, HandoverChanged, KeyChanged, ListenerEnded, ConsoleLinkChanged, ListenerDropped>;
+  using Event = std::variant<ChannelSourceChanged, MicChanged, ListenerCountChanged, FloorChanged, SessionEnded,
+                             BoothChanged, MessageSent, HandoverChanged, KeyChanged, ListenerEnded, ConsoleLinkChanged,
+                             ListenerDropped, FloorActiveChanged>;
   Event what;
 };
 

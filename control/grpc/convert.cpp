@@ -83,6 +83,34 @@ void ToProto(const domain::FloorSource& in, v1::FloorSource* out) {
   }
 }
 
+v1::FloorSelect ToProto(domain::FloorSelect s) {
+  switch (s) {
+    case domain::FloorSelect::kPrimary:
+      return v1::FLOOR_SELECT_PRIMARY;
+    case domain::FloorSelect::kBackup:
+      return v1::FLOOR_SELECT_BACKUP;
+    default:
+      return v1::FLOOR_SELECT_AUTO;
+  }
+}
+
+v1::FloorActive ToProto(domain::FloorActive a) {
+  return a == domain::FloorActive::kBackup ? v1::FLOOR_ACTIVE_BACKUP : v1::FLOOR_ACTIVE_PRIMARY;
+}
+
+domain::Result<domain::FloorSelect> FromProto(v1::FloorSelect s, const char* field) {
+  switch (s) {
+    case v1::FLOOR_SELECT_AUTO:
+      return domain::FloorSelect::kAuto;
+    case v1::FLOOR_SELECT_PRIMARY:
+      return domain::FloorSelect::kPrimary;
+    case v1::FLOOR_SELECT_BACKUP:
+      return domain::FloorSelect::kBackup;
+    default:
+      return domain::InvalidArgument(std::string(field) + " must be FLOOR_SELECT_AUTO, _PRIMARY or _BACKUP");
+  }
+}
+
 domain::FloorSource FromProto(const v1::FloorSource& in) {
   switch (in.kind_case()) {
     case v1::FloorSource::kTone:
@@ -277,6 +305,17 @@ void ToProto(const domain::SessionView& in, v1::Session* out, bool include_keys)
   out->set_interlock_mode(ToProto(in.interlock));
   out->set_on_air(in.on_air);
   out->set_recorded(in.recorded);
+  if (!std::holds_alternative<domain::NoSource>(in.floor_backup_source))
+    ToProto(in.floor_backup_source, out->mutable_floor_backup_source());
+  if (in.floor_backup_ingest) {
+    ToProto(*in.floor_backup_ingest, out->mutable_floor_backup_ingest());
+    if (!include_keys && out->floor_backup_ingest().has_srtp())
+      out->mutable_floor_backup_ingest()->mutable_srtp()->clear_master_key();
+  }
+  out->set_floor_select(ToProto(in.floor_select));
+  out->set_floor_active(ToProto(in.floor_active));
+  out->set_floor_active_reason(in.floor_active_reason);
+  out->set_floor_primary_lost(in.floor_primary_lost);
 }
 
 void ToProto(const domain::MediaStats& in, v1::SessionStats* out) {
@@ -322,6 +361,7 @@ struct EventToProto {
   void operator()(const domain::FloorChanged& e) {
     out->mutable_floor()->set_floor_language(e.floor_language);
     ToProto(e.source, out->mutable_floor()->mutable_source());
+    if (!std::holds_alternative<domain::NoSource>(e.backup)) ToProto(e.backup, out->mutable_floor()->mutable_backup());
   }
   void operator()(const domain::SessionEnded&) { out->mutable_ended(); }
   void operator()(const domain::MessageSent& e) { ToProto(e.message, out->mutable_message()); }
@@ -339,6 +379,13 @@ struct EventToProto {
     d->set_language(e.channel);
     d->set_dropped(e.dropped);
     d->set_total(e.total);
+  }
+  void operator()(const domain::FloorActiveChanged& e) {
+    auto* f = out->mutable_floor_active();
+    f->set_active(ToProto(e.active));
+    f->set_select(ToProto(e.select));
+    f->set_primary_lost(e.primary_lost);
+    f->set_reason(e.reason);
   }
   void operator()(const domain::ConsoleLinkChanged& e) {
     auto* l = out->mutable_console_link();

@@ -27,8 +27,11 @@ v1::MicState ToProto(domain::MicState s);
 v1::InterlockMode ToProto(domain::InterlockMode m);
 v1::OutputSlot ToProto(domain::OutputSlot s);
 v1::CryptoSuite ToProto(domain::CryptoSuite s);
+v1::FloorSelect ToProto(domain::FloorSelect s);
+v1::FloorActive ToProto(domain::FloorActive a);
 
 domain::FloorSource FromProto(const v1::FloorSource& in);
+domain::Result<domain::FloorSelect> FromProto(v1::FloorSelect s, const char* field);
 domain::Result<domain::InterlockMode> FromProto(v1::InterlockMode m, const char* field);
 domain::Result<domain::OutputSlot> FromProto(v1::OutputSlot s, const char* field);
 domain::Result<domain::InputSelection> FromProto(const v1::InputSelection& in, const char* field);

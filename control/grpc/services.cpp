@@ -100,15 +100,22 @@ grpc::Status SessionServiceImpl::SetChannelDucking(grpc::ServerContext* ctx, con
 
 grpc::Status SessionServiceImpl::SetFloorSource(grpc::ServerContext* ctx, const v1::SetFloorSourceRequest* req,
                                                 v1::Session* resp) {
-  return authz_.Run(ctx, "SessionService.SetFloorSource", req->session_id(),
-                    [&](const auth::Claims& who) -> grpc::Status {
-                      TILMASH_FIND_SESSION(s, req->session_id());
-                      if (req->source().kind_case() == v1::FloorSource::KIND_NOT_SET)
-                        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "source: set tone or rtp");
-                      if (Status st = s->SetFloorSource(FromProto(req->source())); !st.ok()) return ToGrpc(st);
-                      ToProto(s->View(), resp, /*include_keys=*/true);
-                      return grpc::Status::OK;
-                    });
+  return authz_.Run(
+      ctx, "SessionService.SetFloorSource", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
+        TILMASH_FIND_SESSION(s, req->session_id());
+        auto select = FromProto(req->floor_select(), "floor_select");
+        if (!select.ok()) return ToGrpc(select.status());
+        const bool has_source = req->source().kind_case() != v1::FloorSource::KIND_NOT_SET;
+        const bool has_backup = req->backup().kind_case() != v1::FloorSource::KIND_NOT_SET;
+        if (!has_source && has_backup)
+          return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "source: set tone or rtp (a backup needs a primary)");
+        // Neither source: the technician's override alone; ports and keys stay.
+        Status st = has_source ? s->SetFloorSources(FromProto(req->source()), FromProto(req->backup()), select.value())
+                               : s->SelectFloor(select.value());
+        if (!st.ok()) return ToGrpc(st);
+        ToProto(s->View(), resp, /*include_keys=*/true);
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status SessionServiceImpl::SetFloorLanguage(grpc::ServerContext* ctx, const v1::SetFloorLanguageRequest* req,

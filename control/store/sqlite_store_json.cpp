@@ -34,6 +34,9 @@ NLOHMANN_JSON_SERIALIZE_ENUM(InterlockMode, {{InterlockMode::kInterlock, "interl
                                              {InterlockMode::kOverride, "override"},
                                              {InterlockMode::kToggleOverride, "toggle-override"}})
 NLOHMANN_JSON_SERIALIZE_ENUM(OutputSlot, {{OutputSlot::kA, "A"}, {OutputSlot::kB, "B"}, {OutputSlot::kC, "C"}})
+NLOHMANN_JSON_SERIALIZE_ENUM(FloorSelect, {{FloorSelect::kAuto, "auto"},
+                                           {FloorSelect::kPrimary, "primary"},
+                                           {FloorSelect::kBackup, "backup"}})
 NLOHMANN_JSON_SERIALIZE_ENUM(Transport, {{Transport::kUnicast, "unicast"}, {Transport::kMulticast, "multicast"}})
 NLOHMANN_JSON_SERIALIZE_ENUM(InputSelection::Kind, {{InputSelection::Kind::kAuto, "auto"},
                                                     {InputSelection::Kind::kFloor, "floor"},
@@ -108,8 +111,8 @@ void from_json(const json& j, FloorSource& f) {
 }
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SessionRecord, id, name, default_duck_db, floor_language, floor_source,
-                                                floor_ingest, channels, booths, interlock, on_air, recorded, consoles,
-                                                held, groups)
+                                                floor_ingest, floor_backup, floor_backup_ingest, floor_select, channels,
+                                                booths, interlock, on_air, recorded, consoles, held, groups)
 
 // The listener's view without what the node decides at start (its send info).
 void to_json(json& j, const ListenerRecord& r) {

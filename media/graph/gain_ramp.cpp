@@ -41,7 +41,7 @@ GstClockTime GainRamp::StreamTime(GstClockTime running) const {
   return GST_CLOCK_TIME_IS_VALID(stream) ? stream : running;
 }
 
-void GainRamp::RampTo(double target, GstClockTime running) {
+void GainRamp::RampTo(double target, GstClockTime running, GstClockTime duration) {
   // The controller is synced with each buffer's stream time (GstBaseTransform): the instant is
   // given in running time, the one clock every branch shares, and converted through this
   // element's segment, so ramps on branches with different segments still cross together.
@@ -51,7 +51,7 @@ void GainRamp::RampTo(double target, GstClockTime running) {
   gst_control_source_get_value(source_.get(), t0, &current);
   gst_timed_value_control_source_unset_all(tv);
   gst_timed_value_control_source_set(tv, t0, current);
-  gst_timed_value_control_source_set(tv, t0 + kRampDuration, target);
+  gst_timed_value_control_source_set(tv, t0 + duration, target);
   target_ = target;
 }
 

@@ -28,7 +28,7 @@ class GainRamp {
   void RampTo(double target) { RampTo(target, RunningTimeNow(volume_.get())); }
   // The same from running time `at` (one instant for several ramps that must cross). Any
   // thread: the control source has its own lock; one caller at a time (the session's).
-  void RampTo(double target, GstClockTime at);
+  void RampTo(double target, GstClockTime at, GstClockTime duration = kRampDuration);
   double target() const { return target_; }
   // This element's stream time at running time `running` (its sink pad's segment).
   GstClockTime StreamTime(GstClockTime running) const;

@@ -219,23 +219,58 @@ Result<IngestPlan> MediaSessionGst::PrepareIngest(const std::string& source,
                     std::make_shared<IngestGuard>(source, kIngestPayloadType, ssrc, std::move(srtp), roc)};
 }
 
-Result<std::optional<domain::IngestInfo>> MediaSessionGst::SetFloorSource(const domain::FloorSource& source,
-                                                                          const std::optional<domain::SrtpKeying>& key,
-                                                                          uint32_t ssrc, uint16_t port) {
+Result<domain::FloorIngests> MediaSessionGst::SetFloorSource(const domain::FloorSpec& primary,
+                                                             const domain::FloorSpec& backup,
+                                                             domain::FloorLinkCallback on_primary) {
   if (Status busy = CheckMediaBacklog(*core_->thread, "floor source"); !busy.ok()) return busy;
-  std::optional<domain::IngestInfo> info;
-  std::optional<IngestPlan> plan;
-  if (std::holds_alternative<domain::RtpSource>(source)) {
-    info.emplace();
-    auto prepared = PrepareIngest("floor", key, ssrc, port, &*info);
+  domain::FloorIngests ingests;
+  auto input = [&](const domain::FloorSpec& spec, const char* label,
+                   std::optional<domain::IngestInfo>* info) -> Result<FloorInput> {
+    FloorInput in{spec.source, std::nullopt};
+    if (!std::holds_alternative<domain::RtpSource>(spec.source)) return in;
+    info->emplace();
+    auto prepared = PrepareIngest(label, spec.key, spec.ssrc, spec.port, &**info);
     if (!prepared.ok()) return prepared.status();
-    plan = std::move(prepared).value();
+    in.ingest = std::move(prepared).value();
+    return in;
+  };
+  FloorPlan plan;
+  auto p = input(primary, "floor", &ingests.primary);
+  if (!p.ok()) return p.status();
+  plan.primary = std::move(p).value();
+  if (!std::holds_alternative<domain::NoSource>(backup.source)) {
+    auto b = input(backup, "floor-backup", &ingests.backup);
+    if (!b.ok()) return b.status();
+    plan.backup = std::move(b).value();
+    plan.primary_gain = std::make_shared<GainRamp>(nullptr, 1.0);  // new sources start on the primary
+    plan.backup_gain = std::make_shared<GainRamp>(nullptr, 0.0);
+    plan.on_primary = std::move(on_primary);
   }
-  floor_guard_ = plan ? plan->guard : nullptr;
+  floor_guard_ = plan.primary.ingest ? plan.primary.ingest->guard : nullptr;
+  floor_backup_guard_ = plan.backup && plan.backup->ingest ? plan.backup->ingest->guard : nullptr;
+  floor_primary_gain_ = plan.primary_gain;
+  floor_backup_gain_ = plan.backup_gain;
   SessionCore::Post(core_, "change the floor source",
-                    [source, plan](SessionGraph& g) { return g.SetFloorSource(source, plan); });
-  if (info) log::Get("mix")->info("session {}: floor RTP ingest on port {}", core_->session, info->endpoint.port);
-  return info;
+                    [plan = std::move(plan)](SessionGraph& g) mutable { return g.SetFloorSource(std::move(plan)); });
+  if (ingests.primary)
+    log::Get("floor")->info("session {}: floor RTP ingest on port {}", core_->session, ingests.primary->endpoint.port);
+  if (ingests.backup)
+    log::Get("floor")->info("session {}: floor backup RTP ingest on port {}", core_->session,
+                            ingests.backup->endpoint.port);
+  return ingests;
+}
+
+void MediaSessionGst::SelectFloor(domain::FloorActive active) {
+  if (!floor_primary_gain_ || !floor_backup_gain_) return;
+  const bool backup = active == domain::FloorActive::kBackup;
+  // To the backup at once (every millisecond there is dead air); back to the primary as a
+  // crossfade, both ramps from one instant.
+  const GstClockTime fade = backup ? kRampDuration : kFloorReturnFade;
+  const GstClockTime at =
+      std::max(RunningTimeNow(floor_primary_gain_->element()), RunningTimeNow(floor_backup_gain_->element()));
+  floor_primary_gain_->RampTo(backup ? 0.0 : 1.0, at, fade);
+  floor_backup_gain_->RampTo(backup ? 1.0 : 0.0, at, fade);
+  log::Get("floor")->info("session {}: floor on air: {}", core_->session, backup ? "backup" : "primary");
 }
 
 Result<std::unique_ptr<domain::ConsoleInput>> MediaSessionGst::AddConsole(
@@ -315,6 +350,7 @@ Result<std::unique_ptr<domain::ViewerStream>> MediaSessionGst::AddViewer(const s
 domain::MediaStats MediaSessionGst::Stats() const {
   domain::MediaStats stats;
   if (floor_guard_) stats.ingest.push_back(CountersOf(*floor_guard_));
+  if (floor_backup_guard_) stats.ingest.push_back(CountersOf(*floor_backup_guard_));
   // Fan-out counters are node-wide: one sender serves every session.
   const auto f = core_->fanout->Stats();
   stats.listener_packets_sent = f.packets_sent;

@@ -45,9 +45,9 @@ class MediaSessionGst : public domain::MediaSession {
 
   domain::Status AddChannel(const domain::ChannelName& channel) override;
   void RemoveChannel(const domain::ChannelName& channel) override;
-  domain::Result<std::optional<domain::IngestInfo>> SetFloorSource(const domain::FloorSource& source,
-                                                                   const std::optional<domain::SrtpKeying>& key,
-                                                                   uint32_t expected_ssrc, uint16_t port) override;
+  domain::Result<domain::FloorIngests> SetFloorSource(const domain::FloorSpec& primary, const domain::FloorSpec& backup,
+                                                      domain::FloorLinkCallback on_primary) override;
+  void SelectFloor(domain::FloorActive active) override;
   domain::Result<std::unique_ptr<domain::ConsoleInput>> AddConsole(const domain::ConsoleId& label,
                                                                    const std::vector<domain::ChannelName>& outputs,
                                                                    const domain::SrtpKeying& key, uint32_t ssrc,
@@ -69,7 +69,10 @@ class MediaSessionGst : public domain::MediaSession {
   std::shared_ptr<SessionCore> core_;
   // Each language channel's floor gain (the auto-floor / duck ramp), shared with its mixer.
   std::map<domain::ChannelName, std::shared_ptr<GainRamp>> floor_gains_;
-  std::shared_ptr<IngestGuard> floor_guard_;  // the floor's counters (RTP floors only)
+  std::shared_ptr<IngestGuard> floor_guard_;         // the floor's counters (RTP floors only)
+  std::shared_ptr<IngestGuard> floor_backup_guard_;  // the backup's (an RTP backup only)
+  // With a backup: the gains of the floor's primary and backup into its mixer.
+  std::shared_ptr<GainRamp> floor_primary_gain_, floor_backup_gain_;
 };
 
 }  // namespace tilmash::graph

@@ -61,7 +61,7 @@ Status SessionGraph::Start() {
   gst_bin_add(GST_BIN(pipeline_.get()), tee_.get());
   gst::BusPtr bus = gst::BusPtr::Adopt(gst_pipeline_get_bus(GST_PIPELINE(pipeline_.get())));
   bus_watch_ = gst_bus_add_watch(bus.get(), &SessionGraph::OnBusMessage, this);
-  if (Status s = SetFloorSource(domain::NoSource{}, std::nullopt); !s.ok()) return s;
+  if (Status s = SetFloorSource(FloorPlan{}); !s.ok()) return s;
   if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     return domain::Internal("session pipeline failed to start");
   return Status::Ok();
@@ -69,6 +69,7 @@ Status SessionGraph::Start() {
 
 SessionGraph::~SessionGraph() {
   link_poll_.reset();
+  floor_poll_.reset();
   if (bus_watch_) {
     gst::BusPtr bus = gst::BusPtr::Adopt(gst_pipeline_get_bus(GST_PIPELINE(pipeline_.get())));
     gst_bus_remove_watch(bus.get());
@@ -173,39 +174,130 @@ Status SessionGraph::BuildRtpIngest(Branch& b, IngestPlan& ingest) {
   return Status::Ok();
 }
 
-Status SessionGraph::SetFloorSource(const domain::FloorSource& source, std::optional<IngestPlan> ingest) {
-  auto b = std::make_unique<Branch>();
+Result<std::vector<gst::ElementPtr>> SessionGraph::BuildFloorInput(FloorInput& input) {
+  Branch b;
+  if (input.ingest) {
+    if (Status s = BuildRtpIngest(b, *input.ingest); !s.ok()) return s;
+    return std::move(b.elements);
+  }
   std::string missing;
-  if (ingest) {
-    if (Status s = BuildRtpIngest(*b, *ingest); !s.ok()) return s;
+  auto src = Make("audiotestsrc", &missing);
+  if (!src) return Missing(missing);
+  // One 10 ms buffer per tick: the live source adds no more latency than a frame.
+  g_object_set(src.get(), "is-live", TRUE, "samplesperbuffer", 48000 * config_.frame_ms / 1000, nullptr);
+  if (auto* tone = std::get_if<domain::ToneSource>(&input.source)) {
+    gst_util_set_object_arg(G_OBJECT(src.get()), "wave", "sine");
+    g_object_set(src.get(), "freq", tone->frequency_hz, "volume", DbToLinear(tone->level_dbfs), nullptr);
   } else {
-    auto src = Make("audiotestsrc", &missing);
-    if (!src) return Missing(missing);
-    // One 10 ms buffer per tick: the live source adds no more latency than a frame.
-    g_object_set(src.get(), "is-live", TRUE, "samplesperbuffer", 48000 * config_.frame_ms / 1000, nullptr);
-    if (auto* tone = std::get_if<domain::ToneSource>(&source)) {
-      gst_util_set_object_arg(G_OBJECT(src.get()), "wave", "sine");
-      g_object_set(src.get(), "freq", tone->frequency_hz, "volume", DbToLinear(tone->level_dbfs), nullptr);
-    } else {
-      gst_util_set_object_arg(G_OBJECT(src.get()), "wave", "silence");
-    }
-    b->elements = {src, MakeCapsFilter(kRawCaps)};
+    gst_util_set_object_arg(G_OBJECT(src.get()), "wave", "silence");
+  }
+  return std::vector<gst::ElementPtr>{src, MakeCapsFilter(kRawCaps)};
+}
+
+namespace {
+std::string Describe(const FloorInput& in) {
+  return in.ingest                                               ? "RTP on " + in.ingest->guard->source()
+         : std::holds_alternative<domain::ToneSource>(in.source) ? std::string("a test tone")
+                                                                 : std::string("silence");
+}
+
+bool LinkChain(const std::vector<gst::ElementPtr>& chain) {
+  for (std::size_t i = 1; i < chain.size(); ++i)
+    if (!gst_element_link(chain[i - 1].get(), chain[i].get())) return false;
+  return true;
+}
+}  // namespace
+
+Status SessionGraph::SetFloorSource(FloorPlan plan) {
+  std::string missing;
+  auto primary = BuildFloorInput(plan.primary);
+  if (!primary.ok()) return primary.status();
+  std::vector<gst::ElementPtr> backup;
+  if (plan.backup) {
+    auto built = BuildFloorInput(*plan.backup);
+    if (!built.ok()) return built.status();
+    backup = std::move(built).value();
   }
   auto limiter = MakeLimiter(&missing);
   if (!limiter) return Missing(missing);
-  b->elements.push_back(limiter);
-  floor_.reset();  // stops the old source's thread, then unlinks it from the tee
-  if (Status s = AddAndLink(*b); !s.ok()) return s;
+  auto b = std::make_unique<Branch>();
+  floor_poll_.reset();
+  floor_.reset();  // stops the old sources' threads, then unlinks them from the tee
+  if (!plan.backup) {
+    // Today's path exactly: no mixer, nothing added to the floor's latency.
+    b->elements = std::move(primary).value();
+    b->elements.push_back(limiter);
+    if (Status s = AddAndLink(*b); !s.ok()) return s;
+  } else {
+    auto mixer = Make("audiomixer", &missing);
+    if (!mixer) return Missing(missing);
+    // As a channel's mixer: a source that stops (the primary) is waited for at most its latency.
+    g_object_set(mixer.get(), "ignore-inactive-pads", TRUE, "latency", guint64(0), "min-upstream-latency",
+                 guint64((config_.jitter_ms + config_.frame_ms) * GST_MSECOND), "output-buffer-duration",
+                 guint64(config_.frame_ms * GST_MSECOND), nullptr);
+    gst_util_set_object_arg(G_OBJECT(mixer.get()), "start-time-selection", "first");
+    std::vector<gst::ElementPtr> p = std::move(primary).value(), k = std::move(backup);
+    p.push_back(gst::ElementPtr::Ref(plan.primary_gain->element()));
+    k.push_back(gst::ElementPtr::Ref(plan.backup_gain->element()));
+    std::vector<gst::ElementPtr> out{mixer, MakeCapsFilter(kRawCaps), limiter};
+    b->pipeline = pipeline_;
+    for (const std::vector<gst::ElementPtr>* chain : {&p, &k, &out})
+      for (const auto& e : *chain) {
+        gst_bin_add(GST_BIN(pipeline_.get()), e.get());
+        b->elements.push_back(e);  // sources first: they stop before the mixer goes
+      }
+    if (!LinkChain(p) || !LinkChain(k) || !gst_element_link(p.back().get(), mixer.get()) ||
+        !gst_element_link(k.back().get(), mixer.get()) || !LinkChain(out))
+      return domain::Internal("cannot link the floor's primary and backup to their mixer");
+  }
   if (!gst_element_link(b->elements.back().get(), tee_.get())) return domain::Internal("cannot link floor to tee");
   SyncStates(b->elements);
   floor_ = std::move(b);
-  floor_guard_ = ingest ? ingest->guard : nullptr;
-  floor_socket_ = ingest ? ingest->socket : nullptr;
-  Log()->info("session {}: floor source is now {}", session_,
-              ingest                                               ? std::string("RTP")
-              : std::holds_alternative<domain::ToneSource>(source) ? std::string("a test tone")
-                                                                   : std::string("silence"));
+  floor_guard_ = plan.primary.ingest ? plan.primary.ingest->guard : nullptr;
+  floor_socket_ = plan.primary.ingest ? plan.primary.ingest->socket : nullptr;
+  floor_backup_socket_ = plan.backup && plan.backup->ingest ? plan.backup->ingest->socket : nullptr;
+  floor_primary_gain_ = plan.primary_gain;
+  floor_backup_gain_ = plan.backup_gain;
+  floor_on_primary_ = std::move(plan.on_primary);
+  floor_since_us_ = g_get_monotonic_time();
+  floor_primary_up_ = true;
+  floor_stable_since_us_ = 0;
+  if (plan.backup && floor_guard_ && floor_on_primary_ && config_.floor_loss_ms > 0) {
+    floor_poll_.reset(g_timeout_source_new(kLinkPollMs));
+    g_source_set_callback(floor_poll_.get(), &SessionGraph::OnFloorPoll, this, nullptr);
+    g_source_attach(floor_poll_.get(), g_main_context_get_thread_default());
+  }
+  log::Get("floor")->info("session {}: floor source is now {}{}", session_, Describe(plan.primary),
+                          plan.backup ? ", backup " + Describe(*plan.backup) : std::string());
   return Status::Ok();
+}
+
+gboolean SessionGraph::OnFloorPoll(gpointer data) {
+  auto* self = static_cast<SessionGraph*>(data);
+  const int64_t now = g_get_monotonic_time();
+  const int64_t last = std::max(self->floor_guard_->last_accepted_us(), self->floor_since_us_);
+  const bool gap = now - last >= int64_t(self->config_.floor_loss_ms) * 1000;
+  if (self->floor_primary_up_) {
+    if (!gap) return G_SOURCE_CONTINUE;
+    self->floor_primary_up_ = false;
+    self->floor_stable_since_us_ = 0;
+    log::Get("floor")->warn("session {}: no primary floor packets for {} ms, primary lost", self->session_,
+                            (now - last) / 1000);
+  } else {
+    if (gap) {
+      self->floor_stable_since_us_ = 0;
+      return G_SOURCE_CONTINUE;
+    }
+    if (self->floor_stable_since_us_ == 0) self->floor_stable_since_us_ = last;
+    if (now - self->floor_stable_since_us_ < int64_t(self->config_.floor_return_ms) * 1000) return G_SOURCE_CONTINUE;
+    self->floor_primary_up_ = true;
+    log::Get("floor")->info("session {}: primary floor packets stable for {} ms, primary back", self->session_,
+                            (now - self->floor_stable_since_us_) / 1000);
+  }
+  // Last: the callback may replace the floor (and this source) through the domain.
+  auto on_primary = self->floor_on_primary_;
+  on_primary(self->floor_primary_up_);
+  return G_SOURCE_CONTINUE;
 }
 
 Status SessionGraph::BuildEncoder(Channel& c, GstElement* upstream, bool viewers) {

@@ -47,6 +47,10 @@ struct GraphConfig {
   int hls_aac_bitrate = 96000;
   // A console whose packets stop this long has lost its link (its LinkCallback says so); 0: never.
   int link_loss_ms = 60;
+  // An RTP primary floor with a backup: silent this long, the backup goes on air (0: never);
+  // back with packets without such a gap for floor_return_ms (its FloorLinkCallback says so).
+  int floor_loss_ms = 100;
+  int floor_return_ms = 2000;
 };
 
 // What a listener stream hears: a channel at a balance (100: the channel's own stream).
@@ -63,6 +67,26 @@ struct IngestPlan {
   std::shared_ptr<IngestGuard> guard;
 };
 
+// How long the floor takes to cross back from the backup to a returned primary (the switch to
+// the backup is kRampDuration: dead air is worse than a hard cut).
+inline constexpr GstClockTime kFloorReturnFade = 50 * GST_MSECOND;
+
+// One floor source: a test source (tone or silence) or, with `ingest`, an RTP ingest.
+struct FloorInput {
+  domain::FloorSource source;
+  std::optional<IngestPlan> ingest;
+};
+// The floor's sources. Without a backup: primary -> limiter -> tee (no mixer, no added
+// latency). With one: primary -> gain -+-> audiomixer -> limiter -> tee
+//                      backup  -> gain -+
+// and the media session crossfades the two gains.
+struct FloorPlan {
+  FloorInput primary;
+  std::optional<FloorInput> backup;
+  std::shared_ptr<GainRamp> primary_gain, backup_gain;  // set with a backup
+  domain::FloorLinkCallback on_primary;                 // an RTP primary with a backup
+};
+
 // A console's outputs: channel -> the gain of its path into that channel's mixer.
 using ConsoleGains = std::map<std::string, std::shared_ptr<GainRamp>>;
 
@@ -75,8 +99,7 @@ class SessionGraph {
   // floor_gain: the floor's gain into the channel's mixer (null for "floor", which has no mixer).
   domain::Status AddChannel(const std::string& channel, std::shared_ptr<GainRamp> floor_gain);
   void RemoveChannel(const std::string& channel);
-  // ingest: set for an RTP source.
-  domain::Status SetFloorSource(const domain::FloorSource& source, std::optional<IngestPlan> ingest);
+  domain::Status SetFloorSource(FloorPlan plan);
   // The console's audio goes through a tee to the mixer of every channel in `outputs`;
   // on_link hears when its packets stop for config.link_loss_ms and when they return.
   domain::Status AddConsole(const std::string& console, IngestPlan ingest, const ConsoleGains& outputs,
@@ -189,6 +212,11 @@ class SessionGraph {
   // back) is reported to its LinkCallback.
   void WatchLinks();
   static gboolean OnLinkPoll(gpointer self);
+  // A floor source's elements (ending in 48 kHz mono float), not yet in the pipeline.
+  domain::Result<std::vector<gst::ElementPtr>> BuildFloorInput(FloorInput& input);
+  // With an RTP primary and a backup, every kLinkPollMs: the primary's packets stopping for
+  // floor_loss_ms, and returning without such a gap for floor_return_ms, go to on_primary.
+  static gboolean OnFloorPoll(gpointer self);
 
   const std::string session_;
   const GraphConfig config_;
@@ -205,8 +233,14 @@ class SessionGraph {
   };
   std::unique_ptr<GSource, SourceDestroy> link_poll_;  // on the media thread's context; null: no link watch
   std::unique_ptr<Branch> floor_;
-  std::shared_ptr<IngestGuard> floor_guard_;
-  gst::GObjectPtr<GSocket> floor_socket_;
+  std::shared_ptr<IngestGuard> floor_guard_;  // the primary's (RTP)
+  gst::GObjectPtr<GSocket> floor_socket_, floor_backup_socket_;
+  std::shared_ptr<GainRamp> floor_primary_gain_, floor_backup_gain_;  // with a backup
+  std::unique_ptr<GSource, SourceDestroy> floor_poll_;                // the primary's watch
+  domain::FloorLinkCallback floor_on_primary_;
+  int64_t floor_since_us_ = 0;         // the sources were set: the primary's grace before a first packet
+  bool floor_primary_up_ = true;       // as last reported
+  int64_t floor_stable_since_us_ = 0;  // lost primary: packets without a floor_loss_ms gap since (0: none)
   std::map<std::string, std::unique_ptr<Channel>> channels_;
   std::map<std::string, std::unique_ptr<Console>> consoles_;
   std::map<std::string, std::unique_ptr<Viewer>> viewers_;

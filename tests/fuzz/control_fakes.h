@@ -125,12 +125,16 @@ class RecordingMedia : public MediaEngine {
       for (const auto& [label, ch] : m_->At(id_).listeners) CHECK(ch != c);  // moved or ended first
       for (const auto& [viewer, ch] : m_->At(id_).viewers) CHECK(ch != c);
     }
-    Result<std::optional<IngestInfo>> SetFloorSource(const FloorSource& src, const std::optional<SrtpKeying>& key,
-                                                     uint32_t, uint16_t) override {
+    Result<FloorIngests> SetFloorSource(const FloorSpec& primary, const FloorSpec& backup, FloorLinkCallback) override {
       m_->At(id_);
-      if (!std::holds_alternative<RtpSource>(src)) return std::optional<IngestInfo>();
-      return std::optional<IngestInfo>(IngestInfo{{"127.0.0.1", 5000}, 96, 0, key});
+      FloorIngests out;
+      if (std::holds_alternative<RtpSource>(primary.source))
+        out.primary = IngestInfo{{"127.0.0.1", 5000}, 96, 0, primary.key};
+      if (std::holds_alternative<RtpSource>(backup.source))
+        out.backup = IngestInfo{{"127.0.0.1", 5001}, 96, 0, backup.key};
+      return out;
     }
+    void SelectFloor(FloorActive) override { m_->At(id_); }
     Result<std::unique_ptr<ConsoleInput>> AddConsole(const ConsoleId& id, const std::vector<ChannelName>& outs,
                                                      const SrtpKeying& key, uint32_t ssrc, LinkCallback,
                                                      uint16_t) override {

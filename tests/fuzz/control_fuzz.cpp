@@ -234,9 +234,15 @@ void Dispatch(Op op, const uint8_t* msg, std::size_t len, SessionRegistry& regis
     case kSetFloorSource: {
       v1::SetFloorSourceRequest req;
       if (!Parse(msg, len, known, &req)) return;
-      if (req.source().kind_case() == v1::FloorSource::KIND_NOT_SET) return;  // INVALID_ARGUMENT
+      auto select = grpcapi::FromProto(req.floor_select(), "floor_select");
+      if (!select.ok()) return;
+      const bool has_source = req.source().kind_case() != v1::FloorSource::KIND_NOT_SET;
+      if (!has_source && req.backup().kind_case() != v1::FloorSource::KIND_NOT_SET) return;  // INVALID_ARGUMENT
       if (auto s = Find(registry, req.session_id())) {
-        if (!s->SetFloorSource(grpcapi::FromProto(req.source())).ok()) return;
+        const auto st = has_source ? s->SetFloorSources(grpcapi::FromProto(req.source()),
+                                                        grpcapi::FromProto(req.backup()), select.value())
+                                   : s->SelectFloor(select.value());
+        if (!st.ok()) return;
         v1::Session resp;
         grpcapi::ToProto(s->View(), &resp, /*include_keys=*/true);
         Send(resp);

@@ -57,6 +57,14 @@ std::string SuiteText(v1::CryptoSuite suite) {
   }
 }
 
+std::string FloorOnAirText(v1::FloorActive active, v1::FloorSelect select, const std::string& reason) {
+  const char* selected = select == v1::FLOOR_SELECT_PRIMARY  ? "primary"
+                         : select == v1::FLOOR_SELECT_BACKUP ? "backup"
+                                                             : "auto";
+  return std::string(active == v1::FLOOR_ACTIVE_BACKUP ? "backup" : "primary") + " (select " + selected + "; " +
+         reason + ")";
+}
+
 std::string FloorSourceText(const v1::FloorSource& source) {
   if (source.has_tone()) {
     const double level = source.tone().level_dbfs() != 0 ? source.tone().level_dbfs() : -20;
@@ -164,6 +172,12 @@ void PrintSession(const v1::Session& s) {
             << "floor language  " << (s.floor_language().empty() ? "unknown" : s.floor_language()) << "\n"
             << "floor source    " << FloorSourceText(s.floor_source()) << "\n";
   if (s.has_floor_ingest()) std::cout << "floor ingest    " << IngestText(s.floor_ingest()) << "\n";
+  if (s.has_floor_backup_source()) {
+    std::cout << "floor backup    " << FloorSourceText(s.floor_backup_source()) << "\n";
+    if (s.has_floor_backup_ingest()) std::cout << "backup ingest   " << IngestText(s.floor_backup_ingest()) << "\n";
+    std::cout << "floor on air    " << FloorOnAirText(s.floor_active(), s.floor_select(), s.floor_active_reason())
+              << (s.floor_primary_lost() ? "  (primary lost)" : "") << "\n";
+  }
   std::cout << "interlock mode  " << client::InterlockModeText(s.interlock_mode()) << "\n"
             << "broadcast       " << BroadcastText(s.on_air(), s.recorded()) << "\n";
   std::cout << "\n";
@@ -336,7 +350,13 @@ void PrintEvent(const v1::SessionEvent& e) {
       break;
     case v1::SessionEvent::kFloor:
       what = "floor   language " + (e.floor().floor_language().empty() ? "unknown" : e.floor().floor_language()) +
-             ", source " + FloorSourceText(e.floor().source());
+             ", source " + FloorSourceText(e.floor().source()) +
+             (e.floor().has_backup() ? ", backup " + FloorSourceText(e.floor().backup()) : "");
+      break;
+    case v1::SessionEvent::kFloorActive:
+      what = "floor   on air: " +
+             FloorOnAirText(e.floor_active().active(), e.floor_active().select(), e.floor_active().reason()) +
+             (e.floor_active().primary_lost() ? " (primary lost)" : "");
       break;
     case v1::SessionEvent::kMessage:
       what = "message " + MessageText(e.message());

@@ -30,6 +30,7 @@ std::string ToJson(const google::protobuf::Message& message);
 
 std::string Fixed(double value, int decimals = 1);
 std::string FloorSourceText(const v1::FloorSource& source);
+std::string FloorOnAirText(v1::FloorActive active, v1::FloorSelect select, const std::string& reason);
 std::string IngestText(const v1::IngestEndpoint& ingest);  // includes the base64 key: it is the caller's
 std::string SuiteText(v1::CryptoSuite suite);
 

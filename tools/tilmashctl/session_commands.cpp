@@ -128,7 +128,16 @@ struct FloorSourceOptions {
   std::string id;
   double tone = 0, level_db = 0;
   bool rtp = false, srtp = false;
+  double backup_tone = 0;
+  bool backup_rtp = false, backup_srtp = false;
+  std::string select = "auto";
 };
+
+v1::FloorSelect FloorSelectFromText(const std::string& text) {
+  return text == "primary"  ? v1::FLOOR_SELECT_PRIMARY
+         : text == "backup" ? v1::FLOOR_SELECT_BACKUP
+                            : v1::FLOOR_SELECT_AUTO;
+}
 
 int FloorSource(Context& ctx, const FloorSourceOptions& o) {
   v1::SetFloorSourceRequest request;
@@ -139,6 +148,23 @@ int FloorSource(Context& ctx, const FloorSourceOptions& o) {
   } else {
     request.mutable_source()->mutable_rtp()->set_srtp(o.srtp);
   }
+  if (o.backup_tone > 0)
+    request.mutable_backup()->mutable_tone()->set_frequency_hz(o.backup_tone);
+  else if (o.backup_rtp)
+    request.mutable_backup()->mutable_rtp()->set_srtp(o.backup_srtp);
+  request.set_floor_select(FloorSelectFromText(o.select));
+  grpc::ClientContext context;
+  SetDeadline(context);
+  v1::Session session;
+  const auto status = Sessions(ctx)->SetFloorSource(&context, request, &session);
+  return Report<v1::Session>(ctx, "SetFloorSource", status, session, PrintSession);
+}
+
+// The technician's override alone: neither source is sent, so ports and keys stay.
+int FloorSelect(Context& ctx, const std::string& id, const std::string& select) {
+  v1::SetFloorSourceRequest request;
+  request.set_session_id(id);
+  request.set_floor_select(FloorSelectFromText(select));
   grpc::ClientContext context;
   SetDeadline(context);
   v1::Session session;
@@ -225,20 +251,36 @@ void AddSessionCommands(CLI::App& app, Context& ctx, Action& action) {
         [&, o] { action = [&ctx, o] { return Duck(ctx, std::get<0>(*o), std::get<1>(*o), std::get<2>(*o)); }; });
   }
 
-  auto* floor = app.add_subcommand("floor", "the floor: source and language")->require_subcommand(1);
+  auto* floor = app.add_subcommand("floor", "the floor: sources, selection and language")->require_subcommand(1);
+  const auto select_check = CLI::IsMember({"auto", "primary", "backup"});
   {
     auto o = std::make_shared<FloorSourceOptions>();
-    auto* cmd = floor->add_subcommand("source", "set the floor source: a test tone or an RTP ingest");
+    auto* cmd = floor->add_subcommand("source", "set the floor source (a test tone or an RTP ingest) and its backup");
     cmd->add_option("id", o->id, "session id")->required();
     auto* tone = cmd->add_option("--tone", o->tone, "test tone frequency (Hz)");
     auto* rtp = cmd->add_flag("--rtp", o->rtp, "RTP ingest (the response has the endpoint)");
     cmd->add_flag("--srtp", o->srtp, "with --rtp: SRTP (the response has the key)")->needs(rtp);
     cmd->add_option("--level-db", o->level_db, "tone level in dBFS (0 = server default -20)")->needs(tone);
     tone->excludes(rtp);
+    auto* backup_tone = cmd->add_option("--backup-tone", o->backup_tone, "backup: a test tone (Hz), e.g. a slate");
+    auto* backup_rtp =
+        cmd->add_flag("--backup-rtp", o->backup_rtp, "backup: a second RTP ingest (the desk's second output)");
+    cmd->add_flag("--backup-srtp", o->backup_srtp, "with --backup-rtp: SRTP")->needs(backup_rtp);
+    backup_tone->excludes(backup_rtp);
+    cmd->add_option("--select", o->select, "auto (default: backup while the primary is lost), primary or backup")
+        ->check(select_check);
     cmd->callback([&, o] {
       if (o->tone <= 0 && !o->rtp) throw CLI::ValidationError("floor source", "give --tone HZ or --rtp");
       action = [&ctx, o] { return FloorSource(ctx, *o); };
     });
+  }
+  {
+    auto o = std::make_shared<std::pair<std::string, std::string>>();
+    auto* cmd = floor->add_subcommand(
+        "select", "the technician's override: auto, primary or backup (the sources, ports and keys stay)");
+    cmd->add_option("id", o->first, "session id")->required();
+    cmd->add_option("select", o->second, "auto, primary or backup")->required()->check(select_check);
+    cmd->callback([&, o] { action = [&ctx, o] { return FloorSelect(ctx, o->first, o->second); }; });
   }
   {
     auto o = std::make_shared<std::pair<std::string, std::string>>();

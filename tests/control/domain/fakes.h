@@ -122,11 +122,22 @@ class FakeMedia : public MediaEngine {
       std::lock_guard l(m_->mu);
       m_->removed_channels.push_back(c);
     }
-    Result<std::optional<IngestInfo>> SetFloorSource(const FloorSource& src, const std::optional<SrtpKeying>& key,
-                                                     uint32_t, uint16_t port) override {
-      if (!std::holds_alternative<RtpSource>(src)) return std::optional<IngestInfo>();
-      IngestInfo info{{"127.0.0.1", port ? port : uint16_t(5000)}, 96, 0, key};
-      return std::optional<IngestInfo>(info);
+    Result<FloorIngests> SetFloorSource(const FloorSpec& primary, const FloorSpec& backup,
+                                        FloorLinkCallback on_primary) override {
+      std::lock_guard l(m_->mu);
+      FloorIngests out;
+      if (std::holds_alternative<RtpSource>(primary.source))
+        out.primary = IngestInfo{{"127.0.0.1", primary.port ? primary.port : uint16_t(5000)}, 96, 0, primary.key};
+      if (std::holds_alternative<RtpSource>(backup.source))
+        out.backup = IngestInfo{{"127.0.0.1", backup.port ? backup.port : uint16_t(5001)}, 96, 0, backup.key};
+      m_->floor_sets++;
+      m_->floor_link = std::move(on_primary);
+      m_->floor_on_air.clear();
+      return out;
+    }
+    void SelectFloor(FloorActive active) override {
+      std::lock_guard l(m_->mu);
+      m_->floor_on_air.push_back(active);
     }
     Result<std::unique_ptr<ConsoleInput>> AddConsole(const ConsoleId& id, const std::vector<ChannelName>& outs,
                                                      const SrtpKeying& key, uint32_t ssrc, LinkCallback on_link,
@@ -210,6 +221,18 @@ class FakeMedia : public MediaEngine {
     {
       std::lock_guard l(mu);
       cb = console_links.at(id);
+    }
+    cb(up);
+  }
+  int floor_sets = 0;
+  FloorLinkCallback floor_link;           // the latest floor's primary watch
+  std::vector<FloorActive> floor_on_air;  // SelectFloor calls since the latest SetFloorSource
+  // Calls the floor's FloorLinkCallback as the media thread would (not under mu).
+  void FloorLink(bool up) {
+    FloorLinkCallback cb;
+    {
+      std::lock_guard l(mu);
+      cb = floor_link;
     }
     cb(up);
   }
