@@ -12,7 +12,7 @@ constexpr double kMinDuckDb = -60.0;
 
 Status NotSavedEnd(const Status& s) {
   if (s.ok()) return s;
-  return Internal("the session has ended but is still in the state store (" + s.message() +
+  return Status(s.code(), "the session has ended but is still in the state store (" + s.message() +
                   "): it comes back at the next start");
 }
 

@@ -161,6 +161,7 @@ class FakeMedia : public MediaEngine {
       std::lock_guard l(m_->mu);
       m_->listener_channel[spec.label] = spec.channel;
       m_->listener_endpoint[spec.label] = spec.endpoint;
+      m_->listener_first[spec.label] = {spec.first_index, spec.first_timestamp};
       return std::unique_ptr<ListenerStream>(std::make_unique<Stream>(m_, spec.label));
     }
     Result<std::unique_ptr<ViewerStream>> AddViewer(const std::string& id, const ChannelName& c,
@@ -207,7 +208,8 @@ class FakeMedia : public MediaEngine {
   std::map<ChannelName, RecordedMix> mixes;
   std::map<std::string, ChannelName> listener_channel;  // by label: listener, "g-" group, "r-" return feed
   std::map<std::string, Endpoint> listener_endpoint;
-  std::map<std::string, uint32_t> listener_balance;  // only the streams with a server-side mix
+  std::map<std::string, std::pair<uint64_t, uint32_t>> listener_first;  // first packet's index and timestamp
+  std::map<std::string, uint32_t> listener_balance;                     // only the streams with a server-side mix
   std::vector<std::pair<std::string, SrtpKeying>> rekeyed;
   // Streams whose next TakeAlerts reports ICMP unreachable / a key at its limit (once each).
   std::vector<std::string> alerts_unreachable, alerts_key_limit;
@@ -251,6 +253,57 @@ class FakeKeys : public KeyProvider {
   std::string NewId(const std::string& prefix) override { return prefix + std::to_string(++ids); }
   int keys = 0, ids = 0;
   uint32_t ssrc = 1000;
+};
+
+// The state store in memory; `fail` makes every write fail as a full disk would.
+class FakeStore : public StateStore {
+ public:
+  Status PutSession(const SessionRecord& r) override {
+    std::lock_guard l(mu);
+    if (fail) return Unavailable("disk full");
+    sessions[r.id] = r;
+    ++writes;
+    return Status::Ok();
+  }
+  Status DeleteSession(const SessionId& id) override {
+    std::lock_guard l(mu);
+    if (fail) return Unavailable("disk full");
+    sessions.erase(id);
+    std::erase_if(listeners, [&](const auto& kv) { return kv.second.session == id; });
+    ++writes;
+    return Status::Ok();
+  }
+  Status PutListener(const ListenerRecord& r) override {
+    std::lock_guard l(mu);
+    if (fail) return Unavailable("disk full");
+    listeners[r.view.id] = r;
+    ++writes;
+    return Status::Ok();
+  }
+  Status DeleteListener(const SessionId&, const ListenerId& id) override {
+    std::lock_guard l(mu);
+    if (fail) return Unavailable("disk full");
+    listeners.erase(id);
+    ++writes;
+    return Status::Ok();
+  }
+  std::vector<SessionRecord> Sessions() {
+    std::lock_guard l(mu);
+    std::vector<SessionRecord> out;
+    for (const auto& [id, r] : sessions) out.push_back(r);
+    return out;
+  }
+  std::vector<ListenerRecord> Listeners() {
+    std::lock_guard l(mu);
+    std::vector<ListenerRecord> out;
+    for (const auto& [id, r] : listeners) out.push_back(r);
+    return out;
+  }
+  std::mutex mu;
+  bool fail = false;
+  int writes = 0;
+  std::map<SessionId, SessionRecord> sessions;
+  std::map<ListenerId, ListenerRecord> listeners;
 };
 
 class ManualClock : public Clock {
