@@ -142,6 +142,9 @@ class MediaEngine {
  public:
   virtual ~MediaEngine() = default;
   virtual Result<std::unique_ptr<MediaSession>> CreateSession(const SessionId& session) = 0;
+  // Graph changes posted and not yet done. A restore at start paces itself by it, so the media
+  // side never refuses a change for its backlog (RESOURCE_EXHAUSTED) while sessions come back.
+  virtual std::size_t Backlog() const { return 0; }
 };
 
 // What survives the process (state_dir): every session's configuration and every listener,

@@ -13,7 +13,7 @@ constexpr double kMinDuckDb = -60.0;
 Status NotSavedEnd(const Status& s) {
   if (s.ok()) return s;
   return Status(s.code(), "the session has ended but is still in the state store (" + s.message() +
-                  "): it comes back at the next start");
+                              "): it comes back at the next start");
 }
 
 Status ValidateDuck(double db, const std::string& field) {

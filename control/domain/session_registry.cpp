@@ -1,8 +1,14 @@
 #include "domain/session_registry.h"
 
 #include <mutex>
+#include <thread>
 
 namespace tilmash::domain {
+
+namespace {
+// Graph changes a restore lets wait on the media thread before it brings back the next session.
+constexpr std::size_t kRestoreBacklog = 32;
+}  // namespace
 
 std::string SessionIdProblem(const std::string& id) {
   if (id.empty() || id.size() > 64) return "must be 1-64 characters";
@@ -141,6 +147,10 @@ RestoreReport SessionRegistry::Restore(const std::vector<SessionRecord>& session
   std::map<SessionId, std::vector<ListenerRecord>> by_session;
   for (const auto& l : listeners) by_session[l.session].push_back(l);
   for (const auto& record : sessions) {
+    // One session posts a few dozen graph changes: the media thread gets through them before
+    // the next session adds more (bounded: a stuck media thread shows as refused changes).
+    for (int i = 0; i < 2000 && ports_.media->Backlog() > kRestoreBacklog; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     if (std::string problem = SessionIdProblem(record.id); !problem.empty()) {
       total.problems.push_back("session " + Quoted(record.id) + ": the id " + problem);
       continue;

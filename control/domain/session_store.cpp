@@ -15,7 +15,7 @@ int64_t UnixMsNow() {
 Status NotSaved(const Status& s) {
   if (s.ok()) return s;
   return Status(s.code(), "the change is live but was not saved (" + s.message() +
-                  "); it will not survive a restart until a later change is saved");
+                              "); it will not survive a restart until a later change is saved");
 }
 }  // namespace
 

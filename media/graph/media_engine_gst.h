@@ -20,6 +20,7 @@ class MediaEngineGst : public domain::MediaEngine {
 
   domain::Result<std::unique_ptr<domain::MediaSession>> CreateSession(const domain::SessionId& session) override;
   gst::MediaThread& thread() { return *thread_; }
+  std::size_t Backlog() const override { return thread_->backlog(); }
   const fanout::FanoutEngine& fanout() const { return *fanout_; }
 
  private:

@@ -105,6 +105,59 @@ void End(v1::SessionService::Stub& s, const std::string& id) {
 
 }  // namespace
 
+std::string FillState(const std::string& server, int sessions, int channels, int listeners) {
+  auto admin = client::Connect(server);
+  auto session_stub = v1::SessionService::NewStub(admin);
+  auto booth_stub = v1::BoothService::NewStub(admin);
+  auto listener_stub = v1::ListenerService::NewStub(admin);
+  static const char* kLanguages[] = {"en", "ru", "kk", "uz", "ky", "tk", "hy", "fr",
+                                     "es", "ar", "zh", "de", "tr", "fa", "hi", "ja"};
+  for (int s = 0; s < sessions; ++s) {
+    grpc::ClientContext ctx;
+    client::SetDeadline(ctx);
+    v1::CreateSessionRequest req;
+    req.set_session_id("fill-" + std::to_string(s));
+    req.set_name("fill " + std::to_string(s));
+    for (int c = 0; c < channels; ++c) req.add_languages(kLanguages[c % 16]);
+    // The first session's floor is a tone (the probe listens to it); the others wait for a desk on SRTP.
+    if (s == 0)
+      req.mutable_floor_source()->mutable_tone()->set_frequency_hz(440);
+    else
+      req.mutable_floor_source()->mutable_rtp()->set_srtp(true);
+    v1::Session out;
+    if (auto st = session_stub->CreateSession(&ctx, req, &out); !st.ok())
+      return "CreateSession: " + client::StatusText(st);
+    for (int c = 0; c < channels; ++c) {
+      grpc::ClientContext jctx;
+      client::SetDeadline(jctx);
+      v1::JoinConsoleRequest join;
+      join.set_session_id(out.id());
+      join.set_booth(kLanguages[c % 16]);
+      v1::JoinConsoleResponse joined;
+      if (auto st = booth_stub->JoinConsole(&jctx, join, &joined); !st.ok())
+        return "JoinConsole: " + client::StatusText(st);
+    }
+    std::atomic<int> next{0}, failed{0};
+    std::vector<std::thread> callers;
+    for (int t = 0; t < 8; ++t)
+      callers.emplace_back([&] {
+        for (int i = next++; i < listeners; i = next++) {
+          grpc::ClientContext lctx;
+          client::SetDeadline(lctx);
+          v1::SubscribeRequest sub;
+          sub.set_session_id(out.id());
+          sub.set_channel(kLanguages[i % channels % 16]);
+          sub.set_transport(v1::MULTICAST);
+          v1::SubscribeResponse r;
+          if (!listener_stub->Subscribe(&lctx, sub, &r).ok()) ++failed;
+        }
+      });
+    for (auto& t : callers) t.join();
+    if (failed > 0) return std::to_string(failed.load()) + " Subscribe calls failed (is --multicast-group set?)";
+  }
+  return "";
+}
+
 WatchersResult RunWatchersBench(const std::string& server, pid_t daemon, int streams, int connections) {
   WatchersResult r;
   r.streams = streams;

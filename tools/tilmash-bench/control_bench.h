@@ -39,4 +39,10 @@ struct MicLatencyResult {
 MicLatencyResult RunMicLatencyBench(const std::string& server, int presses);
 void PrintMicLatency(const MicLatencyResult& r);
 
+// Fills a daemon's state for tools/bench-restart: `sessions` sessions ("fill-0", ...) of
+// `channels` language channels, one console joined per channel, and `listeners` venue
+// multicast members per session spread over its channels (the fan-out carries one stream per
+// channel). Returns "" or what failed.
+std::string FillState(const std::string& server, int sessions, int channels, int listeners);
+
 }  // namespace tilmash::bench

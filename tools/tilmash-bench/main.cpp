@@ -56,7 +56,18 @@ int main(int argc, char** argv) {
   app.add_option("--watch-connections", watch_connections, "connections the WatchKeys streams spread over")
       ->check(CLI::Range(1, 10000));
   app.add_option("--mic-presses", mic_presses, "control plane: SetMic presses measured, alone and under churn");
+  int fill_sessions = 0, fill_channels = 10, fill_listeners = 2000;
+  app.add_option("--fill-sessions", fill_sessions, "state for bench-restart: this many sessions, then exit");
+  app.add_option("--fill-channels", fill_channels, "their language channels (a console joined in each)")
+      ->check(CLI::Range(1, 16));
+  app.add_option("--fill-listeners", fill_listeners, "venue multicast members per session");
   CLI11_PARSE(app, argc, argv);
+
+  if (fill_sessions > 0) {
+    const std::string problem = bench::FillState(server, fill_sessions, fill_channels, fill_listeners);
+    if (!problem.empty()) std::fprintf(stderr, "fill: %s\n", problem.c_str());
+    return problem.empty() ? 0 : 1;
+  }
 
   if (watchers > 0 || mic_presses > 0) {
     bool ok = true;
