@@ -8,7 +8,7 @@ namespace tilmash::testing {
 namespace {
 
 constexpr int kReturnMs = 600;  // shorter than the 2 s default, so the test stays short
-constexpr double kPrimary = 440, kBackup = 660, kRu = 880;
+constexpr double kPrimary = 440, kBackup = 660;
 
 class FloorE2eTest : public E2eTest {
  protected:
