@@ -286,6 +286,7 @@ int main(int argc, char** argv) {
       ho.tls_key = config.http_tls_key;
       ho.hls_dir = config.hls_dir;
       ho.web_root = config.web_root;
+      ho.serving = [&control] { return control.Serving(); };
       http = web::HttpServer::Start(
           ho,
           [&registry](const std::string& id) -> std::optional<web::SessionListing> {
@@ -328,10 +329,22 @@ int main(int argc, char** argv) {
     std::mutex tick_mu;
     std::condition_variable tick_cv;
     bool stopping = false;
+    // The media thread's heartbeat is looked at on it too: stuck for kMediaStall, health says
+    // NOT_SERVING (gRPC and /healthz) until it runs again.
+    constexpr std::chrono::milliseconds kMediaStall{2000};
     std::thread ticker([&] {
       std::unique_lock lock(tick_mu);
+      bool media_ok = true;
       while (!tick_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping; })) {
         registry.Tick();
+        if (const bool ok = media->Responsive(kMediaStall); ok != media_ok) {
+          media_ok = ok;
+          control.SetMediaHealthy(ok);
+          if (ok)
+            logger->info("the media thread answers again: health SERVING");
+          else
+            logger->error("the media thread has not answered for {} ms: health NOT_SERVING", kMediaStall.count());
+        }
       }
     });
     // SIGHUP (logrotate): the audit log is reopened and the TLS certificates are read again;

@@ -5,7 +5,10 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+
 #include <fstream>
+#include <mutex>
 
 #include "grpc/services.h"
 
@@ -43,6 +46,13 @@ struct ControlPlane::Impl {
   TokenServiceImpl tokens;
   AuditServiceImpl audit;
   std::unique_ptr<grpc::Server> server;
+  std::mutex health_mu;  // orders SetServingStatus calls with the state they report
+  std::atomic<bool> draining{false}, media_ok{true};
+  void UpdateHealth() {
+    std::lock_guard lock(health_mu);
+    if (server && server->GetHealthCheckService())
+      server->GetHealthCheckService()->SetServingStatus(!draining.load() && media_ok.load());
+  }
 };
 
 ControlPlane::ControlPlane(domain::SessionRegistry& r, EventHub& e, Authorizer& a)
@@ -72,6 +82,9 @@ int ControlPlane::Start(const ServerOptions& options, std::string* error) {
   }
   // grpc.health.v1.Health: SERVING until Drain (load balancers and probes stop sending new clients).
   grpc::EnableDefaultHealthCheckService(true);
+  // Server reflection (grpcurl, Postman, grpc_cli list the services without our .proto files);
+  // like health, it needs no token: it describes the API, it does nothing.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // A client that vanished (a headset out of range, a cut link) holds its streams open until
   // the transport notices: ping idle connections, so their streams end within ~30 s.
@@ -97,9 +110,15 @@ int ControlPlane::Start(const ServerOptions& options, std::string* error) {
 
 void ControlPlane::Drain() {
   impl_->registry.Drain();
-  if (impl_->server && impl_->server->GetHealthCheckService())
-    impl_->server->GetHealthCheckService()->SetServingStatus(false);
+  impl_->draining = true;
+  impl_->UpdateHealth();
 }
+
+void ControlPlane::SetMediaHealthy(bool healthy) {
+  if (impl_->media_ok.exchange(healthy) != healthy) impl_->UpdateHealth();
+}
+
+bool ControlPlane::Serving() const { return !impl_->draining.load() && impl_->media_ok.load(); }
 
 void ControlPlane::Shutdown() {
   if (!impl_->server) return;

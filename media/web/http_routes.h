@@ -3,7 +3,7 @@
 // (tests/fuzz/http_fuzz.cpp) without a server. Every name a route hands on (session, channel,
 // viewer, file) has passed a strict alphabet; anything else is refused here with its status.
 //
-//   GET  /healthz                             "ok"
+//   GET  /healthz                             "ok" (503 "not serving" while draining or the media side is stuck)
 //   GET  /, /app.js, /style.css, /vendor/...  the listener page (files of web_root)
 //   GET  /api/sessions/{session}              the session's languages (JSON, for the page)
 //   POST /whep/{session}/{channel}            WHEP (draft-ietf-wish-whep): SDP offer + bearer token -> 201

@@ -168,6 +168,8 @@ void HttpServer::Handle(SoupServerMessage* msg, const std::string& path) {
       if (route.bearer_challenge) soup_message_headers_replace(out, "WWW-Authenticate", "Bearer");
       return Respond(msg, route.status, "text/plain", route.message + "\n", "no-store");
     case Route::Kind::kHealth:
+      // The same state as grpc.health.v1: a load balancer or probe stops sending new clients.
+      if (options_.serving && !options_.serving()) return Respond(msg, 503, "text/plain", "not serving\n", "no-store");
       return Respond(msg, 200, "text/plain", "ok\n", "no-store");
     case Route::Kind::kPage:
       return ServeFile(msg, options_.web_root + "/" + route.file, route.content_type,

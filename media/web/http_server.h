@@ -26,6 +26,9 @@ struct HttpOptions {
   std::string hls_dir;                    // where the media engine writes HLS; "": no HLS
   int hls_bandwidth = 110000;             // bits/s announced per rendition
   std::string web_root;                   // the listener page's files; "": no page
+  // /healthz: 200 while this says true, 503 otherwise (null: always 200). Called on the HTTP
+  // thread; must not block.
+  std::function<bool()> serving;
 };
 
 // What a WHEP request becomes: 201 with the SDP answer and the resource id, or a status and
