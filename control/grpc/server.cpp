@@ -6,6 +6,7 @@
 #include <grpcpp/security/tls_credentials_options.h>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/support/server_interceptor.h>
 
 #include <fstream>
 #include <mutex>
@@ -21,6 +22,36 @@ bool IsLoopback(const std::string& listen) {
   const std::string host = listen.substr(0, listen.rfind(':'));
   return host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]" || host == "::1";
 }
+// Counts every call by method and status code and times it, health and reflection included.
+class RpcMetricsInterceptor : public grpc::experimental::Interceptor {
+ public:
+  RpcMetricsInterceptor(const char* method, metrics::RpcMetrics& m)
+      : method_(method ? method : "?"), metrics_(m), start_(std::chrono::steady_clock::now()) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+      metrics_.Record(method_, int(methods->GetSendStatus().error_code()), took);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const char* method_;  // gRPC's, lives as long as the server
+  metrics::RpcMetrics& metrics_;
+  const std::chrono::steady_clock::time_point start_;
+};
+
+class RpcMetricsFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit RpcMetricsFactory(metrics::RpcMetrics& m) : metrics_(m) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override {
+    return new RpcMetricsInterceptor(info->method(), metrics_);
+  }
+
+ private:
+  metrics::RpcMetrics& metrics_;
+};
+
 }  // namespace
 
 std::string CheckServerOptions(const ServerOptions& o) {
@@ -46,6 +77,7 @@ struct ControlPlane::Impl {
   TokenServiceImpl tokens;
   AuditServiceImpl audit;
   std::unique_ptr<grpc::Server> server;
+  metrics::RpcMetrics rpc_metrics;
   std::mutex health_mu;  // orders SetServingStatus calls with the state they report
   std::atomic<bool> draining{false}, media_ok{true};
   void UpdateHealth() {
@@ -94,6 +126,9 @@ int ControlPlane::Start(const ServerOptions& options, std::string* error) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   int port = 0;
   builder.AddListeningPort(options.listen, creds, &port);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<RpcMetricsFactory>(impl_->rpc_metrics));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(&impl_->sessions);
   builder.RegisterService(&impl_->booths);
   builder.RegisterService(&impl_->listeners);
@@ -127,6 +162,8 @@ void ControlPlane::Shutdown() {
   // the whole deadline whenever a client still holds an idle connection open.
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(250));
 }
+
+const metrics::RpcMetrics& ControlPlane::rpc_metrics() const { return impl_->rpc_metrics; }
 
 void ControlPlane::Wait() {
   if (impl_->server) impl_->server->Wait();

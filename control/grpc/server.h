@@ -6,6 +6,7 @@
 #include <string>
 
 #include "domain/session_registry.h"
+#include "metrics/rpc_metrics.h"
 
 namespace tilmash::grpcapi {
 
@@ -41,6 +42,8 @@ class ControlPlane {
   bool Serving() const;
   void Shutdown();
   void Wait();
+  // Every call answered, by method and status code, with its latency (/metrics).
+  const metrics::RpcMetrics& rpc_metrics() const;
 
  private:
   struct Impl;
