@@ -24,6 +24,8 @@
 #include "grpc/event_hub.h"
 #include "grpc/server.h"
 #include "log/log.h"
+#include "metrics/process_stats.h"
+#include "metrics/session_metrics.h"
 #include "store/sqlite_store.h"
 #include "web/http_server.h"
 
@@ -58,6 +60,40 @@ int CreateDemoSession(domain::SessionRegistry& registry, const daemon::Config& c
                            return names;
                          }());
   return 0;
+}
+
+// One scrape of /metrics: every session's view and media counters, the node's fan-out, the
+// RPCs, the process. Runs on the HTTP thread; takes each session's lock in turn, never the
+// media thread.
+std::string ScrapeMetrics(const domain::SessionRegistry& registry, const graph::MediaEngineGst& media,
+                          const grpcapi::ControlPlane& control) {
+  std::vector<metrics::SessionSample> sessions;
+  for (auto& view : registry.List()) {
+    auto session = registry.Find(view.id);
+    if (!session.ok()) continue;  // ended meanwhile
+    sessions.push_back(metrics::SessionSample{std::move(view), session.value()->Stats()});
+  }
+  const auto f = media.fanout().Stats();
+  domain::MediaStats node;
+  node.listener_packets_sent = f.packets_sent;
+  node.listener_send_errors = f.send_errors;
+  node.listener_packets_dropped = f.packets_dropped;
+  node.fanout_ring_overflows = f.ring_overflows;
+  node.fanout_backlog_drops = f.backlog_drops;
+  node.listener_packets_late = f.late_dropped;
+  node.fanout_delay_samples = f.delay.samples;
+  node.fanout_delay_buckets = f.delay.buckets;
+  node.fanout_delay_sum_s = f.delay.sum_s;
+  metrics::MetricsText out;
+  out.Family("tilmash_build_info", "gauge", "The daemon's version (always 1).");
+  out.Sample("tilmash_build_info", {{"version", TILMASH_VERSION}}, 1);
+  out.Family("tilmash_serving", "gauge", "1 while health says SERVING (not draining, the media thread answers).");
+  out.Sample("tilmash_serving", {}, control.Serving() ? 1 : 0);
+  metrics::WriteSessionMetrics(out, sessions);
+  metrics::WriteFanoutMetrics(out, node);
+  control.rpc_metrics().Write(out);
+  metrics::WriteProcessMetrics(out);
+  return out.Take();
 }
 
 }  // namespace
@@ -286,6 +322,15 @@ int main(int argc, char** argv) {
       ho.tls_key = config.http_tls_key;
       ho.hls_dir = config.hls_dir;
       ho.web_root = config.web_root;
+      ho.serving = [&control] { return control.Serving(); };
+      // /metrics: operators' and admins' tokens (the series name sessions, consoles and audiences).
+      ho.metrics = [&tokens, &registry, &media, &control](const std::string& token) -> web::MetricsReply {
+        auto claims = tokens.Verify(token);
+        if (!claims.ok()) return {401, "/metrics: " + claims.status().message()};
+        if (claims->role != auth::Role::kAdmin && claims->role != auth::Role::kOperator)
+          return {403, std::string("/metrics: operator or admin tokens only, not ") + auth::RoleName(claims->role)};
+        return {200, ScrapeMetrics(registry, *media, control)};
+      };
       http = web::HttpServer::Start(
           ho,
           [&registry](const std::string& id) -> std::optional<web::SessionListing> {
@@ -328,10 +373,22 @@ int main(int argc, char** argv) {
     std::mutex tick_mu;
     std::condition_variable tick_cv;
     bool stopping = false;
+    // The media thread's heartbeat is looked at on it too: stuck for kMediaStall, health says
+    // NOT_SERVING (gRPC and /healthz) until it runs again.
+    constexpr std::chrono::milliseconds kMediaStall{2000};
     std::thread ticker([&] {
       std::unique_lock lock(tick_mu);
+      bool media_ok = true;
       while (!tick_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping; })) {
         registry.Tick();
+        if (const bool ok = media->Responsive(kMediaStall); ok != media_ok) {
+          media_ok = ok;
+          control.SetMediaHealthy(ok);
+          if (ok)
+            logger->info("the media thread answers again: health SERVING");
+          else
+            logger->error("the media thread has not answered for {} ms: health NOT_SERVING", kMediaStall.count());
+        }
       }
     });
     // SIGHUP (logrotate): the audit log is reopened and the TLS certificates are read again;

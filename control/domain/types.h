@@ -107,6 +107,8 @@ struct ChannelView {
   uint32_t listener_count = 0;
   int relay_generation = 0;       // 0 from the floor, 1 relay, 2 relay of relay
   uint32_t used_as_relay_by = 0;  // booths whose consoles listen to this channel
+  // The audience by transport (SessionView only; listener_count is their sum).
+  uint32_t unicast_listeners = 0, multicast_listeners = 0, webrtc_viewers = 0;
 };
 
 struct ConsoleView {
@@ -203,6 +205,18 @@ struct IngestCounters {
   std::string source;  // "floor" or a console id
   uint64_t accepted = 0, malformed = 0, oversized = 0, unknown_ssrc = 0, wrong_payload_type = 0, srtp_auth = 0;
   uint32_t roc = 0;  // SRTP rollover counter of the sender's latest packet (what a restart resumes from)
+  // RFC 3550 receiver statistics of the accepted packets: lost = expected - received (never
+  // below 0), late = arrived after a later packet of the sender (reordered or duplicated),
+  // jitter = interarrival jitter (A.8), in seconds.
+  uint64_t lost = 0, late = 0;
+  double jitter_s = 0;
+};
+// A channel's mixed audio as its encoder gets it: RMS over the last 100 ms, dBFS (a full-scale
+// sine is -3 dBFS); -inf for silence or before any audio.
+struct ChannelLevel {
+  std::string channel;
+  double rms_dbfs = kSilenceDb;
+  double peak_dbfs = kSilenceDb;
 };
 struct MediaStats {
   std::vector<IngestCounters> ingest;
@@ -216,6 +230,11 @@ struct MediaStats {
   double fanout_delay_p50_us = 0, fanout_delay_p99_us = 0, fanout_delay_max_us = 0;
   uint64_t fanout_delay_samples = 0;
   uint64_t fanout_delay_over_range = 0;  // past the histogram's range (10 s)
+  // The same delay as a cumulative histogram: (upper bound in seconds, samples at or below it),
+  // ascending; fanout_delay_samples is the +Inf bucket. Sum in seconds.
+  std::vector<std::pair<double, uint64_t>> fanout_delay_buckets;
+  double fanout_delay_sum_s = 0;
+  std::vector<ChannelLevel> levels;  // every channel of the session, "floor" included
 };
 
 // Events flow up to watchers (gRPC WatchSession).

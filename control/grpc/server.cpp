@@ -5,7 +5,11 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/support/server_interceptor.h>
+
 #include <fstream>
+#include <mutex>
 
 #include "grpc/services.h"
 
@@ -18,6 +22,36 @@ bool IsLoopback(const std::string& listen) {
   const std::string host = listen.substr(0, listen.rfind(':'));
   return host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]" || host == "::1";
 }
+// Counts every call by method and status code and times it, health and reflection included.
+class RpcMetricsInterceptor : public grpc::experimental::Interceptor {
+ public:
+  RpcMetricsInterceptor(const char* method, metrics::RpcMetrics& m)
+      : method_(method ? method : "?"), metrics_(m), start_(std::chrono::steady_clock::now()) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+      metrics_.Record(method_, int(methods->GetSendStatus().error_code()), took);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const char* method_;  // gRPC's, lives as long as the server
+  metrics::RpcMetrics& metrics_;
+  const std::chrono::steady_clock::time_point start_;
+};
+
+class RpcMetricsFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit RpcMetricsFactory(metrics::RpcMetrics& m) : metrics_(m) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) override {
+    return new RpcMetricsInterceptor(info->method(), metrics_);
+  }
+
+ private:
+  metrics::RpcMetrics& metrics_;
+};
+
 }  // namespace
 
 std::string CheckServerOptions(const ServerOptions& o) {
@@ -43,6 +77,14 @@ struct ControlPlane::Impl {
   TokenServiceImpl tokens;
   AuditServiceImpl audit;
   std::unique_ptr<grpc::Server> server;
+  metrics::RpcMetrics rpc_metrics;
+  std::mutex health_mu;  // orders SetServingStatus calls with the state they report
+  std::atomic<bool> draining{false}, media_ok{true};
+  void UpdateHealth() {
+    std::lock_guard lock(health_mu);
+    if (server && server->GetHealthCheckService())
+      server->GetHealthCheckService()->SetServingStatus(!draining.load() && media_ok.load());
+  }
 };
 
 ControlPlane::ControlPlane(domain::SessionRegistry& r, EventHub& e, Authorizer& a)
@@ -72,6 +114,9 @@ int ControlPlane::Start(const ServerOptions& options, std::string* error) {
   }
   // grpc.health.v1.Health: SERVING until Drain (load balancers and probes stop sending new clients).
   grpc::EnableDefaultHealthCheckService(true);
+  // Server reflection (grpcurl, Postman, grpc_cli list the services without our .proto files);
+  // like health, it needs no token: it describes the API, it does nothing.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // A client that vanished (a headset out of range, a cut link) holds its streams open until
   // the transport notices: ping idle connections, so their streams end within ~30 s.
@@ -81,6 +126,9 @@ int ControlPlane::Start(const ServerOptions& options, std::string* error) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   int port = 0;
   builder.AddListeningPort(options.listen, creds, &port);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<RpcMetricsFactory>(impl_->rpc_metrics));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(&impl_->sessions);
   builder.RegisterService(&impl_->booths);
   builder.RegisterService(&impl_->listeners);
@@ -97,9 +145,15 @@ int ControlPlane::Start(const ServerOptions& options, std::string* error) {
 
 void ControlPlane::Drain() {
   impl_->registry.Drain();
-  if (impl_->server && impl_->server->GetHealthCheckService())
-    impl_->server->GetHealthCheckService()->SetServingStatus(false);
+  impl_->draining = true;
+  impl_->UpdateHealth();
 }
+
+void ControlPlane::SetMediaHealthy(bool healthy) {
+  if (impl_->media_ok.exchange(healthy) != healthy) impl_->UpdateHealth();
+}
+
+bool ControlPlane::Serving() const { return !impl_->draining.load() && impl_->media_ok.load(); }
 
 void ControlPlane::Shutdown() {
   if (!impl_->server) return;
@@ -108,6 +162,8 @@ void ControlPlane::Shutdown() {
   // the whole deadline whenever a client still holds an idle connection open.
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(250));
 }
+
+const metrics::RpcMetrics& ControlPlane::rpc_metrics() const { return impl_->rpc_metrics; }
 
 void ControlPlane::Wait() {
   if (impl_->server) impl_->server->Wait();

@@ -1,10 +1,12 @@
 // The gRPC control plane: SessionService, BoothService, ListenerService over one server.
 // No grpcpp in this header, so the daemon's main stays cheap to compile.
 #pragma once
+#include <atomic>
 #include <memory>
 #include <string>
 
 #include "domain/session_registry.h"
+#include "metrics/rpc_metrics.h"
 
 namespace tilmash::grpcapi {
 
@@ -33,8 +35,15 @@ class ControlPlane {
   // Draining: the health service says NOT_SERVING and new streams are refused (the registry's
   // Drain); running calls and streams go on until Shutdown.
   void Drain();
+  // The media side answers (false: its thread is stuck): health follows, SERVING only when
+  // the media side answers and the server is not draining.
+  void SetMediaHealthy(bool healthy);
+  // What grpc.health.v1 says now (and /healthz with it): not draining and the media side answers.
+  bool Serving() const;
   void Shutdown();
   void Wait();
+  // Every call answered, by method and status code, with its latency (/metrics).
+  const metrics::RpcMetrics& rpc_metrics() const;
 
  private:
   struct Impl;

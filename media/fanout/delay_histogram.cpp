@@ -22,6 +22,7 @@ void DelayHistogram::Record(int64_t delay_ns) {
     over_range_.fetch_add(1, std::memory_order_relaxed);
   else
     buckets_[BucketOf(us)].fetch_add(1, std::memory_order_relaxed);
+  sum_ns_.fetch_add(uint64_t(delay_ns), std::memory_order_relaxed);
   int64_t seen = max_ns_.load(std::memory_order_relaxed);
   while (delay_ns > seen && !max_ns_.compare_exchange_weak(seen, delay_ns, std::memory_order_relaxed)) {
   }
@@ -34,6 +35,16 @@ DelaySummary DelayHistogram::Summary() const {
   s.over_range = over_range_.load(std::memory_order_relaxed);
   s.samples += s.over_range;
   s.max_us = double(max_ns_.load(std::memory_order_relaxed)) / 1000.0;
+  s.sum_s = double(sum_ns_.load(std::memory_order_relaxed)) / 1e9;
+  {
+    // Every bound is a bucket edge: a sample in bucket i is below UpperEdgeUs(i) <= the bound.
+    uint64_t below = 0;
+    std::size_t i = 0;
+    for (const int64_t bound : kExportBoundsUs) {
+      for (; i < kBuckets && UpperEdgeUs(i) <= double(bound); ++i) below += counts[i];
+      s.buckets.emplace_back(double(bound) / 1e6, below);
+    }
+  }
   if (s.samples == 0) return s;
   // A percentile is reported as its bucket's upper edge (conservative), capped by the maximum;
   // one among the samples past the range is the maximum itself.
@@ -55,6 +66,7 @@ void DelayHistogram::Reset() {
   for (auto& b : buckets_) b.store(0, std::memory_order_relaxed);
   over_range_.store(0, std::memory_order_relaxed);
   max_ns_.store(0, std::memory_order_relaxed);
+  sum_ns_.store(0, std::memory_order_relaxed);
 }
 
 DelayTracker::DelayTracker(std::size_t entries) {

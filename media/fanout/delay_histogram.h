@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
+#include <vector>
 
 namespace tilmash::fanout {
 
@@ -16,7 +18,14 @@ struct DelaySummary {
   uint64_t samples = 0;
   double p50_us = 0, p99_us = 0, max_us = 0;
   uint64_t over_range = 0;  // samples past the histogram's range (10 s)
+  // Cumulative counts at kExportBoundsUs (Prometheus `le` buckets; +Inf is `samples`) and the
+  // sum of every sample.
+  std::vector<std::pair<double, uint64_t>> buckets;  // (upper bound in seconds, samples <= it)
+  double sum_s = 0;
 };
+// The bounds the delay is exported with (/metrics): 50 us to 10 s.
+inline constexpr int64_t kExportBoundsUs[] = {50,    100,   250,   500,    1000,   2000,    5000,
+                                              10000, 25000, 50000, 100000, 250000, 1000000, 10000000};
 
 class DelayHistogram {
  public:
@@ -38,6 +47,7 @@ class DelayHistogram {
   std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
   std::atomic<uint64_t> over_range_{0};
   std::atomic<int64_t> max_ns_{0};
+  std::atomic<uint64_t> sum_ns_{0};
 };
 
 // Packets still being fanned out, and by how many sender threads: the last thread to finish

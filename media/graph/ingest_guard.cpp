@@ -85,11 +85,39 @@ bool IngestGuard::Check(GstBuffer** buffer) {
   // moves on, as libsrtp's own estimate does.
   const uint16_t seq = parsed.header->sequence;
   if (seen_ && seq < last_seq_ && last_seq_ - seq > 0x8000) roc_.fetch_add(1, std::memory_order_relaxed);
+  Account(seq, parsed.header->timestamp);
   if (!seen_ || int16_t(seq - last_seq_) > 0) last_seq_ = seq;
   seen_ = true;
   counters_.accepted.fetch_add(1, std::memory_order_relaxed);
   last_accepted_us_.store(g_get_monotonic_time(), std::memory_order_relaxed);
   return true;
+}
+
+void IngestGuard::Account(uint16_t seq, uint32_t timestamp) {
+  constexpr int64_t kClock = 48000;  // every ingest is 48 kHz (Opus, L16/L24 from the desk)
+  const int64_t arrival = g_get_monotonic_time() * kClock / 1000000;
+  if (!seen_) {
+    base_ext_ = highest_ext_ = seq;
+    last_transit_ = arrival - int64_t(timestamp);
+  } else {
+    // The extended sequence relative to the highest seen: a packet from before a wrap is late,
+    // not 65,536 ahead.
+    const int16_t ahead = int16_t(uint16_t(seq - uint16_t(highest_ext_)));
+    if (ahead > 0)
+      highest_ext_ += uint64_t(ahead);
+    else
+      counters_.late.fetch_add(1, std::memory_order_relaxed);
+    // A.8: transit differences, with the 32-bit timestamp's wrap taken as a small step.
+    const int64_t transit = arrival - int64_t(timestamp);
+    int64_t d = int64_t(int32_t(uint32_t(transit - last_transit_)));
+    last_transit_ = transit;
+    if (d < 0) d = -d;
+    jitter_ += (double(d) - jitter_) / 16.0;
+    counters_.jitter_s.store(jitter_ / double(kClock), std::memory_order_relaxed);
+  }
+  ++received_;
+  const uint64_t expected = highest_ext_ - base_ext_ + 1;
+  counters_.lost.store(expected > received_ ? expected - received_ : 0, std::memory_order_relaxed);
 }
 
 }  // namespace tilmash::graph

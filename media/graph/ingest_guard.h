@@ -16,6 +16,9 @@ namespace tilmash::graph {
 
 struct IngestCountersAtomic {
   std::atomic<uint64_t> accepted{0}, malformed{0}, oversized{0}, unknown_ssrc{0}, wrong_payload_type{0}, srtp_auth{0};
+  // RFC 3550 receiver statistics of the accepted packets (see domain::IngestCounters).
+  std::atomic<uint64_t> lost{0}, late{0};
+  std::atomic<double> jitter_s{0};
 };
 
 class IngestGuard {
@@ -46,8 +49,14 @@ class IngestGuard {
   IngestCountersAtomic counters_;
   std::atomic<int64_t> last_accepted_us_{0};
   std::atomic<uint32_t> roc_;
+  // RFC 3550 statistics (streaming thread only; published in counters_).
+  void Account(uint16_t seq, uint32_t timestamp);
+
   uint16_t last_seq_ = 0;  // streaming thread only
   bool seen_ = false;
+  uint64_t base_ext_ = 0, highest_ext_ = 0, received_ = 0;  // extended sequence numbers
+  int64_t last_transit_ = 0;
+  double jitter_ = 0;  // in RTP clock units (48 kHz)
   gst::PadProbe probe_;
 };
 

@@ -37,7 +37,20 @@ std::unique_ptr<MediaEngineGst> MediaEngineGst::Create(const GraphConfig& config
 }
 
 MediaEngineGst::MediaEngineGst(GraphConfig config, std::unique_ptr<fanout::FanoutEngine> fanout)
-    : config_(std::move(config)), fanout_(std::move(fanout)), thread_(std::make_unique<gst::MediaThread>()) {}
+    : config_(std::move(config)),
+      fanout_(std::move(fanout)),
+      thread_(std::make_unique<gst::MediaThread>()),
+      heartbeat_us_(g_get_monotonic_time()) {}
+
+bool MediaEngineGst::Responsive(std::chrono::milliseconds stall) {
+  if (!heartbeat_pending_.exchange(true, std::memory_order_acq_rel)) {
+    thread_->Post([this] {
+      heartbeat_us_.store(g_get_monotonic_time(), std::memory_order_relaxed);
+      heartbeat_pending_.store(false, std::memory_order_release);
+    });
+  }
+  return g_get_monotonic_time() - heartbeat_us_.load(std::memory_order_relaxed) < stall.count() * 1000;
+}
 
 MediaEngineGst::~MediaEngineGst() {
   thread_.reset();  // runs what is still posted (the last graphs' teardown), then joins

@@ -2,6 +2,8 @@
 // the GLib context of every session's pipeline) and one fan-out for every session of the node.
 // Sessions are handles (media_session_gst.h); the engine keeps no table of them.
 #pragma once
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -21,6 +23,10 @@ class MediaEngineGst : public domain::MediaEngine {
   domain::Result<std::unique_ptr<domain::MediaSession>> CreateSession(const domain::SessionId& session) override;
   gst::MediaThread& thread() { return *thread_; }
   std::size_t Backlog() const override { return thread_->backlog(); }
+  // Whether the media thread ran a heartbeat within `stall` (health: a stuck media thread is
+  // NOT_SERVING). Never waits: posts the next heartbeat when none is pending. Call it often
+  // (the daemon's tick): the first calls after start answer true.
+  bool Responsive(std::chrono::milliseconds stall);
   const fanout::FanoutEngine& fanout() const { return *fanout_; }
 
  private:
@@ -28,6 +34,8 @@ class MediaEngineGst : public domain::MediaEngine {
   const GraphConfig config_;
   std::unique_ptr<fanout::FanoutEngine> fanout_;
   std::unique_ptr<gst::MediaThread> thread_;
+  std::atomic<int64_t> heartbeat_us_;  // g_get_monotonic_time() of the last heartbeat run
+  std::atomic<bool> heartbeat_pending_{false};
 };
 
 }  // namespace tilmash::graph

@@ -24,14 +24,18 @@ rtp::SrtpSuite ToRtp(domain::CryptoSuite s) {
 
 domain::IngestCounters CountersOf(const IngestGuard& g) {
   const auto& a = g.counters();
-  return domain::IngestCounters{g.source(),
-                                a.accepted.load(std::memory_order_relaxed),
-                                a.malformed.load(std::memory_order_relaxed),
-                                a.oversized.load(std::memory_order_relaxed),
-                                a.unknown_ssrc.load(std::memory_order_relaxed),
-                                a.wrong_payload_type.load(std::memory_order_relaxed),
-                                a.srtp_auth.load(std::memory_order_relaxed),
-                                g.roc()};
+  domain::IngestCounters c{g.source(),
+                           a.accepted.load(std::memory_order_relaxed),
+                           a.malformed.load(std::memory_order_relaxed),
+                           a.oversized.load(std::memory_order_relaxed),
+                           a.unknown_ssrc.load(std::memory_order_relaxed),
+                           a.wrong_payload_type.load(std::memory_order_relaxed),
+                           a.srtp_auth.load(std::memory_order_relaxed),
+                           g.roc()};
+  c.lost = a.lost.load(std::memory_order_relaxed);
+  c.late = a.late.load(std::memory_order_relaxed);
+  c.jitter_s = a.jitter_s.load(std::memory_order_relaxed);
+  return c;
 }
 
 // ------------------------------------------------------------------ handles
@@ -174,13 +178,15 @@ Status MediaSessionGst::AddChannel(const domain::ChannelName& channel) {
   if (Status busy = CheckMediaBacklog(*core_->thread, "channel " + channel); !busy.ok()) return busy;
   std::shared_ptr<GainRamp> floor_gain;
   if (channel != domain::kFloorChannel) floor_gain = floor_gains_[channel] = std::make_shared<GainRamp>(nullptr, 1.0);
+  auto level = levels_[channel] = std::make_shared<LevelMeter>();
   SessionCore::Post(core_, "add a channel",
-                    [channel, floor_gain](SessionGraph& g) { return g.AddChannel(channel, floor_gain); });
+                    [channel, floor_gain, level](SessionGraph& g) { return g.AddChannel(channel, floor_gain, level); });
   return Status::Ok();
 }
 
 void MediaSessionGst::RemoveChannel(const domain::ChannelName& channel) {
   floor_gains_.erase(channel);
+  levels_.erase(channel);
   SessionCore::Post(core_, "remove a channel", [channel](SessionGraph& g) {
     g.RemoveChannel(channel);
     return Status::Ok();
@@ -364,6 +370,10 @@ domain::MediaStats MediaSessionGst::Stats() const {
   stats.fanout_delay_max_us = f.delay.max_us;
   stats.fanout_delay_samples = f.delay.samples;
   stats.fanout_delay_over_range = f.delay.over_range;
+  stats.fanout_delay_buckets = f.delay.buckets;
+  stats.fanout_delay_sum_s = f.delay.sum_s;
+  for (const auto& [channel, meter] : levels_)
+    stats.levels.push_back(domain::ChannelLevel{channel, meter->rms_dbfs(), meter->peak_dbfs()});
   return stats;
 }
 

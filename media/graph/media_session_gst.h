@@ -69,6 +69,8 @@ class MediaSessionGst : public domain::MediaSession {
   std::shared_ptr<SessionCore> core_;
   // Each language channel's floor gain (the auto-floor / duck ramp), shared with its mixer.
   std::map<domain::ChannelName, std::shared_ptr<GainRamp>> floor_gains_;
+  // Each channel's level meter ("floor" included), shared with its encoder's probe.
+  std::map<domain::ChannelName, std::shared_ptr<LevelMeter>> levels_;
   std::shared_ptr<IngestGuard> floor_guard_;         // the floor's counters (RTP floors only)
   std::shared_ptr<IngestGuard> floor_backup_guard_;  // the backup's (an RTP backup only)
   // With a backup: the gains of the floor's primary and backup into its mixer.

@@ -329,6 +329,10 @@ Status SessionGraph::BuildEncoder(Channel& c, GstElement* upstream, bool viewers
   }
   if (!gst_element_link_many(upstream, conv.get(), enc.get(), opus_tee.get(), pay.get(), sink.get(), nullptr))
     return domain::Internal("cannot link the encoder of channel " + c.name);
+  if (c.level) {
+    gst::PadPtr in = gst::PadPtr::Adopt(gst_element_get_static_pad(conv.get(), "sink"));
+    c.level->Attach(in.get());
+  }
   if (!viewers) return Status::Ok();
   // Viewers' samples: handed to their pipelines in this thread (a non-blocking push each).
   auto to_viewers = Make("appsink", &missing);
@@ -379,10 +383,12 @@ GstFlowReturn SessionGraph::OnSample(GstAppSink* sink, gpointer data) {
   return GST_FLOW_OK;
 }
 
-Status SessionGraph::AddChannel(const std::string& name, std::shared_ptr<GainRamp> floor_gain) {
+Status SessionGraph::AddChannel(const std::string& name, std::shared_ptr<GainRamp> floor_gain,
+                                std::shared_ptr<LevelMeter> level) {
   if (channels_.count(name)) return domain::AlreadyExists("channel " + name);
   auto c = std::make_unique<Channel>();
   c->name = name;
+  c->level = std::move(level);
   c->key = fanout_->NewChannelKey();
   c->fanout = fanout_;
   c->branch.pipeline = pipeline_;

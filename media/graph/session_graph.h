@@ -24,6 +24,7 @@
 #include "fanout/fanout_engine.h"
 #include "graph/gain_ramp.h"
 #include "graph/ingest_guard.h"
+#include "graph/level_meter.h"
 #include "graph/tee_detach.h"
 #include "graph/webrtc_viewer.h"
 #include "gst/gst_ptr.h"
@@ -97,7 +98,9 @@ class SessionGraph {
   ~SessionGraph();
 
   // floor_gain: the floor's gain into the channel's mixer (null for "floor", which has no mixer).
-  domain::Status AddChannel(const std::string& channel, std::shared_ptr<GainRamp> floor_gain);
+  // level: measures what the channel's encoder gets (may be null).
+  domain::Status AddChannel(const std::string& channel, std::shared_ptr<GainRamp> floor_gain,
+                            std::shared_ptr<LevelMeter> level = nullptr);
   void RemoveChannel(const std::string& channel);
   domain::Status SetFloorSource(FloorPlan plan);
   // The console's audio goes through a tee to the mixer of every channel in `outputs`;
@@ -145,7 +148,8 @@ class SessionGraph {
     };
     std::mutex viewers_mu;
     std::vector<ViewerSource> viewer_srcs;
-    Branch branch;  // last: torn down first, before anything its streaming threads use
+    std::shared_ptr<LevelMeter> level;  // probes the encoder's input; outlives the branch
+    Branch branch;                      // last: torn down first, before anything its streaming threads use
     ~Channel();
   };
   // A listener balance of one channel (session_graph_balance.cpp): floor tee and the channel's

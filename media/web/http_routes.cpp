@@ -117,6 +117,17 @@ Route RouteRequest(const HttpRequest& req, const RouteOptions& o) {
     r.status = 200;
     return r;
   }
+  if (parts.size() == 1 && parts[0] == "metrics" && o.metrics) {
+    r.token = BearerToken(req.authorization);
+    if (r.token.empty()) {
+      Route refused = Refuse(401, "a bearer token of an operator or admin is required (Authorization: Bearer ...)");
+      refused.bearer_challenge = true;
+      return refused;
+    }
+    r.kind = Route::Kind::kMetrics;
+    r.status = 200;
+    return r;
+  }
   if (!parts.empty() && parts[0] == "hls" && o.hls) {
     if (parts.size() < 3 || !SafeName(parts[1])) return Refuse(404, "not found");
     r.session = std::string(parts[1]);

@@ -3,7 +3,8 @@
 // (tests/fuzz/http_fuzz.cpp) without a server. Every name a route hands on (session, channel,
 // viewer, file) has passed a strict alphabet; anything else is refused here with its status.
 //
-//   GET  /healthz                             "ok"
+//   GET  /healthz                             "ok" (503 "not serving" while draining or the media side is stuck)
+//   GET  /metrics                             Prometheus text; bearer token of an operator or admin
 //   GET  /, /app.js, /style.css, /vendor/...  the listener page (files of web_root)
 //   GET  /api/sessions/{session}              the session's languages (JSON, for the page)
 //   POST /whep/{session}/{channel}            WHEP (draft-ietf-wish-whep): SDP offer + bearer token -> 201
@@ -26,12 +27,14 @@ struct RouteOptions {
   bool page = false;  // a web_root is configured
   bool hls = false;
   bool whep = false;
+  bool metrics = false;
 };
 
 struct Route {
   enum class Kind {
     kRefuse,       // status + message (+ allow, + bearer challenge)
     kHealth,       // GET /healthz
+    kMetrics,      // GET /metrics: token
     kPage,         // file: a file of the page ("index.html", "vendor/x.js")
     kSessionInfo,  // session
     kHlsMaster,    // session

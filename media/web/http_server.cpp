@@ -152,9 +152,9 @@ void HttpServer::Handle(SoupServerMessage* msg, const std::string& path) {
   const char* method = soup_server_message_get_method(msg);
   const char* auth = soup_message_headers_get_one(in, "Authorization");
   const char* type = soup_message_headers_get_content_type(in, nullptr);
-  const Route route =
-      RouteRequest(HttpRequest{method ? method : "", path, auth ? auth : "", type ? type : ""},
-                   RouteOptions{!options_.web_root.empty(), !options_.hls_dir.empty(), whep_ != nullptr});
+  const Route route = RouteRequest(
+      HttpRequest{method ? method : "", path, auth ? auth : "", type ? type : ""},
+      RouteOptions{!options_.web_root.empty(), !options_.hls_dir.empty(), whep_ != nullptr, bool(options_.metrics)});
   if (path.rfind("/whep/", 0) == 0) {
     soup_message_headers_replace(out, "Access-Control-Allow-Methods", "POST, DELETE, OPTIONS");
     soup_message_headers_replace(out, "Access-Control-Allow-Headers", "Authorization, Content-Type");
@@ -168,7 +168,11 @@ void HttpServer::Handle(SoupServerMessage* msg, const std::string& path) {
       if (route.bearer_challenge) soup_message_headers_replace(out, "WWW-Authenticate", "Bearer");
       return Respond(msg, route.status, "text/plain", route.message + "\n", "no-store");
     case Route::Kind::kHealth:
+      // The same state as grpc.health.v1: a load balancer or probe stops sending new clients.
+      if (options_.serving && !options_.serving()) return Respond(msg, 503, "text/plain", "not serving\n", "no-store");
       return Respond(msg, 200, "text/plain", "ok\n", "no-store");
+    case Route::Kind::kMetrics:
+      return ServeMetrics(msg, route);
     case Route::Kind::kPage:
       return ServeFile(msg, options_.web_root + "/" + route.file, route.content_type,
                        route.file == "index.html" ? "no-cache" : "public, max-age=300");
@@ -195,6 +199,7 @@ void HttpServer::Handle(SoupServerMessage* msg, const std::string& path) {
         return Respond(msg, 404, "text/plain", "no channel " + route.channel + " in session " + route.session + "\n",
                        "no-store");
       }
+      if (route.file != "playlist.m3u8") ++hls_segments_[{route.session, route.channel}];
       // The live playlist changes every segment; a segment never changes while it is listed.
       return ServeFile(msg, options_.hls_dir + "/" + route.session + "/" + route.channel + "/" + route.file,
                        route.content_type, route.file == "playlist.m3u8" ? "public, max-age=1" : "public, max-age=30");
@@ -221,6 +226,26 @@ void HttpServer::ServeFile(SoupServerMessage* msg, const std::string& file, cons
   }
   const std::string body((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   Respond(msg, 200, type.c_str(), body, cache);
+}
+
+void HttpServer::ServeMetrics(SoupServerMessage* msg, const Route& route) {
+  MetricsReply reply = options_.metrics(route.token);
+  if (reply.status != 200) {
+    if (reply.status == 401)
+      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "WWW-Authenticate", "Bearer");
+    return Respond(msg, reply.status, "text/plain", reply.body + "\n", "no-store");
+  }
+  std::string& out = reply.body;
+  // Names are SafeName()s (letters, digits, '-', '_'): nothing to escape in the labels.
+  out += "# HELP tilmash_http_requests_total HTTP requests received (page, WHEP, HLS, health, metrics).\n";
+  out += "# TYPE tilmash_http_requests_total counter\n";
+  out += "tilmash_http_requests_total " + std::to_string(counters_.requests.load(std::memory_order_relaxed)) + "\n";
+  out += "# HELP tilmash_hls_segment_requests_total HLS segments served, by session and channel.\n";
+  out += "# TYPE tilmash_hls_segment_requests_total counter\n";
+  for (const auto& [key, n] : hls_segments_)
+    out += "tilmash_hls_segment_requests_total{session=\"" + key.first + "\",channel=\"" + key.second + "\"} " +
+           std::to_string(n) + "\n";
+  Respond(msg, 200, "text/plain; version=0.0.4; charset=utf-8", out, "no-store");
 }
 
 void HttpServer::ServeSessionInfo(SoupServerMessage* msg, const std::string& session) {

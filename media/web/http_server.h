@@ -4,6 +4,7 @@
 #pragma once
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,12 +21,24 @@ typedef struct _SoupServerMessage SoupServerMessage;
 
 namespace tilmash::web {
 
+struct MetricsReply {
+  int status = 200;
+  std::string body;  // Prometheus text exposition (200) or the reason
+};
+
 struct HttpOptions {
   std::string listen = "127.0.0.1:7380";  // HOST:PORT; port 0 picks a free port
   std::string tls_cert, tls_key;          // PEM files; both empty: plain HTTP (loopback only)
   std::string hls_dir;                    // where the media engine writes HLS; "": no HLS
   int hls_bandwidth = 110000;             // bits/s announced per rendition
   std::string web_root;                   // the listener page's files; "": no page
+  // /healthz: 200 while this says true, 503 otherwise (null: always 200). Called on the HTTP
+  // thread; must not block.
+  std::function<bool()> serving;
+  // /metrics: the daemon's series for a bearer token (200), or 401/403 and the reason; the
+  // server adds its own (HTTP requests, HLS segment requests). Null: no /metrics. Called on
+  // the HTTP thread.
+  std::function<MetricsReply(const std::string& token)> metrics;
 };
 
 // What a WHEP request becomes: 201 with the SDP answer and the resource id, or a status and
@@ -85,6 +98,7 @@ class HttpServer {
   void ServeFile(SoupServerMessage* msg, const std::string& file, const std::string& type, const char* cache);
   void ServeSessionInfo(SoupServerMessage* msg, const std::string& session);
   void ServeWhepOffer(SoupServerMessage* msg, const Route& route);
+  void ServeMetrics(SoupServerMessage* msg, const Route& route);
 
   struct Alive {  // lets a late WHEP answer find out the server is gone
     std::mutex mu;
@@ -100,6 +114,8 @@ class HttpServer {
   WhepBackend* const whep_;
   HttpCounters counters_;
   std::shared_ptr<Alive> alive_;
+  // HLS segments served, per (session, channel) that existed when asked (HTTP thread only).
+  std::map<std::pair<std::string, std::string>, uint64_t> hls_segments_;
   int port_ = 0;
   bool tls_ = false;
   SoupServer* server_ = nullptr;  // owned; created, used and destroyed on thread_

@@ -21,6 +21,7 @@
 #include "fanout_bench.h"
 #include "fanout_delay.h"
 #include "latency.h"
+#include "scrape_bench.h"
 
 using namespace tilmash;
 
@@ -61,12 +62,30 @@ int main(int argc, char** argv) {
   app.add_option("--fill-channels", fill_channels, "their language channels (a console joined in each)")
       ->check(CLI::Range(1, 16));
   app.add_option("--fill-listeners", fill_listeners, "venue multicast members per session");
+
+  std::string scrape_url;
+  int scrape_listeners = 2000, scrapes = 200;
+  app.add_option("--scrape-url", scrape_url, "the daemon's HTTP side (http://HOST:PORT/): time /metrics scrapes");
+  app.add_option("--scrape-listeners", scrape_listeners, "unicast listeners subscribed for the scrape run");
+  app.add_option("--scrapes", scrapes, "scrapes timed")->check(CLI::Range(1, 100000));
   CLI11_PARSE(app, argc, argv);
 
   if (fill_sessions > 0) {
     const std::string problem = bench::FillState(server, fill_sessions, fill_channels, fill_listeners);
     if (!problem.empty()) std::fprintf(stderr, "fill: %s\n", problem.c_str());
     return problem.empty() ? 0 : 1;
+  }
+
+  bench::ScrapeResult scrape;
+  if (!scrape_url.empty()) {
+    scrape = bench::RunScrapeBench(server, scrape_url, pid, scrape_listeners, scrapes);
+    bench::PrintScrape(scrape);
+    if (!scrape.ok) return 1;
+    if (watchers == 0 && mic_presses == 0) {
+      std::printf("bench-control: scrape_listeners=%d scrape_p50_ms=%.2f scrape_p99_ms=%.2f\n", scrape.listeners,
+                  scrape.wall_ms.p50, scrape.wall_ms.p99);
+      return 0;
+    }
   }
 
   if (watchers > 0 || mic_presses > 0) {
@@ -85,9 +104,10 @@ int main(int argc, char** argv) {
     }
     std::printf(
         "bench-control: watch_streams=%d daemon_threads=%d kib_per_stream=%.2f idle_cpu_pct=%.2f "
-        "rekey_all_max_ms=%.1f mic_p99_ms=%.1f mic_churn_p99_ms=%.1f\n",
+        "rekey_all_max_ms=%.1f mic_p99_ms=%.1f mic_churn_p99_ms=%.1f scrape_listeners=%d scrape_p50_ms=%.2f "
+        "scrape_p99_ms=%.2f\n",
         w.streams, w.threads_open, w.rss_per_stream_kib, w.idle_cpu_percent, w.rotation_ms.max, m.quiet_ms.p99,
-        m.churn_ms.p99);
+        m.churn_ms.p99, scrape.listeners, scrape.wall_ms.p50, scrape.wall_ms.p99);
     return ok ? 0 : 1;
   }
 

@@ -1,0 +1,143 @@
+// /metrics from the real daemon: a session with a floor tone, a live console speaking a tone,
+// unicast and multicast listeners; the series follow what was done, the levels are the
+// tones', and Debian's promtool accepts the scrape.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "e2e_support.h"
+#include "http_client.h"
+
+namespace tilmash::testing {
+namespace {
+
+constexpr const char* kGroup = "239.255.42.7";
+
+// The value of the sample whose name and labels are exactly `series` (as written in the
+// scrape, labels in the daemon's order); NaN when it is not there.
+double Value(const std::string& scrape, const std::string& series) {
+  const std::string at = "\n" + series + " ";
+  const auto i = scrape.find(at);
+  if (i == std::string::npos) return std::nan("");
+  const std::string v = scrape.substr(i + at.size(), scrape.find('\n', i + at.size()) - i - at.size());
+  if (v == "-Inf") return -INFINITY;
+  if (v == "+Inf") return INFINITY;
+  return std::strtod(v.c_str(), nullptr);
+}
+
+class MetricsTest : public E2eTest {
+ protected:
+  MetricsTest() : E2eTest({"--multicast-group", kGroup, "--multicast-port", "47340"}) {}
+  std::string Scrape() {
+    auto r = Http(daemon_.http_url() + "metrics", "GET", "", "", daemon_.admin_token());
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.content_type.rfind("text/plain; version=0.0.4", 0), 0u) << r.content_type;
+    return r.body;
+  }
+};
+
+TEST_F(MetricsTest, SeriesFollowTheSessionAndPromtoolAcceptsTheScrape) {
+  // Auth: a token is needed, and it must be staff's.
+  {
+    auto none = Http(daemon_.http_url() + "metrics");
+    EXPECT_EQ(none.status, 401) << none.body;
+    auto forged = Http(daemon_.http_url() + "metrics", "GET", "", "", "not-a-token");
+    EXPECT_EQ(forged.status, 401) << forged.body;
+  }
+  auto session = CreateSession({"ru"}, 440);
+  const std::string sid = session.id();
+  {
+    auto delegate = Mint(v1::DELEGATE, sid);
+    auto r = Http(daemon_.http_url() + "metrics", "GET", "", "", delegate.token());
+    EXPECT_EQ(r.status, 403) << r.body;
+    auto op = Mint(v1::OPERATOR, "");
+    EXPECT_EQ(Http(daemon_.http_url() + "metrics", "GET", "", "", op.token()).status, 200);
+  }
+
+  // A live console on ru speaking 880 Hz at -20 dBFS; two unicast and one multicast listener.
+  auto console = Join(sid, "ru");
+  auto voice = Speak(console.ingest(), 880, -20);
+  ASSERT_TRUE(SetMic(sid, console.console().id(), true).ok());
+  auto a = Listen(sid, "ru");
+  auto b = Listen(sid, "ru");
+  auto f = Listen(sid, "floor");
+  ASSERT_TRUE(a && b && f);
+  ListenerClient::Options mo;
+  mo.grpc_channel = daemon_.channel();
+  mo.session_id = sid;
+  mo.channel = "ru";
+  mo.multicast = true;
+  std::string error;
+  auto m = ListenerClient::Start(mo, &error);
+  ASSERT_TRUE(m) << error;
+  EXPECT_GT(NextLevels(*a, {880})[0], -26) << "the console is on air";
+
+  // Levels are measured every 100 ms: wait (bounded) until both meters have a value.
+  std::string s;
+  const auto t0 = std::chrono::steady_clock::now();
+  do {
+    s = Scrape();
+  } while ((!std::isfinite(Value(s, "tilmash_channel_level_dbfs{session=\"" + sid + "\",channel=\"ru\"}")) ||
+            !std::isfinite(Value(s, "tilmash_channel_level_dbfs{session=\"" + sid + "\",channel=\"floor\"}"))) &&
+           std::chrono::steady_clock::now() - t0 < 3s);
+  const std::string ch = "session=\"" + sid + "\",channel=\"ru\"";
+  const std::string fl = "session=\"" + sid + "\",channel=\"floor\"";
+  EXPECT_EQ(Value(s, "tilmash_channel_listeners{" + ch + ",transport=\"srtp\"}"), 2) << s;
+  EXPECT_EQ(Value(s, "tilmash_channel_listeners{" + ch + ",transport=\"multicast\"}"), 1);
+  EXPECT_EQ(Value(s, "tilmash_channel_listeners{" + ch + ",transport=\"webrtc\"}"), 0);
+  EXPECT_EQ(Value(s, "tilmash_channel_listeners{" + fl + ",transport=\"srtp\"}"), 1);
+  EXPECT_EQ(Value(s, "tilmash_channel_live_console{" + ch + ",console=\"" + console.console().id() + "\"}"), 1);
+  EXPECT_EQ(Value(s, "tilmash_channel_auto_floor{" + ch + "}"), 0);
+  // A -20 dBFS sine: peak -20, RMS -23 dBFS. The floor channel is the tone itself; ru is the
+  // console's decoded voice with the floor ducked 18 dB under it.
+  const double floor_peak = Value(s, "tilmash_channel_peak_dbfs{" + fl + "}");
+  const double floor_rms = Value(s, "tilmash_channel_level_dbfs{" + fl + "}");
+  const double ru_rms = Value(s, "tilmash_channel_level_dbfs{" + ch + "}");
+  std::cout << "[ measured ] levels: floor peak " << floor_peak << " dBFS, RMS " << floor_rms << " dBFS; ru RMS "
+            << ru_rms << " dBFS\n";
+  EXPECT_NEAR(floor_peak, -20, 0.5);
+  EXPECT_NEAR(floor_rms, -23, 0.5);
+  EXPECT_NEAR(ru_rms, -23, 1.5);
+  const std::string src = "session=\"" + sid + "\",source=\"" + console.console().id() + "\"";
+  EXPECT_GT(Value(s, "tilmash_ingest_packets_total{" + src + "}"), 10);
+  EXPECT_EQ(Value(s, "tilmash_ingest_lost_packets{" + src + "}"), 0);
+  EXPECT_GE(Value(s, "tilmash_ingest_jitter_seconds{" + src + "}"), 0);
+  EXPECT_EQ(Value(s, "tilmash_console_link_lost{session=\"" + sid + "\",console=\"" + console.console().id() +
+                         "\",booth=\"ru\"}"),
+            0);
+  EXPECT_EQ(Value(s, "tilmash_floor_backup_active{session=\"" + sid + "\"}"), 0);
+  EXPECT_GT(Value(s, "tilmash_fanout_packets_total"), 0);
+  EXPECT_GT(Value(s, "tilmash_fanout_delay_seconds_count"), 0);
+  EXPECT_EQ(Value(s, "tilmash_grpc_requests_total{method=\"/tilmash.v1.BoothService/SetMic\",code=\"OK\"}"), 1);
+  EXPECT_GE(Value(s, "tilmash_grpc_requests_total{method=\"/tilmash.v1.SessionService/CreateSession\",code=\"OK\"}"),
+            1);
+  EXPECT_GT(Value(s, "process_resident_memory_bytes"), 1e6);
+  EXPECT_GT(Value(s, "tilmash_process_threads"), 3);
+  EXPECT_GT(Value(s, "process_open_fds"), 3);
+  EXPECT_EQ(Value(s, "tilmash_serving"), 1);
+
+  // The mic off: the channel goes back to the floor.
+  ASSERT_TRUE(SetMic(sid, console.console().id(), false).ok());
+  s = Scrape();
+  EXPECT_EQ(Value(s, "tilmash_channel_auto_floor{" + ch + "}"), 1);
+  EXPECT_EQ(s.find("tilmash_channel_live_console{" + ch), std::string::npos);
+
+  // Debian's promtool (package prometheus) lints the scrape: format, names, units, HELP.
+  const std::string file = "/tmp/tilmash-metrics-" + std::to_string(getpid()) + ".txt";
+  std::ofstream(file) << s;
+  FILE* p = popen(("promtool check metrics < " + file + " 2>&1").c_str(), "r");
+  ASSERT_TRUE(p) << "promtool not found: tools/setup installs prometheus";
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  const int rc = pclose(p);
+  std::remove(file.c_str());
+  EXPECT_EQ(rc, 0) << "promtool check metrics:\n" << out;
+}
+
+}  // namespace
+}  // namespace tilmash::testing
