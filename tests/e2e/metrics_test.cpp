@@ -49,7 +49,7 @@ TEST_F(MetricsTest, SeriesFollowTheSessionAndPromtoolAcceptsTheScrape) {
     EXPECT_EQ(forged.status, 401) << forged.body;
   }
   auto session = CreateSession({"ru"}, 440);
-  const std::string sid = session.id();
+  const std::string& sid = session.id();
   {
     auto delegate = Mint(v1::DELEGATE, sid);
     auto r = Http(daemon_.http_url() + "metrics", "GET", "", "", delegate.token());

@@ -63,14 +63,20 @@ ScrapeResult RunScrapeBench(const std::string& server, const std::string& http, 
   const auto colon = http.rfind(':');
   const std::string host = http.substr(7, colon - 7);
   const int port = std::atoi(http.c_str() + colon + 1);
-  // Where every listener's packets go: one socket nobody reads (the kernel drops what overflows).
+  // Where every listener's packets go: one socket nobody reads (the kernel drops what overflows),
+  // bound to every address so each listener can have an endpoint of its own (127.0.x.y: one
+  // stream per destination, a second Subscribe to the same one would replace the first).
   const int sink = socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
   socklen_t len = sizeof a;
-  bind(sink, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  getsockname(sink, reinterpret_cast<sockaddr*>(&a), &len);
+  if (bind(sink, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(sink, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    r.error = "cannot bind the listeners' sink socket";
+    close(sink);
+    return r;
+  }
   const int sink_port = ntohs(a.sin_port);
 
   auto admin = client::Connect(server);
@@ -102,7 +108,7 @@ ScrapeResult RunScrapeBench(const std::string& server, const std::string& http, 
         v1::SubscribeRequest req;
         req.set_session_id(session.id());
         req.set_channel(languages[std::size_t(i) % languages.size()]);
-        req.mutable_endpoint()->set_host("127.0.0.1");
+        req.mutable_endpoint()->set_host("127.0." + std::to_string(1 + i / 250) + "." + std::to_string(1 + i % 250));
         req.mutable_endpoint()->set_port(uint32_t(sink_port));
         v1::SubscribeResponse resp;
         if (!subscribe->Subscribe(&ctx, req, &resp).ok()) ++failed;
@@ -111,6 +117,19 @@ ScrapeResult RunScrapeBench(const std::string& server, const std::string& http, 
   for (auto& t : callers) t.join();
   if (failed > 0) r.error = std::to_string(failed.load()) + " Subscribe calls failed";
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Every one of them is a listener of its own at scrape time.
+  if (r.error.empty()) {
+    grpc::ClientContext ctx;
+    client::SetDeadline(ctx);
+    v1::GetSessionRequest req;
+    req.set_session_id(session.id());
+    v1::Session now;
+    uint32_t counted = 0;
+    if (sessions->GetSession(&ctx, req, &now).ok())
+      for (const auto& c : now.channels()) counted += c.listener_count();
+    if (counted != uint32_t(listeners))
+      r.error = std::to_string(counted) + " listeners at scrape time, not " + std::to_string(listeners);
+  }
   if (r.error.empty()) {
     r.bytes = Get(host, port, token);  // warm-up (and the size)
     if (r.bytes == 0) r.error = "GET " + http + "metrics did not answer 200";
