@@ -32,7 +32,8 @@ grpc::Status SessionServiceImpl::CreateSession(grpc::ServerContext* ctx, const v
     if (req->has_floor_duck_db()) spec.floor_duck_db = req->floor_duck_db();
     auto created = registry_.Create(spec);
     if (!created.ok()) return ToGrpc(created.status());
-    ToProto(created.value(), resp);
+    // The creator sets up the sound desk: an SRTP floor's key is in the answer, as in SetFloorSource's.
+    ToProto(created.value(), resp, /*include_keys=*/true);
     log::Get("grpc")->info("session {} '{}' created with {} channels", resp->id(), resp->name(), resp->channels_size());
     return grpc::Status::OK;
   });

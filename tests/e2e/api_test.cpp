@@ -167,6 +167,23 @@ TEST_F(E2eTest, AnOperatorChosenSessionIdNamesTheSessionEverywhere) {
   }
 }
 
+TEST_F(E2eTest, CreatingASessionWithAnSrtpFloorAnswersWithTheDesksKey) {
+  grpc::ClientContext ctx;
+  v1::CreateSessionRequest req;
+  req.set_name("SRTP desk");
+  req.add_languages("ru");
+  req.mutable_floor_source()->mutable_rtp()->set_srtp(true);
+  v1::Session s;
+  ASSERT_TRUE(daemon_.sessions().CreateSession(&ctx, req, &s).ok());
+  ASSERT_TRUE(s.floor_ingest().has_srtp());
+  EXPECT_EQ(s.floor_ingest().srtp().master_key().size(), 30u) << "the creator sets up the desk with this key";
+  auto desk = Speak(s.floor_ingest(), 660);
+  auto l = Listen(s.id(), "floor");
+  ASSERT_TRUE(l);
+  EXPECT_GT(NextLevels(*l, {660})[0], -30) << "the desk, keyed from CreateSession's answer, is heard";
+  EXPECT_EQ(CountersOf(daemon_, s.id(), "floor").dropped_srtp_auth(), 0u);
+}
+
 TEST_F(E2eTest, UnknownSessionChannelConsoleListenerAreNotFound) {
   auto session = CreateSession({"ru"}, 440);
   {

@@ -81,6 +81,8 @@ std::string IngestText(const v1::IngestEndpoint& ingest) {
   if (ingest.has_srtp() && !ingest.srtp().master_key().empty()) {
     const std::string& key = ingest.srtp().master_key();
     text += " " + SuiteText(ingest.srtp().suite()) + " key " + client::Base64(key);
+  } else if (ingest.has_srtp()) {
+    text += " " + SuiteText(ingest.srtp().suite()) + " (key not shown to this caller)";
   } else {
     text += " plain RTP";
   }
