@@ -53,6 +53,9 @@ void CheckRoute(const Route& r) {
       CHECK(r.kind == Route::Kind::kWhepOffer || tilmash::web::SafeName(r.resource));
       CHECK(!r.token.empty());
       break;
+    case Route::Kind::kMetrics:
+      CHECK(!r.token.empty());  // never answered without a bearer token
+      break;
     case Route::Kind::kHealth:
     case Route::Kind::kWhepOptions:
       break;
