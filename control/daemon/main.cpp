@@ -73,17 +73,8 @@ std::string ScrapeMetrics(const domain::SessionRegistry& registry, const graph::
     if (!session.ok()) continue;  // ended meanwhile
     sessions.push_back(metrics::SessionSample{std::move(view), session.value()->Stats()});
   }
-  const auto f = media.fanout().Stats();
   domain::MediaStats node;
-  node.listener_packets_sent = f.packets_sent;
-  node.listener_send_errors = f.send_errors;
-  node.listener_packets_dropped = f.packets_dropped;
-  node.fanout_ring_overflows = f.ring_overflows;
-  node.fanout_backlog_drops = f.backlog_drops;
-  node.listener_packets_late = f.late_dropped;
-  node.fanout_delay_samples = f.delay.samples;
-  node.fanout_delay_buckets = f.delay.buckets;
-  node.fanout_delay_sum_s = f.delay.sum_s;
+  graph::AddFanoutStats(media.fanout().Stats(), &node);
   metrics::MetricsText out;
   out.Family("tilmash_build_info", "gauge", "The daemon's version (always 1).");
   out.Sample("tilmash_build_info", {{"version", TILMASH_VERSION}}, 1);

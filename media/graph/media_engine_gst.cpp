@@ -5,6 +5,22 @@
 
 namespace tilmash::graph {
 
+void AddFanoutStats(const fanout::FanoutStats& f, domain::MediaStats* stats) {
+  stats->listener_packets_sent = f.packets_sent;
+  stats->listener_send_errors = f.send_errors;
+  stats->listener_packets_dropped = f.packets_dropped;
+  stats->fanout_ring_overflows = f.ring_overflows;
+  stats->fanout_backlog_drops = f.backlog_drops;
+  stats->listener_packets_late = f.late_dropped;
+  stats->fanout_delay_p50_us = f.delay.p50_us;
+  stats->fanout_delay_p99_us = f.delay.p99_us;
+  stats->fanout_delay_max_us = f.delay.max_us;
+  stats->fanout_delay_samples = f.delay.samples;
+  stats->fanout_delay_over_range = f.delay.over_range;
+  stats->fanout_delay_buckets = f.delay.buckets;
+  stats->fanout_delay_sum_s = f.delay.sum_s;
+}
+
 std::unique_ptr<MediaEngineGst> MediaEngineGst::Create(const GraphConfig& config, std::string* error) {
   std::vector<std::string> extra;
   if (!config.hls_dir.empty()) extra = {"voaacenc", "aacparse", "hlssink2"};

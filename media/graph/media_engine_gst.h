@@ -14,6 +14,9 @@
 
 namespace tilmash::graph {
 
+// The node's fan-out counters in the domain's terms (GetSessionStats, /metrics).
+void AddFanoutStats(const fanout::FanoutStats& f, domain::MediaStats* stats);
+
 class MediaEngineGst : public domain::MediaEngine {
  public:
   // Fails (with the reason) when a plugin is missing or the media address cannot be bound.

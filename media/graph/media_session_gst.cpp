@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "graph/media_engine_gst.h"
 #include "log/log.h"
 #include "sdp/whep_sdp.h"
 
@@ -358,20 +359,7 @@ domain::MediaStats MediaSessionGst::Stats() const {
   if (floor_guard_) stats.ingest.push_back(CountersOf(*floor_guard_));
   if (floor_backup_guard_) stats.ingest.push_back(CountersOf(*floor_backup_guard_));
   // Fan-out counters are node-wide: one sender serves every session.
-  const auto f = core_->fanout->Stats();
-  stats.listener_packets_sent = f.packets_sent;
-  stats.listener_send_errors = f.send_errors;
-  stats.listener_packets_dropped = f.packets_dropped;
-  stats.fanout_ring_overflows = f.ring_overflows;
-  stats.fanout_backlog_drops = f.backlog_drops;
-  stats.listener_packets_late = f.late_dropped;
-  stats.fanout_delay_p50_us = f.delay.p50_us;
-  stats.fanout_delay_p99_us = f.delay.p99_us;
-  stats.fanout_delay_max_us = f.delay.max_us;
-  stats.fanout_delay_samples = f.delay.samples;
-  stats.fanout_delay_over_range = f.delay.over_range;
-  stats.fanout_delay_buckets = f.delay.buckets;
-  stats.fanout_delay_sum_s = f.delay.sum_s;
+  AddFanoutStats(core_->fanout->Stats(), &stats);
   for (const auto& [channel, meter] : levels_)
     stats.levels.push_back(domain::ChannelLevel{channel, meter->rms_dbfs(), meter->peak_dbfs()});
   return stats;

@@ -4,6 +4,10 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -15,6 +19,7 @@
 #include "client/listener_client.h"
 #include "client/rtp_sender.h"
 #include "daemon_process.h"
+#include "rtp/srtp_context.h"
 
 namespace tilmash::testing {
 
@@ -38,6 +43,27 @@ inline v1::IngestCounters CountersOf(DaemonProcess& d, const std::string& sessio
     if (c.source() == source) return c;
   ADD_FAILURE() << "no ingest counters for " << source;
   return {};
+}
+
+// Whether a UDP port on loopback is free.
+inline bool CanBind(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+// An even port with its RTCP neighbour free (ffmpeg binds both).
+inline uint16_t FreePortPair() {
+  for (int i = 0; i < 200; ++i) {
+    uint16_t p = uint16_t(20000 + 2 * (rtp::RandomU32() % 20000));
+    if (CanBind(p) && CanBind(uint16_t(p + 1))) return p;
+  }
+  return 0;
 }
 
 class E2eTest : public ::testing::Test {
@@ -125,6 +151,7 @@ class E2eTest : public ::testing::Test {
     return l;
   }
 
+ public:
   // Levels (dBFS) of `hz` in the next `ms` of audio the listener decodes from now on.
   static std::vector<double> NextLevels(ListenerClient& l, const std::vector<double>& hz, int ms = 200) {
     const std::size_t start = l.SampleCount();
@@ -136,6 +163,7 @@ class E2eTest : public ::testing::Test {
     return out;
   }
 
+ protected:
   DaemonProcess daemon_;
 };
 

@@ -13,26 +13,6 @@
 namespace tilmash::testing {
 namespace {
 
-bool CanBind(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(fd);
-  return ok;
-}
-
-// An even port with its RTCP neighbour free (ffmpeg binds both).
-uint16_t FreePortPair() {
-  for (int i = 0; i < 200; ++i) {
-    uint16_t p = uint16_t(20000 + 2 * (rtp::RandomU32() % 20000));
-    if (CanBind(p) && CanBind(uint16_t(p + 1))) return p;
-  }
-  return 0;
-}
-
 TEST_F(E2eTest, SubscribeSdpPlaysInFfmpeg) {
   if (std::system("command -v ffmpeg >/dev/null 2>&1") != 0)
     GTEST_FAIL() << "ffmpeg is not installed (tools/setup installs it)";

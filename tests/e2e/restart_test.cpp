@@ -24,37 +24,6 @@ std::string TempDir() {
   return mkdtemp(dir) ? std::string(dir) : std::string();
 }
 
-bool CanBind(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(fd);
-  return ok;
-}
-
-// An even port with its RTCP neighbour free (ffmpeg binds both).
-uint16_t FreePortPair() {
-  for (int i = 0; i < 200; ++i) {
-    const uint16_t p = uint16_t(20000 + 2 * (rtp::RandomU32() % 20000));
-    if (CanBind(p) && CanBind(uint16_t(p + 1))) return p;
-  }
-  return 0;
-}
-
-// Levels (dBFS) of `hz` in the next `ms` of audio the listener decodes from now on.
-std::vector<double> Levels(ListenerClient& l, const std::vector<double>& hz, int ms) {
-  const std::size_t start = l.SampleCount();
-  const std::size_t n = std::size_t(ms) * 48;
-  EXPECT_TRUE(l.WaitForSamples(start + n, 5s)) << "no audio reached the listener";
-  auto x = l.Samples(start, n);
-  std::vector<double> out;
-  for (double f : hz) out.push_back(audio::ToneLevelDb(x, f));
-  return out;
-}
-
 std::vector<std::string> Flags(const std::string& state) {
   return {"--state-dir", state + "/state", "--token-secret-file", state + "/token.key"};
 }
@@ -146,7 +115,7 @@ TEST(Restart, Kill9BringsEverythingBackAndListenersHearItWithTheirOldKeys) {
   std::thread ffmpeg_thread([&] { ffmpeg_code = std::system(ffmpeg.c_str()); });
 
   ASSERT_TRUE(listener->WaitForSamples(48000, 5s)) << "no audio before the restart";
-  const auto before = Levels(*listener, {kVoiceHz, kFloorHz}, 200);
+  const auto before = E2eTest::NextLevels(*listener, {kVoiceHz, kFloorHz}, 200);
   EXPECT_GT(before[0], -26) << "the interpreter is on air before the restart";
 
   // kill -9, then the same command line.
@@ -194,7 +163,7 @@ TEST(Restart, Kill9BringsEverythingBackAndListenersHearItWithTheirOldKeys) {
   EXPECT_GT(seq_step, 0u);
   EXPECT_LT(seq_step, 3000u) << "the sequence continues forward (a gap a receiver conceals)";
   EXPECT_EQ(listener->stats().auth_failures, 0u) << "same key, right ROC";
-  const auto after = Levels(*listener, {kVoiceHz, kFloorHz}, 300);
+  const auto after = E2eTest::NextLevels(*listener, {kVoiceHz, kFloorHz}, 300);
   EXPECT_GT(after[0], -26) << "the live mic stayed live: the interpreter (its sender never stopped) is heard";
   EXPECT_LT(after[1], after[0] - 10) << "the floor stays ducked under the interpreter";
 
