@@ -231,22 +231,27 @@ Status Session::SetFloorSources(const FloorSource& primary, const FloorSource& b
       f.key = ports_.keys->NewKey(CryptoSuite::kAesCm128HmacSha1_80);
     return f;
   };
+  if (Status s = InstallFloor(spec(primary), spec(backup), select); !s.ok()) return s;
+  Emit(FloorChanged{floor_language_, floor_source_, floor_backup_});
+  ApplyFloor();
+  return Save();
+}
+
+Status Session::InstallFloor(const FloorSpec& primary, const FloorSpec& backup, FloorSelect select) {
   const uint64_t generation = floor_generation_ + 1;
-  auto ingest = media_->SetFloorSource(spec(primary), spec(backup), [session = weak_from_this(), generation](bool up) {
+  auto ingest = media_->SetFloorSource(primary, backup, [session = weak_from_this(), generation](bool up) {
     if (auto s = session.lock()) s->FloorPrimaryLink(generation, up);
   });
   if (!ingest.ok()) return ingest.status();
   floor_generation_ = generation;
-  floor_source_ = primary;
+  floor_source_ = primary.source;
   floor_ingest_ = ingest.value().primary;
-  floor_backup_ = backup;
+  floor_backup_ = backup.source;
   floor_backup_ingest_ = ingest.value().backup;
   floor_select_ = select;
   floor_primary_lost_ = false;
   floor_on_air_ = FloorActive::kPrimary;  // new sources start on the primary
-  Emit(FloorChanged{floor_language_, floor_source_, floor_backup_});
-  ApplyFloor();
-  return Save();
+  return Status::Ok();
 }
 
 Status Session::SelectFloor(FloorSelect select) {

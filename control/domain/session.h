@@ -255,6 +255,11 @@ class Session : public std::enable_shared_from_this<Session> {
   static ListenerStreamSpec StreamSpec(std::string label, ChannelName channel, Endpoint endpoint, SrtpKeying key,
                                        uint32_t ssrc, const StreamAnchor& anchor, bool resume);
   void RestoreConsole(const StoredConsole& stored, RestoreReport& report);
+  // Puts the floor's sources on the media side (keys, SSRCs and ports as given, new ports for
+  // 0) and takes them as the session's floor, on the primary with `select` (mu_ held).
+  Status InstallFloor(const FloorSpec& primary, const FloorSpec& backup, FloorSelect select);
+  // What a console's ingest calls when its link goes and comes back.
+  LinkCallback ConsoleLinkCallback(const ConsoleId& id);
   void RestoreListener(const ListenerRecord& stored, RestoreReport& report);
 
   // Delivers the outbox to the event sink, one publisher at a time (order kept), never with mu_ held.

@@ -208,10 +208,8 @@ Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
   c.view.output_channel = booth;
   SrtpKeying key = ports_.keys->NewKey(CryptoSuite::kAesCm128HmacSha1_80);
   // Its ingest and return feed keep their SSRC, keys and ports across a restart.
-  auto input = media_->AddConsole(c.view.id, OutputsOf(booth), key, ports_.keys->NewSsrc(),
-                                  [session = weak_from_this(), id = c.view.id](bool up) {
-                                    if (auto s = session.lock()) s->ConsoleLink(id, up);
-                                  });
+  auto input =
+      media_->AddConsole(c.view.id, OutputsOf(booth), key, ports_.keys->NewSsrc(), ConsoleLinkCallback(c.view.id));
   if (!input.ok()) return input.status();
   c.input = std::move(input).value();
   if (req.return_endpoint) {
@@ -240,6 +238,12 @@ Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
   }
   const ConsoleState& added = consoles_.at(id);
   return JoinedConsole{added.view, added.input->ingest(), added.return_feed};
+}
+
+LinkCallback Session::ConsoleLinkCallback(const ConsoleId& id) {
+  return [session = weak_from_this(), id](bool up) {
+    if (auto s = session.lock()) s->ConsoleLink(id, up);
+  };
 }
 
 void Session::ConsoleLink(const ConsoleId& console, bool up) {

@@ -125,30 +125,18 @@ Result<RestoreReport> Session::Restore(const SessionRecord& record, const std::v
     };
     FloorSpec primary = spec(record.floor_source, record.floor_ingest);
     FloorSpec backup = spec(record.floor_backup, record.floor_backup_ingest);
-    const uint64_t generation = floor_generation_ + 1;
-    auto on_primary = [session = weak_from_this(), generation](bool up) {
-      if (auto s = session.lock()) s->FloorPrimaryLink(generation, up);
-    };
-    auto ingest = media_->SetFloorSource(primary, backup, on_primary);
-    if (!ingest.ok() && (primary.port || backup.port)) {
+    Status installed = InstallFloor(primary, backup, record.floor_select);
+    if (!installed.ok() && (primary.port || backup.port)) {
       report.problems.push_back("floor ingest ports " + std::to_string(primary.port) + "/" +
-                                std::to_string(backup.port) + ": " + ingest.status().message() +
+                                std::to_string(backup.port) + ": " + installed.message() +
                                 "; the floor now has new ports");
       primary.port = backup.port = 0;
-      ingest = media_->SetFloorSource(primary, backup, on_primary);
+      installed = InstallFloor(primary, backup, record.floor_select);
     }
-    if (ingest.ok()) {
-      floor_generation_ = generation;
-      floor_source_ = record.floor_source;
-      floor_ingest_ = ingest.value().primary;
-      floor_backup_ = record.floor_backup;
-      floor_backup_ingest_ = ingest.value().backup;
-      floor_select_ = record.floor_select;
-      floor_on_air_ = FloorActive::kPrimary;
+    if (installed.ok())
       ApplyFloor();
-    } else {
-      report.problems.push_back("floor source: " + ingest.status().message());
-    }
+    else
+      report.problems.push_back("floor source: " + installed.message());
   }
   interlock_ = record.interlock;
   on_air_ = record.on_air;
@@ -192,9 +180,7 @@ void Session::RestoreConsole(const StoredConsole& stored, RestoreReport& report)
   c.view = v;
   c.owner = stored.owner;
   const SrtpKeying key = stored.ingest.srtp.value_or(SrtpKeying{});
-  auto on_link = [session = weak_from_this(), id = v.id](bool up) {
-    if (auto s = session.lock()) s->ConsoleLink(id, up);
-  };
+  const LinkCallback on_link = ConsoleLinkCallback(v.id);
   auto input =
       media_->AddConsole(v.id, OutputsOf(v.booth), key, stored.ingest.ssrc, on_link, stored.ingest.endpoint.port);
   if (!input.ok() && stored.ingest.endpoint.port != 0) {

@@ -59,15 +59,6 @@ class BoothE2eTest : public E2eTest {
     return daemon_.booths().SelectInput(&ctx, req, &c);
   }
 
-  v1::Session Get(const std::string& session) {
-    grpc::ClientContext ctx;
-    v1::GetSessionRequest req;
-    req.set_session_id(session);
-    v1::Session s;
-    EXPECT_TRUE(daemon_.sessions().GetSession(&ctx, req, &s).ok());
-    return s;
-  }
-
   template <class Receiver>
   static std::vector<double> Next(Receiver& r, const std::vector<double>& hz, int ms = 200) {
     const std::size_t start = r.SampleCount();
@@ -117,7 +108,7 @@ TEST_F(BoothE2eTest, RelayThroughTheRuPivotReachesTheUzListenerWithGenerations01
   EXPECT_GT(delegate[2], -24) << "the uz delegate hears the uz interpreter";
   EXPECT_LT(delegate[1], delegate[2] - 30) << "the pivot does not leak into uz";
 
-  auto s = Get(session.id());
+  auto s = GetSession(session.id());
   std::map<std::string, const v1::Channel*> ch;
   for (const auto& c : s.channels()) ch[c.language()] = &c;
   EXPECT_EQ(ch["ru"]->relay_generation(), 0);
@@ -196,7 +187,7 @@ TEST_F(BoothE2eTest, ALostConsoleLinkPutsTheFloorOnItsChannelAndTheVoiceComesBac
       if (c.id() == a.id()) return c;
     return v1::Console();
   };
-  EXPECT_FALSE(console_of(Get(session.id())).link_lost());
+  EXPECT_FALSE(console_of(GetSession(session.id())).link_lost());
 
   // Frame by frame over `ms` from sample `from`: the longest run of frames where neither the
   // interpreter nor the floor is at full level, and how many frames each was at full level.
@@ -224,14 +215,14 @@ TEST_F(BoothE2eTest, ALostConsoleLinkPutsTheFloorOnItsChannelAndTheVoiceComesBac
   const std::size_t down_at = l->SampleCount();
   a.voice->SetLinkDown(true);
   const Run down = measure(down_at, 800);
-  const v1::Console lost = console_of(Get(session.id()));
+  const v1::Console lost = console_of(GetSession(session.id()));
   EXPECT_TRUE(lost.link_lost()) << "the console shows its lost link";
   EXPECT_EQ(lost.mic(), v1::MIC_LIVE) << "and its mic stays live";
 
   const std::size_t up_at = l->SampleCount();
   a.voice->SetLinkDown(false);
   const Run up = measure(up_at, 600);
-  EXPECT_FALSE(console_of(Get(session.id())).link_lost());
+  EXPECT_FALSE(console_of(GetSession(session.id())).link_lost());
 
   std::cout << "[ measured ] link lost: " << down.longest_gap * 10 << " ms with neither the interpreter nor the floor "
             << "at full level (last voice frame " << down.last_voice << ", floor at full level from frame "

@@ -125,6 +125,15 @@ class E2eTest : public ::testing::Test {
     return s;
   }
 
+  v1::Session GetSession(const std::string& session) {
+    grpc::ClientContext ctx;
+    v1::GetSessionRequest req;
+    req.set_session_id(session);
+    v1::Session s;
+    EXPECT_TRUE(daemon_.sessions().GetSession(&ctx, req, &s).ok());
+    return s;
+  }
+
   grpc::Status SetMic(const std::string& session, const std::string& console, bool live) {
     grpc::ClientContext ctx;
     v1::SetMicRequest req;

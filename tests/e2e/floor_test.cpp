@@ -25,15 +25,6 @@ class FloorE2eTest : public E2eTest {
     return daemon_.sessions().SetFloorSource(&ctx, req, out);
   }
 
-  v1::Session Get(const std::string& session) {
-    grpc::ClientContext ctx;
-    v1::GetSessionRequest req;
-    req.set_session_id(session);
-    v1::Session s;
-    EXPECT_TRUE(daemon_.sessions().GetSession(&ctx, req, &s).ok());
-    return s;
-  }
-
   static v1::FloorSource Srtp() {
     v1::FloorSource s;
     s.mutable_rtp()->set_srtp(true);
@@ -89,14 +80,14 @@ TEST_F(FloorE2eTest, PrimaryLossGoesToTheBackupWithin200msAndTheStablePrimaryRet
   auto levels = NextLevels(*floor, {kPrimary, kBackup}, 300);
   EXPECT_GT(levels[0], -23) << "the primary is on air";
   EXPECT_LT(levels[1], -50) << "the backup is not";
-  EXPECT_EQ(Get(session.id()).floor_active(), v1::FLOOR_ACTIVE_PRIMARY);
+  EXPECT_EQ(GetSession(session.id()).floor_active(), v1::FLOOR_ACTIVE_PRIMARY);
 
   // The primary's packets stop.
   const std::size_t down_at = floor->SampleCount(), ru_down_at = ru->SampleCount();
   desk->SetLinkDown(true);
   const Run down = Measure(*floor, down_at, 800);
   const Run ru_down = Measure(*ru, ru_down_at, 800);
-  const v1::Session lost = Get(session.id());
+  const v1::Session lost = GetSession(session.id());
   EXPECT_EQ(lost.floor_active(), v1::FLOOR_ACTIVE_BACKUP);
   EXPECT_TRUE(lost.floor_primary_lost());
   EXPECT_EQ(lost.floor_active_reason(), "primary lost");
@@ -105,7 +96,7 @@ TEST_F(FloorE2eTest, PrimaryLossGoesToTheBackupWithin200msAndTheStablePrimaryRet
   const std::size_t up_at = floor->SampleCount();
   desk->SetLinkDown(false);
   const Run up = Measure(*floor, up_at, kReturnMs + 900);
-  EXPECT_EQ(Get(session.id()).floor_active(), v1::FLOOR_ACTIVE_PRIMARY);
+  EXPECT_EQ(GetSession(session.id()).floor_active(), v1::FLOOR_ACTIVE_PRIMARY);
 
   std::cout << "[ measured ] floor loss: " << down.longest_gap * 10
             << " ms with neither source at full level at the floor listener (" << ru_down.longest_gap * 10
@@ -158,7 +149,7 @@ TEST_F(FloorE2eTest, TheTechniciansOverrideForcesEitherSourceAndKeepsThePorts) {
   const std::size_t from = floor->SampleCount();
   const Run forced = Measure(*floor, from, 500);
   EXPECT_EQ(forced.backup, 0) << "forced to the primary, the backup stays off air";
-  EXPECT_TRUE(Get(session.id()).floor_primary_lost()) << "the loss is still shown";
+  EXPECT_TRUE(GetSession(session.id()).floor_primary_lost()) << "the loss is still shown";
 
   // Back to auto: the primary is lost, so the backup goes on air.
   ASSERT_TRUE(SetFloor(session.id(), nullptr, nullptr, v1::FLOOR_SELECT_AUTO, &s).ok());
