@@ -62,6 +62,9 @@ gboolean MediaThread::Drain(gpointer self) {
     more = !t->queue_.empty();  // this source stays attached; Post attaches none meanwhile
   }
   for (auto& fn : batch) {
+    // Counted off as it starts: an Invoke that has returned is no longer part of the backlog
+    // (counting it off after fn() raced with the caller reading the backlog).
+    t->backlog_.fetch_sub(1, std::memory_order_relaxed);
     // Nothing crosses the media thread as an exception: one bad piece of work (a bug, an
     // allocation failure) is counted and logged, and every session goes on.
     try {
@@ -73,7 +76,6 @@ gboolean MediaThread::Drain(gpointer self) {
       t->failures_.fetch_add(1, std::memory_order_relaxed);
       log::Get("gst")->error("media thread: work failed with an unknown exception");
     }
-    t->backlog_.fetch_sub(1, std::memory_order_relaxed);
   }
   return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }

@@ -28,7 +28,7 @@ class MediaThread {
   void Invoke(const std::function<void()>& fn);
   // Runs fn on the media thread later.
   void Post(std::function<void()> fn);
-  // Posted work not yet run: callers refuse new graph work past a limit rather than queue
+  // Posted work not yet started: callers refuse new graph work past a limit rather than queue
   // minutes of it (and the sockets it holds).
   std::size_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
   bool OnMediaThread() const { return std::this_thread::get_id() == thread_.get_id(); }
