@@ -54,6 +54,7 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
                                  "floor_return_ms",
                                  "drain_s",
                                  "log_level",
+                                 "log_format",
                                  "demo",
                                  "plaintext",
                                  "tls_cert",
@@ -98,7 +99,8 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
          Read(root, "floor_loss_ms", &c->floor_loss_ms, path, error) &&
          Read(root, "floor_return_ms", &c->floor_return_ms, path, error) &&
          Read(root, "drain_s", &c->drain_s, path, error) && Read(root, "log_level", &c->log_level, path, error) &&
-         Read(root, "demo", &c->demo, path, error) && Read(root, "fanout_threads", &c->fanout_threads, path, error) &&
+         Read(root, "log_format", &c->log_format, path, error) && Read(root, "demo", &c->demo, path, error) &&
+         Read(root, "fanout_threads", &c->fanout_threads, path, error) &&
          Read(root, "fanout_max_backlog_ms", &c->fanout_max_backlog_ms, path, error) &&
          Read(root, "max_listeners", &c->max_listeners, path, error) &&
          Read(root, "listener_lease_ms", &c->listener_lease_ms, path, error) &&
@@ -150,6 +152,7 @@ std::string Validate(const Config& c) {
   if (c.floor_loss_ms != 0 && (c.floor_loss_ms < 20 || c.floor_loss_ms > 10000))
     return "floor_loss_ms must be 0 (never) or between 20 and 10000";
   if (c.floor_return_ms < 0 || c.floor_return_ms > 600000) return "floor_return_ms must be between 0 and 600000";
+  if (c.log_format != "text" && c.log_format != "json") return "log_format must be text or json";
   if (c.drain_s < 0 || c.drain_s > 3600) return "drain_s must be between 0 and 3600";
   if (c.state_dir.empty()) return "state_dir must be a directory, or none (memory only)";
   if (c.grpc_listen.find(':') == std::string::npos) return "grpc_listen must be HOST:PORT";

@@ -59,6 +59,7 @@ struct Config {
   bool hls = false;
   std::string hls_dir;
   std::string log_level = "info";  // "info" or "info,mix=debug"
+  std::string log_format = "text";  // "text" or "json" (one object per line)
   bool demo = false;
   // Security: TLS unless plaintext is asked for (loopback only).
   bool plaintext = false;

@@ -130,6 +130,8 @@ int main(int argc, char** argv) {
   app.add_flag("--hls", config.hls, "HLS per channel (1 s AAC segments in a private temporary directory)");
   app.add_option("--hls-dir", config.hls_dir, "HLS per channel, segments in this directory");
   app.add_option("--log-level", config.log_level, "level, or per component: info,mix=debug,fanout=trace");
+  app.add_option("--log-format", config.log_format,
+                 "text, or json: one object per line {time, level, component, session, message, fields}");
   app.add_flag("--demo", config.demo, "create the embedded demo session (id 'demo': en, ru, kk; floor over RTP)");
   app.add_flag("--plaintext", config.plaintext, "no TLS (allowed on a loopback --grpc-listen only)");
   app.add_option("--tls-cert", config.tls_cert, "server certificate (PEM)");
@@ -163,6 +165,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string error;
+  if (!log::SetFormat(config.log_format, &error)) {
+    std::cerr << "tilmashd: --log-format: " << error << "\n";
+    return 2;
+  }
   if (!log::Configure(config.log_level, &error)) {
     std::cerr << "tilmashd: --log-level: " << error << "\n";
     return 2;

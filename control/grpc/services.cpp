@@ -34,7 +34,8 @@ grpc::Status SessionServiceImpl::CreateSession(grpc::ServerContext* ctx, const v
     if (!created.ok()) return ToGrpc(created.status());
     // The creator sets up the sound desk: an SRTP floor's key is in the answer, as in SetFloorSource's.
     ToProto(created.value(), resp, /*include_keys=*/true);
-    log::Get("grpc")->info("session {} '{}' created with {} channels", resp->id(), resp->name(), resp->channels_size());
+    log::Get("grpc")->info("session {}: created name='{}' channels={}", resp->id(), resp->name(),
+                           resp->channels_size());
     return grpc::Status::OK;
   });
 }

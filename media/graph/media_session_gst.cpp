@@ -260,9 +260,9 @@ Result<domain::FloorIngests> MediaSessionGst::SetFloorSource(const domain::Floor
   SessionCore::Post(core_, "change the floor source",
                     [plan = std::move(plan)](SessionGraph& g) mutable { return g.SetFloorSource(std::move(plan)); });
   if (ingests.primary)
-    log::Get("floor")->info("session {}: floor RTP ingest on port {}", core_->session, ingests.primary->endpoint.port);
+    log::Get("floor")->info("session {}: floor RTP ingest port={}", core_->session, ingests.primary->endpoint.port);
   if (ingests.backup)
-    log::Get("floor")->info("session {}: floor backup RTP ingest on port {}", core_->session,
+    log::Get("floor")->info("session {}: floor backup RTP ingest port={}", core_->session,
                             ingests.backup->endpoint.port);
   return ingests;
 }
@@ -277,7 +277,7 @@ void MediaSessionGst::SelectFloor(domain::FloorActive active) {
       std::max(RunningTimeNow(floor_primary_gain_->element()), RunningTimeNow(floor_backup_gain_->element()));
   floor_primary_gain_->RampTo(backup ? 0.0 : 1.0, at, fade);
   floor_backup_gain_->RampTo(backup ? 1.0 : 0.0, at, fade);
-  log::Get("floor")->info("session {}: floor on air: {}", core_->session, backup ? "backup" : "primary");
+  log::Get("floor")->info("session {}: floor on air source={}", core_->session, backup ? "backup" : "primary");
 }
 
 Result<std::unique_ptr<domain::ConsoleInput>> MediaSessionGst::AddConsole(

@@ -109,9 +109,10 @@ gboolean SessionGraph::OnLinkPoll(gpointer data) {
     if (up == c->link_up) continue;
     c->link_up = up;
     if (up)
-      Log()->info("session {}: console {}: packets again, link back", self->session_, id);
+      Log()->info("session {}: link back, packets again console={}", self->session_, id);
     else
-      Log()->warn("session {}: console {}: no packets for {} ms, link lost", self->session_, id, (now - last) / 1000);
+      Log()->warn("session {}: link lost, its channel goes to the floor console={} silent_ms={}", self->session_, id,
+                  (now - last) / 1000);
     if (c->on_link) changed.emplace_back(c->on_link, up);
   }
   // After the walk: what a callback posts runs later, but it must not see a half-walked map.
@@ -281,8 +282,7 @@ gboolean SessionGraph::OnFloorPoll(gpointer data) {
     if (!gap) return G_SOURCE_CONTINUE;
     self->floor_primary_up_ = false;
     self->floor_stable_since_us_ = 0;
-    log::Get("floor")->warn("session {}: no primary floor packets for {} ms, primary lost", self->session_,
-                            (now - last) / 1000);
+    log::Get("floor")->warn("session {}: primary floor lost silent_ms={}", self->session_, (now - last) / 1000);
   } else {
     if (gap) {
       self->floor_stable_since_us_ = 0;
@@ -291,7 +291,7 @@ gboolean SessionGraph::OnFloorPoll(gpointer data) {
     if (self->floor_stable_since_us_ == 0) self->floor_stable_since_us_ = last;
     if (now - self->floor_stable_since_us_ < int64_t(self->config_.floor_return_ms) * 1000) return G_SOURCE_CONTINUE;
     self->floor_primary_up_ = true;
-    log::Get("floor")->info("session {}: primary floor packets stable for {} ms, primary back", self->session_,
+    log::Get("floor")->info("session {}: primary floor back stable_ms={}", self->session_,
                             (now - self->floor_stable_since_us_) / 1000);
   }
   // Last: the callback may replace the floor (and this source) through the domain.
@@ -442,7 +442,7 @@ Status SessionGraph::AddChannel(const std::string& name, std::shared_ptr<GainRam
   gst::PadPtr qsink = gst::PadPtr::Adopt(gst_element_get_static_pad(queue.get(), "sink"));
   if (gst_pad_link(c->tee_pad.get(), qsink.get()) != GST_PAD_LINK_OK)
     return domain::Internal("cannot link channel " + name + " to the floor");
-  Log()->info("session {}: channel {} ready", session_, name);
+  Log()->info("session {}: channel ready channel={}", session_, name);
   channels_[name] = std::move(c);
   return Status::Ok();
 }

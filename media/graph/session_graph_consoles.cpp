@@ -53,7 +53,7 @@ Status SessionGraph::AddConsole(const std::string& id, IngestPlan ingest, const 
     if (Status s = LinkConsoleOutput(*c, ch, gain); !s.ok()) return s;
   SyncStates(c->branch.elements);
   gst_bin_recalculate_latency(GST_BIN(pipeline_.get()));
-  log::Get("mix")->info("session {}: console {} ingest on {}", session_, id, c->guard->source());
+  log::Get("mix")->info("session {}: console ingest console={} source='{}'", session_, id, c->guard->source());
   consoles_[id] = std::move(c);
   WatchLinks();
   return Status::Ok();

@@ -10,24 +10,35 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace tilmash::testing {
+
+std::string DaemonProcess::Stderr() const {
+  std::ifstream in(dir_ + "/stderr");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 std::string BinDir() {
   const char* dir = std::getenv("TILMASH_BIN");
   return dir ? dir : "build/bin";
 }
 
-DaemonProcess::DaemonProcess(std::vector<std::string> extra_args) {
+DaemonProcess::DaemonProcess(std::vector<std::string> extra_args, bool capture_stderr) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return;
   char dir[] = "/tmp/tilmashd-test-XXXXXX";
   if (!mkdtemp(dir)) return;
   dir_ = dir;
   const std::string token_file = dir_ + "/admin.token";
-  std::vector<std::string> args = {BinDir() + "/tilmashd", "--grpc-listen", "127.0.0.1:0", "--log-level", "warn",
-                                   "--admin-token-file",   token_file};
+  std::vector<std::string> args = {BinDir() + "/tilmashd", "--grpc-listen", "127.0.0.1:0", "--admin-token-file",
+                                   token_file};
+  if (std::find(extra_args.begin(), extra_args.end(), "--log-level") == extra_args.end())
+    args.insert(args.end(), {"--log-level", "warn"});
   const bool tls = std::find(extra_args.begin(), extra_args.end(), "--tls-cert") != extra_args.end();
   if (!tls) args.push_back("--plaintext");
   // Many daemons run at once under ctest -j: HTTP on a free port unless a test says otherwise.
@@ -43,6 +54,10 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args) {
   pid_ = fork();
   if (pid_ == 0) {
     dup2(out[1], STDOUT_FILENO);
+    if (capture_stderr) {
+      const int err = open((dir_ + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (err >= 0) dup2(err, STDERR_FILENO);
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -15,7 +15,8 @@ namespace tilmash::testing {
 class DaemonProcess {
  public:
   // Starts build/bin/tilmashd (from $TILMASH_BIN) and waits for its "listening on" line.
-  explicit DaemonProcess(std::vector<std::string> extra_args = {});
+  // With capture_stderr, its stderr (the log) goes to a file read by Stderr() instead of the test's.
+  explicit DaemonProcess(std::vector<std::string> extra_args = {}, bool capture_stderr = false);
   // Sends SIGTERM and waits; exit_code() is then the daemon's status.
   ~DaemonProcess();
   int Stop();
@@ -39,6 +40,8 @@ class DaemonProcess {
   // Waits up to `limit` for the daemon to exit on its own: its exit code, or -1 if it still runs.
   int WaitExit(std::chrono::milliseconds limit);
   pid_t pid() const { return pid_; }
+  // What the daemon wrote to stderr so far (capture_stderr only).
+  std::string Stderr() const;
 
  private:
   pid_t pid_ = -1;

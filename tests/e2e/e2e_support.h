@@ -68,7 +68,8 @@ inline uint16_t FreePortPair() {
 
 class E2eTest : public ::testing::Test {
  protected:
-  explicit E2eTest(std::vector<std::string> daemon_args = {}) : daemon_(std::move(daemon_args)) {}
+  explicit E2eTest(std::vector<std::string> daemon_args = {}, bool capture_stderr = false)
+      : daemon_(std::move(daemon_args), capture_stderr) {}
   void SetUp() override { ASSERT_TRUE(daemon_.ok()) << "tilmashd did not start"; }
   void TearDown() override { EXPECT_EQ(daemon_.Stop(), 0) << "tilmashd must exit cleanly on SIGTERM"; }
 
