@@ -2,10 +2,16 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <type_traits>
 
 #include "domain/status.h"
+
+#ifndef TILMASH_SOURCE_WEB_ROOT
+#define TILMASH_SOURCE_WEB_ROOT ""
+#endif
 
 namespace tilmash::daemon {
 
@@ -31,6 +37,59 @@ bool Read(const YAML::Node& root, const char* key, T* out, const std::string& pa
 }
 }  // namespace
 
+const std::vector<std::string>& ConfigKeys() {
+  static const std::vector<std::string> keys = {"grpc_listen",
+                                                "media_address",
+                                                "opus_bitrate",
+                                                "frame_ms",
+                                                "jitter_ms",
+                                                "floor_duck_db",
+                                                "console_link_loss_ms",
+                                                "floor_loss_ms",
+                                                "floor_return_ms",
+                                                "drain_s",
+                                                "log_level",
+                                                "log_format",
+                                                "demo",
+                                                "plaintext",
+                                                "tls_cert",
+                                                "tls_key",
+                                                "tls_client_ca",
+                                                "require_client_cert",
+                                                "token_secret_file",
+                                                "admin_token_file",
+                                                "audit_log",
+                                                "state_dir",
+                                                "fanout_threads",
+                                                "fanout_max_backlog_ms",
+                                                "max_listeners",
+                                                "listener_lease_ms",
+                                                "key_rotation_s",
+                                                "key_lead_ms",
+                                                "rekey_after_packets",
+                                                "multicast_group",
+                                                "multicast_port",
+                                                "multicast_ttl",
+                                                "http_listen",
+                                                "http_tls_cert",
+                                                "http_tls_key",
+                                                "hls",
+                                                "hls_dir",
+                                                "web_root"};
+  return keys;
+}
+
+std::string ResolveWebRoot(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto installed = exe.parent_path().parent_path() / "share" / "tilmash" / "web";
+    if (std::filesystem::exists(installed / "index.html", ec)) return installed.string();
+  }
+  return TILMASH_SOURCE_WEB_ROOT;
+}
+
 bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
   YAML::Node root;
   try {
@@ -43,49 +102,10 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
     *error = path + ": expected a map of settings (key: value)";
     return false;
   }
-  static const char* kKnown[] = {"grpc_listen",
-                                 "media_address",
-                                 "opus_bitrate",
-                                 "frame_ms",
-                                 "jitter_ms",
-                                 "floor_duck_db",
-                                 "console_link_loss_ms",
-                                 "floor_loss_ms",
-                                 "floor_return_ms",
-                                 "drain_s",
-                                 "log_level",
-                                 "log_format",
-                                 "demo",
-                                 "plaintext",
-                                 "tls_cert",
-                                 "tls_key",
-                                 "tls_client_ca",
-                                 "require_client_cert",
-                                 "token_secret_file",
-                                 "admin_token_file",
-                                 "audit_log",
-                                 "state_dir",
-                                 "fanout_threads",
-                                 "fanout_max_backlog_ms",
-                                 "max_listeners",
-                                 "listener_lease_ms",
-                                 "key_rotation_s",
-                                 "key_lead_ms",
-                                 "rekey_after_packets",
-                                 "multicast_group",
-                                 "multicast_port",
-                                 "multicast_ttl",
-                                 "http_listen",
-                                 "http_tls_cert",
-                                 "http_tls_key",
-                                 "hls",
-                                 "hls_dir",
-                                 "web_root"};
+  const auto& known = ConfigKeys();
   for (const auto& kv : root) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
-    bool known = false;
-    for (const char* k : kKnown) known = known || key == k;
-    if (!known) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
       *error = path + ":" + std::to_string(kv.first.Mark().line + 1) + ": unknown key " + domain::Quoted(key);
       return false;
     }

@@ -3,10 +3,6 @@
 #include <string>
 #include <vector>
 
-#ifndef TILMASH_WEB_ROOT
-#define TILMASH_WEB_ROOT ""
-#endif
-
 namespace tilmash::daemon {
 
 struct DemoSession {
@@ -14,6 +10,7 @@ struct DemoSession {
   std::string name = "Plenary (demo)";
   std::vector<std::string> languages = {"en", "ru", "kk"};
   std::string floor_language = "en";
+  bool operator==(const DemoSession&) const = default;
 };
 
 struct Config {
@@ -54,11 +51,13 @@ struct Config {
   // loopback; elsewhere http_tls_cert and http_tls_key are required.
   std::string http_listen = "127.0.0.1:7380";
   std::string http_tls_cert, http_tls_key;
-  std::string web_root = TILMASH_WEB_ROOT;  // the listener page (index.html, app.js, vendor/)
+  // The web pages (index.html, app.js, vendor/); "": the installed ones (PREFIX/share/tilmash/web
+  // next to PREFIX/bin/tilmashd), or the source tree's web/ for a daemon run from its build tree.
+  std::string web_root;
   // HLS per channel: on with hls (segments in a private temporary directory) or hls_dir.
   bool hls = false;
   std::string hls_dir;
-  std::string log_level = "info";  // "info" or "info,mix=debug"
+  std::string log_level = "info";   // "info" or "info,mix=debug"
   std::string log_format = "text";  // "text" or "json" (one object per line)
   bool demo = false;
   // Security: TLS unless plaintext is asked for (loopback only).
@@ -72,7 +71,13 @@ struct Config {
   // memory only (tests, demos).
   std::string state_dir = "/var/lib/tilmash";
   DemoSession demo_session;
+  bool operator==(const Config&) const = default;
 };
+
+// Every key a configuration file may hold (deploy/tilmashd.yaml lists each with its default).
+const std::vector<std::string>& ConfigKeys();
+// The web root to serve: the configured one, or the installed pages, or the source tree's.
+std::string ResolveWebRoot(const std::string& configured);
 
 // Reads a YAML file over the defaults. Returns false with *error naming the key.
 bool LoadConfigFile(const std::string& path, Config* config, std::string* error);

@@ -17,6 +17,7 @@
 #include "auth/token.h"
 #include "daemon/config.h"
 #include "daemon/key_provider.h"
+#include "daemon/service_manager.h"
 #include "daemon/whep_gateway.h"
 #include "domain/session_registry.h"
 #include "graph/media_engine_gst.h"
@@ -126,7 +127,8 @@ int main(int argc, char** argv) {
                  "HTTP HOST:PORT: listener page, WHEP, HLS (port 0 picks a free port; off: no HTTP)");
   app.add_option("--http-tls-cert", config.http_tls_cert, "HTTPS certificate (PEM); needed off loopback");
   app.add_option("--http-tls-key", config.http_tls_key, "HTTPS private key (PEM)");
-  app.add_option("--web-root", config.web_root, "the listener page's files (default: the source tree's web/)");
+  app.add_option("--web-root", config.web_root,
+                 "the web pages' directory (default: PREFIX/share/tilmash/web of the installed daemon)");
   app.add_flag("--hls", config.hls, "HLS per channel (1 s AAC segments in a private temporary directory)");
   app.add_option("--hls-dir", config.hls_dir, "HLS per channel, segments in this directory");
   app.add_option("--log-level", config.log_level, "level, or per component: info,mix=debug,fanout=trace");
@@ -318,7 +320,7 @@ int main(int argc, char** argv) {
       ho.tls_cert = config.http_tls_cert;
       ho.tls_key = config.http_tls_key;
       ho.hls_dir = config.hls_dir;
-      ho.web_root = config.web_root;
+      ho.web_root = daemon::ResolveWebRoot(config.web_root);
       ho.serving = [&control] { return control.Serving(); };
       // /metrics: operators' and admins' tokens (the series name sessions, consoles and audiences).
       ho.metrics = [&tokens, &registry, &media, &control](const std::string& token) -> web::MetricsReply {
@@ -354,6 +356,8 @@ int main(int argc, char** argv) {
     const std::string host = config.grpc_listen.substr(0, config.grpc_listen.rfind(':'));
     // Tests and scripts read this line to learn the port.
     std::printf("tilmashd: listening on %s:%d\n", host.c_str(), port);
+    daemon::ServiceManager systemd;
+    systemd.Ready("serving gRPC on " + host + ":" + std::to_string(port));
     std::fflush(stdout);
     logger->info("tilmashd {} listening on {}:{} ({}), media on {}, {} ms frames, {} ms jitter buffer", TILMASH_VERSION,
                  host, port,
@@ -378,7 +382,9 @@ int main(int argc, char** argv) {
       bool media_ok = true;
       while (!tick_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping; })) {
         registry.Tick();
-        if (const bool ok = media->Responsive(kMediaStall); ok != media_ok) {
+        const bool ok = media->Responsive(kMediaStall);
+        if (ok) systemd.Watchdog();  // a stuck media side stops the pings: systemd restarts the daemon
+        if (ok != media_ok) {
           media_ok = ok;
           control.SetMediaHealthy(ok);
           if (ok)
@@ -406,6 +412,7 @@ int main(int argc, char** argv) {
           if (sig < 0) continue;  // the drain time is up (EAGAIN) or a stray EINTR: look again
         }
         if (sig == SIGHUP) {
+          systemd.Reloading();
           std::string problems = audit.Reopen();
           if (http) {
             const std::string tls = http->ReloadTls();
@@ -415,6 +422,7 @@ int main(int argc, char** argv) {
             logger->info("SIGHUP: audit log reopened, TLS certificates read again (gRPC: within 1 s)");
           else
             logger->error("SIGHUP: {}", problems);
+          systemd.Ready(problems.empty() ? "serving; reloaded" : "serving; reload: " + problems);
           continue;
         }
         if (drain_until || config.drain_s == 0) {
@@ -423,10 +431,12 @@ int main(int argc, char** argv) {
         }
         logger->info("signal {}: draining for {} s (new streams refused, running ones go on); again to stop now", sig,
                      config.drain_s);
+        systemd.Stopping("draining for " + std::to_string(config.drain_s) + " s");
         control.Drain();
         drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(config.drain_s);
       }
       logger->info("shutting down");
+      systemd.Stopping("shutting down");
       control.Shutdown();
     });
     control.Wait();

@@ -1,0 +1,72 @@
+// deploy/tilmashd.yaml is every key at its real default (a test, not a promise), and the
+// installed service's own settings load and pass the daemon's checks.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "daemon/config.h"
+
+namespace tilmash::daemon {
+namespace {
+
+const std::string kDeploy = std::string(TILMASH_SOURCE_DIR) + "/deploy/";
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(DeployConfig, TheExampleFileHoldsEveryKeyAtItsBuiltInDefault) {
+  Config loaded;
+  std::string error;
+  ASSERT_TRUE(LoadConfigFile(kDeploy + "tilmashd.yaml", &loaded, &error)) << error;
+  const Config defaults;
+  // Field by field first, so a failure names the key.
+  EXPECT_EQ(loaded.grpc_listen, defaults.grpc_listen);
+  EXPECT_EQ(loaded.media_address, defaults.media_address);
+  EXPECT_EQ(loaded.opus_bitrate, defaults.opus_bitrate);
+  EXPECT_EQ(loaded.frame_ms, defaults.frame_ms);
+  EXPECT_EQ(loaded.jitter_ms, defaults.jitter_ms);
+  EXPECT_EQ(loaded.floor_duck_db, defaults.floor_duck_db);
+  EXPECT_EQ(loaded.hls, defaults.hls);
+  EXPECT_EQ(loaded.tls_cert, defaults.tls_cert);
+  EXPECT_EQ(loaded.audit_log, defaults.audit_log);
+  EXPECT_EQ(loaded.token_secret_file, defaults.token_secret_file);
+  EXPECT_EQ(loaded.web_root, defaults.web_root);
+  EXPECT_EQ(loaded.state_dir, defaults.state_dir);
+  EXPECT_EQ(loaded.rekey_after_packets, defaults.rekey_after_packets);
+  EXPECT_TRUE(loaded == defaults) << "some value of deploy/tilmashd.yaml is not the daemon's default";
+
+  // And every key the daemon reads is written out (not left to a comment).
+  const std::string text = Read(kDeploy + "tilmashd.yaml");
+  for (const auto& key : ConfigKeys())
+    EXPECT_TRUE(std::regex_search(text, std::regex("(^|\n)" + key + ":"))) << key << " is missing";
+}
+
+TEST(DeployConfig, TheServiceSettingsLoadAndPassTheChecks) {
+  Config c;
+  std::string error;
+  ASSERT_TRUE(LoadConfigFile(kDeploy + "tilmash-service.yaml", &c, &error)) << error;
+  EXPECT_EQ(Validate(c), "");
+  EXPECT_EQ(c.state_dir, "/var/lib/tilmash") << "the unit's StateDirectory";
+  EXPECT_EQ(c.audit_log.rfind("/var/log/tilmash/", 0), 0u) << "the unit's LogsDirectory";
+  EXPECT_EQ(c.admin_token_file.rfind("/run/tilmash/", 0), 0u) << "the unit's RuntimeDirectory";
+  EXPECT_EQ(c.token_secret_file.rfind("/var/lib/tilmash/", 0), 0u) << "tokens survive a restart";
+}
+
+TEST(DeployConfig, AnUnknownKeyIsRefusedNamingTheKeyTheFileAndTheLine) {
+  const std::string path = ::testing::TempDir() + "tilmash-unknown-key.yaml";
+  std::ofstream(path) << "frame_ms: 10\nframe_size: 20\n";
+  Config c;
+  std::string error;
+  EXPECT_FALSE(LoadConfigFile(path, &c, &error));
+  EXPECT_NE(error.find(path + ":2"), std::string::npos) << error;
+  EXPECT_NE(error.find("frame_size"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace tilmash::daemon
