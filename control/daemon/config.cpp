@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "domain/status.h"
+#include "fanout/port_range.h"
 
 #ifndef TILMASH_SOURCE_WEB_ROOT
 #define TILMASH_SOURCE_WEB_ROOT ""
@@ -40,6 +41,7 @@ bool Read(const YAML::Node& root, const char* key, T* out, const std::string& pa
 const std::vector<std::string>& ConfigKeys() {
   static const std::vector<std::string> keys = {"grpc_listen",
                                                 "media_address",
+                                                "media_ports",
                                                 "opus_bitrate",
                                                 "frame_ms",
                                                 "jitter_ms",
@@ -112,6 +114,7 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
   }
   return Read(root, "grpc_listen", &c->grpc_listen, path, error) &&
          Read(root, "media_address", &c->media_address, path, error) &&
+         Read(root, "media_ports", &c->media_ports, path, error) &&
          Read(root, "opus_bitrate", &c->opus_bitrate, path, error) &&
          Read(root, "frame_ms", &c->frame_ms, path, error) && Read(root, "jitter_ms", &c->jitter_ms, path, error) &&
          Read(root, "floor_duck_db", &c->floor_duck_db, path, error) &&
@@ -158,6 +161,7 @@ int DefaultMaxListeners(const Config& c) {
 int EffectiveMaxListeners(const Config& c) { return c.max_listeners > 0 ? c.max_listeners : DefaultMaxListeners(c); }
 
 std::string Validate(const Config& c) {
+  std::string problem;
   if (c.frame_ms != 5 && c.frame_ms != 10 && c.frame_ms != 20) return "frame_ms must be 5, 10 or 20";
   if (c.jitter_ms < 0 || c.jitter_ms > 500) return "jitter_ms must be between 0 and 500";
   if (c.fanout_threads < 1 || c.fanout_threads > 64) return "fanout_threads must be between 1 and 64";
@@ -172,6 +176,7 @@ std::string Validate(const Config& c) {
   if (c.floor_loss_ms != 0 && (c.floor_loss_ms < 20 || c.floor_loss_ms > 10000))
     return "floor_loss_ms must be 0 (never) or between 20 and 10000";
   if (c.floor_return_ms < 0 || c.floor_return_ms > 600000) return "floor_return_ms must be between 0 and 600000";
+  if (fanout::PortRange ports; !fanout::PortRange::Parse(c.media_ports, &ports, &problem)) return problem;
   if (c.log_format != "text" && c.log_format != "json") return "log_format must be text or json";
   if (c.drain_s < 0 || c.drain_s > 3600) return "drain_s must be between 0 and 3600";
   if (c.state_dir.empty()) return "state_dir must be a directory, or none (memory only)";

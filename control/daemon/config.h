@@ -16,6 +16,9 @@ struct DemoSession {
 struct Config {
   std::string grpc_listen = "127.0.0.1:7300";
   std::string media_address = "127.0.0.1";  // ingest ports and the listener streams' source
+  // Every UDP port of the media side (ingests, the fan-out's source, WebRTC ICE): "A-B", or ""
+  // for any port the kernel picks.
+  std::string media_ports;
   int opus_bitrate = 64000;
   int frame_ms = 10;
   int jitter_ms = 10;

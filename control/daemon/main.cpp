@@ -98,6 +98,8 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_file, "YAML configuration file")->check(CLI::ExistingFile);
   app.add_option("--grpc-listen", config.grpc_listen, "gRPC HOST:PORT (port 0 picks a free port)");
   app.add_option("--media-address", config.media_address, "IPv4 address for ingest ports and listener streams");
+  app.add_option("--media-ports", config.media_ports,
+                 "UDP ports of every ingest, the listener streams' source and WebRTC: FIRST-LAST (default: any)");
   app.add_option("--frame-ms", config.frame_ms, "Opus frame duration in ms (5, 10, 20)");
   app.add_option("--jitter-ms", config.jitter_ms, "ingest jitter buffer in ms");
   app.add_option("--drain-s", config.drain_s,
@@ -204,6 +206,9 @@ int main(int argc, char** argv) {
   } remove_temp{hls_temp};
   graph::GraphConfig gc;
   gc.media_host = config.media_address;
+  fanout::PortRange media_ports;
+  fanout::PortRange::Parse(config.media_ports, &media_ports, &error);  // checked by Validate
+  gc.ports = std::make_shared<fanout::PortAllocator>(media_ports);
   gc.opus_bitrate = config.opus_bitrate;
   gc.frame_ms = config.frame_ms;
   gc.jitter_ms = config.jitter_ms;
@@ -359,12 +364,12 @@ int main(int argc, char** argv) {
     daemon::ServiceManager systemd;
     systemd.Ready("serving gRPC on " + host + ":" + std::to_string(port));
     std::fflush(stdout);
-    logger->info("tilmashd {} listening on {}:{} ({}), media on {}, {} ms frames, {} ms jitter buffer", TILMASH_VERSION,
-                 host, port,
+    logger->info("tilmashd {} listening on {}:{} ({}), media on {} ports {}, {} ms frames, {} ms jitter buffer",
+                 TILMASH_VERSION, host, port,
                  config.plaintext               ? "plaintext, loopback only"
                  : config.tls_client_ca.empty() ? "TLS"
                                                 : "TLS, client certificates verified",
-                 config.media_address, config.frame_ms, config.jitter_ms);
+                 config.media_address, media_ports.text(), config.frame_ms, config.jitter_ms);
     logger->info(
         "at most {} listener streams ({}); a fan-out sender drops packets older than {} ms", listener_budget.limit(),
         config.max_listeners > 0 ? "max_listeners" : "derived from the fan-out's cost", config.fanout_max_backlog_ms);

@@ -48,8 +48,11 @@ std::unique_ptr<FanoutEngine> FanoutEngine::Create(const FanoutOptions& options,
   int ttl = options.multicast_ttl;
   setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
   setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &on, sizeof on);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    if (error) *error = "bind " + options.bind_host + ": " + std::strerror(errno);
+  std::string bind_error;
+  const bool bound = options.ports ? options.ports->Bind(fd, addr.sin_addr, 0, &bind_error) != 0
+                                   : ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  if (!bound) {
+    if (error) *error = "bind " + options.bind_host + ": " + (options.ports ? bind_error : std::strerror(errno));
     ::close(fd);
     return nullptr;
   }

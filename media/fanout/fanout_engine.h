@@ -21,6 +21,7 @@
 
 #include "fanout/delay_histogram.h"
 #include "fanout/fanout_shard.h"
+#include "fanout/port_range.h"
 #include "rtp/srtp_context.h"
 
 namespace tilmash::fanout {
@@ -51,6 +52,8 @@ struct FanoutOptions {
   int max_backlog_ms = 50;
   // Called on a sender thread at most once a second while it drops (must not block).
   OverloadCallback on_overload;
+  // The port of the shared source socket comes from here (--media-ports); null: any port.
+  std::shared_ptr<PortAllocator> ports;
 };
 
 struct FanoutStats {

@@ -202,14 +202,18 @@ Result<IngestPlan> MediaSessionGst::PrepareIngest(const std::string& source,
   auto socket = gst::GObjectPtr<GSocket>::Adopt(
       g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, err.out()));
   if (!socket) return domain::Internal("ingest socket: " + err.message());
-  auto address = gst::GObjectPtr<GInetAddress>::Adopt(g_inet_address_new_from_string(host.c_str()));
-  if (!address) return domain::Internal("media address " + host + " is not an IP address");
-  auto where = gst::GObjectPtr<GSocketAddress>::Adopt(g_inet_socket_address_new(address.get(), want_port));
-  // No SO_REUSEADDR for a chosen port: two sockets on one port would split the sender's packets.
-  if (!g_socket_bind(socket.get(), where.get(), want_port == 0, err.out()))
-    return domain::Unavailable("ingest bind " + host + ":" + std::to_string(want_port) + ": " + err.message());
-  auto local = gst::GObjectPtr<GSocketAddress>::Adopt(g_socket_get_local_address(socket.get(), nullptr));
-  const uint16_t port = local ? g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local.get())) : 0;
+  // A port of --media-ports (the one asked for when it is in the range: a restored ingest keeps
+  // its port). No SO_REUSEADDR: two sockets on one port would split the sender's packets.
+  in_addr ip{};
+  if (inet_pton(AF_INET, host.c_str(), &ip) != 1) return domain::Internal("media address " + host + " is not IPv4");
+  std::string bind_error;
+  fanout::PortAllocator any{fanout::PortRange{}};
+  fanout::PortAllocator& ports = core_->config.ports ? *core_->config.ports : any;
+  const uint16_t port = ports.Bind(g_socket_get_fd(socket.get()), ip, want_port, &bind_error);
+  if (port == 0) {
+    const std::string text = "ingest bind " + host + ": " + bind_error;
+    return bind_error.rfind("no free port", 0) == 0 ? domain::ResourceExhausted(text) : domain::Unavailable(text);
+  }
   rtp::SrtpContextPtr srtp;
   if (key) {
     std::string error;

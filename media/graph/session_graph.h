@@ -52,6 +52,9 @@ struct GraphConfig {
   // back with packets without such a gap for floor_return_ms (its FloorLinkCallback says so).
   int floor_loss_ms = 100;
   int floor_return_ms = 2000;
+  // Every UDP port of the media side (ingests, the fan-out's source, WebRTC ICE) comes from
+  // here (--media-ports); null: any port the kernel picks.
+  std::shared_ptr<fanout::PortAllocator> ports;
 };
 
 // What a listener stream hears: a channel at a balance (100: the channel's own stream).
