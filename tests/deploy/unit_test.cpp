@@ -32,7 +32,7 @@ std::string UnitForThisBuild() {
   const char* bin = std::getenv("TILMASH_BIN");
   const std::string text =
       std::regex_replace(ss.str(), std::regex("/usr/bin/tilmashd"), std::string(bin ? bin : "build/bin") + "/tilmashd");
-  const std::string path = ::testing::TempDir() + "tilmashd.service";
+  std::string path = ::testing::TempDir() + "tilmashd.service";
   std::ofstream(path) << text;
   return path;
 }
