@@ -248,6 +248,9 @@ void HttpServer::ServeMetrics(SoupServerMessage* msg, const Route& route) {
   out += "# HELP tilmash_http_requests_total HTTP requests received (page, WHEP, HLS, health, metrics).\n";
   out += "# TYPE tilmash_http_requests_total counter\n";
   out += "tilmash_http_requests_total " + std::to_string(counters_.requests.load(std::memory_order_relaxed)) + "\n";
+  out += "# HELP tilmash_tech_streams Technician pages connected to /tech/events.\n";
+  out += "# TYPE tilmash_tech_streams gauge\n";
+  out += "tilmash_tech_streams " + std::to_string(tech_streams_.size()) + "\n";
   out += "# HELP tilmash_hls_segment_requests_total HLS segments served, by session and channel.\n";
   out += "# TYPE tilmash_hls_segment_requests_total counter\n";
   for (const auto& [key, n] : hls_segments_)
