@@ -1,5 +1,6 @@
 // The daemon's HTTP side (libsoup-3.0 on its own GLib thread): the listener web page, WHEP,
-// HLS, /metrics and the technician page's event streams. Plain HTTP only on a loopback address; anywhere else it needs a certificate.
+// HLS, /metrics and the technician page's event streams. Plain HTTP only on a loopback
+// address; anywhere else it needs a certificate.
 // Which request goes where is decided by RouteRequest (http_routes.h); this file does the I/O.
 #pragma once
 #include <atomic>
