@@ -1,5 +1,7 @@
 #include "metrics/tech_feed.h"
 
+#include <algorithm>
+
 #include "metrics/tech_snapshot.h"
 
 namespace tilmash::metrics {
@@ -44,22 +46,30 @@ void TechFeed::Run(const domain::SessionRegistry& registry, const std::function<
   using Clock = std::chrono::steady_clock;
   auto next_levels = Clock::now();
   Clock::time_point last_state{};
+  bool pending = false;  // an event waits for the next state (kMinStateGap after the last)
   std::unique_lock lock(mu_);
   for (;;) {
-    cv_.wait_until(lock, next_levels, [&] { return stopping_ || changed_; });
+    const auto wake = pending ? std::min(next_levels, last_state + kMinStateGap) : next_levels;
+    cv_.wait_until(lock, wake, [&] { return stopping_ || (changed_ && !pending); });
     if (stopping_) return;
-    const bool changed = std::exchange(changed_, false);
+    pending = std::exchange(changed_, false) || pending;
     const auto now = Clock::now();
+    const bool state_due = (pending && now - last_state >= kMinStateGap) || now - last_state >= kStateEvery;
     const bool levels_due = now >= next_levels;
     if (levels_due) next_levels = now + kLevelsEvery;
-    if (!watched()) continue;  // a page that opens gets the state from its own request
+    if (!state_due && !levels_due) continue;
+    if (!watched()) {  // a page that opens gets the state from its own request
+      pending = false;
+      continue;
+    }
+    if (state_due) {
+      pending = false;
+      last_state = now;
+    }
     ++samples_;
     lock.unlock();  // sampling takes session locks: never while an event waits on ours
     const auto sessions = CollectSessions(registry);
-    if (changed || now - last_state >= kStateEvery) {
-      publish("state", TechState(sessions));
-      last_state = now;
-    }
+    if (state_due) publish("state", TechState(sessions));
     if (levels_due) publish("levels", TechLevels(sessions));
     lock.lock();
   }

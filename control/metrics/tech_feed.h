@@ -1,7 +1,8 @@
 // The technician page's push: one thread for every open page. While at least one page
 // watches, it samples the registry (CollectSessions) ten times a second and publishes the
 // meters ("levels"); a domain event (a mic press, a lost link, the floor's backup) wakes it at
-// once for a full "state", which also goes out once a second for the counters. Nothing is
+// once for a full "state" (at most one per kMinStateGap), which also goes out once a second for
+// the counters. Nothing is
 // sampled while nobody watches; a page costs the HTTP side a copy of each frame, not a sample.
 #pragma once
 #include <chrono>
@@ -20,6 +21,9 @@ class TechFeed : public domain::EventSink {
  public:
   static constexpr std::chrono::milliseconds kLevelsEvery{100};
   static constexpr std::chrono::milliseconds kStateEvery{1000};
+  // States at most this often: a storm of events (a thousand listeners subscribing) costs a
+  // page twenty states a second, not one per event.
+  static constexpr std::chrono::milliseconds kMinStateGap{50};
 
   // Called on the feed's thread: event name ("state", "levels") and its JSON.
   using Publish = std::function<void(const std::string& event, std::string data)>;
