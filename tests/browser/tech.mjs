@@ -2,8 +2,9 @@
 // running tilmashd and prints what the page shows as JSON lines, each stamped with the page's
 // wall clock (Date.now(), epoch ms) at the moment the DOM changed:
 //   {"ready":true,"t":...}                                 the page is connected and shows rows
-//   {"row":"SESSION/CHANNEL","t":...,"source":"live c-1","alarms":"LINK LOST c-1","peak":-20.1,"rms":-23.1}
-//                                                          a row's on-air source, alarms or levels (1 dB) changed
+//   {"row":"SESSION/CHANNEL","t":...,"source":"live c-1","audience":[srtp,multicast,webrtc],"relay_generation":0,
+//    "alarms":"LINK LOST c-1","peak":-20.1,"rms":-23.1}
+//                                                          a row's source, audience, alarms or levels (1 dB) changed
 //   {"link":"connected","t":...}                           the connection line changed
 // It runs until FILE exists (--stop FILE) or --seconds pass, then takes a screenshot if asked.
 // Usage: node tech.mjs --url URL --stop FILE [--seconds 90] [--screenshot FILE]
@@ -36,11 +37,13 @@ try {
         const key = row.dataset.session + '/' + row.dataset.channel;
         const db = row.querySelector('.db').textContent;
         const [peak, rms] = db.split('/').map((x) => parseFloat(x));
+        const cells = [...row.querySelectorAll('td.num')].map((c) => c.textContent);  // srtp, multicast, webrtc, hls/s, relay
         const o = { row: key, t, source: row.querySelector('.source').textContent,
+          audience: cells.slice(0, 3).map(Number), relay_generation: Number(cells[4]),
           alarms: [...row.querySelectorAll('.alarms .alarm')].map((a) => a.textContent).join(','),
           peak: Number.isFinite(peak) ? peak : null, rms: Number.isFinite(rms) ? rms : null };
         const db1 = (v) => (v === null ? 'x' : Math.round(v));
-        const sig = [o.source, o.alarms, db1(o.peak), db1(o.rms)].join('|');
+        const sig = [o.source, o.alarms, db1(o.peak), db1(o.rms), o.audience.join(','), o.relay_generation].join('|');
         if (last.get(key) !== sig) { last.set(key, sig); window.report(o); }
       }
     };

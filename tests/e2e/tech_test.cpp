@@ -177,6 +177,16 @@ TEST_F(TechPageTest, ThePageShowsAMicPressALostLinkAndLevelsAsTheyHappen) {
   EXPECT_GE(Num(*live, "t"), double(asked));
   EXPECT_LT(mic_ms, Sanitized() ? 1000 : 250) << "a mic press must show within 250 ms";
 
+  // A headset subscribes to ru: the row's audience counts it (srtp, multicast, webrtc).
+  mark = page.size();
+  auto headset = Listen(s.id(), "ru");
+  ASSERT_TRUE(headset);
+  EXPECT_TRUE(page.WaitFor(mark, of_row([](const json& j) {
+                             return j["audience"] == json::array({1, 0, 0});
+                           }),
+                           5s))
+      << "the page never counted the headset";
+
   // (c) The meter follows the tone: -20 dBFS (peak; RMS 3 dB under), then -40.
   auto near = [&](double peak) {
     return of_row([peak](const json& j) {
