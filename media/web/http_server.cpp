@@ -36,6 +36,13 @@ void Respond(SoupServerMessage* msg, int status, const char* type, const std::st
   soup_server_message_set_response(msg, type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
 
+// A staff-only request refused: 401 (with the bearer challenge) or 403, and the reason.
+void RespondRefused(SoupServerMessage* msg, const MetricsReply& reply) {
+  if (reply.status == 401)
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "WWW-Authenticate", "Bearer");
+  Respond(msg, reply.status, "text/plain", reply.body + "\n", "no-store");
+}
+
 }  // namespace
 
 HttpServer::HttpServer(HttpOptions options, HlsCatalog catalog, WhepBackend* whep)
@@ -238,11 +245,7 @@ void HttpServer::ServeFile(SoupServerMessage* msg, const std::string& file, cons
 
 void HttpServer::ServeMetrics(SoupServerMessage* msg, const Route& route) {
   MetricsReply reply = options_.metrics(route.token);
-  if (reply.status != 200) {
-    if (reply.status == 401)
-      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "WWW-Authenticate", "Bearer");
-    return Respond(msg, reply.status, "text/plain", reply.body + "\n", "no-store");
-  }
+  if (reply.status != 200) return RespondRefused(msg, reply);
   std::string& out = reply.body;
   // Names are SafeName()s (letters, digits, '-', '_'): nothing to escape in the labels.
   out += "# HELP tilmash_http_requests_total HTTP requests received (page, WHEP, HLS, health, metrics).\n";
@@ -288,11 +291,7 @@ void HttpServer::TechStream::End() {
 
 void HttpServer::ServeTechEvents(SoupServerMessage* msg, const Route& route) {
   MetricsReply reply = options_.tech(route.token);
-  if (reply.status != 200) {
-    if (reply.status == 401)
-      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "WWW-Authenticate", "Bearer");
-    return Respond(msg, reply.status, "text/plain", reply.body + "\n", "no-store");
-  }
+  if (reply.status != 200) return RespondRefused(msg, reply);
   soup_server_message_set_status(msg, 200, nullptr);
   SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
   soup_message_headers_set_content_type(h, "text/event-stream", nullptr);

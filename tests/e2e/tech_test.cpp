@@ -16,6 +16,7 @@
 #include <optional>
 #include <thread>
 
+#include "browser_support.h"
 #include "e2e_support.h"
 #include "http_client.h"
 
@@ -34,11 +35,8 @@ class TechPage {
  public:
   explicit TechPage(const std::string& args)
       : stop_file_("/tmp/tilmash-tech-stop-" + std::to_string(getpid()) + "-" + std::to_string(NowMs())) {
-    const std::string dir = std::string(TILMASH_SOURCE_DIR) + "/tests/browser";
-    if (!std::filesystem::exists(dir + "/node_modules/playwright-core")) {
-      ADD_FAILURE() << "playwright-core is not installed in " << dir << " (tools/setup runs npm ci there)";
-      return;
-    }
+    const std::string dir = BrowserDir();
+    if (dir.empty()) return;
     const std::string cmd =
         "cd '" + dir + "' && timeout 150 node tech.mjs --stop '" + stop_file_ + "' --seconds 120 " + args + " 2>&1";
     thread_ = std::thread([this, cmd] {
@@ -112,11 +110,6 @@ class TechPageTest : public E2eTest {
     auto r = Http(daemon_.http_url() + "metrics", "GET", "", "", daemon_.admin_token());
     const auto i = r.body.find("\n" + series + " ");
     return i == std::string::npos ? NAN : std::strtod(r.body.c_str() + i + series.size() + 2, nullptr);
-  }
-  static std::string Artifact(const std::string& name) {
-    const std::string dir = std::filesystem::absolute(BinDir() + "/../tests/artifacts").lexically_normal().string();
-    std::filesystem::create_directories(dir);
-    return dir + "/" + name;
   }
 };
 
