@@ -218,6 +218,32 @@ TEST_F(TechPageTest, ThePageShowsAMicPressALostLinkAndLevelsAsTheyHappen) {
                            5s);
   ASSERT_TRUE(lost) << "a dead console raised no alarm on the page";
   const double lost_ms = Num(*lost, "t") - double(killed);
+  // ru carries the floor now, which sends nothing: its meter reads silence, not the last tone.
+  EXPECT_TRUE(page.WaitFor(mark, of_row([](const json& j) { return j["peak"].is_null(); }), 3s))
+      << "a channel without audio still shows a level";
+
+  // The technician puts the floor's backup (a tone slate) on air: an alarm on the floor's row and
+  // on ru's, which carries the floor now.
+  mark = page.size();
+  {
+    grpc::ClientContext ctx;
+    v1::SetFloorSourceRequest req;
+    req.set_session_id(s.id());
+    req.mutable_source()->mutable_rtp();
+    req.mutable_backup()->mutable_tone()->set_frequency_hz(660);
+    req.set_floor_select(v1::FLOOR_SELECT_BACKUP);
+    v1::Session out;
+    ASSERT_TRUE(daemon_.sessions().SetFloorSource(&ctx, req, &out).ok());
+  }
+  for (const std::string channel : {"floor", "ru"})
+    EXPECT_TRUE(page.WaitFor(
+        mark,
+        [&](const json& j) {
+          return Text(j, "row") == s.id() + "/" + channel &&
+                 Text(j, "alarms").find("FLOOR BACKUP") != std::string::npos;
+        },
+        5s))
+        << channel << ": no floor-backup alarm";
 
   // The daemon stops answering (SIGSTOP): the page says so within its 3 s quiet limit, then,
   // the daemon running again, reconnects by itself.
