@@ -13,7 +13,7 @@ namespace tilmash::testing {
 // tests/browser of the source tree (not __FILE__: ccache compiles with paths relative to the
 // build dir), or "" with a failure when playwright-core is not installed there.
 inline std::string BrowserDir() {
-  const std::string dir = std::string(TILMASH_SOURCE_DIR) + "/tests/browser";
+  std::string dir = std::string(TILMASH_SOURCE_DIR) + "/tests/browser";
   if (std::filesystem::exists(dir + "/node_modules/playwright-core")) return dir;
   ADD_FAILURE() << "playwright-core is not installed in " << dir << " (tools/setup runs npm ci there)";
   return "";
