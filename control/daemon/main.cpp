@@ -27,6 +27,8 @@
 #include "log/log.h"
 #include "metrics/process_stats.h"
 #include "metrics/session_metrics.h"
+#include "metrics/tech_feed.h"
+#include "metrics/tech_snapshot.h"
 #include "store/sqlite_store.h"
 #include "web/http_server.h"
 
@@ -68,12 +70,7 @@ int CreateDemoSession(domain::SessionRegistry& registry, const daemon::Config& c
 // media thread.
 std::string ScrapeMetrics(const domain::SessionRegistry& registry, const graph::MediaEngineGst& media,
                           const grpcapi::ControlPlane& control) {
-  std::vector<metrics::SessionSample> sessions;
-  for (auto& view : registry.List()) {
-    auto session = registry.Find(view.id);
-    if (!session.ok()) continue;  // ended meanwhile
-    sessions.push_back(metrics::SessionSample{std::move(view), session.value()->Stats()});
-  }
+  const std::vector<metrics::SessionSample> sessions = metrics::CollectSessions(registry);
   domain::MediaStats node;
   graph::AddFanoutStats(media.fanout().Stats(), &node);
   metrics::MetricsText out;
@@ -86,6 +83,29 @@ std::string ScrapeMetrics(const domain::SessionRegistry& registry, const graph::
   control.rpc_metrics().Write(out);
   metrics::WriteProcessMetrics(out);
   return out.Take();
+}
+
+// Domain events go to the gRPC watchers and to the technician page's feed.
+class EventTee : public domain::EventSink {
+ public:
+  EventTee(domain::EventSink& a, domain::EventSink& b) : a_(a), b_(b) {}
+  void OnEvent(const domain::SessionEvent& event) override {
+    a_.OnEvent(event);
+    b_.OnEvent(event);
+  }
+
+ private:
+  domain::EventSink& a_;
+  domain::EventSink& b_;
+};
+
+// What /metrics and the technician's page ask of a bearer token: an operator's or an admin's.
+web::MetricsReply StaffOnly(const auth::TokenAuthority& tokens, const std::string& token, const std::string& what) {
+  auto claims = tokens.Verify(token);
+  if (!claims.ok()) return {401, what + ": " + claims.status().message()};
+  if (claims->role != auth::Role::kAdmin && claims->role != auth::Role::kOperator)
+    return {403, what + ": operator or admin tokens only, not " + auth::RoleName(claims->role)};
+  return {200, ""};
 }
 
 }  // namespace
@@ -286,6 +306,8 @@ int main(int argc, char** argv) {
   }
   daemon::RandomKeyProvider keys;
   grpcapi::EventHub events;
+  metrics::TechFeed tech_feed;  // outlives the registry: its events may come until the end
+  EventTee event_sink(events, tech_feed);
   {
     domain::ListenerPolicy policy;
     policy.lease = std::chrono::milliseconds(config.listener_lease_ms);
@@ -295,8 +317,8 @@ int main(int argc, char** argv) {
     policy.multicast_port = uint16_t(config.multicast_port);
     domain::ListenerBudget listener_budget(uint32_t(daemon::EffectiveMaxListeners(config)));
     domain::SessionRegistry registry(
-        domain::SessionPorts{media.get(), &keys, &events, nullptr, &listener_budget, state.get()}, config.floor_duck_db,
-        policy);
+        domain::SessionPorts{media.get(), &keys, &event_sink, nullptr, &listener_budget, state.get()},
+        config.floor_duck_db, policy);
     if (state) {
       // Back before anyone can call: every session, console and listener as it was saved.
       const auto report = registry.Restore(loaded_state.sessions, loaded_state.listeners);
@@ -319,6 +341,11 @@ int main(int argc, char** argv) {
     }
     daemon::WhepGateway whep(access, registry);
     std::unique_ptr<web::HttpServer> http;
+    // The feed publishes into the HTTP server and reads the registry: it stops before either goes.
+    struct StopFeed {
+      metrics::TechFeed& feed;
+      ~StopFeed() { feed.Stop(); }
+    } stop_feed{tech_feed};
     if (!config.http_listen.empty() && config.http_listen != "off") {
       web::HttpOptions ho;
       ho.listen = config.http_listen;
@@ -329,11 +356,15 @@ int main(int argc, char** argv) {
       ho.serving = [&control] { return control.Serving(); };
       // /metrics: operators' and admins' tokens (the series name sessions, consoles and audiences).
       ho.metrics = [&tokens, &registry, &media, &control](const std::string& token) -> web::MetricsReply {
-        auto claims = tokens.Verify(token);
-        if (!claims.ok()) return {401, "/metrics: " + claims.status().message()};
-        if (claims->role != auth::Role::kAdmin && claims->role != auth::Role::kOperator)
-          return {403, std::string("/metrics: operator or admin tokens only, not ") + auth::RoleName(claims->role)};
-        return {200, ScrapeMetrics(registry, *media, control)};
+        web::MetricsReply r = StaffOnly(tokens, token, "/metrics");
+        if (r.status == 200) r.body = ScrapeMetrics(registry, *media, control);
+        return r;
+      };
+      // /tech/events: the same tokens; the page's first event is the state now.
+      ho.tech = [&tokens, &registry](const std::string& token) -> web::MetricsReply {
+        web::MetricsReply r = StaffOnly(tokens, token, "/tech/events");
+        if (r.status == 200) r.body = metrics::TechState(metrics::CollectSessions(registry));
+        return r;
       };
       http = web::HttpServer::Start(
           ho,
@@ -351,6 +382,9 @@ int main(int argc, char** argv) {
         std::cerr << "tilmashd: " << error << "\n";
         return 1;
       }
+      tech_feed.Start(
+          registry, [&http] { return http->tech_streams() > 0; },
+          [&http](const std::string& event, std::string data) { http->Broadcast(event, std::move(data)); });
       const std::string host = config.http_listen.substr(0, config.http_listen.rfind(':'));
       // Before the gRPC line: whoever waits for "listening on" has this one too.
       std::printf("tilmashd: http on %s://%s:%d/\n", http->tls() ? "https" : "http", host.c_str(), http->port());

@@ -217,6 +217,9 @@ struct ChannelLevel {
   std::string channel;
   double rms_dbfs = kSilenceDb;
   double peak_dbfs = kSilenceDb;
+  // The window's peak reached the channel's limiter ceiling: its loudest samples were cut
+  // (the technician's clipping alarm).
+  bool clipping = false;
 };
 struct MediaStats {
   std::vector<IngestCounters> ingest;

@@ -22,15 +22,24 @@ void EachIngest(const std::vector<SessionSample>& sessions, Fn fn) {
     for (const auto& i : s.stats.ingest) fn(s.view.id, i);
 }
 
-// A channel is on the floor (auto-floor) when nobody is live on it or its live console's link is lost.
+}  // namespace
+
+std::vector<SessionSample> CollectSessions(const domain::SessionRegistry& registry) {
+  std::vector<SessionSample> sessions;
+  for (auto& view : registry.List()) {
+    auto session = registry.Find(view.id);
+    if (!session.ok()) continue;  // ended meanwhile
+    sessions.push_back(SessionSample{std::move(view), session.value()->Stats()});
+  }
+  return sessions;
+}
+
 bool AutoFloor(const domain::SessionView& v, const ChannelView& c) {
   if (!c.live_console) return true;
   for (const auto& con : v.consoles)
     if (con.id == *c.live_console) return con.link_lost;
   return false;
 }
-
-}  // namespace
 
 void WriteSessionMetrics(MetricsText& out, const std::vector<SessionSample>& sessions) {
   out.Family("tilmash_sessions", "gauge", "Sessions on this node.");

@@ -3,6 +3,7 @@
 #pragma once
 #include <vector>
 
+#include "domain/session_registry.h"
 #include "domain/types.h"
 #include "metrics/exposition.h"
 
@@ -12,6 +13,13 @@ struct SessionSample {
   domain::SessionView view;
   domain::MediaStats stats;  // its ingest counters and channel levels
 };
+
+// Every session's view and media counters, taking each session's lock in turn (never the
+// media thread): what /metrics and the technician's page show.
+std::vector<SessionSample> CollectSessions(const domain::SessionRegistry& registry);
+// A language channel is on the floor (auto-floor) when nobody is live on it or its live
+// console's link is lost.
+bool AutoFloor(const domain::SessionView& session, const domain::ChannelView& channel);
 
 // Per session, channel, console and ingest source.
 void WriteSessionMetrics(MetricsText& out, const std::vector<SessionSample>& sessions);

@@ -14,6 +14,8 @@ namespace tilmash::graph::parts {
 constexpr const char* kRawCaps = "audio/x-raw,format=F32LE,rate=48000,channels=1,layout=interleaved";
 // -3 dBFS: leaves room for the codec's overshoot, so no decoded sample exceeds -1 dBFS (ISO 20109 §4.5).
 constexpr double kLimiterThreshold = 0.708;
+// A channel whose peak comes this close to the limiter's ceiling (-3.0 dBFS) is being clipped.
+constexpr double kClippingPeakDbfs = -3.1;
 
 inline gst::ElementPtr Make(const char* factory, std::string* missing) {
   auto e = gst::MakeElement(factory);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "graph/graph_parts.h"
 #include "graph/media_engine_gst.h"
 #include "log/log.h"
 #include "sdp/whep_sdp.h"
@@ -365,7 +366,8 @@ domain::MediaStats MediaSessionGst::Stats() const {
   // Fan-out counters are node-wide: one sender serves every session.
   AddFanoutStats(core_->fanout->Stats(), &stats);
   for (const auto& [channel, meter] : levels_)
-    stats.levels.push_back(domain::ChannelLevel{channel, meter->rms_dbfs(), meter->peak_dbfs()});
+    stats.levels.push_back(domain::ChannelLevel{channel, meter->rms_dbfs(), meter->peak_dbfs(),
+                                                meter->peak_dbfs() >= parts::kClippingPeakDbfs});
   return stats;
 }
 

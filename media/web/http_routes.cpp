@@ -117,14 +117,16 @@ Route RouteRequest(const HttpRequest& req, const RouteOptions& o) {
     r.status = 200;
     return r;
   }
-  if (parts.size() == 1 && parts[0] == "metrics" && o.metrics) {
+  const bool metrics = parts.size() == 1 && parts[0] == "metrics" && o.metrics;
+  const bool tech_events = parts.size() == 2 && parts[0] == "tech" && parts[1] == "events" && o.tech;
+  if (metrics || tech_events) {
     r.token = BearerToken(req.authorization);
     if (r.token.empty()) {
       Route refused = Refuse(401, "a bearer token of an operator or admin is required (Authorization: Bearer ...)");
       refused.bearer_challenge = true;
       return refused;
     }
-    r.kind = Route::Kind::kMetrics;
+    r.kind = metrics ? Route::Kind::kMetrics : Route::Kind::kTechEvents;
     r.status = 200;
     return r;
   }
@@ -154,8 +156,8 @@ Route RouteRequest(const HttpRequest& req, const RouteOptions& o) {
   if (o.page && (parts.empty() || parts[0] != "hls")) {
     std::string rel;
     const char* type = nullptr;
-    if (parts.empty()) {
-      rel = "index.html";
+    if (parts.empty() || (parts.size() == 1 && parts[0] == "tech")) {
+      rel = parts.empty() ? "index.html" : "tech.html";
       type = WebType(rel);
     } else if (parts.size() == 1) {
       type = WebType(parts[0]);

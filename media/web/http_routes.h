@@ -5,6 +5,8 @@
 //
 //   GET  /healthz                             "ok" (503 "not serving" while draining or the media side is stuck)
 //   GET  /metrics                             Prometheus text; bearer token of an operator or admin
+//   GET  /tech                                the technician's page (tech.html of web_root)
+//   GET  /tech/events                         its Server-Sent Events; bearer token of an operator or admin
 //   GET  /, /app.js, /style.css, /vendor/...  the listener page (files of web_root)
 //   GET  /api/sessions/{session}              the session's languages (JSON, for the page)
 //   POST /whep/{session}/{channel}            WHEP (draft-ietf-wish-whep): SDP offer + bearer token -> 201
@@ -28,6 +30,7 @@ struct RouteOptions {
   bool hls = false;
   bool whep = false;
   bool metrics = false;
+  bool tech = false;  // the technician's event stream is served
 };
 
 struct Route {
@@ -35,6 +38,7 @@ struct Route {
     kRefuse,       // status + message (+ allow, + bearer challenge)
     kHealth,       // GET /healthz
     kMetrics,      // GET /metrics: token
+    kTechEvents,   // GET /tech/events: token
     kPage,         // file: a file of the page ("index.html", "vendor/x.js")
     kSessionInfo,  // session
     kHlsMaster,    // session

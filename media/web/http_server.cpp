@@ -36,6 +36,13 @@ void Respond(SoupServerMessage* msg, int status, const char* type, const std::st
   soup_server_message_set_response(msg, type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
 
+// A staff-only request refused: 401 (with the bearer challenge) or 403, and the reason.
+void RespondRefused(SoupServerMessage* msg, const MetricsReply& reply) {
+  if (reply.status == 401)
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "WWW-Authenticate", "Bearer");
+  Respond(msg, reply.status, "text/plain", reply.body + "\n", "no-store");
+}
+
 }  // namespace
 
 HttpServer::HttpServer(HttpOptions options, HlsCatalog catalog, WhepBackend* whep)
@@ -80,6 +87,9 @@ bool HttpServer::Listen(std::string* error) {
   server_ = cert ? soup_server_new("server-header", "tilmash", "tls-certificate", cert.get(), nullptr)
                  : soup_server_new("server-header", "tilmash", nullptr);
   soup_server_add_handler(server_, nullptr, &HttpServer::OnRequest, this, nullptr);
+  // A technician's stream ends when its page goes (aborted) or the server ends it (finished).
+  g_signal_connect(server_, "request-finished", G_CALLBACK(&HttpServer::OnRequestDone), this);
+  g_signal_connect(server_, "request-aborted", G_CALLBACK(&HttpServer::OnRequestDone), this);
   const auto colon = options_.listen.rfind(':');
   std::string host = options_.listen.substr(0, colon);
   if (host == "localhost") host = "127.0.0.1";
@@ -126,6 +136,9 @@ HttpServer::~HttpServer() {
     alive_->server = nullptr;  // a WHEP answer that arrives from now on is dropped
   }
   thread_.Invoke([this] {
+    for (auto& t : tech_streams_) t->End();
+    tech_streams_.clear();
+    tech_open_ = 0;
     if (server_) {
       soup_server_disconnect(server_);
       g_object_unref(server_);
@@ -152,9 +165,9 @@ void HttpServer::Handle(SoupServerMessage* msg, const std::string& path) {
   const char* method = soup_server_message_get_method(msg);
   const char* auth = soup_message_headers_get_one(in, "Authorization");
   const char* type = soup_message_headers_get_content_type(in, nullptr);
-  const Route route = RouteRequest(
-      HttpRequest{method ? method : "", path, auth ? auth : "", type ? type : ""},
-      RouteOptions{!options_.web_root.empty(), !options_.hls_dir.empty(), whep_ != nullptr, bool(options_.metrics)});
+  const Route route = RouteRequest(HttpRequest{method ? method : "", path, auth ? auth : "", type ? type : ""},
+                                   RouteOptions{!options_.web_root.empty(), !options_.hls_dir.empty(), whep_ != nullptr,
+                                                bool(options_.metrics), bool(options_.tech)});
   if (path.rfind("/whep/", 0) == 0) {
     soup_message_headers_replace(out, "Access-Control-Allow-Methods", "POST, DELETE, OPTIONS");
     soup_message_headers_replace(out, "Access-Control-Allow-Headers", "Authorization, Content-Type");
@@ -173,9 +186,11 @@ void HttpServer::Handle(SoupServerMessage* msg, const std::string& path) {
       return Respond(msg, 200, "text/plain", "ok\n", "no-store");
     case Route::Kind::kMetrics:
       return ServeMetrics(msg, route);
+    case Route::Kind::kTechEvents:
+      return ServeTechEvents(msg, route);
     case Route::Kind::kPage:
       return ServeFile(msg, options_.web_root + "/" + route.file, route.content_type,
-                       route.file == "index.html" ? "no-cache" : "public, max-age=300");
+                       route.file.ends_with(".html") ? "no-cache" : "public, max-age=300");
     case Route::Kind::kSessionInfo:
       return ServeSessionInfo(msg, route.session);
     case Route::Kind::kHlsMaster: {
@@ -230,22 +245,109 @@ void HttpServer::ServeFile(SoupServerMessage* msg, const std::string& file, cons
 
 void HttpServer::ServeMetrics(SoupServerMessage* msg, const Route& route) {
   MetricsReply reply = options_.metrics(route.token);
-  if (reply.status != 200) {
-    if (reply.status == 401)
-      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "WWW-Authenticate", "Bearer");
-    return Respond(msg, reply.status, "text/plain", reply.body + "\n", "no-store");
-  }
+  if (reply.status != 200) return RespondRefused(msg, reply);
   std::string& out = reply.body;
   // Names are SafeName()s (letters, digits, '-', '_'): nothing to escape in the labels.
   out += "# HELP tilmash_http_requests_total HTTP requests received (page, WHEP, HLS, health, metrics).\n";
   out += "# TYPE tilmash_http_requests_total counter\n";
   out += "tilmash_http_requests_total " + std::to_string(counters_.requests.load(std::memory_order_relaxed)) + "\n";
+  out += "# HELP tilmash_tech_streams Technician pages connected to /tech/events.\n";
+  out += "# TYPE tilmash_tech_streams gauge\n";
+  out += "tilmash_tech_streams " + std::to_string(tech_streams_.size()) + "\n";
   out += "# HELP tilmash_hls_segment_requests_total HLS segments served, by session and channel.\n";
   out += "# TYPE tilmash_hls_segment_requests_total counter\n";
   for (const auto& [key, n] : hls_segments_)
     out += "tilmash_hls_segment_requests_total{session=\"" + key.first + "\",channel=\"" + key.second + "\"} " +
            std::to_string(n) + "\n";
   Respond(msg, 200, "text/plain; version=0.0.4; charset=utf-8", out, "no-store");
+}
+
+namespace {
+
+// A page that has not read this many events (about ten seconds of them) has stopped reading:
+// its stream ends rather than grow without bound.
+constexpr uint64_t kMaxQueuedEvents = 200;
+
+std::string SseFrame(const std::string& event, const std::string& data) {
+  return "event: " + event + "\ndata: " + data + "\n\n";  // data is one line of JSON
+}
+
+}  // namespace
+
+void HttpServer::TechStream::Send(const std::string& frame) {
+  soup_message_body_append(soup_server_message_get_response_body(msg.get()), SOUP_MEMORY_COPY, frame.data(),
+                           frame.size());
+  ++queued;
+  soup_server_message_unpause(msg.get());  // libsoup pauses a chunked response that ran out of chunks
+}
+
+void HttpServer::TechStream::End() {
+  if (ended) return;
+  ended = true;
+  wrote.Disconnect();
+  soup_message_body_complete(soup_server_message_get_response_body(msg.get()));
+  soup_server_message_unpause(msg.get());
+}
+
+void HttpServer::ServeTechEvents(SoupServerMessage* msg, const Route& route) {
+  MetricsReply reply = options_.tech(route.token);
+  if (reply.status != 200) return RespondRefused(msg, reply);
+  soup_server_message_set_status(msg, 200, nullptr);
+  SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
+  soup_message_headers_set_content_type(h, "text/event-stream", nullptr);
+  soup_message_headers_replace(h, "Cache-Control", "no-store");
+  soup_message_headers_replace(h, "X-Accel-Buffering", "no");  // a proxy in front must not hold events back
+  soup_message_headers_set_encoding(h, SOUP_ENCODING_CHUNKED);
+  // Written chunks are dropped, not kept for a body nobody will read whole.
+  soup_message_body_set_accumulate(soup_server_message_get_response_body(msg), FALSE);
+  auto stream = std::make_unique<TechStream>();
+  stream->msg = gst::GObjectPtr<SoupServerMessage>::Ref(msg);
+  stream->wrote = gst::SignalConnection(msg, "wrote-chunk", G_CALLBACK(+[](SoupServerMessage*, gpointer p) {
+                                          auto* t = static_cast<TechStream*>(p);
+                                          if (t->queued > 0) --t->queued;
+                                        }),
+                                        stream.get());
+  stream->Send(SseFrame("state", reply.body) + SseFrame("hls", HlsEvent()));
+  tech_streams_.push_back(std::move(stream));
+  tech_open_.store(int(tech_streams_.size()), std::memory_order_relaxed);
+}
+
+void HttpServer::OnRequestDone(SoupServer*, SoupServerMessage* msg, void* self) {
+  auto* s = static_cast<HttpServer*>(self);
+  auto& v = s->tech_streams_;
+  auto it = std::find_if(v.begin(), v.end(), [&](const auto& t) { return t->msg.get() == msg; });
+  if (it == v.end()) return;
+  (*it)->wrote.Disconnect();
+  v.erase(it);
+  s->tech_open_.store(int(v.size()), std::memory_order_relaxed);
+}
+
+void HttpServer::Broadcast(const std::string& event, std::string data) {
+  thread_.Post([this, event, data = std::move(data)] {
+    if (tech_streams_.empty()) return;
+    std::string frame = SseFrame(event, data);
+    if (event == "state") frame += SseFrame("hls", HlsEvent());
+    // Ending a stream may call OnRequestDone, which edits the list: walk a copy of the pointers.
+    std::vector<TechStream*> streams;
+    for (auto& t : tech_streams_) streams.push_back(t.get());
+    for (TechStream* t : streams) {
+      if (t->ended) continue;
+      if (t->queued > kMaxQueuedEvents) {
+        Log()->warn("a technician's page stopped reading: its event stream ends");
+        t->End();
+      } else {
+        t->Send(frame);
+      }
+    }
+  });
+}
+
+// HLS has no subscription to count: its audience shows as segments served (one a second per
+// player), per session and channel, counted since start; the page turns them into a rate.
+std::string HttpServer::HlsEvent() const {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [key, n] : hls_segments_) j[key.first][key.second] = n;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void HttpServer::ServeSessionInfo(SoupServerMessage* msg, const std::string& session) {

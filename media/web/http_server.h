@@ -1,5 +1,6 @@
-// The daemon's HTTP side (libsoup-3.0 on its own GLib thread): the listener web page, WHEP
-// and HLS. Plain HTTP only on a loopback address; anywhere else it needs a certificate.
+// The daemon's HTTP side (libsoup-3.0 on its own GLib thread): the listener web page, WHEP,
+// HLS, /metrics and the technician page's event streams. Plain HTTP only on a loopback
+// address; anywhere else it needs a certificate.
 // Which request goes where is decided by RouteRequest (http_routes.h); this file does the I/O.
 #pragma once
 #include <atomic>
@@ -39,6 +40,9 @@ struct HttpOptions {
   // server adds its own (HTTP requests, HLS segment requests). Null: no /metrics. Called on
   // the HTTP thread.
   std::function<MetricsReply(const std::string& token)> metrics;
+  // /tech/events: a technician's Server-Sent Events for a bearer token: 200 and the data of its
+  // first "state" event, or 401/403 and the reason. Null: no stream. Called on the HTTP thread.
+  std::function<MetricsReply(const std::string& token)> tech;
 };
 
 // What a WHEP request becomes: 201 with the SDP answer and the resource id, or a status and
@@ -86,6 +90,11 @@ class HttpServer {
   int port() const { return port_; }
   bool tls() const { return tls_; }
   const HttpCounters& counters() const { return counters_; }
+  // Sends one event to every open /tech/events stream (after a "state", the HLS segment counts
+  // as an "hls" event). Any thread; never waits for the HTTP thread.
+  void Broadcast(const std::string& event, std::string data);
+  // /tech/events streams open now (any thread).
+  int tech_streams() const { return tech_open_.load(std::memory_order_relaxed); }
   // Reads the TLS certificate and key files again; new connections get them. "" or the problem
   // (the old certificate stays then). Nothing to do for plain HTTP.
   std::string ReloadTls();
@@ -99,6 +108,9 @@ class HttpServer {
   void ServeSessionInfo(SoupServerMessage* msg, const std::string& session);
   void ServeWhepOffer(SoupServerMessage* msg, const Route& route);
   void ServeMetrics(SoupServerMessage* msg, const Route& route);
+  void ServeTechEvents(SoupServerMessage* msg, const Route& route);
+  static void OnRequestDone(SoupServer*, SoupServerMessage* msg, void* self);
+  std::string HlsEvent() const;
 
   struct Alive {  // lets a late WHEP answer find out the server is gone
     std::mutex mu;
@@ -109,6 +121,15 @@ class HttpServer {
     bool done = false;
   };
 
+  struct TechStream {  // HTTP thread only
+    gst::GObjectPtr<SoupServerMessage> msg;
+    uint64_t queued = 0;  // chunks appended, not yet written (a page that stopped reading)
+    bool ended = false;
+    gst::SignalConnection wrote;
+    void Send(const std::string& frame);
+    void End();
+  };
+
   const HttpOptions options_;
   const HlsCatalog catalog_;
   WhepBackend* const whep_;
@@ -116,6 +137,8 @@ class HttpServer {
   std::shared_ptr<Alive> alive_;
   // HLS segments served, per (session, channel) that existed when asked (HTTP thread only).
   std::map<std::pair<std::string, std::string>, uint64_t> hls_segments_;
+  std::vector<std::unique_ptr<TechStream>> tech_streams_;  // HTTP thread only
+  std::atomic<int> tech_open_{0};
   int port_ = 0;
   bool tls_ = false;
   SoupServer* server_ = nullptr;  // owned; created, used and destroyed on thread_

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "browser_support.h"
 #include "e2e_support.h"
 #include "http_client.h"
 
@@ -16,15 +17,10 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-std::string SourceDir() { return TILMASH_SOURCE_DIR; }
-
 // Runs listen.mjs; `on_line` sees each JSON line as it arrives (and may act on it).
 int RunBrowser(const std::string& args, const std::function<void(const json&)>& on_line) {
-  const std::string dir = SourceDir() + "/tests/browser";
-  if (!std::filesystem::exists(dir + "/node_modules/playwright-core")) {
-    ADD_FAILURE() << "playwright-core is not installed in " << dir << " (tools/setup runs npm ci there)";
-    return -1;
-  }
+  const std::string dir = BrowserDir();
+  if (dir.empty()) return -1;
   FILE* p = popen(("cd '" + dir + "' && timeout 120 node listen.mjs " + args + " 2>&1").c_str(), "r");
   if (!p) return -1;
   char line[8192];
@@ -55,12 +51,6 @@ class BrowserTest : public E2eTest {
     for (const auto& c : s.channels())
       if (c.language() == channel) return int(c.listener_count());
     return -1;
-  }
-  static std::string Artifact(const std::string& name) {
-    // Absolute: the browser script runs in tests/browser.
-    const std::string dir = std::filesystem::absolute(BinDir() + "/../tests/artifacts").lexically_normal().string();
-    std::filesystem::create_directories(dir);
-    return dir + "/" + name;
   }
 };
 

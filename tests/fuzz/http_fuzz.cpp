@@ -6,9 +6,10 @@
 // "Content-Type: ..."), an empty line, then the body (the SDP offer). A line "--answer--" in the
 // body starts an SDP answer to check against the offer.
 // Checks: nothing throws or crashes; every name a route hands on passed the strict alphabet
-// (no '/', '.', '%'); files are the page's or hlssink2's names; a WHEP route carries a token;
-// refusals are 4xx; an accepted offer names a dynamic Opus payload type; error messages stay
-// short (outside values are quoted at most 64 bytes).
+// (no '/', '.', '%'); files are the page's or hlssink2's names; WHEP, /metrics and
+// /tech/events routes carry a token (and exist only when served); refusals are 4xx; an
+// accepted offer names a dynamic Opus payload type; error messages stay short (outside values
+// are quoted at most 64 bytes).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -54,6 +55,7 @@ void CheckRoute(const Route& r) {
       CHECK(!r.token.empty());
       break;
     case Route::Kind::kMetrics:
+    case Route::Kind::kTechEvents:
       CHECK(!r.token.empty());  // never answered without a bearer token
       break;
     case Route::Kind::kHealth:
@@ -85,10 +87,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     if (h.rfind("Authorization: ", 0) == 0) req.authorization = h.substr(15);
     if (h.rfind("Content-Type: ", 0) == 0) req.content_type = h.substr(14);
   }
-  for (int options = 0; options < 8; ++options) {
-    const Route r = tilmash::web::RouteRequest(req, {bool(options & 1), bool(options & 2), bool(options & 4)});
+  // Every combination of what the server serves: page, HLS, WHEP, /metrics, /tech/events.
+  for (int options = 0; options < 32; ++options) {
+    const Route r = tilmash::web::RouteRequest(
+        req, {bool(options & 1), bool(options & 2), bool(options & 4), bool(options & 8), bool(options & 16)});
     CheckRoute(r);
     if (!(options & 4)) CHECK(r.kind != Route::Kind::kWhepOffer && r.kind != Route::Kind::kWhepEnd);
+    if (!(options & 8)) CHECK(r.kind != Route::Kind::kMetrics);
+    if (!(options & 16)) CHECK(r.kind != Route::Kind::kTechEvents);
   }
   // The body as a WHEP offer (and an answer to it, after "--answer--").
   std::string_view offer_text = in, answer_text;
