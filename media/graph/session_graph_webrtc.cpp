@@ -147,15 +147,22 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
   gst_util_set_object_arg(G_OBJECT(webrtc.get()), "bundle-policy", "max-bundle");
   // webrtcbin's receive jitter buffer is unused (we only send); keep its latency out anyway.
   g_object_set(webrtc.get(), "latency", 0u, nullptr);
-  // Its ICE sockets inside --media-ports (libnice picks a free one of the range).
-  if (config_.ports && !config_.ports->range().any()) {
-    GObject* ice = nullptr;
-    g_object_get(webrtc.get(), "ice-agent", &ice, nullptr);
-    if (ice) {
+  // Its ICE: UDP only, in --media-ports (libnice picks a free port of the range), and no UPnP
+  // (libnice would open an SSDP socket on port 1900 and ask the venue's router for mappings).
+  GObject* ice = nullptr;
+  g_object_get(webrtc.get(), "ice-agent", &ice, nullptr);
+  if (ice) {
+    g_object_set(ice, "ice-tcp", FALSE, nullptr);
+    if (config_.ports && !config_.ports->range().any())
       g_object_set(ice, "min-rtp-port", guint(config_.ports->range().first), "max-rtp-port",
                    guint(config_.ports->range().last), nullptr);
-      g_object_unref(ice);
+    GObject* agent = nullptr;
+    g_object_get(ice, "agent", &agent, nullptr);
+    if (agent) {
+      g_object_set(agent, "upnp", FALSE, nullptr);
+      g_object_unref(agent);
     }
+    g_object_unref(ice);
   }
   v->context = std::make_unique<ViewerContext>();
   {

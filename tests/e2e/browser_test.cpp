@@ -35,9 +35,26 @@ int RunBrowser(const std::string& args, const std::function<void(const json&)>& 
 // A number the page reported, or -1 when it reported none (null).
 double Num(const json& r, const char* key) { return r.contains(key) && r[key].is_number() ? r[key].get<double>() : -1; }
 
+// The media ports of the browser tests' daemon: its WebRTC viewers' ICE sockets must be in them.
+constexpr int kMediaPorts = 64;
+uint16_t MediaPortsStart() {
+  static const uint16_t start = FreePortRange(kMediaPorts);
+  return start;
+}
+
 class BrowserTest : public E2eTest {
  protected:
-  BrowserTest() : E2eTest({"--hls"}) {}
+  BrowserTest()
+      : E2eTest({"--hls", "--media-ports",
+                 std::to_string(MediaPortsStart()) + "-" + std::to_string(MediaPortsStart() + kMediaPorts - 1)}) {}
+  // The daemon's UDP ports outside its --media-ports (none expected) and how many it held.
+  std::pair<std::vector<uint16_t>, std::size_t> PortsOutsideTheRange() {
+    std::vector<uint16_t> outside;
+    const auto ports = UdpPortsOf(daemon_.pid());
+    for (uint16_t p : ports)
+      if (p < MediaPortsStart() || p >= MediaPortsStart() + kMediaPorts) outside.push_back(p);
+    return {outside, ports.size()};
+  }
 
   std::string PageUrl(const std::string& session, const std::string& token) {
     return daemon_.http_url() + "?session=" + session + "#token=" + token;
@@ -69,11 +86,18 @@ TEST_F(BrowserTest, ThePageHearsTheLanguageItPicksOverWebrtcAndHls) {
   int ru_audience = -1;
   std::chrono::system_clock::time_point mic_at{};
   double glass_to_ear_ms = -1;
+  std::size_t udp_sockets_seen = 0;
   const int rc = RunBrowser(
       "--url '" + PageUrl(s.id(), token) + "' --expect kk:1100,floor:440,ru:440 --watch 880 --screenshot '" +
           Artifact("listener-page.png") + "'",
       [&](const json& j) {
-        if (j.contains("channel")) results.push_back(j);
+        if (j.contains("channel")) {
+          results.push_back(j);
+          // A viewer is connected: its ICE socket is the daemon's, inside --media-ports.
+          auto [outside, held] = PortsOutsideTheRange();
+          EXPECT_TRUE(outside.empty()) << "UDP port " << outside.front() << " outside --media-ports";
+          udp_sockets_seen = std::max(udp_sockets_seen, held);
+        }
         if (j.contains("ready")) {
           mic_at = std::chrono::system_clock::now();
           EXPECT_TRUE(SetMic(s.id(), ru.console().id(), true).ok());
@@ -85,6 +109,8 @@ TEST_F(BrowserTest, ThePageHearsTheLanguageItPicksOverWebrtcAndHls) {
               double(std::chrono::duration_cast<std::chrono::milliseconds>(mic_at.time_since_epoch()).count());
       });
   EXPECT_EQ(rc, 0);
+  // Fan-out source and two consoles, plus the viewer's ICE socket(s) while it played.
+  EXPECT_GT(udp_sockets_seen, 3u) << "no WebRTC socket seen while a viewer played";
   ASSERT_EQ(results.size(), 3u);
   for (const auto& r : results) {
     SCOPED_TRACE(r.dump());

@@ -1,6 +1,7 @@
 // Shared steps of the end-to-end tests: a real daemon, real consoles (RtpSender over SRTP)
 // and real listeners (ListenerClient: SRTP + Opus), measured with Goertzel filters.
 #pragma once
+#include <dirent.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -10,7 +11,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -55,6 +59,46 @@ inline bool CanBind(uint16_t port) {
   bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   close(fd);
   return ok;
+}
+
+// The first of `n` free loopback ports below the range FreePortPair (20000+) and the kernel's
+// ephemeral ports (32768+) use, so no other test or socket takes them meanwhile; 0 if none found.
+inline uint16_t FreePortRange(int n) {
+  for (int i = 0; i < 500; ++i) {
+    const uint16_t p = uint16_t(10000 + (rtp::RandomU32() % (10000 - n)));
+    bool free = true;
+    for (int k = 0; k < n && free; ++k) free = CanBind(uint16_t(p + k));
+    if (free) return p;
+  }
+  return 0;
+}
+
+// The local ports of every UDP socket the process `pid` holds (/proc/PID/fd and /proc/net/udp).
+inline std::vector<uint16_t> UdpPortsOf(pid_t pid) {
+  std::set<std::string> inodes;
+  const std::string fds = "/proc/" + std::to_string(pid) + "/fd";
+  if (DIR* d = opendir(fds.c_str())) {
+    while (dirent* e = readdir(d)) {
+      char target[128];
+      const ssize_t n = readlink((fds + "/" + e->d_name).c_str(), target, sizeof target - 1);
+      if (n <= 0) continue;
+      target[n] = 0;
+      const std::string t(target);
+      if (t.rfind("socket:[", 0) == 0) inodes.insert(t.substr(8, t.size() - 9));
+    }
+    closedir(d);
+  }
+  std::vector<uint16_t> ports;
+  std::ifstream udp("/proc/net/udp");
+  std::string line;
+  std::getline(udp, line);  // header
+  while (std::getline(udp, line)) {
+    std::istringstream in(line);
+    std::string sl, local, remote, st, queues, tr, retr, uid, timeout, inode;
+    in >> sl >> local >> remote >> st >> queues >> tr >> retr >> uid >> timeout >> inode;
+    if (inodes.count(inode)) ports.push_back(uint16_t(std::stoul(local.substr(local.find(':') + 1), nullptr, 16)));
+  }
+  return ports;
 }
 
 // An even port with its RTCP neighbour free (ffmpeg binds both).

@@ -2,13 +2,6 @@
 // ingests, the listener streams' source) is inside the range, audio flows through them, and a
 // range used up refuses the next ingest with RESOURCE_EXHAUSTED naming media_ports, until a
 // console leaves and frees its port.
-#include <dirent.h>
-#include <unistd.h>
-
-#include <fstream>
-#include <set>
-#include <sstream>
-
 #include "e2e_support.h"
 
 namespace tilmash::testing {
@@ -16,50 +9,12 @@ namespace {
 
 constexpr int kRangeSize = 4;
 
-// Four free loopback ports below the range FreePortPair (20000+) and the kernel's ephemeral
-// ports (32768+) use, so no other test or socket takes them meanwhile.
 uint16_t RangeStart() {
-  static const uint16_t start = [] {
-    for (int i = 0; i < 500; ++i) {
-      const uint16_t p = uint16_t(10000 + (rtp::RandomU32() % 9000));
-      bool free = true;
-      for (int k = 0; k < kRangeSize; ++k) free = free && CanBind(uint16_t(p + k));
-      if (free) return p;
-    }
-    return uint16_t(0);
-  }();
+  static const uint16_t start = FreePortRange(kRangeSize);
   return start;
 }
 
 std::string RangeText() { return std::to_string(RangeStart()) + "-" + std::to_string(RangeStart() + kRangeSize - 1); }
-
-// The local ports of every UDP socket the process `pid` holds (/proc/PID/fd and /proc/net/udp).
-std::vector<uint16_t> UdpPortsOf(pid_t pid) {
-  std::set<std::string> inodes;
-  const std::string fds = "/proc/" + std::to_string(pid) + "/fd";
-  if (DIR* d = opendir(fds.c_str())) {
-    while (dirent* e = readdir(d)) {
-      char target[128];
-      const ssize_t n = readlink((fds + "/" + e->d_name).c_str(), target, sizeof target - 1);
-      if (n <= 0) continue;
-      target[n] = 0;
-      std::string t(target);
-      if (t.rfind("socket:[", 0) == 0) inodes.insert(t.substr(8, t.size() - 9));
-    }
-    closedir(d);
-  }
-  std::vector<uint16_t> ports;
-  std::ifstream udp("/proc/net/udp");
-  std::string line;
-  std::getline(udp, line);  // header
-  while (std::getline(udp, line)) {
-    std::istringstream in(line);
-    std::string sl, local, remote, st, queues, tr, retr, uid, timeout, inode;
-    in >> sl >> local >> remote >> st >> queues >> tr >> retr >> uid >> timeout >> inode;
-    if (inodes.count(inode)) ports.push_back(uint16_t(std::stoul(local.substr(local.find(':') + 1), nullptr, 16)));
-  }
-  return ports;
-}
 
 class MediaPortsTest : public E2eTest {
  protected:
