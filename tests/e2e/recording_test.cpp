@@ -2,6 +2,7 @@
 // floor and a language channel from their encoded Opus, and ffprobe/ffmpeg (Debian's) read the
 // files: codec, rate, duration, and the tones and levels the channel carried, in order.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -249,6 +250,66 @@ TEST_F(RecordingTest, RefusalsNameTheField) {
   auto nowhere = Start(*stub, s.id(), {});
   EXPECT_EQ(nowhere.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(nowhere.error_message().find("--record-dir"), std::string::npos) << nowhere.error_message();
+}
+
+// A disk that refuses writes (here: a file size limit the daemon inherits, as a full disk
+// would): the recording stops with the reason, the indicator goes off, the session goes on.
+TEST(RecordingFailureTest, AFailingDiskStopsTheRecordingNotTheSession) {
+  const std::string dir = TempDir();
+  signal(SIGXFSZ, SIG_IGN);  // inherited: write(2) fails with EFBIG instead of killing the daemon
+  rlimit old{};
+  getrlimit(RLIMIT_FSIZE, &old);
+  rlimit small = old;
+  small.rlim_cur = 16 * 1024;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  DaemonProcess daemon({"--record-dir", dir});
+  setrlimit(RLIMIT_FSIZE, &old);
+  ASSERT_TRUE(daemon.ok());
+  v1::Session s;
+  {
+    grpc::ClientContext ctx;
+    v1::CreateSessionRequest req;
+    req.set_name("full disk");
+    req.add_languages("ru");
+    req.mutable_floor_source()->mutable_tone()->set_frequency_hz(kFloorHz);
+    ASSERT_TRUE(daemon.sessions().CreateSession(&ctx, req, &s).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::StartRecordingRequest req;
+    req.set_session_id(s.id());
+    req.add_channel_ids("ru");
+    v1::StartRecordingResponse resp;
+    ASSERT_TRUE(v1::RecordingService::NewStub(daemon.channel())->StartRecording(&ctx, req, &resp).ok());
+  }
+  auto booth_recorded = [&] {
+    grpc::ClientContext ctx;
+    v1::GetBoothRequest req;
+    req.set_session_id(s.id());
+    req.set_booth("ru");
+    v1::Booth b;
+    EXPECT_TRUE(daemon.booths().GetBooth(&ctx, req, &b).ok());
+    return b.recorded();
+  };
+  EXPECT_TRUE(booth_recorded());
+  // 16 KiB of 64 kb/s Opus is about 2 s; the session's tick sees the failure within 250 ms.
+  const auto deadline = Clock::now() + 10s;
+  while (booth_recorded() && Clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(booth_recorded()) << "the indicator follows the failed recorder";
+  grpc::ClientContext ctx;
+  v1::GetSessionRequest req;
+  req.set_session_id(s.id());
+  v1::Session after;
+  ASSERT_TRUE(daemon.sessions().GetSession(&ctx, req, &after).ok()) << "the session goes on";
+  EXPECT_FALSE(after.channels(1).recording());
+  // What was written before the failure still plays.
+  const auto files = FilesIn(dir + "/" + s.id() + "/ru");
+  ASSERT_EQ(files.size(), 1u);
+  const Probe cut = FfProbe(files[0]);
+  EXPECT_EQ(cut.codec, "opus");
+  EXPECT_GT(cut.duration_s, 1.0);
+  EXPECT_EQ(daemon.Stop(), 0);
+  fs::remove_all(dir);
 }
 
 // kill -9 while recording: the file plays up to at most a second before the kill, and the
