@@ -54,12 +54,12 @@ ChannelRecorder::~ChannelRecorder() {
 }
 
 std::string ChannelRecorder::error() const {
-  std::lock_guard lock(const_cast<std::mutex&>(mu_));
+  std::lock_guard lock(mu_);
   return error_;
 }
 
 std::string ChannelRecorder::file() const {
-  std::lock_guard lock(const_cast<std::mutex&>(mu_));
+  std::lock_guard lock(mu_);
   return file_;
 }
 

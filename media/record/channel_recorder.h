@@ -65,7 +65,7 @@ class ChannelRecorder {
   bool WritePacket(const std::vector<uint8_t>& payload);
 
   const RecorderConfig config_;
-  std::mutex mu_;  // queue_, stop_, error_, file_
+  mutable std::mutex mu_;  // queue_, stop_, error_, file_
   std::condition_variable cv_;
   std::vector<std::vector<uint8_t>> queue_;
   bool stop_ = false;

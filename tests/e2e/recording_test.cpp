@@ -207,6 +207,11 @@ TEST_F(RecordingTest, FloorAndChannelAreRecordedAsHeardWithAHandoverInOrder) {
 
 TEST_F(RecordingTest, ShortSegmentsAreConsecutiveFilesThatAddUp) {
   auto session = CreateSession({"ru"}, kFloorHz);
+  grpc::ClientContext watch_ctx;
+  watch_ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+  v1::WatchSessionRequest watch_req;
+  watch_req.set_session_id(session.id());
+  auto watch = daemon_.sessions().WatchSession(&watch_ctx, watch_req);
   ASSERT_TRUE(Start(*recordings_, session.id(), {"floor"}, 2).ok());
   const auto t0 = Clock::now();
   std::this_thread::sleep_for(5s);
@@ -228,6 +233,16 @@ TEST_F(RecordingTest, ShortSegmentsAreConsecutiveFilesThatAddUp) {
   }
   std::cout << "[ measured ] 2 s segments: " << files.size() << " files, " << total << " s in " << recorded_s << " s\n";
   EXPECT_NEAR(total, recorded_s, 0.2);
+  // Watchers saw the recording start and stop.
+  std::vector<std::pair<bool, std::string>> seen;
+  v1::SessionEvent e;
+  while (seen.size() < 2 && watch->Read(&e))
+    if (e.has_recording()) seen.emplace_back(e.recording().recording(), e.recording().reason());
+  watch_ctx.TryCancel();
+  watch->Finish();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], std::make_pair(true, std::string("started")));
+  EXPECT_EQ(seen[1], std::make_pair(false, std::string("stopped")));
 }
 
 TEST_F(RecordingTest, RefusalsNameTheField) {
