@@ -84,7 +84,10 @@ std::string TempDir() {
 class RecordingTest : public E2eTest {
  protected:
   RecordingTest() : E2eTest({"--record-dir", Dir()}) {}
-  ~RecordingTest() override { fs::remove_all(Dir()); }
+  void TearDown() override {
+    E2eTest::TearDown();  // the daemon stops first
+    fs::remove_all(Dir());
+  }
   static const std::string& Dir() {
     static const std::string dir = TempDir();
     return dir;
