@@ -15,6 +15,13 @@
 
 namespace tilmash::record {
 
+namespace {
+// A gap is filled with 10 ms frames: a TOC byte alone (CELT fullband 10 ms, one frame of 0
+// bytes), which RFC 6716 decoders treat as a lost frame and conceal.
+constexpr uint32_t kFrame = 480;
+constexpr uint8_t kEmptyCelt10ms = 30 << 3;
+}  // namespace
+
 std::string UtcStamp() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
@@ -69,7 +76,7 @@ void ChannelRecorder::Push(const uint8_t* data, std::size_t size) {
   const auto parsed = rtp::ParseRtp(data, size);
   if (!parsed.ok() || parsed.header->payload_size == 0) return;
   const uint8_t* payload = data + parsed.header->header_size;
-  std::vector<uint8_t> packet(payload, payload + parsed.header->payload_size);
+  Packet packet{parsed.header->timestamp, std::vector<uint8_t>(payload, payload + parsed.header->payload_size)};
   std::lock_guard lock(mu_);
   if (queue_.size() >= config_.max_queue) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -139,10 +146,23 @@ bool ChannelRecorder::CloseSegment() {
   return true;
 }
 
-bool ChannelRecorder::WritePacket(const std::vector<uint8_t>& payload) {
-  const uint32_t samples = OpusPacketSamples(payload.data(), payload.size());
+bool ChannelRecorder::WritePacket(const Packet& p) {
+  const uint32_t samples = OpusPacketSamples(p.payload.data(), p.payload.size());
   if (samples == 0) return true;  // not Opus: skipped
-  if (auto page = pager_->Add(payload.data(), payload.size(), samples); !page.empty() && !Write(page)) return false;
+  if (next_timestamp_) {
+    const uint32_t gap = p.timestamp - *next_timestamp_;  // modulo 2^32: a step back is huge
+    if (gap >= kFrame && gap <= kMaxGapFill) {
+      const uint8_t empty_frame = kEmptyCelt10ms;
+      for (uint32_t filled = 0; filled + kFrame <= gap; filled += kFrame)
+        if (!WriteOpus(&empty_frame, 1, kFrame)) return false;
+    }
+  }
+  next_timestamp_ = p.timestamp + samples;
+  return WriteOpus(p.payload.data(), p.payload.size(), samples);
+}
+
+bool ChannelRecorder::WriteOpus(const uint8_t* data, std::size_t size, uint32_t samples) {
+  if (auto page = pager_->Add(data, size, samples); !page.empty() && !Write(page)) return false;
   packets_.fetch_add(1, std::memory_order_relaxed);
   segment_samples_ += samples;
   unflushed_samples_ += samples;
@@ -164,7 +184,7 @@ bool ChannelRecorder::WritePacket(const std::vector<uint8_t>& payload) {
 
 void ChannelRecorder::Run() {
   pthread_setname_np(pthread_self(), "tilmash-rec");  // its CPU is measurable alone (tools/bench-record)
-  std::vector<std::vector<uint8_t>> batch;
+  std::vector<Packet> batch;
   bool stopping = false;
   while (!stopping) {
     {

@@ -8,6 +8,10 @@
 // at most that much plus one wake-up before the kill. A segment that is finished ends with an
 // end-of-stream page and is fdatasync'ed before the next one starts.
 //
+// A gap in the channel's packets (its RTP timestamps jump, up to kMaxGapFill) is filled with
+// empty 10 ms Opus frames (a decoder conceals them as silence), so a file's duration is the
+// time it covers.
+//
 // Files: <dir>/<UTC start>.opus, e.g. 20261201T154849.123Z.opus (the time of its first packet).
 // A write that fails (disk full, directory gone) stops the recorder: failed() and error() say
 // why; the channel and its listeners go on.
@@ -17,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +41,7 @@ struct RecorderConfig {
 class ChannelRecorder {
  public:
   static constexpr int kWakeMs = 100;
+  static constexpr uint32_t kMaxGapFill = 60 * kOpusRate;  // longer jumps: a new timeline, not filled
   // Creates the directory and opens the first file (so a directory that cannot be written is
   // an answer, not a later failure); nullptr and `error` otherwise.
   static std::unique_ptr<ChannelRecorder> Start(RecorderConfig config, std::string* error);
@@ -62,12 +68,20 @@ class ChannelRecorder {
   bool Write(const std::vector<uint8_t>& bytes);
   void Fail(const std::string& why);
   void Run();
-  bool WritePacket(const std::vector<uint8_t>& payload);
+  struct Packet {
+    uint32_t timestamp;  // RTP, 48 kHz
+    std::vector<uint8_t> payload;
+  };
+  // Writes one packet; a gap in the RTP timestamps before it (the channel's source stopped,
+  // e.g. a floor desk) is filled with empty Opus frames first, which decoders conceal as
+  // silence, so the file's time stays the channel's time.
+  bool WritePacket(const Packet& packet);
+  bool WriteOpus(const uint8_t* data, std::size_t size, uint32_t samples);
 
   const RecorderConfig config_;
   mutable std::mutex mu_;  // queue_, stop_, error_, file_
   std::condition_variable cv_;
-  std::vector<std::vector<uint8_t>> queue_;
+  std::vector<Packet> queue_;
   bool stop_ = false;
   std::string error_, file_;
   std::atomic<bool> failed_{false};
@@ -80,6 +94,7 @@ class ChannelRecorder {
   uint64_t segment_samples_ = 0;
   uint64_t unflushed_samples_ = 0;
   uint32_t serial_ = 0;
+  std::optional<uint32_t> next_timestamp_;  // where the next packet should start
   std::thread writer_;
 };
 

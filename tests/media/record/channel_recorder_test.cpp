@@ -27,6 +27,7 @@ using namespace std::chrono_literals;
 class Source {
  public:
   Source() : enc_(audio::OpusEncoder::Create(64000)) {}
+  void Skip(int packets) { ts_ += uint32_t(480 * packets); }  // the source stops for a while
   std::vector<uint8_t> Next() {
     std::vector<float> pcm(480);
     for (auto& s : pcm) s = float(0.1 * std::sin(2 * M_PI * 1000 * double(n_++) / 48000));
@@ -95,6 +96,47 @@ TEST(ChannelRecorderTest, SegmentsByAudioTimeWithTheirDurations) {
     EXPECT_TRUE(info->finished) << files[i];
     EXPECT_NEAR(info->duration_s(), want[i], 1e-9) << files[i];
   }
+  fs::remove_all(dir);
+}
+
+// The file decoded by Debian's ffmpeg: 48 kHz mono float.
+std::vector<float> Decode(const std::string& path) {
+  const std::string cmd = "ffmpeg -v error -nostdin -i '" + path + "' -f f32le -ac 1 -ar 48000 - 2>/dev/null";
+  std::vector<float> out;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return out;
+  float buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, sizeof(float), 4096, f)) > 0) out.insert(out.end(), buf, buf + n);
+  pclose(f);
+  return out;
+}
+
+TEST(ChannelRecorderTest, AGapInThePacketsIsSilenceOfItsLength) {
+  const std::string dir = TempDir();
+  RecorderConfig config;
+  config.dir = dir;
+  std::string error;
+  auto r = ChannelRecorder::Start(config, &error);
+  ASSERT_TRUE(r) << error;
+  Source source;
+  for (int i = 0; i < 200; ++i) {
+    if (i == 100) source.Skip(50);  // 1 s of tone, 0.5 s without packets, 1 s of tone
+    auto p = source.Next();
+    r->Push(p.data(), p.size());
+  }
+  r.reset();
+  const auto files = Files(dir);
+  ASSERT_EQ(files.size(), 1u);
+  auto info = ReadOggOpusInfo(files[0], &error);
+  ASSERT_TRUE(info) << error;
+  EXPECT_NEAR(info->duration_s(), 2.5, 1e-9);
+  const auto x = Decode(files[0]);
+  ASSERT_NEAR(double(x.size()) / 48000, 2.5, 0.03) << "ffmpeg decodes the filled gap";
+  auto window = [&](double from) { return std::span<const float>(x.data() + std::size_t(from * 48000), 9600); };
+  EXPECT_GT(audio::ToneLevelDb(window(0.5), 1000), -25);
+  EXPECT_LT(audio::ToneLevelDb(window(1.2), 1000), -50) << "the gap is silent";
+  EXPECT_GT(audio::ToneLevelDb(window(2.0), 1000), -25) << "the tone after the gap is at its time";
   fs::remove_all(dir);
 }
 
