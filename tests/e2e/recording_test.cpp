@@ -76,6 +76,10 @@ std::vector<std::string> FilesIn(const std::string& dir) {
   return out;
 }
 
+// A recording's duration against the time between the answers of Start and Stop: ±0.2 s (the
+// issue's bound); under ASan/TSan the daemon's start of a recording may lag further.
+double Tolerance() { return Sanitized() ? 0.5 : 0.2; }
+
 std::string TempDir() {
   char tmpl[] = "/tmp/tilmash-rec-XXXXXX";
   return mkdtemp(tmpl) ? tmpl : "";
@@ -178,7 +182,7 @@ TEST_F(RecordingTest, FloorAndChannelAreRecordedAsHeardWithAHandoverInOrder) {
     const Probe p = FfProbe(f);
     EXPECT_EQ(p.codec, "opus") << f;
     EXPECT_EQ(p.sample_rate, 48000) << f;
-    EXPECT_NEAR(p.duration_s, recorded_s, 0.2) << f;
+    EXPECT_NEAR(p.duration_s, recorded_s, Tolerance()) << f;
     std::cout << "[ measured ] " << fs::path(f).parent_path().filename().string() << ": " << p.duration_s
               << " s recorded in " << recorded_s << " s\n";
   }
@@ -203,7 +207,7 @@ TEST_F(RecordingTest, FloorAndChannelAreRecordedAsHeardWithAHandoverInOrder) {
   ASSERT_EQ(list.files_size(), 2);
   for (const auto& f : list.files()) {
     EXPECT_TRUE(f.finished()) << f.path();
-    EXPECT_NEAR(f.duration_s(), recorded_s, 0.2) << f.path();
+    EXPECT_NEAR(f.duration_s(), recorded_s, Tolerance()) << f.path();
     EXPECT_GT(f.bytes(), 10000u);
   }
 }
@@ -235,7 +239,7 @@ TEST_F(RecordingTest, ShortSegmentsAreConsecutiveFilesThatAddUp) {
     EXPECT_NEAR(audio::DominantFrequency(Window(x, 0.1, 0.5)), kFloorHz, 10) << files[i];
   }
   std::cout << "[ measured ] 2 s segments: " << files.size() << " files, " << total << " s in " << recorded_s << " s\n";
-  EXPECT_NEAR(total, recorded_s, 0.2);
+  EXPECT_NEAR(total, recorded_s, Tolerance());
   // Watchers saw the recording start and stop.
   std::vector<std::pair<bool, std::string>> seen;
   v1::SessionEvent e;
