@@ -440,10 +440,16 @@ std::vector<domain::RecordingFile> MediaSessionGst::Recordings() const {
       r.path = f.string();
       r.started_utc = f.stem().string();
       r.bytes = fs::file_size(f, ec);
+      // A finished file does not change: read once (a three-day plenary has thousands).
+      if (auto known = finished_files_.find(r.path); known != finished_files_.end() && known->second.bytes == r.bytes) {
+        out.push_back(known->second);
+        continue;
+      }
       std::string error;
       if (auto info = record::ReadOggOpusInfo(r.path, &error)) {
         r.duration_s = info->duration_s();
         r.open = !info->finished;
+        if (info->finished) finished_files_[r.path] = r;
       }
       out.push_back(std::move(r));
     }

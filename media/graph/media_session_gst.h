@@ -79,6 +79,8 @@ class MediaSessionGst : public domain::MediaSession {
   std::map<domain::ChannelName, std::shared_ptr<LevelMeter>> levels_;
   // Each channel's record tap, shared with its fan-out sink.
   std::map<domain::ChannelName, std::shared_ptr<RecordTap>> record_taps_;
+  // Recorded files already read to their end-of-stream page, by path (the domain's thread).
+  mutable std::map<std::string, domain::RecordingFile> finished_files_;
   std::shared_ptr<IngestGuard> floor_guard_;         // the floor's counters (RTP floors only)
   std::shared_ptr<IngestGuard> floor_backup_guard_;  // the backup's (an RTP backup only)
   // With a backup: the gains of the floor's primary and backup into its mixer.

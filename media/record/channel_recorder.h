@@ -12,7 +12,7 @@
 // empty 10 ms Opus frames (a decoder conceals them as silence), so a file's duration is the
 // time it covers.
 //
-// Files: <dir>/<UTC start>.opus, e.g. 20261201T154849.123Z.opus (the time of its first packet).
+// Files: <dir>/<UTC start>.opus, e.g. 20261201T154849.123Z.opus (when the file was started).
 // A write that fails (disk full, directory gone) stops the recorder: failed() and error() say
 // why; the channel and its listeners go on.
 #pragma once
