@@ -54,6 +54,9 @@ const std::map<std::string, RpcRule>& Access::Matrix() {
       {"TokenService.MintToken", {kStaff, true}},
       {"TokenService.RevokeToken", {kStaff, true}},
       {"AuditService.ListAudit", {kStaff, false}},
+      {"RecordingService.StartRecording", {kStaff, true}},
+      {"RecordingService.StopRecording", {kStaff, true}},
+      {"RecordingService.ListRecordings", {kStaff, false}},
   };
   return m;
 }

@@ -143,7 +143,9 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
          Read(root, "require_client_cert", &c->require_client_cert, path, error) &&
          Read(root, "token_secret_file", &c->token_secret_file, path, error) &&
          Read(root, "admin_token_file", &c->admin_token_file, path, error) &&
-         Read(root, "audit_log", &c->audit_log, path, error) && Read(root, "state_dir", &c->state_dir, path, error);
+         Read(root, "audit_log", &c->audit_log, path, error) && Read(root, "state_dir", &c->state_dir, path, error) &&
+         Read(root, "record_dir", &c->record_dir, path, error) &&
+         Read(root, "record_segment_s", &c->record_segment_s, path, error);
 }
 
 int DefaultMaxListeners(const Config& c) {
@@ -179,6 +181,7 @@ std::string Validate(const Config& c) {
   if (fanout::PortRange ports; !fanout::PortRange::Parse(c.media_ports, &ports, &problem)) return problem;
   if (c.log_format != "text" && c.log_format != "json") return "log_format must be text or json";
   if (c.drain_s < 0 || c.drain_s > 3600) return "drain_s must be between 0 and 3600";
+  if (c.record_segment_s < 1 || c.record_segment_s > 24 * 3600) return "record_segment_s must be between 1 and 86400";
   if (c.state_dir.empty()) return "state_dir must be a directory, or none (memory only)";
   if (c.grpc_listen.find(':') == std::string::npos) return "grpc_listen must be HOST:PORT";
   if (c.listener_lease_ms < 0) return "listener_lease_ms must be >= 0 (0: no lease)";

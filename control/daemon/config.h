@@ -73,6 +73,10 @@ struct Config {
   // The state store (SQLite): sessions, listeners and token ids survive a restart. "none":
   // memory only (tests, demos).
   std::string state_dir = "/var/lib/tilmash";
+  // Channel recordings (RecordingService): Ogg Opus files in <record_dir>/<session>/<channel>/,
+  // a new file every record_segment_s seconds of audio. "": recording is refused.
+  std::string record_dir;
+  int record_segment_s = 600;
   DemoSession demo_session;
   bool operator==(const Config&) const = default;
 };

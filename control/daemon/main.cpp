@@ -169,6 +169,10 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", config.state_dir,
                  "sessions, listeners and token ids survive restarts here (SQLite; default /var/lib/tilmash; "
                  "none: memory only)");
+  app.add_option("--record-dir", config.record_dir,
+                 "channel recordings (Ogg Opus) go to DIR/<session>/<channel>/<UTC start>.opus; empty: no recording");
+  app.add_option("--record-segment-s", config.record_segment_s,
+                 "a recording starts a new file after this many seconds of audio (default 600)");
   app.add_flag("--version", version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
   if (version) {
@@ -240,6 +244,8 @@ int main(int argc, char** argv) {
   gc.multicast_ttl = config.multicast_ttl;
   gc.rekey_after_packets = uint64_t(config.rekey_after_packets);
   gc.hls_dir = config.hls_dir;
+  gc.record_dir = config.record_dir;
+  gc.record_segment_s = config.record_segment_s;
   auto media = graph::MediaEngineGst::Create(gc, &error);
   if (!media) {
     logger->error("{}", error);

@@ -55,6 +55,21 @@ class ConsoleInput {
   virtual IngestCounters Counters() const = 0;
 };
 
+// A channel's recorder (Ogg Opus files of the channel's encoded stream, segmented by time).
+// Destroying it stops the recording and finishes its file.
+struct RecordingStatus {
+  bool failed = false;  // it stopped by itself: `error` says why (disk full, not writable)
+  std::string error;
+  std::string file;  // the segment being written
+  uint64_t bytes = 0, dropped = 0;
+  uint32_t segments = 0;
+};
+class ChannelRecording {
+ public:
+  virtual ~ChannelRecording() = default;
+  virtual RecordingStatus Status() const = 0;
+};
+
 // A browser viewer (WebRTC): its SDP answer arrives through the AnswerCallback; over() once
 // its connection failed or closed. Destroying it ends the viewer's media.
 class ViewerStream {
@@ -136,6 +151,14 @@ class MediaSession {
                                                           const std::string& offer_sdp, AnswerCallback done) = 0;
   // The floor's ingest counters and the node's fan-out counters (consoles report their own).
   virtual MediaStats Stats() const = 0;
+  // Records `channel`'s encoded stream into a new file, a new one every `segment_s` seconds of
+  // audio (0: the node's default). FAILED_PRECONDITION when the node has nowhere to record to
+  // or the directory cannot be written.
+  virtual Result<std::unique_ptr<ChannelRecording>> StartRecording(const ChannelName& channel, uint32_t segment_s) {
+    return FailedPrecondition("this node does not record (start tilmashd with --record-dir)");
+  }
+  // The files this session's recordings wrote, oldest first per channel.
+  virtual std::vector<RecordingFile> Recordings() const { return {}; }
 };
 
 class MediaEngine {
@@ -186,6 +209,9 @@ struct SessionRecord {
   std::vector<std::pair<std::string, BoothConfig>> booths;
   InterlockMode interlock = InterlockMode::kInterlock;
   bool on_air = false, recorded = false;
+  // Channels being recorded and their segment length as asked (0: the default); a restart
+  // resumes each into a new file.
+  std::vector<std::pair<ChannelName, uint32_t>> recordings;
   std::vector<StoredConsole> consoles;
   std::vector<std::pair<ConsoleId, ConsoleId>> held;  // toggle-override: overriding -> held
   std::vector<StoredGroup> groups;

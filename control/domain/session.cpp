@@ -84,6 +84,7 @@ Status Session::End(bool forget) {
   groups_.clear();
   listeners_.clear();
   consoles_.clear();
+  recordings_.clear();  // each finishes its file
   media_.reset();
   Emit(SessionEnded{});
   return forgotten;
@@ -109,6 +110,14 @@ ChannelView Session::ViewOf(const ChannelName& name) const {
   ChannelView v{name, c.duck_db, c.live_console, c.listeners, 0, 0};
   if (auto g = plan_.generation.find(name); g != plan_.generation.end()) v.relay_generation = g->second;
   if (auto u = plan_.used_by_booths.find(name); u != plan_.used_by_booths.end()) v.used_as_relay_by = u->second;
+  if (auto r = recordings_.find(name); r != recordings_.end()) {
+    const RecordingStatus st = r->second.handle->Status();
+    v.recording = !st.failed;
+    v.record_segment_s = r->second.segment_s;
+    v.record_file = st.file;
+    v.record_bytes = st.bytes;
+    v.record_dropped = st.dropped;
+  }
   return v;
 }
 
@@ -182,6 +191,7 @@ Status Session::RemoveChannel(const std::string& language) {
     if (booth != name && (state.config.b == name || state.config.c == name))
       return FailedPrecondition("language: booth '" + booth + "' works retour into '" + name + "'");
   RemoveChannelListeners(name);
+  StopRecordingLocked(name, "channel removed");
   media_->RemoveChannel(name);
   channels_.erase(name);
   booths_.erase(name);

@@ -165,6 +165,14 @@ class Session : public std::enable_shared_from_this<Session> {
   Result<ListenerId> AddViewer(const ViewerRequest& request);
   Status RemoveViewer(const ListenerId& viewer);
 
+  // Recordings (session_recording.cpp). `channels` empty: every channel, "floor" included.
+  // Start leaves channels already recorded as they are when `channels` is empty, and refuses
+  // them (ALREADY_EXISTS) when named; Stop refuses a named channel that is not recorded.
+  // Both answer with the views of the channels they changed.
+  Result<std::vector<ChannelView>> StartRecording(const std::vector<std::string>& channels, uint32_t segment_s);
+  Result<std::vector<ChannelView>> StopRecording(const std::vector<std::string>& channels);
+  std::vector<RecordingFile> Recordings() const;
+
   MediaStats Stats() const;
   // Ends every listener stream, viewer and console that `owner` (a token id) started; returns how many.
   uint32_t StopOwnedBy(const std::string& owner);
@@ -223,6 +231,10 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string owner;
     std::chrono::steady_clock::time_point expires;
     std::unique_ptr<ViewerStream> stream;
+  };
+  struct RecordingState {
+    uint32_t segment_s = 0;  // as asked
+    std::unique_ptr<ChannelRecording> handle;
   };
   struct PendingHandover {
     ConsoleId from, to;
@@ -300,6 +312,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void RotateGroup(GroupState& g, const std::string& reason);
   void TickListeners(std::chrono::steady_clock::time_point now);
   void TickViewers(std::chrono::steady_clock::time_point now);
+  // A recorder that failed stops: logged by the media side, an event and the indicator off.
+  void TickRecordings();
+  // Starts one channel's recorder (mu_ held); the event says `reason`.
+  Status StartRecordingLocked(const ChannelName& channel, uint32_t segment_s, const std::string& reason);
+  void StopRecordingLocked(const ChannelName& channel, const std::string& reason);
   void EndViewer(const ListenerId& viewer, const std::string& reason);
   void Remember(const ListenerId& id, const std::string& reason);
   // The owner's open streams (listeners and viewers).
@@ -342,6 +359,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::map<ListenerId, ListenerState> listeners_;
   std::map<ListenerId, ViewerState> viewers_;
   std::map<ChannelName, GroupState> groups_;
+  std::map<ChannelName, RecordingState> recordings_;
   std::map<ListenerId, Ended> ended_listeners_;
   RelayPlan plan_;
 };

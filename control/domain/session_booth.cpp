@@ -105,7 +105,9 @@ BoothView Session::BoothViewOf(const std::string& booth) const {
     }
   }
   v.on_air = on_air_;
+  // The technician's flag (an outside recorder), or our recorder of the booth's A channel.
   v.recorded = recorded_;
+  if (auto r = recordings_.find(booth); r != recordings_.end() && !r->second.handle->Status().failed) v.recorded = true;
   v.interlock = interlock_;
   for (const auto& ch : OutputsOf(booth)) v.channels.push_back(ViewOf(ch));
   for (const auto& m : messages_)
@@ -504,6 +506,7 @@ void Session::Tick() {
   if (ended_) return;
   TickListeners(now);
   TickViewers(now);
+  TickRecordings();
   // An ingest whose SRTP rollover counter moved on (every 65,536 packets) is saved, so a
   // restart resumes it with the right ROC.
   for (const auto& [id, c] : consoles_)

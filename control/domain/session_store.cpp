@@ -50,6 +50,7 @@ SessionRecord Session::Record() const {
   r.interlock = interlock_;
   r.on_air = on_air_;
   r.recorded = recorded_;
+  for (const auto& [channel, rec] : recordings_) r.recordings.emplace_back(channel, rec.segment_s);
   for (const auto& [id, c] : consoles_) {
     StoredConsole sc;
     sc.view = c.view;
@@ -164,6 +165,12 @@ Result<RestoreReport> Session::Restore(const SessionRecord& record, const std::v
     groups_.emplace(sg.channel, std::move(g));
   }
   for (const auto& l : listeners) RestoreListener(l, report);
+  // A recording that was on goes on in a new file.
+  for (const auto& [channel, segment_s] : record.recordings) {
+    if (!channels_.count(channel)) continue;
+    if (Status s = StartRecordingLocked(channel, segment_s, "restored"); !s.ok())
+      report.problems.push_back("recording of channel " + channel + ": " + s.message());
+  }
   for (const auto& name : channel_order_) ApplyMix(name);
   Replan();
   saving_ = true;

@@ -109,6 +109,11 @@ struct ChannelView {
   uint32_t used_as_relay_by = 0;  // booths whose consoles listen to this channel
   // The audience by transport (SessionView only; listener_count is their sum).
   uint32_t unicast_listeners = 0, multicast_listeners = 0, webrtc_viewers = 0;
+  // A recorder writes this channel (its booth's "recorded" indicator follows it).
+  bool recording = false;
+  uint32_t record_segment_s = 0;  // as asked (0: the daemon's default)
+  std::string record_file;        // the segment being written
+  uint64_t record_bytes = 0, record_dropped = 0;
 };
 
 struct ConsoleView {
@@ -308,12 +313,34 @@ struct ListenerDropped {
   uint64_t dropped = 0;  // since the last ListenerDropped of this listener
   uint64_t total = 0;    // since it subscribed
 };
+// A channel's recorder started or stopped (asked, or failed: `reason` says why).
+struct RecordingChanged {
+  ChannelName channel;
+  bool recording = false;
+  std::string reason;  // "started", "stopped", "restored", "channel removed", or the failure
+  std::string file;    // started: the first segment; stopped: the last one
+};
+
+// A recorded file (ListRecordings): one segment of one channel.
+struct RecordingFile {
+  ChannelName channel;
+  std::string path;
+  std::string started_utc;  // from its name, e.g. 20261201T154849.123Z
+  double duration_s = 0;    // from its last complete Ogg page
+  uint64_t bytes = 0;
+  bool open = false;  // being written now
+};
+
+// Bounds of a recording's segment length (seconds).
+inline constexpr uint32_t kMinSegmentSeconds = 1;
+inline constexpr uint32_t kMaxSegmentSeconds = 24 * 3600;
+
 struct SessionEvent {
   SessionId session;
   std::chrono::system_clock::time_point time;
   using Event = std::variant<ChannelSourceChanged, MicChanged, ListenerCountChanged, FloorChanged, SessionEnded,
                              BoothChanged, MessageSent, HandoverChanged, KeyChanged, ListenerEnded, ConsoleLinkChanged,
-                             ListenerDropped, FloorActiveChanged>;
+                             ListenerDropped, FloorActiveChanged, RecordingChanged>;
   Event what;
 };
 

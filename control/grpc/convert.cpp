@@ -141,6 +141,17 @@ void ToProto(const domain::ChannelView& in, v1::Channel* out) {
   out->set_listener_count(in.listener_count);
   out->set_relay_generation(in.relay_generation);
   out->set_used_as_relay_by(in.used_as_relay_by);
+  out->set_recording(in.recording);
+  out->set_recording_file(in.record_file);
+}
+
+void ToProto(const domain::RecordingFile& in, v1::RecordingFile* out) {
+  out->set_language(in.channel);
+  out->set_path(in.path);
+  out->set_start_utc(in.started_utc);
+  out->set_duration_s(in.duration_s);
+  out->set_bytes(in.bytes);
+  out->set_finished(!in.open);
 }
 
 void ToProto(const domain::ConsoleView& in, v1::Console* out) {
@@ -386,6 +397,13 @@ struct EventToProto {
     f->set_select(ToProto(e.select));
     f->set_primary_lost(e.primary_lost);
     f->set_reason(e.reason);
+  }
+  void operator()(const domain::RecordingChanged& e) {
+    auto* r = out->mutable_recording();
+    r->set_language(e.channel);
+    r->set_recording(e.recording);
+    r->set_reason(e.reason);
+    r->set_file(e.file);
   }
   void operator()(const domain::ConsoleLinkChanged& e) {
     auto* l = out->mutable_console_link();

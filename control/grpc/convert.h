@@ -15,6 +15,7 @@ grpc::Status ToGrpc(const domain::Status& s);
 void ToProto(const domain::SessionView& in, v1::Session* out, bool include_keys = false);
 void ToProto(const domain::ChannelView& in, v1::Channel* out);
 void ToProto(const domain::ConsoleView& in, v1::Console* out);
+void ToProto(const domain::RecordingFile& in, v1::RecordingFile* out);
 void ToProto(const domain::IngestInfo& in, v1::IngestEndpoint* out);
 void ToProto(const domain::FloorSource& in, v1::FloorSource* out);
 void ToProto(const domain::SessionEvent& in, v1::SessionEvent* out);

@@ -68,7 +68,14 @@ std::string CheckServerOptions(const ServerOptions& o) {
 
 struct ControlPlane::Impl {
   Impl(domain::SessionRegistry& r, EventHub& e, Authorizer& a)
-      : registry(r), events(e), sessions(r, e, a), booths(r, e, a), listeners(r, e, a), tokens(r, a), audit(a) {}
+      : registry(r),
+        events(e),
+        sessions(r, e, a),
+        booths(r, e, a),
+        listeners(r, e, a),
+        tokens(r, a),
+        audit(a),
+        recordings(r, a) {}
   domain::SessionRegistry& registry;
   EventHub& events;
   SessionServiceImpl sessions;
@@ -76,6 +83,7 @@ struct ControlPlane::Impl {
   ListenerServiceImpl listeners;
   TokenServiceImpl tokens;
   AuditServiceImpl audit;
+  RecordingServiceImpl recordings;
   std::unique_ptr<grpc::Server> server;
   metrics::RpcMetrics rpc_metrics;
   std::mutex health_mu;  // orders SetServingStatus calls with the state they report
@@ -134,6 +142,7 @@ int ControlPlane::Start(const ServerOptions& options, std::string* error) {
   builder.RegisterService(&impl_->listeners);
   builder.RegisterService(&impl_->tokens);
   builder.RegisterService(&impl_->audit);
+  builder.RegisterService(&impl_->recordings);
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || port == 0) {
     if (error) *error = "cannot listen on " + options.listen;

@@ -116,4 +116,19 @@ class AuditServiceImpl final : public v1::AuditService::Service {
   Authorizer& authz_;
 };
 
+class RecordingServiceImpl final : public v1::RecordingService::Service {
+ public:
+  RecordingServiceImpl(domain::SessionRegistry& r, Authorizer& a) : registry_(r), authz_(a) {}
+  grpc::Status StartRecording(grpc::ServerContext*, const v1::StartRecordingRequest*,
+                              v1::StartRecordingResponse*) override;
+  grpc::Status StopRecording(grpc::ServerContext*, const v1::StopRecordingRequest*,
+                             v1::StopRecordingResponse*) override;
+  grpc::Status ListRecordings(grpc::ServerContext*, const v1::ListRecordingsRequest*,
+                              v1::ListRecordingsResponse*) override;
+
+ private:
+  domain::SessionRegistry& registry_;
+  Authorizer& authz_;
+};
+
 }  // namespace tilmash::grpcapi

@@ -77,6 +77,25 @@ void WriteSessionMetrics(MetricsText& out, const std::vector<SessionSample>& ses
                double(c.relay_generation));
   });
 
+  out.Family("tilmash_recording_active", "gauge",
+             "1 while a recorder writes the channel to Ogg Opus files (RecordingService), else 0.");
+  EachChannel(sessions, [&](const SessionSample& s, const ChannelView& c) {
+    out.Sample("tilmash_recording_active", {{"session", s.view.id}, {"channel", c.name}}, c.recording ? 1 : 0);
+  });
+  out.Family("tilmash_recording_written_bytes_total", "counter",
+             "Bytes the channel's running recorder wrote (starts at 0 with each recording).");
+  EachChannel(sessions, [&](const SessionSample& s, const ChannelView& c) {
+    if (c.recording)
+      out.Sample("tilmash_recording_written_bytes_total", {{"session", s.view.id}, {"channel", c.name}},
+                 double(c.record_bytes));
+  });
+  out.Family("tilmash_recording_dropped_packets_total", "counter",
+             "Packets the channel's running recorder dropped because its disk writes fell 5 s behind.");
+  EachChannel(sessions, [&](const SessionSample& s, const ChannelView& c) {
+    if (c.recording)
+      out.Sample("tilmash_recording_dropped_packets_total", {{"session", s.view.id}, {"channel", c.name}},
+                 double(c.record_dropped));
+  });
   out.Family("tilmash_channel_level_dbfs", "gauge",
              "RMS level of the channel's mix over the last 100 ms, dBFS (channel floor: the floor); -Inf: silence.");
   for (const auto& s : sessions)

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "graph/graph_parts.h"
 #include "graph/media_engine_gst.h"
@@ -129,6 +130,39 @@ class ListenerStreamGst : public domain::ListenerStream {
   Route route_;  // what it hears (the domain's thread only)
 };
 
+class ChannelRecordingGst : public domain::ChannelRecording {
+ public:
+  ChannelRecordingGst(std::string label, std::shared_ptr<RecordTap> tap,
+                      std::shared_ptr<record::ChannelRecorder> recorder)
+      : label_(std::move(label)), tap_(std::move(tap)), recorder_(std::move(recorder)) {}
+  ~ChannelRecordingGst() override {
+    tap_->Attach(nullptr);  // no packet reaches it from here on
+    const std::string file = recorder_->file();
+    const bool failed = recorder_->failed();
+    recorder_.reset();  // writes what is queued, ends the file
+    if (!failed) log::Get("record")->info("{}: recording stopped, last file {}", label_, file);
+  }
+  domain::RecordingStatus Status() const override {
+    domain::RecordingStatus s;
+    s.failed = recorder_->failed();
+    if (s.failed) {
+      s.error = recorder_->error();
+      if (!logged_failure_.exchange(true)) log::Get("record")->error("{}: recording failed: {}", label_, s.error);
+    }
+    s.file = recorder_->file();
+    s.bytes = recorder_->bytes();
+    s.dropped = recorder_->dropped();
+    s.segments = recorder_->segments();
+    return s;
+  }
+
+ private:
+  const std::string label_;
+  const std::shared_ptr<RecordTap> tap_;
+  std::shared_ptr<record::ChannelRecorder> recorder_;
+  mutable std::atomic<bool> logged_failure_{false};
+};
+
 class ViewerStreamGst : public domain::ViewerStream {
  public:
   ViewerStreamGst(std::shared_ptr<SessionCore> core, std::string id, std::shared_ptr<WebrtcHandshake> handshake)
@@ -161,6 +195,10 @@ void SessionCore::Post(const std::shared_ptr<SessionCore>& core, const char* wha
   });
 }
 
+std::string RecordingDir(const std::string& root, const std::string& session, const std::string& channel) {
+  return root + "/" + session + "/" + channel;
+}
+
 Status CheckMediaBacklog(const gst::MediaThread& thread, const std::string& what) {
   const std::size_t waiting = thread.backlog();
   if (waiting <= kMaxMediaBacklog) return Status::Ok();
@@ -181,14 +219,17 @@ Status MediaSessionGst::AddChannel(const domain::ChannelName& channel) {
   std::shared_ptr<GainRamp> floor_gain;
   if (channel != domain::kFloorChannel) floor_gain = floor_gains_[channel] = std::make_shared<GainRamp>(nullptr, 1.0);
   auto level = levels_[channel] = std::make_shared<LevelMeter>();
-  SessionCore::Post(core_, "add a channel",
-                    [channel, floor_gain, level](SessionGraph& g) { return g.AddChannel(channel, floor_gain, level); });
+  auto tap = record_taps_[channel] = std::make_shared<RecordTap>();
+  SessionCore::Post(core_, "add a channel", [channel, floor_gain, level, tap](SessionGraph& g) {
+    return g.AddChannel(channel, floor_gain, level, tap);
+  });
   return Status::Ok();
 }
 
 void MediaSessionGst::RemoveChannel(const domain::ChannelName& channel) {
   floor_gains_.erase(channel);
   levels_.erase(channel);
+  record_taps_.erase(channel);
   SessionCore::Post(core_, "remove a channel", [channel](SessionGraph& g) {
     g.RemoveChannel(channel);
     return Status::Ok();
@@ -357,6 +398,68 @@ Result<std::unique_ptr<domain::ViewerStream>> MediaSessionGst::AddViewer(const s
                       return s;
                     });
   return std::unique_ptr<domain::ViewerStream>(std::make_unique<ViewerStreamGst>(core_, id, handshake));
+}
+
+Result<std::unique_ptr<domain::ChannelRecording>> MediaSessionGst::StartRecording(const domain::ChannelName& channel,
+                                                                                  uint32_t segment_s) {
+  const GraphConfig& config = core_->config;
+  if (config.record_dir.empty())
+    return domain::FailedPrecondition(
+        "recording needs a directory: start tilmashd with --record-dir DIR "
+        "(config record_dir)");
+  auto tap = record_taps_.find(channel);
+  if (tap == record_taps_.end()) return domain::NotFound("channel " + channel + " has no media");
+  record::RecorderConfig rc;
+  rc.dir = RecordingDir(config.record_dir, core_->session, channel);
+  rc.segment_s = segment_s ? segment_s : uint32_t(config.record_segment_s);
+  rc.tags = {"TITLE=" + core_->session + " " + channel, "LANGUAGE=" + channel,
+             "ENCODER=tilmash (the channel's own Opus)"};
+  std::string error;
+  auto recorder = record::ChannelRecorder::Start(rc, &error);
+  if (!recorder) return domain::FailedPrecondition("cannot record channel " + channel + ": " + error);
+  std::shared_ptr<record::ChannelRecorder> shared(std::move(recorder));
+  tap->second->Attach(shared);
+  const std::string label = "session " + core_->session + " channel " + channel;
+  log::Get("record")->info("{}: recording to {} ({} s segments)", label, shared->file(), rc.segment_s);
+  return std::unique_ptr<domain::ChannelRecording>(
+      std::make_unique<ChannelRecordingGst>(label, tap->second, std::move(shared)));
+}
+
+std::vector<domain::RecordingFile> MediaSessionGst::Recordings() const {
+  std::vector<domain::RecordingFile> out;
+  if (core_->config.record_dir.empty()) return out;
+  // Every file of the session, its duration from its last complete page; a file without an
+  // end-of-stream page is being written (or was cut by a crash).
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path root = fs::path(core_->config.record_dir) / core_->session;
+  for (const auto& dir : fs::directory_iterator(root, ec)) {
+    if (!dir.is_directory()) continue;
+    std::vector<fs::path> files;
+    for (const auto& f : fs::directory_iterator(dir.path(), ec))
+      if (f.is_regular_file() && f.path().extension() == ".opus") files.push_back(f.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      domain::RecordingFile r;
+      r.channel = dir.path().filename().string();
+      r.path = f.string();
+      r.started_utc = f.stem().string();
+      r.bytes = fs::file_size(f, ec);
+      // A finished file does not change: read once (a three-day plenary has thousands).
+      if (auto known = finished_files_.find(r.path); known != finished_files_.end() && known->second.bytes == r.bytes) {
+        out.push_back(known->second);
+        continue;
+      }
+      std::string error;
+      if (auto info = record::ReadOggOpusInfo(r.path, &error)) {
+        r.duration_s = info->duration_s();
+        r.open = !info->finished;
+        if (info->finished) finished_files_[r.path] = r;
+      }
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
 }
 
 domain::MediaStats MediaSessionGst::Stats() const {

@@ -26,6 +26,9 @@ inline constexpr std::size_t kMaxMediaBacklog = 256;
 // Ok, or RESOURCE_EXHAUSTED saying how far behind the media thread is.
 domain::Status CheckMediaBacklog(const gst::MediaThread& thread, const std::string& what);
 
+// Where a channel's recordings go: <record_dir>/<session>/<channel>.
+std::string RecordingDir(const std::string& record_dir, const std::string& session, const std::string& channel);
+
 // What a session's media and its handles share.
 struct SessionCore {
   std::string session;
@@ -60,6 +63,9 @@ class MediaSessionGst : public domain::MediaSession {
                                                                   const std::string& offer_sdp,
                                                                   domain::AnswerCallback done) override;
   domain::MediaStats Stats() const override;
+  domain::Result<std::unique_ptr<domain::ChannelRecording>> StartRecording(const domain::ChannelName& channel,
+                                                                           uint32_t segment_s) override;
+  std::vector<domain::RecordingFile> Recordings() const override;
 
  private:
   // Binds an ingest socket on the media address and prepares its guard.
@@ -71,6 +77,10 @@ class MediaSessionGst : public domain::MediaSession {
   std::map<domain::ChannelName, std::shared_ptr<GainRamp>> floor_gains_;
   // Each channel's level meter ("floor" included), shared with its encoder's probe.
   std::map<domain::ChannelName, std::shared_ptr<LevelMeter>> levels_;
+  // Each channel's record tap, shared with its fan-out sink.
+  std::map<domain::ChannelName, std::shared_ptr<RecordTap>> record_taps_;
+  // Recorded files already read to their end-of-stream page, by path (the domain's thread).
+  mutable std::map<std::string, domain::RecordingFile> finished_files_;
   std::shared_ptr<IngestGuard> floor_guard_;         // the floor's counters (RTP floors only)
   std::shared_ptr<IngestGuard> floor_backup_guard_;  // the backup's (an RTP backup only)
   // With a backup: the gains of the floor's primary and backup into its mixer.

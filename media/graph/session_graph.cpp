@@ -378,17 +378,19 @@ GstFlowReturn SessionGraph::OnSample(GstAppSink* sink, gpointer data) {
   GstMapInfo map;
   if (buf && gst_buffer_map(buf, &map, GST_MAP_READ)) {
     c->fanout->Push(c->key, map.data, map.size);
+    if (c->record) c->record->Push(map.data, map.size);
     gst_buffer_unmap(buf, &map);
   }
   return GST_FLOW_OK;
 }
 
 Status SessionGraph::AddChannel(const std::string& name, std::shared_ptr<GainRamp> floor_gain,
-                                std::shared_ptr<LevelMeter> level) {
+                                std::shared_ptr<LevelMeter> level, std::shared_ptr<RecordTap> record) {
   if (channels_.count(name)) return domain::AlreadyExists("channel " + name);
   auto c = std::make_unique<Channel>();
   c->name = name;
   c->level = std::move(level);
+  c->record = std::move(record);
   c->key = fanout_->NewChannelKey();
   c->fanout = fanout_;
   c->branch.pipeline = pipeline_;

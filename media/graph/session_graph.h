@@ -25,6 +25,7 @@
 #include "graph/gain_ramp.h"
 #include "graph/ingest_guard.h"
 #include "graph/level_meter.h"
+#include "graph/record_tap.h"
 #include "graph/tee_detach.h"
 #include "graph/webrtc_viewer.h"
 #include "gst/gst_ptr.h"
@@ -46,6 +47,9 @@ struct GraphConfig {
   int hls_segment_s = 1;
   int hls_playlist_length = 6;  // segments in the live playlist; twice as many kept on disk
   int hls_aac_bitrate = 96000;
+  // Channel recordings (record_tap.h): "" refuses them.
+  std::string record_dir;
+  int record_segment_s = 600;
   // A console whose packets stop this long has lost its link (its LinkCallback says so); 0: never.
   int link_loss_ms = 60;
   // An RTP primary floor with a backup: silent this long, the backup goes on air (0: never);
@@ -102,8 +106,9 @@ class SessionGraph {
 
   // floor_gain: the floor's gain into the channel's mixer (null for "floor", which has no mixer).
   // level: measures what the channel's encoder gets (may be null).
+  // record: gets the channel's encoded packets for its recorder (may be null).
   domain::Status AddChannel(const std::string& channel, std::shared_ptr<GainRamp> floor_gain,
-                            std::shared_ptr<LevelMeter> level = nullptr);
+                            std::shared_ptr<LevelMeter> level = nullptr, std::shared_ptr<RecordTap> record = nullptr);
   void RemoveChannel(const std::string& channel);
   domain::Status SetFloorSource(FloorPlan plan);
   // The console's audio goes through a tee to the mixer of every channel in `outputs`;
@@ -152,6 +157,7 @@ class SessionGraph {
     std::mutex viewers_mu;
     std::vector<ViewerSource> viewer_srcs;
     std::shared_ptr<LevelMeter> level;  // probes the encoder's input; outlives the branch
+    std::shared_ptr<RecordTap> record;  // the fan-out's packets, to the channel's recorder
     Branch branch;                      // last: torn down first, before anything its streaming threads use
     ~Channel();
   };

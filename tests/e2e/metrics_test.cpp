@@ -92,6 +92,7 @@ TEST_F(MetricsTest, SeriesFollowTheSessionAndPromtoolAcceptsTheScrape) {
   EXPECT_EQ(Value(s, "tilmash_channel_listeners{" + fl + ",transport=\"srtp\"}"), 1);
   EXPECT_EQ(Value(s, "tilmash_channel_live_console{" + ch + ",console=\"" + console.console().id() + "\"}"), 1);
   EXPECT_EQ(Value(s, "tilmash_channel_auto_floor{" + ch + "}"), 0);
+  EXPECT_EQ(Value(s, "tilmash_recording_active{" + ch + "}"), 0) << "no recorder without --record-dir";
   // A -20 dBFS sine: peak -20, RMS -23 dBFS. The floor channel is the tone itself; ru is the
   // console's decoded voice with the floor ducked 18 dB under it.
   const double floor_peak = Value(s, "tilmash_channel_peak_dbfs{" + fl + "}");

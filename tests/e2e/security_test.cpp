@@ -65,7 +65,8 @@ class SecurityTest : public E2eTest {
 TEST_F(SecurityTest, TheMatrixNamesEveryRpcOfTheApi) {
   const auto& matrix = auth::Access::Matrix();
   std::size_t methods = 0;
-  for (const char* service : {"SessionService", "BoothService", "ListenerService", "TokenService", "AuditService"}) {
+  for (const char* service :
+       {"SessionService", "BoothService", "ListenerService", "TokenService", "AuditService", "RecordingService"}) {
     auto* d =
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(std::string("tilmash.v1.") + service);
     ASSERT_NE(d, nullptr) << service;

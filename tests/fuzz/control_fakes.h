@@ -34,6 +34,7 @@ class RecordingMedia : public MediaEngine {
     std::set<ConsoleId> consoles;
     std::set<ChannelName> channels;
     std::map<std::string, ChannelName> viewers;  // WebRTC viewers by id
+    std::set<ChannelName> recordings;            // channels with a recorder
   };
   std::map<SessionId, PerSession> sessions;
   uint16_t next_port = 6000;
@@ -106,13 +107,25 @@ class RecordingMedia : public MediaEngine {
     std::string id_;
   };
 
+  class Recorder : public ChannelRecording {
+   public:
+    Recorder(RecordingMedia* m, SessionId s, ChannelName c) : m_(m), s_(std::move(s)), c_(std::move(c)) {}
+    ~Recorder() override { CHECK(m_->At(s_).recordings.erase(c_) == 1); }
+    RecordingStatus Status() const override { return {}; }
+
+   private:
+    RecordingMedia* m_;
+    SessionId s_;
+    ChannelName c_;
+  };
+
   class Session : public MediaSession {
    public:
     Session(RecordingMedia* m, SessionId id) : m_(m), id_(std::move(id)) {}
     ~Session() override {
       // The domain destroys a session's handles before the session.
       const auto& rec = m_->At(id_);
-      CHECK(rec.listeners.empty() && rec.consoles.empty() && rec.viewers.empty());
+      CHECK(rec.listeners.empty() && rec.consoles.empty() && rec.viewers.empty() && rec.recordings.empty());
       m_->sessions.erase(id_);
     }
     Status AddChannel(const ChannelName& c) override {
@@ -124,6 +137,7 @@ class RecordingMedia : public MediaEngine {
       m_->At(id_).mixes.erase(c);
       for (const auto& [label, ch] : m_->At(id_).listeners) CHECK(ch != c);  // moved or ended first
       for (const auto& [viewer, ch] : m_->At(id_).viewers) CHECK(ch != c);
+      CHECK(m_->At(id_).recordings.count(c) == 0);  // stopped first
     }
     Result<FloorIngests> SetFloorSource(const FloorSpec& primary, const FloorSpec& backup, FloorLinkCallback) override {
       m_->At(id_);
@@ -172,6 +186,12 @@ class RecordingMedia : public MediaEngine {
       CHECK(m_->At(id_).viewers.emplace(id, c).second);
       if (done) done(true, "v=0");
       return std::unique_ptr<ViewerStream>(std::make_unique<Viewer>(m_, id_, id));
+    }
+    Result<std::unique_ptr<ChannelRecording>> StartRecording(const ChannelName& c, uint32_t segment_s) override {
+      CHECK(m_->At(id_).channels.count(c) == 1);
+      CHECK(segment_s <= kMaxSegmentSeconds);
+      CHECK(m_->At(id_).recordings.insert(c).second);  // one recorder per channel
+      return std::unique_ptr<ChannelRecording>(std::make_unique<Recorder>(m_, id_, c));
     }
     MediaStats Stats() const override {
       m_->At(id_);

@@ -106,6 +106,7 @@ void CheckInvariants(SessionRegistry& registry, RecordingMedia& media) {
       CHECK(groups_on[ch.language()] <= 1);
       CHECK((members > 0) == (groups_on[ch.language()] == 1));
       CHECK(rec.channels.count(ch.language()) == 1);
+      CHECK(ch.recording() == (rec.recordings.count(ch.language()) == 1));  // the view is the recorder's
       if (ch.language() == kFloorChannel) continue;
       const RecordingMedia::RecordedMix& mix = rec.mixes.at(ch.language());
       int open = 0;
@@ -479,6 +480,35 @@ void Dispatch(Op op, const uint8_t* msg, std::size_t len, SessionRegistry& regis
           Reply(s->OpenKeyStream(req.listener_id()));
         else
           s->CloseKeyStream(req.listener_id());
+      }
+      return;
+    }
+    case kStartRecording: {
+      v1::StartRecordingRequest req;
+      if (!Parse(msg, len, known, &req)) return;
+      if (auto s = Find(registry, req.session_id())) {
+        auto r = s->StartRecording({req.channel_ids().begin(), req.channel_ids().end()}, req.segment_seconds());
+        if (!r.ok()) return Reply(r);
+        v1::StartRecordingResponse resp;
+        for (const auto& c : r.value()) grpcapi::ToProto(c, resp.add_channels());
+        Send(resp);
+      }
+      return;
+    }
+    case kStopRecording: {
+      v1::StopRecordingRequest req;
+      if (!Parse(msg, len, known, &req)) return;
+      if (auto s = Find(registry, req.session_id()))
+        Reply(s->StopRecording({req.channel_ids().begin(), req.channel_ids().end()}));
+      return;
+    }
+    case kListRecordings: {
+      v1::ListRecordingsRequest req;
+      if (!Parse(msg, len, known, &req)) return;
+      if (auto s = Find(registry, req.session_id())) {
+        v1::ListRecordingsResponse resp;
+        for (const auto& f : s->Recordings()) grpcapi::ToProto(f, resp.add_files());
+        Send(resp);
       }
       return;
     }

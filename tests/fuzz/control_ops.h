@@ -39,6 +39,9 @@ enum Op : uint8_t {
   kRemoveViewer,    // a WHEP DELETE: UnsubscribeRequest (listener_id is the viewer)
   kOpenKeyStream,   // WatchKeys opens: KeepAliveRequest
   kCloseKeyStream,  // WatchKeys ends: KeepAliveRequest
+  kStartRecording,
+  kStopRecording,
+  kListRecordings,
   kOpCount
 };
 

@@ -63,7 +63,8 @@ int ReadStream(Context& ctx, const char* rpc,
 void AddSessionCommands(CLI::App& app, Context& ctx, Action& action);
 void AddBoothCommands(CLI::App& app, Context& ctx, Action& action);
 void AddDeskCommands(CLI::App& app, Context& ctx, Action& action);
-void AddTokenCommands(CLI::App& app, Context& ctx, Action& action);  // token mint/revoke, audit
+void AddTokenCommands(CLI::App& app, Context& ctx, Action& action);   // token mint/revoke, audit
+void AddRecordCommands(CLI::App& app, Context& ctx, Action& action);  // record start/stop/list
 
 template <class Event>
 int ReadStream(Context& ctx, const char* rpc,

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   tilmash::ctl::AddBoothCommands(app, ctx, action);
   tilmash::ctl::AddDeskCommands(app, ctx, action);
   tilmash::ctl::AddTokenCommands(app, ctx, action);
+  tilmash::ctl::AddRecordCommands(app, ctx, action);
   CLI11_PARSE(app, argc, argv);
   if (!action) {
     std::cerr << app.help();

@@ -159,12 +159,20 @@ void PrintConsole(const v1::Console& c) {
 }
 
 void PrintChannels(const google::protobuf::RepeatedPtrField<v1::Channel>& channels) {
-  Table table({"CHANNEL", "DUCK dB", "LIVE CONSOLE", "LISTENERS", "RELAY GEN", "RELAY FOR"});
+  Table table({"CHANNEL", "DUCK dB", "LIVE CONSOLE", "LISTENERS", "RELAY GEN", "RELAY FOR", "REC"});
   for (const auto& c : channels) {
     table.Add({c.language(), Fixed(c.floor_duck_db()), c.live_console_id().empty() ? "(floor)" : c.live_console_id(),
                std::to_string(c.listener_count()), std::to_string(c.relay_generation()),
-               RelayForText(c.used_as_relay_by())});
+               RelayForText(c.used_as_relay_by()), c.recording() ? "rec" : "-"});
   }
+  table.Print();
+}
+
+void PrintRecordings(const v1::ListRecordingsResponse& r) {
+  Table table({"CHANNEL", "START (UTC)", "SECONDS", "BYTES", "STATE", "FILE"});
+  for (const auto& f : r.files())
+    table.Add({f.language(), f.start_utc(), Fixed(f.duration_s()), std::to_string(f.bytes()),
+               f.finished() ? "finished" : "open", f.path()});
   table.Print();
 }
 
@@ -365,6 +373,10 @@ void PrintEvent(const v1::SessionEvent& e) {
       break;
     case v1::SessionEvent::kHandover:
       what = "handover " + HandoverText(e.handover());
+      break;
+    case v1::SessionEvent::kRecording:
+      what = "record  " + e.recording().language() + (e.recording().recording() ? " on" : " off") + " (" +
+             e.recording().reason() + ")" + (e.recording().file().empty() ? "" : " " + e.recording().file());
       break;
     default:
       what = "(unknown event)";

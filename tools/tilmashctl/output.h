@@ -46,6 +46,7 @@ std::string BroadcastText(bool on_air, bool recorded);      // "on air, recorded
 void PrintConsole(const v1::Console& console);
 void PrintChannels(const google::protobuf::RepeatedPtrField<v1::Channel>& channels);
 void PrintSession(const v1::Session& session);
+void PrintRecordings(const v1::ListRecordingsResponse& recordings);
 void PrintBooth(const v1::Booth& booth);  // the desk view: channels, consoles, handover, messages
 void PrintBoothEvent(const v1::BoothEvent& event);
 std::string MessageText(const v1::Message& message);       // "text from chair to booth:ru: ..."

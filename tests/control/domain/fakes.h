@@ -106,6 +106,30 @@ class FakeMedia : public MediaEngine {
     std::string id_;
   };
 
+  // A channel's recorder; `recorders_failed` makes it report a failure (a full disk).
+  class Recording : public ChannelRecording {
+   public:
+    Recording(FakeMedia* m, ChannelName c) : m_(m), c_(std::move(c)) {}
+    ~Recording() override {
+      std::lock_guard l(m_->mu);
+      m_->recording.erase(c_);
+    }
+    RecordingStatus Status() const override {
+      std::lock_guard l(m_->mu);
+      RecordingStatus s;
+      s.file = "/rec/" + c_ + "/1.opus";
+      if (m_->recorders_failed.count(c_)) {
+        s.failed = true;
+        s.error = "write " + s.file + ": No space left on device";
+      }
+      return s;
+    }
+
+   private:
+    FakeMedia* m_;
+    ChannelName c_;
+  };
+
   class Session : public MediaSession {
    public:
     Session(FakeMedia* m, SessionId id) : m_(m), id_(std::move(id)) {}
@@ -175,6 +199,12 @@ class FakeMedia : public MediaEngine {
       return std::unique_ptr<ViewerStream>(std::make_unique<Viewer>(m_, id));
     }
     MediaStats Stats() const override { return {}; }
+    Result<std::unique_ptr<ChannelRecording>> StartRecording(const ChannelName& c, uint32_t segment_s) override {
+      std::lock_guard l(m_->mu);
+      if (!m_->can_record) return FailedPrecondition("recording needs a directory: start tilmashd with --record-dir");
+      m_->recording[c] = segment_s;
+      return std::unique_ptr<ChannelRecording>(std::make_unique<Recording>(m_, c));
+    }
 
    private:
     FakeMedia* m_;
@@ -241,6 +271,9 @@ class FakeMedia : public MediaEngine {
   std::map<std::string, ChannelName> viewers;
   std::set<std::string> viewers_over;  // their connection failed or closed
   int consoles = 0;
+  bool can_record = true;
+  std::map<ChannelName, uint32_t> recording;  // channels with a recorder, and its segment_s
+  std::set<ChannelName> recorders_failed;
 };
 
 class FakeKeys : public KeyProvider {

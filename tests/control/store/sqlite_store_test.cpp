@@ -60,6 +60,7 @@ class SqliteStoreTest : public ::testing::Test {
     c.return_stream = StoredStream{4242, SrtpKeying{}, 2, StreamAnchor{123, 65537, 777, 20}};
     r.consoles = {c};
     r.held = {{"c-2", "c-1"}};
+    r.recordings = {{"floor", 0}, {"ru", 120}};
     r.groups = {StoredGroup{"ru", "g-1", {"239.255.0.1", 5004}, StoredStream{5, SrtpKeying{}, 1, StreamAnchor{}}}};
     return r;
   }
@@ -139,6 +140,7 @@ TEST_F(SqliteStoreTest, WhatIsWrittenComesBackAndTheFileIs0600) {
   EXPECT_EQ(c.return_stream->anchor.index, 65537u);
   EXPECT_EQ(c.return_stream->anchor.frame_ms, 20u);
   EXPECT_EQ(r.held, w.held);
+  EXPECT_EQ(r.recordings, w.recordings);
   ASSERT_EQ(r.groups.size(), 1u);
   EXPECT_EQ(r.groups[0].group.host, "239.255.0.1");
 
