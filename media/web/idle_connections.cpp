@@ -80,7 +80,9 @@ gboolean IdleConnections::OnReadable(GSocket* socket, GIOCondition, gpointer p) 
     g_source_attach(idle->no_request.get(), me->context_);
     return G_SOURCE_REMOVE;
   }
-  me->Release(idle);  // EOF, a reset or a TLS close between requests: the client is gone
+  // EOF, a reset or a TLS close between requests: the client is gone. (A pipelined request
+  // libsoup has buffered already, sent just before a half-close, goes with it; browsers do not.)
+  me->Release(idle);
   return G_SOURCE_REMOVE;
 }
 
@@ -97,8 +99,10 @@ void IdleConnections::Release(Idle* idle) {
   // Between requests libsoup has no request of its own to end: stealing the connection is the
   // public way to have it dropped (disconnected, off the server's list, freed).
   auto stream = gst::GObjectPtr<GIOStream>::Adopt(soup_server_message_steal_connection(idle->served.get()));
-  if (stream) g_io_stream_close(stream.get(), nullptr, nullptr);
+  // The socket first: a TLS stream's close would write a close_notify, and could wait on a
+  // client that stopped reading; to a closed socket it fails at once.
   g_socket_close(idle->socket.get(), nullptr);
+  if (stream) g_io_stream_close(stream.get(), nullptr, nullptr);
   idle_.erase(idle->socket.get());
 }
 
