@@ -90,6 +90,8 @@ bool HttpServer::Listen(std::string* error) {
   // A technician's stream ends when its page goes (aborted) or the server ends it (finished).
   g_signal_connect(server_, "request-finished", G_CALLBACK(&HttpServer::OnRequestDone), this);
   g_signal_connect(server_, "request-aborted", G_CALLBACK(&HttpServer::OnRequestDone), this);
+  // Keep-alive clients that leave between requests: libsoup 3.2 would hold their sockets forever.
+  idle_connections_ = std::make_unique<IdleConnections>(server_, thread_.context());
   const auto colon = options_.listen.rfind(':');
   std::string host = options_.listen.substr(0, colon);
   if (host == "localhost") host = "127.0.0.1";
@@ -139,6 +141,7 @@ HttpServer::~HttpServer() {
     for (auto& t : tech_streams_) t->End();
     tech_streams_.clear();
     tech_open_ = 0;
+    idle_connections_.reset();
     if (server_) {
       soup_server_disconnect(server_);
       g_object_unref(server_);

@@ -16,6 +16,7 @@
 #include "gst/media_thread.h"
 #include "web/hls_playlist.h"
 #include "web/http_routes.h"
+#include "web/idle_connections.h"
 
 typedef struct _SoupServer SoupServer;
 typedef struct _SoupServerMessage SoupServerMessage;
@@ -141,8 +142,9 @@ class HttpServer {
   std::atomic<int> tech_open_{0};
   int port_ = 0;
   bool tls_ = false;
-  SoupServer* server_ = nullptr;  // owned; created, used and destroyed on thread_
-  gst::MediaThread thread_;       // last: stops first, before the members it uses
+  SoupServer* server_ = nullptr;                       // owned; created, used and destroyed on thread_
+  std::unique_ptr<IdleConnections> idle_connections_;  // thread_ only; ends before server_
+  gst::MediaThread thread_;                            // last: stops first, before the members it uses
 };
 
 }  // namespace tilmash::web
