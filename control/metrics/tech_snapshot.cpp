@@ -44,9 +44,6 @@ std::string SourceOf(const SessionSample& s, const domain::ChannelView& c) {
   return s.view.floor_active == domain::FloorActive::kBackup ? "floor-backup" : "floor";
 }
 
-// Recording state of a channel. Today the session's "recorded" indicator (ISO 20109's "on air /
-// recorded"); the one place to follow a per-channel recorder.
-bool RecordingOf(const SessionSample& s, const domain::ChannelView&) { return s.view.recorded; }
 
 json Channel(const SessionSample& s, const domain::ChannelView& c) {
   const bool is_floor = c.name == domain::kFloorChannel;
@@ -56,7 +53,7 @@ json Channel(const SessionSample& s, const domain::ChannelView& c) {
       {"auto_floor", !is_floor && AutoFloor(s.view, c)},
       {"relay_generation", c.relay_generation},
       {"audience", {{"srtp", c.unicast_listeners}, {"multicast", c.multicast_listeners}, {"webrtc", c.webrtc_viewers}}},
-      {"recording", RecordingOf(s, c)}};
+      {"recording", c.recording}};  // the channel's recorder runs (RecordingService)
   const std::string source = SourceOf(s, c);
   if (const auto* i = IngestOf(s, source))
     j["ingest"] = {{"source", source},

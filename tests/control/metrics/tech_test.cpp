@@ -88,11 +88,15 @@ TEST(TechState, ALostLinkAndTheFloorsBackupAreAlarmsOnTheirRows) {
   EXPECT_EQ(state["sessions"][0]["floor"]["reason"], "primary lost");
 }
 
-TEST(TechState, RecordingFollowsTheSessionsRecordedFlag) {
+TEST(TechState, RecordingFollowsTheChannelsRecorder) {
   SessionSample s = Plenary();
   EXPECT_EQ(Row(json::parse(TechState({s})), "ru")["recording"], false);
-  s.view.recorded = true;
-  EXPECT_EQ(Row(json::parse(TechState({s})), "ru")["recording"], true);
+  s.view.recorded = true;  // the booths' manual indicator alone records nothing
+  EXPECT_EQ(Row(json::parse(TechState({s})), "ru")["recording"], false);
+  for (auto& c : s.view.channels) c.recording = c.name == "ru";
+  const json state = json::parse(TechState({s}));
+  EXPECT_EQ(Row(state, "ru")["recording"], true);
+  EXPECT_EQ(Row(state, "floor")["recording"], false);
 }
 
 TEST(TechLevels, MetersBySessionAndChannelSilenceAsNull) {
