@@ -44,7 +44,6 @@ std::string SourceOf(const SessionSample& s, const domain::ChannelView& c) {
   return s.view.floor_active == domain::FloorActive::kBackup ? "floor-backup" : "floor";
 }
 
-
 json Channel(const SessionSample& s, const domain::ChannelView& c) {
   const bool is_floor = c.name == domain::kFloorChannel;
   json j{
