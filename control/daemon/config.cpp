@@ -77,6 +77,8 @@ const std::vector<std::string>& ConfigKeys() {
                                                 "http_tls_key",
                                                 "hls",
                                                 "hls_dir",
+                                                "record_dir",
+                                                "record_segment_s",
                                                 "web_root"};
   return keys;
 }
