@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "../support/ffmpeg_decode.h"
 #include "e2e_support.h"
 
 namespace tilmash::testing {
@@ -46,19 +47,6 @@ Probe FfProbe(const std::string& path) {
   }
   pclose(f);
   return p;
-}
-
-// The file decoded by ffmpeg: 48 kHz mono float.
-std::vector<float> Decode(const std::string& path) {
-  const std::string cmd = "ffmpeg -v error -nostdin -i '" + path + "' -f f32le -ac 1 -ar 48000 - 2>/dev/null";
-  std::vector<float> out;
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) return out;
-  float buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, sizeof(float), 4096, f)) > 0) out.insert(out.end(), buf, buf + n);
-  pclose(f);
-  return out;
 }
 
 std::span<const float> Window(const std::vector<float>& x, double from_s, double length_s) {
@@ -186,12 +174,12 @@ TEST_F(RecordingTest, FloorAndChannelAreRecordedAsHeardWithAHandoverInOrder) {
     std::cout << "[ measured ] " << fs::path(f).parent_path().filename().string() << ": " << p.duration_s
               << " s recorded in " << recorded_s << " s\n";
   }
-  const auto floor = Decode(floor_files[0]);
+  const auto floor = DecodeWithFfmpeg(floor_files[0]);
   const auto floor_span = Window(floor, 0.5, 2.0);
   EXPECT_NEAR(audio::DominantFrequency(floor_span), kFloorHz, 10);
   EXPECT_NEAR(audio::ToneLevelDb(floor_span, kFloorHz), -20, 1.5) << "the floor tone's level";
 
-  const auto ru = Decode(ru_files[0]);
+  const auto ru = DecodeWithFfmpeg(ru_files[0]);
   const auto before = Window(ru, 0.3, 1.0), after = Window(ru, recorded_s - 1.2, 1.0);
   EXPECT_NEAR(audio::DominantFrequency(before), kFirstHz, 10) << "the first interpreter first";
   EXPECT_NEAR(audio::DominantFrequency(after), kSecondHz, 10) << "then the second, after the handover";
@@ -235,7 +223,7 @@ TEST_F(RecordingTest, ShortSegmentsAreConsecutiveFilesThatAddUp) {
       EXPECT_NEAR(p.duration_s, 2.0, 0.02) << files[i];
     }
     total += p.duration_s;
-    const auto x = Decode(files[i]);
+    const auto x = DecodeWithFfmpeg(files[i]);
     EXPECT_NEAR(audio::DominantFrequency(Window(x, 0.1, 0.5)), kFloorHz, 10) << files[i];
   }
   std::cout << "[ measured ] 2 s segments: " << files.size() << " files, " << total << " s in " << recorded_s << " s\n";
@@ -376,7 +364,7 @@ TEST(RecordingCrashTest, KillLosesAtMostASecondAndTheRestartResumes) {
   EXPECT_LE(cut.duration_s, recorded_s + 0.2);
   std::cout << "[ measured ] kill -9 after " << recorded_s << " s of recording: the file plays " << cut.duration_s
             << " s\n";
-  const auto x = Decode(files[0]);
+  const auto x = DecodeWithFfmpeg(files[0]);
   EXPECT_NEAR(audio::DominantFrequency(Window(x, 0.5, 1.0)), kFloorHz, 10);
 
   auto second = std::make_unique<DaemonProcess>(flags);

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "../../support/ffmpeg_decode.h"
 #include "audio/audio.h"
 #include "rtp/rtp_packet.h"
 
@@ -22,6 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using tilmash::testing::DecodeWithFfmpeg;
 
 // 10 ms of a 1 kHz tone as an RTP packet of Opus (one encoder for the whole stream).
 class Source {
@@ -99,19 +101,6 @@ TEST(ChannelRecorderTest, SegmentsByAudioTimeWithTheirDurations) {
   fs::remove_all(dir);
 }
 
-// The file decoded by Debian's ffmpeg: 48 kHz mono float.
-std::vector<float> Decode(const std::string& path) {
-  const std::string cmd = "ffmpeg -v error -nostdin -i '" + path + "' -f f32le -ac 1 -ar 48000 - 2>/dev/null";
-  std::vector<float> out;
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) return out;
-  float buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, sizeof(float), 4096, f)) > 0) out.insert(out.end(), buf, buf + n);
-  pclose(f);
-  return out;
-}
-
 TEST(ChannelRecorderTest, AGapInThePacketsIsSilenceOfItsLength) {
   const std::string dir = TempDir();
   RecorderConfig config;
@@ -131,7 +120,7 @@ TEST(ChannelRecorderTest, AGapInThePacketsIsSilenceOfItsLength) {
   auto info = ReadOggOpusInfo(files[0], &error);
   ASSERT_TRUE(info) << error;
   EXPECT_NEAR(info->duration_s(), 2.5, 1e-9);
-  const auto x = Decode(files[0]);
+  const auto x = DecodeWithFfmpeg(files[0]);
   ASSERT_NEAR(double(x.size()) / 48000, 2.5, 0.03) << "ffmpeg decodes the filled gap";
   auto window = [&](double from) { return std::span<const float>(x.data() + std::size_t(from * 48000), 9600); };
   EXPECT_GT(audio::ToneLevelDb(window(0.5), 1000), -25);

@@ -1,0 +1,22 @@
+// A file as Debian's ffmpeg decodes it, for tests that check what a player would hear.
+#pragma once
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace tilmash::testing {
+
+// The file decoded to 48 kHz mono float samples (empty when ffmpeg cannot read it).
+inline std::vector<float> DecodeWithFfmpeg(const std::string& path) {
+  const std::string cmd = "ffmpeg -v error -nostdin -i '" + path + "' -f f32le -ac 1 -ar 48000 - 2>/dev/null";
+  std::vector<float> out;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return out;
+  float buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, sizeof(float), 4096, f)) > 0) out.insert(out.end(), buf, buf + n);
+  pclose(f);
+  return out;
+}
+
+}  // namespace tilmash::testing
