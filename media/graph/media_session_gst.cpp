@@ -249,9 +249,7 @@ Result<IngestPlan> MediaSessionGst::PrepareIngest(const std::string& source,
   in_addr ip{};
   if (inet_pton(AF_INET, host.c_str(), &ip) != 1) return domain::Internal("media address " + host + " is not IPv4");
   std::string bind_error;
-  fanout::PortAllocator any{fanout::PortRange{}};
-  fanout::PortAllocator& ports = core_->config.ports ? *core_->config.ports : any;
-  const uint16_t port = ports.Bind(g_socket_get_fd(socket.get()), ip, want_port, &bind_error);
+  const uint16_t port = core_->config.ports->Bind(g_socket_get_fd(socket.get()), ip, want_port, &bind_error);
   if (port == 0) {
     const std::string text = "ingest bind " + host + ": " + bind_error;
     return bind_error.rfind("no free port", 0) == 0 ? domain::ResourceExhausted(text) : domain::Unavailable(text);

@@ -57,8 +57,8 @@ struct GraphConfig {
   int floor_loss_ms = 100;
   int floor_return_ms = 2000;
   // Every UDP port of the media side (ingests, the fan-out's source, WebRTC ICE) comes from
-  // here (--media-ports); null: any port the kernel picks.
-  std::shared_ptr<fanout::PortAllocator> ports;
+  // here (--media-ports; by default any port the kernel picks). Shared by every session.
+  std::shared_ptr<fanout::PortAllocator> ports = std::make_shared<fanout::PortAllocator>(fanout::PortRange{});
 };
 
 // What a listener stream hears: a channel at a balance (100: the channel's own stream).

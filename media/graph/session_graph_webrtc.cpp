@@ -153,7 +153,7 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
   g_object_get(webrtc.get(), "ice-agent", &ice, nullptr);
   if (ice) {
     g_object_set(ice, "ice-tcp", FALSE, nullptr);
-    if (config_.ports && !config_.ports->range().any())
+    if (!config_.ports->range().any())
       g_object_set(ice, "min-rtp-port", guint(config_.ports->range().first), "max-rtp-port",
                    guint(config_.ports->range().last), nullptr);
     GObject* agent = nullptr;
