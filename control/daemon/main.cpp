@@ -18,6 +18,8 @@
 #include "daemon/config.h"
 #include "daemon/key_provider.h"
 #include "daemon/service_manager.h"
+#include "daemon/api_gateway.h"
+#include "daemon/console_gateway.h"
 #include "daemon/whep_gateway.h"
 #include "domain/session_registry.h"
 #include "graph/media_engine_gst.h"
@@ -346,6 +348,9 @@ int main(int argc, char** argv) {
       return 1;
     }
     daemon::WhepGateway whep(access, registry);
+    // The JSON API and the browser consoles call the RPCs through the server itself.
+    daemon::ApiGateway api(control.InProcessChannel());
+    daemon::ConsoleGateway consoles(control.InProcessChannel(), access, gc.ports, daemon::ConsoleGatewayOptions{});
     std::unique_ptr<web::HttpServer> http;
     // The feed publishes into the HTTP server and reads the registry: it stops before either goes.
     struct StopFeed {
@@ -360,6 +365,8 @@ int main(int argc, char** argv) {
       ho.hls_dir = config.hls_dir;
       ho.web_root = daemon::ResolveWebRoot(config.web_root);
       ho.serving = [&control] { return control.Serving(); };
+      ho.api = &api;
+      ho.console = &consoles;
       // /metrics: operators' and admins' tokens (the series name sessions, consoles and audiences).
       ho.metrics = [&tokens, &registry, &media, &control](const std::string& token) -> web::MetricsReply {
         web::MetricsReply r = StaffOnly(tokens, token, "/metrics");

@@ -162,6 +162,10 @@ void ControlPlane::SetMediaHealthy(bool healthy) {
   if (impl_->media_ok.exchange(healthy) != healthy) impl_->UpdateHealth();
 }
 
+std::shared_ptr<grpc::Channel> ControlPlane::InProcessChannel() {
+  return impl_->server->InProcessChannel(grpc::ChannelArguments());
+}
+
 bool ControlPlane::Serving() const { return !impl_->draining.load() && impl_->media_ok.load(); }
 
 void ControlPlane::Shutdown() {

@@ -8,6 +8,10 @@
 #include "domain/session_registry.h"
 #include "metrics/rpc_metrics.h"
 
+namespace grpc {
+class Channel;
+}
+
 namespace tilmash::grpcapi {
 
 class EventHub;
@@ -40,6 +44,9 @@ class ControlPlane {
   void SetMediaHealthy(bool healthy);
   // What grpc.health.v1 says now (and /healthz with it): not draining and the media side answers.
   bool Serving() const;
+  // A channel to this server inside the process (the HTTP side's JSON API and browser consoles
+  // call the RPCs through it, with the caller's token). After Start.
+  std::shared_ptr<grpc::Channel> InProcessChannel();
   void Shutdown();
   void Wait();
   // Every call answered, by method and status code, with its latency (/metrics).

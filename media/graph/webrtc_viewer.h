@@ -71,6 +71,7 @@ class WebrtcHandshake {
 struct ViewerContext {
   std::mutex mu;
   std::string id;
+  std::string kind = "viewer";  // in log lines: "viewer" or "console"
   std::shared_ptr<WebrtcHandshake> handshake;
   GstElement* webrtc = nullptr;
   GstElement* pipeline = nullptr;  // the viewer's own

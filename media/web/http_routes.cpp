@@ -85,6 +85,59 @@ Route Whep(const HttpRequest& req, const std::vector<std::string_view>& parts) {
   return r;
 }
 
+Route NeedToken(Route r, const char* who) {
+  r.token = BearerToken(r.token);
+  if (r.token.empty()) {
+    Route refused = Refuse(401, std::string("a bearer token") + (*who ? " " : "") + who +
+                                        " is required (Authorization: Bearer ...)");
+    refused.bearer_challenge = true;
+    return refused;
+  }
+  return r;
+}
+
+bool Word(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!std::isalpha(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+// POST /api/v1/{Service}/{Method}: the public services only (TokenService and AuditService stay gRPC).
+Route Api(const HttpRequest& req, const std::vector<std::string_view>& parts) {
+  if (parts.size() != 4 || parts[1] != "v1" || !Word(parts[2]) || !Word(parts[3]))
+    return Refuse(404, "API: POST /api/v1/{Service}/{Method} with the request as JSON");
+  if (parts[2] != "SessionService" && parts[2] != "BoothService" && parts[2] != "ListenerService" &&
+      parts[2] != "RecordingService")
+    return Refuse(404, "API: no service " + std::string(parts[2]) +
+                           " (SessionService, BoothService, ListenerService, RecordingService)");
+  if (req.method != "POST") return Refuse(405, "API: POST the request as JSON", "POST");
+  if (req.content_type != "application/json") return Refuse(415, "Content-Type must be application/json");
+  Route r;
+  r.kind = Route::Kind::kApiCall;
+  r.status = 200;
+  r.method = "tilmash.v1." + std::string(parts[2]) + "/" + std::string(parts[3]);
+  r.token = std::string(req.authorization);
+  return NeedToken(std::move(r), "");
+}
+
+// POST /booth/{session}/console, DELETE /booth/{session}/console/{console}.
+Route Console(const HttpRequest& req, const std::vector<std::string_view>& parts) {
+  const bool offer = parts.size() == 3, end = parts.size() == 4;
+  if ((!offer && !end) || parts[2] != "console" || !SafeName(parts[1]) || (end && !SafeName(parts[3])))
+    return Refuse(404, "console: POST /booth/{session}/console; DELETE the Location it answers with");
+  if (offer && req.method != "POST") return Refuse(405, "console: POST an SDP offer here", "POST");
+  if (end && req.method != "DELETE") return Refuse(405, "console: DELETE ends this console", "DELETE");
+  if (offer && req.content_type != "application/sdp") return Refuse(415, "Content-Type must be application/sdp");
+  Route r;
+  r.kind = offer ? Route::Kind::kConsoleOffer : Route::Kind::kConsoleEnd;
+  r.status = offer ? 201 : 200;
+  r.session = std::string(parts[1]);
+  if (end) r.resource = std::string(parts[3]);
+  r.token = std::string(req.authorization);
+  return NeedToken(std::move(r), "of an interpreter");
+}
+
 }  // namespace
 
 bool SafeName(std::string_view s) {
@@ -110,6 +163,8 @@ Route RouteRequest(const HttpRequest& req, const RouteOptions& o) {
   if (req.path.size() > kMaxPath) return Refuse(414, "the path is longer than 1024 bytes");
   const auto parts = Split(req.path);
   if (!parts.empty() && parts[0] == "whep" && o.whep) return Whep(req, parts);
+  if (!parts.empty() && parts[0] == "api" && parts.size() > 1 && parts[1] == "v1" && o.api) return Api(req, parts);
+  if (parts.size() > 1 && parts[0] == "booth" && o.console) return Console(req, parts);
   if (req.method != "GET" && req.method != "HEAD") return Refuse(405, "this is only read here", "GET, HEAD");
   Route r;
   if (parts.size() == 1 && parts[0] == "healthz") {
@@ -156,8 +211,8 @@ Route RouteRequest(const HttpRequest& req, const RouteOptions& o) {
   if (o.page && (parts.empty() || parts[0] != "hls")) {
     std::string rel;
     const char* type = nullptr;
-    if (parts.empty() || (parts.size() == 1 && parts[0] == "tech")) {
-      rel = parts.empty() ? "index.html" : "tech.html";
+    if (parts.empty() || (parts.size() == 1 && (parts[0] == "tech" || parts[0] == "booth"))) {
+      rel = parts.empty() ? "index.html" : std::string(parts[0]) + ".html";
       type = WebType(rel);
     } else if (parts.size() == 1) {
       type = WebType(parts[0]);

@@ -11,6 +11,11 @@
 //   GET  /api/sessions/{session}              the session's languages (JSON, for the page)
 //   POST /whep/{session}/{channel}            WHEP (draft-ietf-wish-whep): SDP offer + bearer token -> 201
 //   DELETE /whep/{session}/{channel}/{viewer} ends that viewer (the Location of the 201)
+//   GET  /booth                               the interpreter's console (booth.html of web_root)
+//   POST /booth/{session}/console             the console's WebRTC offer + bearer token -> 201 (Location: its DELETE)
+//   DELETE /booth/{session}/console/{console} the console leaves
+//   POST /api/v1/{Service}/{Method}           tilmash.v1's RPCs as JSON (bearer token); a server-streaming
+//                                             method answers with Server-Sent Events
 //   GET  /hls/{session}/master.m3u8           every language as an alternate audio rendition
 //   GET  /hls/{session}/{channel}/playlist.m3u8, /hls/{session}/{channel}/segNNNNN.ts
 #pragma once
@@ -31,6 +36,8 @@ struct RouteOptions {
   bool whep = false;
   bool metrics = false;
   bool tech = false;  // the technician's event stream is served
+  bool api = false;   // /api/v1: the RPCs as JSON
+  bool console = false;  // /booth/{session}/console: browser consoles
 };
 
 struct Route {
@@ -46,12 +53,15 @@ struct Route {
     kWhepOptions,  // CORS preflight
     kWhepOffer,    // session, channel, token
     kWhepEnd,      // session, channel, resource, token
+    kApiCall,      // method ("tilmash.v1.BoothService/SetMic"), token
+    kConsoleOffer,  // session, token
+    kConsoleEnd,    // session, resource (the console), token
   } kind = Kind::kRefuse;
   int status = 404;
   std::string message;
   std::string allow;              // 405: the Allow header
   bool bearer_challenge = false;  // 401: WWW-Authenticate: Bearer
-  std::string session, channel, resource, file, token;
+  std::string session, channel, resource, file, token, method;
   std::string content_type;  // kPage, kHlsFile: what the file is served as
 };
 

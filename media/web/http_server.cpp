@@ -140,6 +140,11 @@ HttpServer::~HttpServer() {
   thread_.Invoke([this] {
     for (auto& t : tech_streams_) t->End();
     tech_streams_.clear();
+    for (auto& a : api_streams_) {
+      a->out.End();
+      if (a->cancel) a->cancel();
+    }
+    api_streams_.clear();
     tech_open_ = 0;
     idle_connections_.reset();
     if (server_) {
@@ -150,18 +155,18 @@ HttpServer::~HttpServer() {
   });
 }
 
-void HttpServer::OnRequest(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, void* self) {
+void HttpServer::OnRequest(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable* query, void* self) {
   // Nothing from outside may end the process: whatever a handler throws is a 500 for this
   // request only.
   try {
-    static_cast<HttpServer*>(self)->Handle(msg, path ? path : "/");
+    static_cast<HttpServer*>(self)->Handle(msg, path ? path : "/", query);
   } catch (const std::exception& e) {
     Log()->error("request for {} failed: {}", domain::Quoted(path ? path : "/"), e.what());
     Respond(msg, 500, "text/plain", "internal error\n", "no-store");
   }
 }
 
-void HttpServer::Handle(SoupServerMessage* msg, const std::string& path) {
+void HttpServer::Handle(SoupServerMessage* msg, const std::string& path, GHashTable* query) {
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
   SoupMessageHeaders* in = soup_server_message_get_request_headers(msg);
   SoupMessageHeaders* out = soup_server_message_get_response_headers(msg);
@@ -170,7 +175,8 @@ void HttpServer::Handle(SoupServerMessage* msg, const std::string& path) {
   const char* type = soup_message_headers_get_content_type(in, nullptr);
   const Route route = RouteRequest(HttpRequest{method ? method : "", path, auth ? auth : "", type ? type : ""},
                                    RouteOptions{!options_.web_root.empty(), !options_.hls_dir.empty(), whep_ != nullptr,
-                                                bool(options_.metrics), bool(options_.tech)});
+                                                bool(options_.metrics), bool(options_.tech), options_.api != nullptr,
+                                                options_.console != nullptr});
   if (path.rfind("/whep/", 0) == 0) {
     soup_message_headers_replace(out, "Access-Control-Allow-Methods", "POST, DELETE, OPTIONS");
     soup_message_headers_replace(out, "Access-Control-Allow-Headers", "Authorization, Content-Type");
@@ -230,6 +236,14 @@ void HttpServer::Handle(SoupServerMessage* msg, const std::string& path) {
       return ServeWhepOffer(msg, route);
     case Route::Kind::kWhepEnd: {
       const WhepResult r = whep_->End(route.token, route.session, route.resource);
+      return Respond(msg, r.status, "text/plain", r.body + "\n", "no-store");
+    }
+    case Route::Kind::kApiCall:
+      return ServeApi(msg, route);
+    case Route::Kind::kConsoleOffer:
+      return ServeConsoleOffer(msg, route, query);
+    case Route::Kind::kConsoleEnd: {
+      const WhepResult r = options_.console->End(route.token, route.session, route.resource);
       return Respond(msg, r.status, "text/plain", r.body + "\n", "no-store");
     }
   }
@@ -292,9 +306,7 @@ void HttpServer::TechStream::End() {
   soup_server_message_unpause(msg.get());
 }
 
-void HttpServer::ServeTechEvents(SoupServerMessage* msg, const Route& route) {
-  MetricsReply reply = options_.tech(route.token);
-  if (reply.status != 200) return RespondRefused(msg, reply);
+void HttpServer::StartEventStream(SoupServerMessage* msg) {
   soup_server_message_set_status(msg, 200, nullptr);
   SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
   soup_message_headers_set_content_type(h, "text/event-stream", nullptr);
@@ -303,6 +315,12 @@ void HttpServer::ServeTechEvents(SoupServerMessage* msg, const Route& route) {
   soup_message_headers_set_encoding(h, SOUP_ENCODING_CHUNKED);
   // Written chunks are dropped, not kept for a body nobody will read whole.
   soup_message_body_set_accumulate(soup_server_message_get_response_body(msg), FALSE);
+}
+
+void HttpServer::ServeTechEvents(SoupServerMessage* msg, const Route& route) {
+  MetricsReply reply = options_.tech(route.token);
+  if (reply.status != 200) return RespondRefused(msg, reply);
+  StartEventStream(msg);
   auto stream = std::make_unique<TechStream>();
   stream->msg = gst::GObjectPtr<SoupServerMessage>::Ref(msg);
   stream->wrote = gst::SignalConnection(msg, "wrote-chunk", G_CALLBACK(+[](SoupServerMessage*, gpointer p) {
@@ -317,6 +335,15 @@ void HttpServer::ServeTechEvents(SoupServerMessage* msg, const Route& route) {
 
 void HttpServer::OnRequestDone(SoupServer*, SoupServerMessage* msg, void* self) {
   auto* s = static_cast<HttpServer*>(self);
+  auto& a = s->api_streams_;
+  if (auto it = std::find_if(a.begin(), a.end(), [&](const auto& t) { return t->out.msg.get() == msg; });
+      it != a.end()) {
+    std::shared_ptr<ApiStream> gone = *it;
+    a.erase(it);
+    gone->out.ended = true;
+    if (gone->cancel) gone->cancel();
+    return;
+  }
   auto& v = s->tech_streams_;
   auto it = std::find_if(v.begin(), v.end(), [&](const auto& t) { return t->msg.get() == msg; });
   if (it == v.end()) return;
@@ -371,19 +398,53 @@ void HttpServer::ServeSessionInfo(SoupServerMessage* msg, const std::string& ses
   Respond(msg, 200, "application/json", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "no-store");
 }
 
-void HttpServer::ServeWhepOffer(SoupServerMessage* msg, const Route& route) {
+namespace {
+std::string RequestBody(SoupServerMessage* msg) {
   SoupMessageBody* body = soup_server_message_get_request_body(msg);
   std::unique_ptr<GBytes, decltype(&g_bytes_unref)> bytes(soup_message_body_flatten(body), g_bytes_unref);
   gsize n = 0;
   const auto* data = static_cast<const char*>(g_bytes_get_data(bytes.get(), &n));
-  const std::string offer(data ? data : "", n);
+  return std::string(data ? data : "", n);
+}
+std::string QueryValue(GHashTable* query, const char* key) {
+  const char* v = query ? static_cast<const char*>(g_hash_table_lookup(query, key)) : nullptr;
+  return v ? v : "";
+}
+}  // namespace
+
+void HttpServer::ServeWhepOffer(SoupServerMessage* msg, const Route& route) {
+  const std::string offer = RequestBody(msg);
   if (offer.size() > 64 * 1024) return Respond(msg, 413, "text/plain", "the offer is larger than 64 KiB\n", "no-store");
   counters_.whep_offers.fetch_add(1, std::memory_order_relaxed);
+  AnswerLater(msg, "/whep/" + route.session + "/" + route.channel + "/", [this, route, offer](Answer answer) {
+    whep_->Offer(route.token, route.session, route.channel, offer, [answer](const WhepResult& r) { answer(r); });
+  });
+}
+
+void HttpServer::ServeConsoleOffer(SoupServerMessage* msg, const Route& route, GHashTable* query) {
+  ConsoleOffer o;
+  o.sdp = RequestBody(msg);
+  if (o.sdp.size() > 64 * 1024) return Respond(msg, 413, "text/plain", "the offer is larger than 64 KiB\n", "no-store");
+  o.token = route.token;
+  o.session = route.session;
+  o.booth = QueryValue(query, "booth");
+  o.name = QueryValue(query, "name");
+  o.console = QueryValue(query, "console");
+  for (const auto* v : {&o.booth, &o.console})
+    if (!v->empty() && !SafeName(*v))
+      return Respond(msg, 400, "text/plain", "booth and console are names (letters, digits, '-', '_')\n", "no-store");
+  if (o.name.size() > 64) return Respond(msg, 400, "text/plain", "name is longer than 64 bytes\n", "no-store");
+  AnswerLater(msg, "/booth/" + route.session + "/console/", [this, o](Answer answer) {
+    options_.console->Offer(o, [answer](const WhepResult& r) { answer(r); });
+  });
+}
+
+void HttpServer::AnswerLater(SoupServerMessage* msg, const std::string& location_base,
+                             std::function<void(Answer)> start) {
   // The answer waits for ICE gathering on a GStreamer thread: park the request meanwhile.
   auto pending = std::make_shared<PendingWhep>();
   pending->msg = gst::GObjectPtr<SoupServerMessage>::Ref(msg);
   soup_server_message_pause(msg);
-  const std::string location_base = "/whep/" + route.session + "/" + route.channel + "/";
   auto finish = [this, pending, location_base](const WhepResult& r) {
     if (pending->done) return;
     pending->done = true;
@@ -411,9 +472,58 @@ void HttpServer::ServeWhepOffer(SoupServerMessage* msg, const Route& route) {
   g_source_attach(timeout, thread_.context());
   g_source_unref(timeout);
   std::shared_ptr<Alive> alive = alive_;
-  whep_->Offer(route.token, route.session, route.channel, offer, [alive, finish](const WhepResult& r) {
+  start([alive, finish](const WhepResult& r) {
     std::lock_guard lock(alive->mu);
     if (alive->server) alive->server->thread_.Post([finish, r] { finish(r); });
+  });
+}
+
+void HttpServer::ServeApi(SoupServerMessage* msg, const Route& route) {
+  const std::string json = RequestBody(msg);
+  if (json.size() > 64 * 1024)
+    return Respond(msg, 413, "application/json", R"({"code":"INVALID_ARGUMENT","message":"larger than 64 KiB"})",
+                   "no-store");
+  std::shared_ptr<Alive> alive = alive_;
+  if (options_.api->Streaming(route.method)) {
+    StartEventStream(msg);
+    auto stream = std::make_shared<ApiStream>();
+    stream->out.msg = gst::GObjectPtr<SoupServerMessage>::Ref(msg);
+    std::weak_ptr<ApiStream> weak = stream;
+    auto post = [alive, weak](std::function<void(ApiStream&)> fn) {
+      std::lock_guard lock(alive->mu);
+      if (!alive->server) return;
+      alive->server->thread_.Post([weak, fn] {
+        if (auto s = weak.lock(); s && !s->out.ended) fn(*s);
+      });
+    };
+    api_streams_.push_back(stream);
+    stream->cancel = options_.api->Watch(
+        route.token, route.method, json,
+        [post](std::string m) { post([m = std::move(m)](ApiStream& s) { s.out.Send(SseFrame("message", m)); }); },
+        [post](ApiReply r) {
+          post([r = std::move(r)](ApiStream& s) {
+            s.out.Send(SseFrame("end", r.body));
+            s.out.End();
+          });
+        });
+    return;
+  }
+  auto pending = std::make_shared<PendingWhep>();
+  pending->msg = gst::GObjectPtr<SoupServerMessage>::Ref(msg);
+  soup_server_message_pause(msg);
+  options_.api->Call(route.token, route.method, json, [alive, pending](ApiReply r) {
+    std::lock_guard lock(alive->mu);
+    if (!alive->server) return;
+    alive->server->thread_.Post([pending, r = std::move(r)] {
+      if (pending->done) return;
+      pending->done = true;
+      SoupServerMessage* m = pending->msg.get();
+      if (r.status == 401)
+        soup_message_headers_replace(soup_server_message_get_response_headers(m), "WWW-Authenticate", "Bearer");
+      Respond(m, r.status, "application/json", r.body, "no-store");
+      soup_server_message_unpause(m);
+      pending->msg.Reset();
+    });
   });
 }
 

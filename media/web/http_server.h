@@ -28,6 +28,9 @@ struct MetricsReply {
   std::string body;  // Prometheus text exposition (200) or the reason
 };
 
+class ApiBackend;
+class ConsoleBackend;
+
 struct HttpOptions {
   std::string listen = "127.0.0.1:7380";  // HOST:PORT; port 0 picks a free port
   std::string tls_cert, tls_key;          // PEM files; both empty: plain HTTP (loopback only)
@@ -44,6 +47,8 @@ struct HttpOptions {
   // /tech/events: a technician's Server-Sent Events for a bearer token: 200 and the data of its
   // first "state" event, or 401/403 and the reason. Null: no stream. Called on the HTTP thread.
   std::function<MetricsReply(const std::string& token)> tech;
+  ApiBackend* api = nullptr;          // /api/v1 (null: none); outlives the server
+  ConsoleBackend* console = nullptr;  // /booth/{session}/console (null: none); outlives the server
 };
 
 // What a WHEP request becomes: 201 with the SDP answer and the resource id, or a status and
@@ -64,6 +69,43 @@ class WhepBackend {
                      const std::string& offer_sdp, std::function<void(WhepResult)> done) = 0;
   // 200 ended, 401, 403 not the token's viewer, 404 unknown; body: the reason.
   virtual WhepResult End(const std::string& token, const std::string& session, const std::string& viewer) = 0;
+};
+
+// tilmash.v1's RPCs as JSON (POST /api/v1/{Service}/{Method}), for the booth page and scripts:
+// the same calls with the same rules as gRPC (the daemon runs them through its own server).
+struct ApiReply {
+  int status = 200;  // 200, or the HTTP status of the gRPC code
+  std::string body;  // the response as JSON, or {"code": ..., "message": ...}
+};
+class ApiBackend {
+ public:
+  virtual ~ApiBackend() = default;
+  // "tilmash.v1.BoothService/WatchBooth": answered as Server-Sent Events.
+  virtual bool Streaming(const std::string& method) const = 0;
+  // A unary call: `done` exactly once, on any thread.
+  virtual void Call(const std::string& token, const std::string& method, const std::string& json,
+                    std::function<void(ApiReply)> done) = 0;
+  // A server stream: each message (JSON) to on_message, then on_end once, on any thread. The
+  // returned function cancels it (the page left); on_end still comes.
+  virtual std::function<void()> Watch(const std::string& token, const std::string& method, const std::string& json,
+                                      std::function<void(std::string)> on_message,
+                                      std::function<void(ApiReply)> on_end) = 0;
+};
+
+// The booth page's console: its WebRTC offer, answered once ICE gathering is done.
+struct ConsoleOffer {
+  std::string token, session;
+  std::string booth;    // ?booth=; "" = the token's booth binding
+  std::string name;     // ?name=, shown to the technician
+  std::string console;  // ?console=: a console this page had (a reconnect); "" = join
+  std::string sdp;
+};
+class ConsoleBackend {
+ public:
+  virtual ~ConsoleBackend() = default;
+  // `done` exactly once, on any thread: 201 with the answer, resource = the console id.
+  virtual void Offer(const ConsoleOffer& offer, std::function<void(WhepResult)> done) = 0;
+  virtual WhepResult End(const std::string& token, const std::string& session, const std::string& console) = 0;
 };
 
 // A session as the page and the HLS master playlist show it.
@@ -104,10 +146,18 @@ class HttpServer {
   HttpServer(HttpOptions options, HlsCatalog catalog, WhepBackend* whep);
   bool Listen(std::string* error);  // on the server's thread
   static void OnRequest(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, void* self);
-  void Handle(SoupServerMessage* msg, const std::string& path);
+  void Handle(SoupServerMessage* msg, const std::string& path, GHashTable* query);
   void ServeFile(SoupServerMessage* msg, const std::string& file, const std::string& type, const char* cache);
   void ServeSessionInfo(SoupServerMessage* msg, const std::string& session);
   void ServeWhepOffer(SoupServerMessage* msg, const Route& route);
+  // Parks `msg` until `start`'s callback answers (any thread) or 10 s pass; a 201 gets
+  // `location_base` + its resource as Location and the answer as application/sdp.
+  using Answer = std::function<void(const WhepResult&)>;
+  void AnswerLater(SoupServerMessage* msg, const std::string& location_base, std::function<void(Answer)> start);
+  void ServeConsoleOffer(SoupServerMessage* msg, const Route& route, GHashTable* query);
+  void ServeApi(SoupServerMessage* msg, const Route& route);
+  // Sets up `msg` as a Server-Sent Events response (chunked, nothing accumulated).
+  static void StartEventStream(SoupServerMessage* msg);
   void ServeMetrics(SoupServerMessage* msg, const Route& route);
   void ServeTechEvents(SoupServerMessage* msg, const Route& route);
   static void OnRequestDone(SoupServer*, SoupServerMessage* msg, void* self);
@@ -139,6 +189,11 @@ class HttpServer {
   // HLS segments served, per (session, channel) that existed when asked (HTTP thread only).
   std::map<std::pair<std::string, std::string>, uint64_t> hls_segments_;
   std::vector<std::unique_ptr<TechStream>> tech_streams_;  // HTTP thread only
+  struct ApiStream {  // a server-streaming API call (HTTP thread only)
+    TechStream out;
+    std::function<void()> cancel;
+  };
+  std::vector<std::shared_ptr<ApiStream>> api_streams_;  // HTTP thread only
   std::atomic<int> tech_open_{0};
   int port_ = 0;
   bool tls_ = false;

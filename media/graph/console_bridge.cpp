@@ -1,0 +1,331 @@
+#define GST_USE_UNSTABLE_API
+#include "graph/console_bridge.h"
+
+#include <arpa/inet.h>
+#include <gst/app/gstappsink.h>
+#include <gst/webrtc/webrtc.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "graph/graph_parts.h"
+#include "graph/webrtc_signals.h"
+#include "log/log.h"
+#include "rtp/rtp_packet.h"
+
+namespace tilmash::graph {
+
+using domain::Status;
+
+namespace {
+std::shared_ptr<spdlog::logger> Log() {
+  static auto l = log::Get("webrtc");
+  return l;
+}
+constexpr int64_t kClockRate = 48000;
+}  // namespace
+
+// ---------------------------------------------------------------- ConsoleLink
+
+std::unique_ptr<ConsoleLink> ConsoleLink::Create(fanout::PortAllocator& ports, std::string* error) {
+  std::unique_ptr<ConsoleLink> link(new ConsoleLink());
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *error = std::string("cannot open a UDP socket: ") + std::strerror(errno);
+    return nullptr;
+  }
+  in_addr loopback{htonl(INADDR_LOOPBACK)};
+  link->return_port_ = ports.Bind(fd, loopback, 0, error);
+  if (link->return_port_ == 0) {
+    ::close(fd);
+    return nullptr;
+  }
+  GError* err = nullptr;
+  link->return_socket_ = gst::GObjectPtr<GSocket>::Adopt(g_socket_new_from_fd(fd, &err));
+  if (!link->return_socket_) {
+    *error = std::string("cannot wrap the return feed's socket: ") + (err ? err->message : "?");
+    if (err) g_error_free(err);
+    ::close(fd);
+    return nullptr;
+  }
+  return link;
+}
+
+ConsoleLink::~ConsoleLink() {
+  if (up_fd_ >= 0) ::close(up_fd_);
+}
+
+bool ConsoleLink::Attach(const std::string& ingest_host, uint16_t ingest_port, uint32_t ssrc, uint8_t payload_type,
+                         const SrtpKey& ingest, uint32_t return_ssrc, const SrtpKey& back, std::string* error) {
+  std::lock_guard lock(mu_);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(ingest_port);
+  if (inet_pton(AF_INET, ingest_host.c_str(), &to.sin_addr) != 1) {
+    *error = "the console's ingest host is not an IPv4 address: " + ingest_host;
+    return false;
+  }
+  // The ingest listens on the media address; a wildcard means this host.
+  if (to.sin_addr.s_addr == htonl(INADDR_ANY)) to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    *error = std::string("cannot reach the console's ingest: ") + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  auto up = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kProtect, ingest.suite, ingest.master_key, ssrc, 0,
+                                     error);
+  auto down = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kUnprotect, back.suite, back.master_key,
+                                       return_ssrc, 0, error);
+  if (!up || !down) {
+    ::close(fd);
+    return false;
+  }
+  if (up_fd_ >= 0) ::close(up_fd_);
+  up_fd_ = fd;
+  up_srtp_ = std::move(up);
+  down_srtp_ = std::make_unique<rtp::SrtpReceiver>(std::move(down), return_ssrc);
+  ssrc_ = ssrc;
+  payload_type_ = payload_type;
+  return true;
+}
+
+void ConsoleLink::Restart() {
+  std::lock_guard lock(mu_);
+  mapped_ = false;
+}
+
+void ConsoleLink::Forward(const uint8_t* data, std::size_t len) {
+  auto parsed = rtp::ParseRtp(data, len);
+  if (!parsed.ok() || len + rtp::TagLength(rtp::SrtpSuite::kAesCm128HmacSha1_80) + 16 > rtp::kMaxPacket) {
+    counters_.up_bad.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const auto& h = *parsed.header;
+  uint8_t pkt[rtp::kMaxPacket];
+  std::memcpy(pkt, data, len);
+  std::lock_guard lock(mu_);
+  if (!up_srtp_) return;
+  const int64_t now = g_get_monotonic_time();
+  if (!mapped_ || h.ssrc != in_ssrc_) {
+    // A new browser stream: it continues ours, one sequence number and the time elapsed on.
+    const uint16_t next_seq = sent_ ? uint16_t(out_seq_ + 1) : uint16_t(rtp::RandomU32());
+    const uint32_t next_ts =
+        sent_ ? out_ts_ + uint32_t(std::max<int64_t>(1, (now - out_at_us_) * kClockRate / 1000000)) : rtp::RandomU32();
+    seq_offset_ = uint16_t(next_seq - h.sequence);
+    ts_offset_ = next_ts - h.timestamp;
+    in_ssrc_ = h.ssrc;
+    in_last_seq_ = uint16_t(h.sequence - 1);
+    mapped_ = true;
+  }
+  const int16_t step = int16_t(uint16_t(h.sequence - in_last_seq_));
+  if (step > 1) counters_.up_lost.fetch_add(uint64_t(step - 1), std::memory_order_relaxed);
+  if (step > 0) in_last_seq_ = h.sequence;
+  const uint16_t seq = uint16_t(h.sequence + seq_offset_);
+  const uint32_t ts = h.timestamp + ts_offset_;
+  rtp::SetSsrc(pkt, ssrc_);
+  rtp::SetPayloadType(pkt, payload_type_);
+  rtp::SetSequence(pkt, seq);
+  rtp::SetTimestamp(pkt, ts);
+  if (!sent_ || int16_t(uint16_t(seq - out_seq_)) > 0) {
+    out_seq_ = seq;
+    out_ts_ = ts;
+    out_at_us_ = now;
+  }
+  sent_ = true;
+  const int n = up_srtp_->Protect(pkt, len, sizeof pkt);
+  if (n < 0 || ::send(up_fd_, pkt, std::size_t(n), MSG_DONTWAIT) < 0) {
+    counters_.up_bad.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  counters_.up.fetch_add(1, std::memory_order_relaxed);
+}
+
+int ConsoleLink::Unprotect(uint8_t* buf, std::size_t len, uint8_t payload_type) {
+  std::lock_guard lock(mu_);
+  const int n = down_srtp_ ? down_srtp_->Unprotect(buf, len) : -1;
+  if (n < 0) {
+    counters_.down_bad.fetch_add(1, std::memory_order_relaxed);
+    return -1;
+  }
+  rtp::SetPayloadType(buf, payload_type);
+  counters_.down.fetch_add(1, std::memory_order_relaxed);
+  return n;
+}
+
+// ---------------------------------------------------------------- ConsoleBridge
+
+ConsoleBridge::~ConsoleBridge() {
+  if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);  // joins webrtcbin's threads
+  signals_.clear();
+}
+
+GstPadProbeReturn ConsoleBridge::OnReturnPacket(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* self = static_cast<ConsoleBridge*>(data);
+  GstBuffer* buffer = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
+  GST_PAD_PROBE_INFO_DATA(info) = buffer;
+  GstMapInfo map;
+  if (!gst_buffer_map(buffer, &map, GST_MAP_READWRITE)) return GST_PAD_PROBE_DROP;
+  const int n = self->link_->Unprotect(map.data, map.size, self->opus_pt_);
+  gst_buffer_unmap(buffer, &map);
+  if (n < 0) return GST_PAD_PROBE_DROP;
+  gst_buffer_set_size(buffer, n);
+  return GST_PAD_PROBE_OK;
+}
+
+GstFlowReturn ConsoleBridge::OnSample(GstElement* sink, gpointer data) {
+  auto* self = static_cast<ConsoleBridge*>(data);
+  GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(sink));
+  if (!sample) return GST_FLOW_EOS;
+  if (GstBuffer* b = gst_sample_get_buffer(sample)) {
+    GstMapInfo map;
+    if (gst_buffer_map(b, &map, GST_MAP_READ)) {
+      self->link_->Forward(map.data, map.size);
+      gst_buffer_unmap(b, &map);
+    }
+  }
+  gst_sample_unref(sample);
+  return GST_FLOW_OK;
+}
+
+void ConsoleBridge::OnPadAdded(GstElement*, GstPad* pad, gpointer data) {
+  auto* self = static_cast<ConsoleBridge*>(data);
+  if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
+  GstElement* sink = gst_element_factory_make("appsink", nullptr);
+  g_object_set(sink, "sync", FALSE, "async", FALSE, "emit-signals", TRUE, "max-buffers", 50u, "drop", TRUE, nullptr);
+  g_signal_connect(sink, "new-sample", G_CALLBACK(OnSample), self);
+  gst_bin_add(GST_BIN(self->pipeline_.get()), sink);
+  gst_element_sync_state_with_parent(sink);
+  gst::PadPtr sink_pad = gst::PadPtr::Adopt(gst_element_get_static_pad(sink, "sink"));
+  if (gst_pad_link(pad, sink_pad.get()) != GST_PAD_LINK_OK)
+    Log()->warn("console {}: cannot take the browser's audio", self->options_.id);
+  else
+    Log()->info("console {}: the browser's audio arrives", self->options_.id);
+}
+
+void ConsoleBridge::OnNewJitterBuffer(GstElement*, GstElement* jb, guint, guint, gpointer data) {
+  auto* self = static_cast<ConsoleBridge*>(data);
+  std::lock_guard lock(self->jb_mu_);
+  self->jitterbuffer_ = gst::ElementPtr::Ref(jb);
+}
+
+domain::Result<std::unique_ptr<ConsoleBridge>> ConsoleBridge::Start(std::shared_ptr<ConsoleLink> link,
+                                                            const ConsoleBridgeOptions& options,
+                                                            const std::string& offer, int pt,
+                                                            const fanout::PortRange& ice_ports,
+                                                            std::shared_ptr<WebrtcHandshake> handshake) {
+  std::unique_ptr<ConsoleBridge> b(new ConsoleBridge());
+  b->link_ = std::move(link);
+  b->options_ = options;
+  b->opus_pt_ = uint8_t(pt);
+  b->jitter_ms_ = options.jitter_start_ms;
+  std::string missing;
+  auto src = parts::Make("udpsrc", &missing);
+  auto caps = parts::Make("capsfilter", &missing);
+  auto webrtc = parts::Make("webrtcbin", &missing);
+  if (!missing.empty())
+    return domain::Internal("GStreamer element '" + missing +
+                            "' is missing (install gstreamer1.0-plugins-good, -bad and gstreamer1.0-nice)");
+  gst::CapsPtr rtp_caps(gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "audio", "encoding-name",
+                                            G_TYPE_STRING, "OPUS", "clock-rate", G_TYPE_INT, 48000, "payload",
+                                            G_TYPE_INT, pt, nullptr));
+  g_object_set(src.get(), "socket", b->link_->return_socket(), "close-socket", FALSE, "caps", rtp_caps.get(),
+               nullptr);
+  g_object_set(caps.get(), "caps", rtp_caps.get(), nullptr);
+  gst_util_set_object_arg(G_OBJECT(webrtc.get()), "bundle-policy", "max-bundle");
+  // The WAN jitter buffer of the browser's stream: Adapt() sizes it from then on.
+  g_object_set(webrtc.get(), "latency", guint(options.jitter_start_ms), nullptr);
+  webrtc::ConfigureIce(webrtc.get(), ice_ports);
+  b->context_ = std::make_unique<ViewerContext>();
+  {
+    std::lock_guard lock(b->context_->mu);
+    b->context_->id = options.id;
+    b->context_->kind = "console";
+    b->context_->handshake = std::move(handshake);
+    b->context_->webrtc = webrtc.get();
+  }
+  b->pipeline_ = gst::ElementPtr::AdoptSink(gst_pipeline_new(("console-" + options.id).c_str()));
+  {
+    std::lock_guard lock(b->context_->mu);
+    b->context_->pipeline = b->pipeline_.get();
+  }
+  for (auto* e : {src.get(), caps.get(), webrtc.get()}) gst_bin_add(GST_BIN(b->pipeline_.get()), e);
+  webrtc::Watch(b->context_.get(), b->signals_);
+  b->signals_.emplace_back(webrtc.get(), "pad-added", G_CALLBACK(OnPadAdded), b.get());
+  if (auto rtpbin = gst::ElementPtr::Adopt(gst_bin_get_by_name(GST_BIN(webrtc.get()), "rtpbin")))
+    b->signals_.emplace_back(rtpbin.get(), "new-jitterbuffer", G_CALLBACK(OnNewJitterBuffer), b.get());
+  gst::PadPtr src_pad = gst::PadPtr::Adopt(gst_element_get_static_pad(src.get(), "src"));
+  gst_pad_add_probe(src_pad.get(), GST_PAD_PROBE_TYPE_BUFFER, &ConsoleBridge::OnReturnPacket, b.get(), nullptr);
+  GstPadTemplate* templ = gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(webrtc.get()), "sink_%u");
+  gst::PadPtr sink = gst::PadPtr::Adopt(gst_element_request_pad(webrtc.get(), templ, nullptr, rtp_caps.get()));
+  if (sink) {
+    GstWebRTCRTPTransceiver* raw = nullptr;
+    g_object_get(sink.get(), "transceiver", &raw, nullptr);
+    if (auto transceiver = gst::GstPtr<GstWebRTCRTPTransceiver>::Adopt(raw))
+      g_object_set(transceiver.get(), "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV,
+                   "codec-preferences", rtp_caps.get(), "do-nack", FALSE, "fec-type",
+                   GST_WEBRTC_FEC_TYPE_NONE, nullptr);
+  }
+  gst::PadPtr caps_src = gst::PadPtr::Adopt(gst_element_get_static_pad(caps.get(), "src"));
+  const bool linked =
+      sink && gst_element_link(src.get(), caps.get()) && gst_pad_link(caps_src.get(), sink.get()) == GST_PAD_LINK_OK;
+  if (!linked || gst_element_set_state(b->pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    return domain::Internal("cannot start the WebRTC connection of console " + options.id);
+  if (Status s = webrtc::Answer(b->context_.get(), offer); !s.ok()) return s;
+  Log()->info("console {}: WebRTC offer taken (Opus payload type {})", options.id, pt);
+  return b;
+}
+
+int ConsoleBridge::Adapt() {
+  gst::ElementPtr jb;
+  {
+    std::lock_guard lock(jb_mu_);
+    jb = jitterbuffer_;
+  }
+  if (!jb) return jitter_ms_.load();
+  GstStructure* raw = nullptr;
+  g_object_get(jb.get(), "stats", &raw, nullptr);
+  if (!raw) return jitter_ms_.load();
+  guint64 late = 0, lost = 0, avg_jitter_ns = 0;
+  gst_structure_get_uint64(raw, "num-late", &late);
+  gst_structure_get_uint64(raw, "num-lost", &lost);
+  gst_structure_get_uint64(raw, "avg-jitter", &avg_jitter_ns);
+  gst_structure_free(raw);
+  const double jitter_ms = double(avg_jitter_ns) / 1e6;
+  network_jitter_ms_ = jitter_ms;
+  const uint64_t new_late = late - std::min(late, last_late_);
+  last_late_ = late;
+  last_lost_ = lost;
+  // Three times the RFC 3550 jitter estimate above one 20 ms packet (a browser's frame); a
+  // packet that came too late for the buffer moves it up by 20 ms at once.
+  int target = int(std::lround(20.0 + 3.0 * jitter_ms));
+  const int now = jitter_ms_.load();
+  if (new_late > 0) target = std::max(target, now + 20);
+  target = std::clamp(target, options_.jitter_min_ms, options_.jitter_max_ms);
+  int next = now;
+  if (target > now) {
+    next = target;
+    calm_ticks_ = 0;
+  } else if (target + 10 < now) {
+    // Down slowly, after a calm spell (each step is heard as a skip of its size).
+    if (++calm_ticks_ >= 40) {
+      next = std::max(target, now - 10);
+      calm_ticks_ = 0;
+    }
+  } else {
+    calm_ticks_ = 0;
+  }
+  if (next != now) {
+    g_object_set(jb.get(), "latency", guint(next), nullptr);
+    jitter_ms_ = next;
+    Log()->info("console {}: jitter buffer {} ms (network jitter {:.1f} ms, {} late)", options_.id, next, jitter_ms,
+                new_late);
+  }
+  return next;
+}
+
+}  // namespace tilmash::graph
