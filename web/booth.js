@@ -42,7 +42,10 @@
   async function desk(method, extra) {
     try {
       $('error').textContent = '';
-      return await api('BoothService/' + method, { sessionId: session, consoleId: B.consoleId, ...extra });
+      const t0 = performance.now();
+      const r = await api('BoothService/' + method, { sessionId: session, consoleId: B.consoleId, ...extra });
+      B.lastCall = { method, ms: Math.round(performance.now() - t0) };
+      return r;
     } catch (e) {
       fail(method + ': ' + e.message);
       return null;
@@ -58,6 +61,7 @@
   }
 
   // ---------------------------------------------------------------- audio
+  let coughHeld = false;
   let ctx = null, micStream = null, micSource = null, outAnalyser = null, retAnalyser = null;
   let retSource = null, bass = null, treble = null, volume = null, onsetNode = null;
   const ONSET_WORKLET = `
@@ -121,6 +125,7 @@
     if (onsetNode) micSource.connect(onsetNode, 0, 0);
     if (micStream) micStream.getTracks().forEach((t) => t.stop());
     micStream = stream;
+    stream.getAudioTracks().forEach((t) => { t.enabled = !coughHeld; });
     return stream.getAudioTracks()[0];
   }
 
@@ -365,10 +370,12 @@
   // ---------------------------------------------------------------- the keys
   const micLive = () => B.console && B.console.mic !== 'MIC_OFF';
   const toggleMic = () => desk('SetMic', { live: !micLive() });
-  let coughHeld = false;
+  // Cough cuts the microphone in the page at once, as a desk's key cuts its capsule, and tells
+  // the server (the console's state, its lamp, the events; the server's ramp follows).
   const cough = (held) => {
     if (held === coughHeld) return;
     coughHeld = held;
+    if (micStream) micStream.getAudioTracks().forEach((t) => { t.enabled = !held; });
     desk('Cough', { muted: held });
   };
   const handoverKey = () => {
@@ -383,10 +390,14 @@
   $('ho-request').onclick = () => desk('RequestHandover', {});
   $('ho-accept').onclick = () => desk('AcceptHandover', {});
   $('ho-decline').onclick = () => desk('DeclineHandover', {});
-  const send = (kind, to, text) =>
-    desk('SendMessage', { message: { kind, from: B.consoleId, to, text: text || '' } }).then((r) => {
-      if (r) addMessage({ kind, from: B.consoleId, to, text }, false);
-    });
+  const send = async (kind, to, text) => {
+    try {
+      await api('BoothService/SendMessage', { sessionId: session, message: { kind, from: B.consoleId, to, text: text || '' } });
+      addMessage({ kind, from: B.consoleId, to, text }, false);
+    } catch (e) {
+      fail('SendMessage: ' + e.message);
+    }
+  };
   $('msg-slow').onclick = () => send('SLOW_DOWN', 'chair');
   $('msg-tech').onclick = () => send('CALL_TECHNICIAN', 'technician');
   $('msg-form').onsubmit = (e) => {

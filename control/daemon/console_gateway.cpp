@@ -1,6 +1,9 @@
 #include "daemon/console_gateway.h"
 
+#include <glib.h>
 #include <grpcpp/grpcpp.h>
+
+#include <algorithm>
 
 #include <vector>
 
@@ -23,6 +26,32 @@ graph::SrtpKey KeyOf(const v1::SrtpKeying& k) {
           std::vector<uint8_t>(k.master_key().begin(), k.master_key().end())};
 }
 web::WhepResult Failed(int status, std::string why) { return {status, std::move(why), ""}; }
+
+// The answer asks the browser for Opus in-band FEC (RFC 7587 useinbandfec=1), mono, and 10 ms
+// packets (a=ptime:10; a browser's default is 20): the console's decoder recovers a lost packet
+// from the next one, and the voice waits half as long for its packet.
+std::string AskForFec(std::string answer, int pt) {
+  if (answer.find("a=ptime:") == std::string::npos) {
+    const auto audio = answer.find("m=audio");
+    const auto eol = audio == std::string::npos ? audio : answer.find('\n', audio);
+    if (eol != std::string::npos) answer.insert(eol + 1, "a=ptime:10\r\n");
+  }
+  const std::string fmtp = "a=fmtp:" + std::to_string(pt) + " ";
+  const auto at = answer.find(fmtp);
+  if (at != std::string::npos) {
+    const auto eol = answer.find_first_of("\r\n", at);
+    const std::string params = answer.substr(at + fmtp.size(), eol - at - fmtp.size());
+    if (params.find("useinbandfec") == std::string::npos) answer.insert(eol, ";useinbandfec=1");
+    if (params.find("minptime") == std::string::npos) answer.insert(eol, ";minptime=10");
+    return answer;
+  }
+  const std::string rtpmap = "a=rtpmap:" + std::to_string(pt) + " ";
+  const auto map = answer.find(rtpmap);
+  if (map == std::string::npos) return answer;
+  const auto eol = answer.find('\n', map);
+  if (eol != std::string::npos) answer.insert(eol + 1, fmtp + "useinbandfec=1;stereo=0;minptime=10\r\n");
+  return answer;
+}
 }  // namespace
 
 struct ConsoleGateway::Impl : std::enable_shared_from_this<Impl> {
@@ -66,8 +95,8 @@ struct ConsoleGateway::Impl : std::enable_shared_from_this<Impl> {
     link->Restart();
     auto checked = sdp::ParseWhepOffer(offer);
     auto handshake = std::make_shared<graph::WebrtcHandshake>(
-        [done, console](bool ok, const std::string& text) {
-          done(ok ? web::WhepResult{201, text, console} : Failed(500, text));
+        [done, console, pt](bool ok, const std::string& text) {
+          done(ok ? web::WhepResult{201, AskForFec(text, pt), console} : Failed(500, text));
         },
         [want = checked.value()](const std::string& answer) {
           auto s = sdp::CheckWhepAnswer(want, answer);
@@ -112,8 +141,13 @@ struct ConsoleGateway::Impl : std::enable_shared_from_this<Impl> {
       std::vector<Record> abandoned;
       for (auto it = records.begin(); it != records.end();) {
         Record& r = it->second;
-        if (r.bridge && r.bridge->over()) {
-          Log()->info("session {}: console {}'s page lost its connection", r.session, r.console);
+        // A browser sends a packet every 10-20 ms, silence included: one that stopped for the
+        // quiet limit is gone (WebRTC's own failure detection takes much longer, or never comes).
+        const int64_t since_us = std::max(r.bridge ? r.bridge->started_us() : 0, r.link->last_up_us());
+        const bool quiet = r.bridge && g_get_monotonic_time() - since_us > options.quiet_limit.count() * 1000;
+        if (r.bridge && (r.bridge->over() || quiet)) {
+          Log()->info("session {}: console {}'s page lost its connection{}", r.session, r.console,
+                      quiet ? " (nothing from it for " + std::to_string(options.quiet_limit.count()) + " ms)" : "");
           ended.push_back(std::move(r.bridge));
           r.gone_since = now;
         }

@@ -28,7 +28,8 @@ namespace tilmash::daemon {
 
 struct ConsoleGatewayOptions {
   std::chrono::milliseconds abandon_after{30000};
-  int jitter_min_ms = 20, jitter_max_ms = 200, jitter_start_ms = 60;
+  std::chrono::milliseconds quiet_limit{3000};  // no packet from the page this long: its connection is lost
+  int jitter_min_ms = 20, jitter_max_ms = 200, jitter_start_ms = 20;
 };
 
 class ConsoleGateway : public web::ConsoleBackend {

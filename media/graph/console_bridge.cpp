@@ -2,7 +2,6 @@
 #include "graph/console_bridge.h"
 
 #include <arpa/inet.h>
-#include <gst/app/gstappsink.h>
 #include <gst/webrtc/webrtc.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -56,6 +55,12 @@ std::unique_ptr<ConsoleLink> ConsoleLink::Create(fanout::PortAllocator& ports, s
 }
 
 ConsoleLink::~ConsoleLink() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
   if (up_fd_ >= 0) ::close(up_fd_);
 }
 
@@ -91,6 +96,7 @@ bool ConsoleLink::Attach(const std::string& ingest_host, uint16_t ingest_port, u
   down_srtp_ = std::make_unique<rtp::SrtpReceiver>(std::move(down), return_ssrc);
   ssrc_ = ssrc;
   payload_type_ = payload_type;
+  if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
   return true;
 }
 
@@ -106,11 +112,13 @@ void ConsoleLink::Forward(const uint8_t* data, std::size_t len) {
     return;
   }
   const auto& h = *parsed.header;
-  uint8_t pkt[rtp::kMaxPacket];
-  std::memcpy(pkt, data, len);
+  auto q = std::make_unique<Queued>();
+  std::memcpy(q->data.data(), data, len);
+  q->len = len;
+  uint8_t* pkt = q->data.data();
+  const int64_t now = g_get_monotonic_time();
   std::lock_guard lock(mu_);
   if (!up_srtp_) return;
-  const int64_t now = g_get_monotonic_time();
   if (!mapped_ || h.ssrc != in_ssrc_) {
     // A new browser stream: it continues ours, one sequence number and the time elapsed on.
     const uint16_t next_seq = sent_ ? uint16_t(out_seq_ + 1) : uint16_t(rtp::RandomU32());
@@ -120,6 +128,12 @@ void ConsoleLink::Forward(const uint8_t* data, std::size_t len) {
     ts_offset_ = next_ts - h.timestamp;
     in_ssrc_ = h.ssrc;
     in_last_seq_ = uint16_t(h.sequence - 1);
+    if (!sent_) {
+      ext_seq_ = uint64_t(1) << 32 | next_seq;
+      ext_ts_ = uint64_t(1) << 40 | next_ts;
+    }
+    min_transit_.fill(INT64_MAX);
+    min_transit_since_us_ = now;
     mapped_ = true;
   }
   const int16_t step = int16_t(uint16_t(h.sequence - in_last_seq_));
@@ -127,6 +141,13 @@ void ConsoleLink::Forward(const uint8_t* data, std::size_t len) {
   if (step > 0) in_last_seq_ = h.sequence;
   const uint16_t seq = uint16_t(h.sequence + seq_offset_);
   const uint32_t ts = h.timestamp + ts_offset_;
+  // Extended (no wrap) from the latest mapped packet: a small step either way.
+  const uint64_t ext_seq = ext_seq_ + uint64_t(int64_t(int16_t(uint16_t(seq - uint16_t(ext_seq_)))));
+  const uint64_t ext_ts = ext_ts_ + uint64_t(int64_t(int32_t(ts - uint32_t(ext_ts_))));
+  if (ext_seq > ext_seq_) {
+    ext_seq_ = ext_seq;
+    ext_ts_ = ext_ts;
+  }
   rtp::SetSsrc(pkt, ssrc_);
   rtp::SetPayloadType(pkt, payload_type_);
   rtp::SetSequence(pkt, seq);
@@ -137,12 +158,89 @@ void ConsoleLink::Forward(const uint8_t* data, std::size_t len) {
     out_at_us_ = now;
   }
   sent_ = true;
-  const int n = up_srtp_->Protect(pkt, len, sizeof pkt);
-  if (n < 0 || ::send(up_fd_, pkt, std::size_t(n), MSG_DONTWAIT) < 0) {
+  last_up_us_.store(now, std::memory_order_relaxed);
+  if (released_ && ext_seq <= released_seq_) {
+    counters_.up_late.fetch_add(1, std::memory_order_relaxed);  // its turn has passed
+    return;
+  }
+  // The schedule: RTP time + the fastest recent transit + the playout delay.
+  const int64_t rtp_us = int64_t(ext_ts * 1000000 / uint64_t(kClockRate));
+  const int64_t transit = now - rtp_us;
+  if (now - min_transit_since_us_ > 500000) {
+    min_slot_ = (min_slot_ + 1) % int(min_transit_.size());
+    min_transit_[std::size_t(min_slot_)] = INT64_MAX;
+    min_transit_since_us_ = now;
+  }
+  auto& slot = min_transit_[std::size_t(min_slot_)];
+  slot = std::min(slot, transit);
+  transits_.emplace_back(now, transit);
+  while (!transits_.empty() && now - transits_.front().first > 2000000) transits_.pop_front();
+  const int64_t fastest = *std::min_element(min_transit_.begin(), min_transit_.end());
+  q->due_us = rtp_us + fastest + playout_delay_us_.load(std::memory_order_relaxed);
+  queue_[ext_seq] = std::move(q);
+  cv_.notify_one();
+}
+
+int ConsoleLink::Adapt(int min_ms, int max_ms, int margin_ms) {
+  std::vector<int64_t> late;
+  int64_t delay_us = 0;
+  {
+    std::lock_guard lock(mu_);
+    delay_us = playout_delay_us_.load();
+    if (transits_.size() < 20) return int(delay_us / 1000);
+    const int64_t fastest = std::min_element(transits_.begin(), transits_.end(), [](auto& a, auto& b) {
+                              return a.second < b.second;
+                            })->second;
+    late.reserve(transits_.size());
+    for (const auto& t : transits_) late.push_back(t.second - fastest);
+  }
+  const std::size_t k = std::min(late.size() - 1, late.size() * 98 / 100);
+  std::nth_element(late.begin(), late.begin() + std::ptrdiff_t(k), late.end());
+  spread_us_ = late[k];
+  const int64_t target = std::clamp<int64_t>(late[k] + int64_t(margin_ms) * 1000, int64_t(min_ms) * 1000,
+                                             int64_t(max_ms) * 1000);
+  if (target > delay_us) {
+    delay_us = target;
+    calm_ = 0;
+  } else if (target + 20000 < delay_us) {
+    if (++calm_ >= 20) delay_us -= 1000;  // after five calm seconds, 1 ms a step: a skip nobody hears
+  } else {
+    calm_ = 0;
+  }
+  playout_delay_us_.store(delay_us);
+  return int(delay_us / 1000);
+}
+
+void ConsoleLink::SetPlayoutDelay(int ms) { playout_delay_us_.store(int64_t(ms) * 1000, std::memory_order_relaxed); }
+
+void ConsoleLink::Send(Queued& q) {
+  const int n = up_srtp_->Protect(q.data.data(), q.len, q.data.size());
+  if (n < 0 || ::send(up_fd_, q.data.data(), std::size_t(n), MSG_DONTWAIT) < 0) {
     counters_.up_bad.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   counters_.up.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ConsoleLink::Run() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    if (queue_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    auto first = queue_.begin();
+    const int64_t now = g_get_monotonic_time();
+    if (first->second->due_us > now) {
+      cv_.wait_for(lock, std::chrono::microseconds(std::min<int64_t>(first->second->due_us - now, 100000)));
+      continue;
+    }
+    std::unique_ptr<Queued> q = std::move(first->second);
+    released_seq_ = first->first;
+    released_ = true;
+    queue_.erase(first);
+    Send(*q);
+  }
 }
 
 int ConsoleLink::Unprotect(uint8_t* buf, std::size_t len, uint8_t payload_type) {
@@ -177,40 +275,29 @@ GstPadProbeReturn ConsoleBridge::OnReturnPacket(GstPad*, GstPadProbeInfo* info, 
   return GST_PAD_PROBE_OK;
 }
 
-GstFlowReturn ConsoleBridge::OnSample(GstElement* sink, gpointer data) {
-  auto* self = static_cast<ConsoleBridge*>(data);
-  GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(sink));
-  if (!sample) return GST_FLOW_EOS;
-  if (GstBuffer* b = gst_sample_get_buffer(sample)) {
-    GstMapInfo map;
-    if (gst_buffer_map(b, &map, GST_MAP_READ)) {
-      self->link_->Forward(map.data, map.size);
-      gst_buffer_unmap(b, &map);
-    }
-  }
-  gst_sample_unref(sample);
-  return GST_FLOW_OK;
-}
-
-void ConsoleBridge::OnPadAdded(GstElement*, GstPad* pad, gpointer data) {
-  auto* self = static_cast<ConsoleBridge*>(data);
-  if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
-  GstElement* sink = gst_element_factory_make("appsink", nullptr);
-  g_object_set(sink, "sync", FALSE, "async", FALSE, "emit-signals", TRUE, "max-buffers", 50u, "drop", TRUE, nullptr);
-  g_signal_connect(sink, "new-sample", G_CALLBACK(OnSample), self);
-  gst_bin_add(GST_BIN(self->pipeline_.get()), sink);
-  gst_element_sync_state_with_parent(sink);
-  gst::PadPtr sink_pad = gst::PadPtr::Adopt(gst_element_get_static_pad(sink, "sink"));
-  if (gst_pad_link(pad, sink_pad.get()) != GST_PAD_LINK_OK)
-    Log()->warn("console {}: cannot take the browser's audio", self->options_.id);
-  else
-    Log()->info("console {}: the browser's audio arrives", self->options_.id);
-}
-
 void ConsoleBridge::OnNewJitterBuffer(GstElement*, GstElement* jb, guint, guint, gpointer data) {
+  gst::PadPtr sink = gst::PadPtr::Adopt(gst_element_get_static_pad(jb, "sink"));
+  if (!sink) return;
+  gst_pad_add_probe(sink.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                    &ConsoleBridge::OnBrowserPacket, data, nullptr);
+  Log()->info("console {}: the browser's audio arrives", static_cast<ConsoleBridge*>(data)->options_.id);
+}
+
+GstPadProbeReturn ConsoleBridge::OnBrowserPacket(GstPad*, GstPadProbeInfo* info, gpointer data) {
   auto* self = static_cast<ConsoleBridge*>(data);
-  std::lock_guard lock(self->jb_mu_);
-  self->jitterbuffer_ = gst::ElementPtr::Ref(jb);
+  auto forward = [self](GstBuffer* b) {
+    GstMapInfo map;
+    if (!gst_buffer_map(b, &map, GST_MAP_READ)) return;
+    self->link_->Forward(map.data, map.size);
+    gst_buffer_unmap(b, &map);
+  };
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+    for (guint i = 0; i < gst_buffer_list_length(list); ++i) forward(gst_buffer_list_get(list, i));
+  } else {
+    forward(GST_PAD_PROBE_INFO_BUFFER(info));
+  }
+  return GST_PAD_PROBE_DROP;
 }
 
 domain::Result<std::unique_ptr<ConsoleBridge>> ConsoleBridge::Start(std::shared_ptr<ConsoleLink> link,
@@ -222,7 +309,8 @@ domain::Result<std::unique_ptr<ConsoleBridge>> ConsoleBridge::Start(std::shared_
   b->link_ = std::move(link);
   b->options_ = options;
   b->opus_pt_ = uint8_t(pt);
-  b->jitter_ms_ = options.jitter_start_ms;
+  b->link_->SetPlayoutDelay(options.jitter_start_ms);
+  b->started_us_ = g_get_monotonic_time();
   std::string missing;
   auto src = parts::Make("udpsrc", &missing);
   auto caps = parts::Make("capsfilter", &missing);
@@ -237,8 +325,8 @@ domain::Result<std::unique_ptr<ConsoleBridge>> ConsoleBridge::Start(std::shared_
                nullptr);
   g_object_set(caps.get(), "caps", rtp_caps.get(), nullptr);
   gst_util_set_object_arg(G_OBJECT(webrtc.get()), "bundle-policy", "max-bundle");
-  // The WAN jitter buffer of the browser's stream: Adapt() sizes it from then on.
-  g_object_set(webrtc.get(), "latency", guint(options.jitter_start_ms), nullptr);
+  // webrtcbin's own jitter buffer gets nothing (OnBrowserPacket takes every packet before it).
+  g_object_set(webrtc.get(), "latency", 0u, nullptr);
   webrtc::ConfigureIce(webrtc.get(), ice_ports);
   b->context_ = std::make_unique<ViewerContext>();
   {
@@ -255,7 +343,6 @@ domain::Result<std::unique_ptr<ConsoleBridge>> ConsoleBridge::Start(std::shared_
   }
   for (auto* e : {src.get(), caps.get(), webrtc.get()}) gst_bin_add(GST_BIN(b->pipeline_.get()), e);
   webrtc::Watch(b->context_.get(), b->signals_);
-  b->signals_.emplace_back(webrtc.get(), "pad-added", G_CALLBACK(OnPadAdded), b.get());
   if (auto rtpbin = gst::ElementPtr::Adopt(gst_bin_get_by_name(GST_BIN(webrtc.get()), "rtpbin")))
     b->signals_.emplace_back(rtpbin.get(), "new-jitterbuffer", G_CALLBACK(OnNewJitterBuffer), b.get());
   gst::PadPtr src_pad = gst::PadPtr::Adopt(gst_element_get_static_pad(src.get(), "src"));
@@ -281,51 +368,13 @@ domain::Result<std::unique_ptr<ConsoleBridge>> ConsoleBridge::Start(std::shared_
 }
 
 int ConsoleBridge::Adapt() {
-  gst::ElementPtr jb;
-  {
-    std::lock_guard lock(jb_mu_);
-    jb = jitterbuffer_;
+  const int delay = link_->Adapt(options_.jitter_min_ms, options_.jitter_max_ms);
+  if (std::abs(delay - last_delay_ms_) >= 5) {
+    Log()->info("console {}: playout delay {} ms (the last 2 s: 98 % of packets within {:.1f} ms of the fastest)",
+                options_.id, delay, link_->spread_ms());
+    last_delay_ms_ = delay;
   }
-  if (!jb) return jitter_ms_.load();
-  GstStructure* raw = nullptr;
-  g_object_get(jb.get(), "stats", &raw, nullptr);
-  if (!raw) return jitter_ms_.load();
-  guint64 late = 0, lost = 0, avg_jitter_ns = 0;
-  gst_structure_get_uint64(raw, "num-late", &late);
-  gst_structure_get_uint64(raw, "num-lost", &lost);
-  gst_structure_get_uint64(raw, "avg-jitter", &avg_jitter_ns);
-  gst_structure_free(raw);
-  const double jitter_ms = double(avg_jitter_ns) / 1e6;
-  network_jitter_ms_ = jitter_ms;
-  const uint64_t new_late = late - std::min(late, last_late_);
-  last_late_ = late;
-  last_lost_ = lost;
-  // Three times the RFC 3550 jitter estimate above one 20 ms packet (a browser's frame); a
-  // packet that came too late for the buffer moves it up by 20 ms at once.
-  int target = int(std::lround(20.0 + 3.0 * jitter_ms));
-  const int now = jitter_ms_.load();
-  if (new_late > 0) target = std::max(target, now + 20);
-  target = std::clamp(target, options_.jitter_min_ms, options_.jitter_max_ms);
-  int next = now;
-  if (target > now) {
-    next = target;
-    calm_ticks_ = 0;
-  } else if (target + 10 < now) {
-    // Down slowly, after a calm spell (each step is heard as a skip of its size).
-    if (++calm_ticks_ >= 40) {
-      next = std::max(target, now - 10);
-      calm_ticks_ = 0;
-    }
-  } else {
-    calm_ticks_ = 0;
-  }
-  if (next != now) {
-    g_object_set(jb.get(), "latency", guint(next), nullptr);
-    jitter_ms_ = next;
-    Log()->info("console {}: jitter buffer {} ms (network jitter {:.1f} ms, {} late)", options_.id, next, jitter_ms,
-                new_late);
-  }
-  return next;
+  return delay;
 }
 
 }  // namespace tilmash::graph

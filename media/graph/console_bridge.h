@@ -4,27 +4,43 @@
 // SRTP key; its return feed to a loopback socket), so the console's ingest guard, jitter
 // buffer, decoder, limiter, gain ramps, link-loss rule and state are the same code for both.
 //
-//   browser mic --WebRTC--> webrtcbin (adaptive WAN jitter buffer) -> appsink
-//        -> ConsoleLink::Forward: our SSRC, continuous sequence and timestamps, SRTP -> the console's ingest
+//   browser mic --WebRTC--> webrtcbin (ICE, DTLS-SRTP, RTCP) -> a probe before its jitter buffer
+//        -> ConsoleLink::Forward: our SSRC, continuous sequence and timestamps -> playout queue
+//        -> its thread sends each packet at its RTP time + the playout delay, SRTP -> the console's ingest
 //   the console's return feed (SRTP) -> udpsrc (ConsoleLink's socket) -> unprotect -> webrtcbin -> browser
 //
 // A ConsoleLink lives as long as the console; a ConsoleBridge is one WebRTC connection to it
 // (a page that reconnects gets a new bridge on the same link: the console's stream continues).
+//
+// Why a playout queue of our own: a jitter buffer (rtpjitterbuffer, webrtcbin's and the
+// ingest's) passes an in-order packet on as soon as it arrives and only waits for a missing
+// one, so a WAN's jitter would reach the mixer as it is (a console 30 ms late is a hole in the
+// mix, and 60 ms without packets trips the link-loss rule). Here packets leave on their own
+// clock: their RTP time after the earliest arrival seen lately (the network's fastest path),
+// plus the playout delay the network's jitter asks for (Adapt), in sequence order, so the
+// ingest sees a LAN console. A packet whose turn has passed is dropped: the ingest's decoder
+// conceals the gap.
 #pragma once
 #include <gio/gio.h>
 #include <gst/gst.h>
 
+#include <array>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "domain/status.h"
 #include "fanout/port_range.h"
 #include "graph/webrtc_viewer.h"
 #include "gst/gst_ptr.h"
+#include "rtp/rtp_packet.h"
 #include "rtp/srtp_context.h"
 #include "rtp/srtp_receiver.h"
 
@@ -49,22 +65,57 @@ class ConsoleLink {
 
   // One RTP packet from the browser (plain, after webrtcbin's jitter buffer): rewritten to the
   // console's SSRC and payload type with a sequence and timestamps that continue across
-  // reconnects, protected and sent to the ingest.
+  // reconnects, queued, then protected and sent to the ingest when its time comes.
   void Forward(const uint8_t* rtp, std::size_t len);
+  // Sizes the playout delay from the last two seconds of arrivals: the 98th percentile of how
+  // much later than the fastest each packet came, plus `margin_ms`, within [min_ms, max_ms].
+  // Up at once (one gap of the step); down by 1 ms per call once it has been 20 ms more than
+  // needed for 20 calls (five seconds at the gateway's pace). Returns it (ms).
+  int Adapt(int min_ms, int max_ms, int margin_ms = 10);
+  void SetPlayoutDelay(int ms);
+  int playout_delay_ms() const { return int(playout_delay_us_.load() / 1000); }
+  // The spread the last Adapt saw (98th percentile over the fastest, ms).
+  double spread_ms() const { return spread_us_.load() / 1000.0; }
   // A new connection: its first packet continues the console's stream after the time elapsed.
   void Restart();
   // In place: the return feed's packet as plain RTP with `payload_type`; its new length, or -1.
   int Unprotect(uint8_t* buf, std::size_t len, uint8_t payload_type);
   GSocket* return_socket() const { return return_socket_.get(); }
+  // When the browser's last packet was forwarded (g_get_monotonic_time, us); 0: none yet.
+  int64_t last_up_us() const { return last_up_us_.load(std::memory_order_relaxed); }
 
   struct Counters {
-    std::atomic<uint64_t> up{0}, up_lost{0}, up_bad{0}, down{0}, down_bad{0};
+    std::atomic<uint64_t> up{0}, up_lost{0}, up_late{0}, up_bad{0}, down{0}, down_bad{0};
   };
   const Counters& counters() const { return counters_; }
 
  private:
   ConsoleLink() = default;
+  struct Queued {
+    int64_t due_us;
+    std::size_t len;
+    std::array<uint8_t, rtp::kMaxPacket> data;
+  };
+  void Run();  // the playout thread
+  void Send(Queued& q);
   std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+  std::map<uint64_t, std::unique_ptr<Queued>> queue_;  // by extended sequence number
+  uint64_t released_seq_ = 0;                            // extended; 0: none yet
+  bool released_ = false;
+  // The earliest arrival over the last two seconds, as arrival minus RTP time (us), for the
+  // schedule's anchor: a running minimum per half second, the last four kept.
+  std::array<int64_t, 4> min_transit_{};
+  int64_t min_transit_since_us_ = 0;
+  int min_slot_ = 0;
+  uint64_t ext_seq_ = 0;  // extended sequence of the latest packet mapped
+  uint64_t ext_ts_ = 0;   // extended RTP timestamp of the latest packet mapped
+  std::atomic<int64_t> playout_delay_us_{20000};
+  std::atomic<int64_t> spread_us_{0};
+  std::deque<std::pair<int64_t, int64_t>> transits_;  // (arrival, transit) of the last 2 s
+  int calm_ = 0;
   gst::GObjectPtr<GSocket> return_socket_;
   uint16_t return_port_ = 0;
   int up_fd_ = -1;
@@ -83,6 +134,7 @@ class ConsoleLink {
   uint32_t out_ts_ = 0;
   int64_t out_at_us_ = 0;
   Counters counters_;
+  std::atomic<int64_t> last_up_us_{0};
 };
 
 struct ConsoleBridgeOptions {
@@ -103,18 +155,17 @@ class ConsoleBridge {
   ~ConsoleBridge();
   // The peer connection failed or closed.
   bool over() const { return context_->handshake->over(); }
-  // Sizes the jitter buffer from what the network did since the last call (any thread but
-  // webrtcbin's; called every few hundred ms). Returns the latency now, ms.
+  int64_t started_us() const { return started_us_; }
+  // Sizes the playout delay from what the network did lately (any thread; called every few
+  // hundred ms). Returns it, ms.
   int Adapt();
-  int jitter_ms() const { return jitter_ms_.load(); }
-  double network_jitter_ms() const { return network_jitter_ms_.load(); }
 
  private:
   ConsoleBridge() = default;
-  static void OnPadAdded(GstElement* webrtc, GstPad* pad, gpointer self);
   static void OnNewJitterBuffer(GstElement* rtpbin, GstElement* jitterbuffer, guint session, guint ssrc,
                                 gpointer self);
-  static GstFlowReturn OnSample(GstElement* sink, gpointer self);
+  // On the jitter buffer's sink pad: every packet of the browser goes to the link, none further.
+  static GstPadProbeReturn OnBrowserPacket(GstPad* pad, GstPadProbeInfo* info, gpointer self);
   static GstPadProbeReturn OnReturnPacket(GstPad* pad, GstPadProbeInfo* info, gpointer self);
 
   std::shared_ptr<ConsoleLink> link_;
@@ -123,12 +174,8 @@ class ConsoleBridge {
   gst::ElementPtr pipeline_;
   std::unique_ptr<ViewerContext> context_;
   std::vector<gst::SignalConnection> signals_;
-  std::mutex jb_mu_;
-  gst::ElementPtr jitterbuffer_;  // webrtcbin's, once the browser's stream has one
-  std::atomic<int> jitter_ms_{0};
-  std::atomic<double> network_jitter_ms_{0};
-  uint64_t last_late_ = 0, last_lost_ = 0;
-  int calm_ticks_ = 0;
+  int last_delay_ms_ = 0;
+  int64_t started_us_ = 0;
 };
 
 }  // namespace tilmash::graph

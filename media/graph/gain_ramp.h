@@ -5,6 +5,9 @@
 #include <gst/controller/gstinterpolationcontrolsource.h>
 #include <gst/gst.h>
 
+#include <algorithm>
+#include <atomic>
+
 #include "gst/gst_ptr.h"
 
 namespace tilmash::graph {
@@ -28,13 +31,25 @@ class GainRamp {
   void RampTo(double target) { RampTo(target, RunningTimeNow(volume_.get())); }
   // The same from running time `at` (one instant for several ramps that must cross). Any
   // thread: the control source has its own lock; one caller at a time (the session's).
+  // The ramp starts on the audio that passes this element at `at`, not on the audio stamped
+  // `at`: a console's buffers carry their arrival time and reach the mixer tens of ms later
+  // (docs/latency.md), so a cough keyed now silences what is heard now.
   void RampTo(double target, GstClockTime at, GstClockTime duration = kRampDuration);
+  // How far the audio passing this element lags its timestamps (running time now minus the
+  // last buffer's running time), ns.
+  GstClockTime lag() const { return GstClockTime(std::max<int64_t>(0, lag_ns_.load(std::memory_order_relaxed))); }
   double target() const { return target_; }
   // This element's stream time at running time `running` (its sink pad's segment).
   GstClockTime StreamTime(GstClockTime running) const;
 
  private:
+  static GstPadProbeReturn OnData(GstPad* pad, GstPadProbeInfo* info, gpointer self);
+
   gst::ElementPtr volume_;
+  GstSegment segment_;  // the sink pad's, streaming thread only
+  std::atomic<int64_t> lag_ns_{0};
+  gulong probe_ = 0;
+  bool lag_seen_ = false;  // streaming thread only
   gst::GstPtr<GstControlSource> source_;  // the binding holds a ref too
   double target_;
 };

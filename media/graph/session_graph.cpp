@@ -1,5 +1,8 @@
 #include "graph/session_graph.h"
 
+#include "graph/retimestamp.h"
+
+
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 
@@ -167,11 +170,16 @@ Status SessionGraph::BuildRtpIngest(Branch& b, IngestPlan& ingest) {
   g_object_set(src.get(), "socket", ingest.socket.get(), "close-socket", FALSE, "caps", caps.get(), "do-timestamp",
                TRUE, "buffer-size", 1 << 20, nullptr);
   // Latency knobs set on purpose: a LAN jitter buffer, no double concealment (do-lost off, PLC on).
-  g_object_set(jb.get(), "latency", guint(config_.jitter_ms), "do-lost", FALSE, nullptr);
+  g_object_set(jb.get(), "latency", guint(config_.jitter_ms), "do-lost", TRUE, nullptr);
   g_object_set(dec.get(), "plc", TRUE, nullptr);
   gst::PadPtr srcpad = gst::PadPtr::Adopt(gst_element_get_static_pad(src.get(), "src"));
   ingest.guard->Attach(srcpad.get());
-  b.elements = {src, jb, depay, dec, conv, res, MakeCapsFilter(kRawCaps)};
+  auto raw = MakeCapsFilter(kRawCaps);
+  // Regular timestamps for the decoded audio (retimestamp.h): gain ramps and the mixer place
+  // it by where it is in the stream, not by when each packet happened to arrive.
+  gst::PadPtr raw_src = gst::PadPtr::Adopt(gst_element_get_static_pad(raw.get(), "src"));
+  Retimestamp::Attach(raw_src.get(), raw.get());
+  b.elements = {src, jb, depay, dec, conv, res, raw};
   return Status::Ok();
 }
 

@@ -13,6 +13,7 @@
 // {"do":"screenshot","file":"..."}, {"do":"onsets"}.
 // It runs until FILE exists (--stop FILE) or --seconds pass, then takes a screenshot if asked.
 // Usage: node booth.mjs --url URL --wav FILE --cmd FILE --stop FILE [--seconds 120] [--screenshot FILE]
+//        [--insecure] (a daemon's self-signed certificate is accepted)
 import { existsSync, readFileSync } from 'node:fs';
 import { openPage } from './chromium.mjs';
 
@@ -26,7 +27,8 @@ const screenshot = opt('screenshot');
 
 const { browser, page, lines: console_lines } = await openPage([
   '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-  '--use-file-for-fake-audio-capture=' + opt('wav')]);
+  '--use-file-for-fake-audio-capture=' + opt('wav'),
+  ...(args.includes('--insecure') ? ['--ignore-certificate-errors'] : [])]);
 const print = (o) => console.log(JSON.stringify(o));
 try {
   await page.goto(url);
@@ -43,8 +45,8 @@ try {
       return { t: Date.now(), state: B.state, console: B.consoleId, mic: B.console ? B.console.mic : '',
         hearing: B.console ? B.console.effectiveInput : '', engaged: B.engagedBy || '',
         handover: document.getElementById('handover-state').textContent, hz: Math.round(B.returnHz()),
-        db: Math.round(B.returnDb() / 2) * 2, mic_db: Math.round(B.micDb() / 2) * 2, messages: B.messages.length,
-        last: m ? `${m.from} → ${m.to}: ${m.text || m.kind}` : '', reconnects: B.reconnects, on_air: !!st.onAir,
+        db: Math.round(B.returnDb() / 2) * 2, mic_db: Math.round(B.micDb() / 6) * 6, messages: B.messages.length,
+        last: m ? `${m.from} → ${m.to}: ${m.text || m.kind}` : '', reconnects: B.reconnects, on_air: !!st.onAir, call: B.lastCall || null,
         error: B.error };
     });
     const sig = JSON.stringify({ ...s, t: 0 });
@@ -80,5 +82,7 @@ try {
     page: await page.evaluate(() => window.tilmashBooth && { ...window.tilmashBooth }).catch(() => null) });
   process.exitCode = 1;
 } finally {
+  await page.close({ runBeforeUnload: true }).catch(() => {});  // the page leaves as a closed tab does
+  await new Promise((r) => setTimeout(r, 200));
   await browser.close();
 }

@@ -25,79 +25,6 @@ namespace {
 
 using nlohmann::json;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// tech.mjs running on its own thread; its JSON lines are collected as they come.
-class TechPage {
- public:
-  explicit TechPage(const std::string& args)
-      : stop_file_("/tmp/tilmash-tech-stop-" + std::to_string(getpid()) + "-" + std::to_string(NowMs())) {
-    const std::string dir = BrowserDir();
-    if (dir.empty()) return;
-    const std::string cmd =
-        "cd '" + dir + "' && timeout 150 node tech.mjs --stop '" + stop_file_ + "' --seconds 120 " + args + " 2>&1";
-    thread_ = std::thread([this, cmd] {
-      FILE* p = popen(cmd.c_str(), "r");
-      char line[16384];
-      while (p && std::fgets(line, sizeof line, p)) {
-        std::printf("[ browser  ] %s", line);
-        auto j = json::parse(line, nullptr, false);
-        if (j.is_discarded()) continue;
-        std::lock_guard lock(mu_);
-        lines_.push_back(std::move(j));
-        cv_.notify_all();
-      }
-      const int rc = p ? pclose(p) : -1;
-      std::lock_guard lock(mu_);
-      rc_ = rc;
-      done_ = true;
-      cv_.notify_all();
-    });
-  }
-  ~TechPage() { Stop(); }
-
-  // Lines so far: a mark to wait from.
-  std::size_t size() {
-    std::lock_guard lock(mu_);
-    return lines_.size();
-  }
-  // The first line from `from` on that `match`es, waiting up to `limit`.
-  std::optional<json> WaitFor(std::size_t from, const std::function<bool(const json&)>& match,
-                              std::chrono::milliseconds limit) {
-    std::unique_lock lock(mu_);
-    std::optional<json> found;
-    cv_.wait_for(lock, limit, [&] {
-      for (std::size_t i = from; i < lines_.size(); ++i)
-        if (match(lines_[i])) {
-          found = lines_[i];
-          return true;
-        }
-      return done_;
-    });
-    return found;
-  }
-  // Ends the script (it takes its screenshot first): its exit code.
-  int Stop() {
-    if (!thread_.joinable()) return rc_;
-    std::ofstream(stop_file_) << "stop\n";
-    thread_.join();
-    std::filesystem::remove(stop_file_);
-    return rc_;
-  }
-
- private:
-  const std::string stop_file_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<json> lines_;
-  bool done_ = false;
-  int rc_ = -1;
-  std::thread thread_;
-};
-
 // What a row line says, "" when the key is absent.
 std::string Text(const json& j, const char* key) { return j.contains(key) && j[key].is_string() ? j[key] : ""; }
 double Num(const json& j, const char* key) {
@@ -151,7 +78,7 @@ TEST_F(TechPageTest, ThePageShowsAMicPressALostLinkAndLevelsAsTheyHappen) {
     return [&, also](const json& j) { return Text(j, "row") == row && also(j); };
   };
 
-  TechPage page("--url '" + daemon_.http_url() + "tech#token=" + Mint(v1::OPERATOR, "").token() + "' --screenshot '" +
+  PageScript page("tech.mjs", "--url '" + daemon_.http_url() + "tech#token=" + Mint(v1::OPERATOR, "").token() + "' --screenshot '" +
                 Artifact("tech-page.png") + "'");
   ASSERT_TRUE(page.WaitFor(
       0, [](const json& j) { return j.contains("ready"); }, 30s))
