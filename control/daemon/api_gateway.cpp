@@ -19,23 +19,11 @@ namespace {
 constexpr auto kDeadline = std::chrono::seconds(10);
 
 const char* CodeName(int code) {
-  static const char* kNames[] = {"OK",
-                                 "CANCELLED",
-                                 "UNKNOWN",
-                                 "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND",
-                                 "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED",
-                                 "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION",
-                                 "ABORTED",
-                                 "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED",
-                                 "INTERNAL",
-                                 "UNAVAILABLE",
-                                 "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
+  static const char* kNames[] = {
+      "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+      "DATA_LOSS", "UNAUTHENTICATED"};
   return code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN";
 }
 
@@ -98,10 +86,10 @@ class WatchReactor : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::Byte
     WatchReactor* reactor = nullptr;
   };
 
-  void Start(grpc::GenericStub& stub, const std::string& method, const std::string& token, grpc::ByteBuffer request,
-             std::shared_ptr<Handle> handle) {
+  void Start(grpc::GenericStub& stub, const std::string& method, const std::string& token,
+             const grpc::ByteBuffer& request, std::shared_ptr<Handle> handle) {
     ctx_.AddMetadata("authorization", "Bearer " + token);
-    request_ = std::move(request);
+    request_ = request;
     handle_ = std::move(handle);
     {
       std::lock_guard lock(handle_->mu);
@@ -222,7 +210,7 @@ std::function<void()> ApiGateway::Watch(const std::string& token, const std::str
   }
   auto handle = std::make_shared<WatchReactor::Handle>();
   auto* reactor = new WatchReactor(m, std::move(on_message), std::move(on_end));  // deletes itself when done
-  reactor->Start(impl_->stub, method, token, std::move(request), handle);
+  reactor->Start(impl_->stub, method, token, request, handle);
   return [handle] {
     std::lock_guard lock(handle->mu);
     if (handle->reactor) handle->reactor->Cancel();

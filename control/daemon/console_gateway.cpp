@@ -243,7 +243,7 @@ void ConsoleGateway::Offer(const web::ConsoleOffer& o, std::function<void(web::W
   call->req.mutable_return_endpoint()->set_port(link->return_port());
   std::weak_ptr<Impl> weak = impl_;
   impl_->stub->async()->JoinConsole(
-      &call->ctx, &call->req, &call->resp, [weak, call, link, o, pt, done](grpc::Status st) {
+      &call->ctx, &call->req, &call->resp, [weak, call, link, o, pt, done](const grpc::Status& st) {
         if (!st.ok()) return done(Failed(HttpStatusOfGrpc(int(st.error_code())), st.error_message()));
         auto impl = weak.lock();
         if (!impl) return done(Failed(503, "the daemon is stopping"));
@@ -265,8 +265,7 @@ void ConsoleGateway::Offer(const web::ConsoleOffer& o, std::function<void(web::W
           r.link = link;
           r.gone_since = std::chrono::steady_clock::now();
         }
-        Log()->info("session {}: console {} joins booth {} from a browser", o.session, console,
-                    resp.console().booth());
+        Log()->info("session {}: console {} joins booth {} from a browser", o.session, console, resp.console().booth());
         impl->Connect(o.session, console, o.sdp, pt, done);
       });
 }

@@ -82,8 +82,8 @@ bool ConsoleLink::Attach(const std::string& ingest_host, uint16_t ingest_port, u
     if (fd >= 0) ::close(fd);
     return false;
   }
-  auto up = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kProtect, ingest.suite, ingest.master_key, ssrc, 0,
-                                     error);
+  auto up =
+      rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kProtect, ingest.suite, ingest.master_key, ssrc, 0, error);
   auto down = rtp::SrtpContext::Create(rtp::SrtpContext::Direction::kUnprotect, back.suite, back.master_key,
                                        return_ssrc, 0, error);
   if (!up || !down) {
@@ -197,8 +197,8 @@ int ConsoleLink::Adapt(int min_ms, int max_ms, int margin_ms) {
   const std::size_t k = std::min(late.size() - 1, late.size() * 98 / 100);
   std::nth_element(late.begin(), late.begin() + std::ptrdiff_t(k), late.end());
   spread_us_ = late[k];
-  const int64_t target = std::clamp<int64_t>(late[k] + int64_t(margin_ms) * 1000, int64_t(min_ms) * 1000,
-                                             int64_t(max_ms) * 1000);
+  const int64_t target =
+      std::clamp<int64_t>(late[k] + int64_t(margin_ms) * 1000, int64_t(min_ms) * 1000, int64_t(max_ms) * 1000);
   if (target > delay_us) {
     delay_us = target;
     calm_ = 0;
@@ -301,10 +301,10 @@ GstPadProbeReturn ConsoleBridge::OnBrowserPacket(GstPad*, GstPadProbeInfo* info,
 }
 
 domain::Result<std::unique_ptr<ConsoleBridge>> ConsoleBridge::Start(std::shared_ptr<ConsoleLink> link,
-                                                            const ConsoleBridgeOptions& options,
-                                                            const std::string& offer, int pt,
-                                                            const fanout::PortRange& ice_ports,
-                                                            std::shared_ptr<WebrtcHandshake> handshake) {
+                                                                    const ConsoleBridgeOptions& options,
+                                                                    const std::string& offer, int pt,
+                                                                    const fanout::PortRange& ice_ports,
+                                                                    std::shared_ptr<WebrtcHandshake> handshake) {
   std::unique_ptr<ConsoleBridge> b(new ConsoleBridge());
   b->link_ = std::move(link);
   b->options_ = options;
@@ -321,8 +321,7 @@ domain::Result<std::unique_ptr<ConsoleBridge>> ConsoleBridge::Start(std::shared_
   gst::CapsPtr rtp_caps(gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "audio", "encoding-name",
                                             G_TYPE_STRING, "OPUS", "clock-rate", G_TYPE_INT, 48000, "payload",
                                             G_TYPE_INT, pt, nullptr));
-  g_object_set(src.get(), "socket", b->link_->return_socket(), "close-socket", FALSE, "caps", rtp_caps.get(),
-               nullptr);
+  g_object_set(src.get(), "socket", b->link_->return_socket(), "close-socket", FALSE, "caps", rtp_caps.get(), nullptr);
   g_object_set(caps.get(), "caps", rtp_caps.get(), nullptr);
   gst_util_set_object_arg(G_OBJECT(webrtc.get()), "bundle-policy", "max-bundle");
   // webrtcbin's own jitter buffer gets nothing (OnBrowserPacket takes every packet before it).
@@ -353,9 +352,8 @@ domain::Result<std::unique_ptr<ConsoleBridge>> ConsoleBridge::Start(std::shared_
     GstWebRTCRTPTransceiver* raw = nullptr;
     g_object_get(sink.get(), "transceiver", &raw, nullptr);
     if (auto transceiver = gst::GstPtr<GstWebRTCRTPTransceiver>::Adopt(raw))
-      g_object_set(transceiver.get(), "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV,
-                   "codec-preferences", rtp_caps.get(), "do-nack", FALSE, "fec-type",
-                   GST_WEBRTC_FEC_TYPE_NONE, nullptr);
+      g_object_set(transceiver.get(), "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV, "codec-preferences",
+                   rtp_caps.get(), "do-nack", FALSE, "fec-type", GST_WEBRTC_FEC_TYPE_NONE, nullptr);
   }
   gst::PadPtr caps_src = gst::PadPtr::Adopt(gst_element_get_static_pad(caps.get(), "src"));
   const bool linked =

@@ -27,8 +27,8 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -103,7 +103,7 @@ class ConsoleLink {
   bool stop_ = false;
   std::thread thread_;
   std::map<uint64_t, std::unique_ptr<Queued>> queue_;  // by extended sequence number
-  uint64_t released_seq_ = 0;                            // extended; 0: none yet
+  uint64_t released_seq_ = 0;                          // extended; 0: none yet
   bool released_ = false;
   // The earliest arrival over the last two seconds, as arrival minus RTP time (us), for the
   // schedule's anchor: a running minimum per half second, the last four kept.
@@ -162,8 +162,7 @@ class ConsoleBridge {
 
  private:
   ConsoleBridge() = default;
-  static void OnNewJitterBuffer(GstElement* rtpbin, GstElement* jitterbuffer, guint session, guint ssrc,
-                                gpointer self);
+  static void OnNewJitterBuffer(GstElement* rtpbin, GstElement* jitterbuffer, guint session, guint ssrc, gpointer self);
   // On the jitter buffer's sink pad: every packet of the browser goes to the link, none further.
   static GstPadProbeReturn OnBrowserPacket(GstPad* pad, GstPadProbeInfo* info, gpointer self);
   static GstPadProbeReturn OnReturnPacket(GstPad* pad, GstPadProbeInfo* info, gpointer self);

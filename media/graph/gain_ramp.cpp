@@ -24,9 +24,9 @@ GainRamp::GainRamp(const char* name, double initial) : volume_(gst::MakeElement(
                                                                 GST_OBJECT(volume_.get()), "volume", source_.get()));
   gst_segment_init(&segment_, GST_FORMAT_TIME);
   auto pad = gst::PadPtr::Adopt(gst_element_get_static_pad(volume_.get(), "sink"));
-  probe_ = gst_pad_add_probe(pad.get(),
-                             GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-                             &GainRamp::OnData, this, nullptr);
+  probe_ =
+      gst_pad_add_probe(pad.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                        &GainRamp::OnData, this, nullptr);
 }
 
 GstPadProbeReturn GainRamp::OnData(GstPad*, GstPadProbeInfo* info, gpointer data) {
@@ -54,7 +54,8 @@ GstPadProbeReturn GainRamp::OnData(GstPad*, GstPadProbeInfo* info, gpointer data
 }
 
 GainRamp::~GainRamp() {
-  if (auto pad = gst::PadPtr::Adopt(gst_element_get_static_pad(volume_.get(), "sink"))) gst_pad_remove_probe(pad.get(), probe_);
+  if (auto pad = gst::PadPtr::Adopt(gst_element_get_static_pad(volume_.get(), "sink")))
+    gst_pad_remove_probe(pad.get(), probe_);
 }
 
 GstClockTime GainRamp::StreamTime(GstClockTime running) const {

@@ -49,7 +49,7 @@ class GainRamp {
   GstSegment segment_;  // the sink pad's, streaming thread only
   std::atomic<int64_t> lag_ns_{0};
   gulong probe_ = 0;
-  bool lag_seen_ = false;  // streaming thread only
+  bool lag_seen_ = false;                 // streaming thread only
   gst::GstPtr<GstControlSource> source_;  // the binding holds a ref too
   double target_;
 };

@@ -2,7 +2,6 @@
 
 #include "graph/retimestamp.h"
 
-
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 
@@ -169,7 +168,9 @@ Status SessionGraph::BuildRtpIngest(Branch& b, IngestPlan& ingest) {
       gst_caps_from_string("application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,payload=96"));
   g_object_set(src.get(), "socket", ingest.socket.get(), "close-socket", FALSE, "caps", caps.get(), "do-timestamp",
                TRUE, "buffer-size", 1 << 20, nullptr);
-  // Latency knobs set on purpose: a LAN jitter buffer, no double concealment (do-lost off, PLC on).
+  // Latency knobs set on purpose: a LAN jitter buffer (a browser console's WAN jitter is taken
+  // out before, by its bridge's playout queue). A lost packet is a gap event (do-lost), which the
+  // decoder conceals (PLC) instead of closing the gap in the stream.
   g_object_set(jb.get(), "latency", guint(config_.jitter_ms), "do-lost", TRUE, nullptr);
   g_object_set(dec.get(), "plc", TRUE, nullptr);
   gst::PadPtr srcpad = gst::PadPtr::Adopt(gst_element_get_static_pad(src.get(), "src"));

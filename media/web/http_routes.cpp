@@ -88,8 +88,8 @@ Route Whep(const HttpRequest& req, const std::vector<std::string_view>& parts) {
 Route NeedToken(Route r, const char* who) {
   r.token = BearerToken(r.token);
   if (r.token.empty()) {
-    Route refused = Refuse(401, std::string("a bearer token") + (*who ? " " : "") + who +
-                                        " is required (Authorization: Bearer ...)");
+    Route refused = Refuse(
+        401, std::string("a bearer token") + (*who ? " " : "") + who + " is required (Authorization: Bearer ...)");
     refused.bearer_challenge = true;
     return refused;
   }

@@ -35,25 +35,25 @@ struct RouteOptions {
   bool hls = false;
   bool whep = false;
   bool metrics = false;
-  bool tech = false;  // the technician's event stream is served
-  bool api = false;   // /api/v1: the RPCs as JSON
+  bool tech = false;     // the technician's event stream is served
+  bool api = false;      // /api/v1: the RPCs as JSON
   bool console = false;  // /booth/{session}/console: browser consoles
 };
 
 struct Route {
   enum class Kind {
-    kRefuse,       // status + message (+ allow, + bearer challenge)
-    kHealth,       // GET /healthz
-    kMetrics,      // GET /metrics: token
-    kTechEvents,   // GET /tech/events: token
-    kPage,         // file: a file of the page ("index.html", "vendor/x.js")
-    kSessionInfo,  // session
-    kHlsMaster,    // session
-    kHlsFile,      // session, channel, file ("playlist.m3u8" or "segNNNNN.ts")
-    kWhepOptions,  // CORS preflight
-    kWhepOffer,    // session, channel, token
-    kWhepEnd,      // session, channel, resource, token
-    kApiCall,      // method ("tilmash.v1.BoothService/SetMic"), token
+    kRefuse,        // status + message (+ allow, + bearer challenge)
+    kHealth,        // GET /healthz
+    kMetrics,       // GET /metrics: token
+    kTechEvents,    // GET /tech/events: token
+    kPage,          // file: a file of the page ("index.html", "vendor/x.js")
+    kSessionInfo,   // session
+    kHlsMaster,     // session
+    kHlsFile,       // session, channel, file ("playlist.m3u8" or "segNNNNN.ts")
+    kWhepOptions,   // CORS preflight
+    kWhepOffer,     // session, channel, token
+    kWhepEnd,       // session, channel, resource, token
+    kApiCall,       // method ("tilmash.v1.BoothService/SetMic"), token
     kConsoleOffer,  // session, token
     kConsoleEnd,    // session, resource (the console), token
   } kind = Kind::kRefuse;

@@ -173,10 +173,10 @@ void HttpServer::Handle(SoupServerMessage* msg, const std::string& path, GHashTa
   const char* method = soup_server_message_get_method(msg);
   const char* auth = soup_message_headers_get_one(in, "Authorization");
   const char* type = soup_message_headers_get_content_type(in, nullptr);
-  const Route route = RouteRequest(HttpRequest{method ? method : "", path, auth ? auth : "", type ? type : ""},
-                                   RouteOptions{!options_.web_root.empty(), !options_.hls_dir.empty(), whep_ != nullptr,
-                                                bool(options_.metrics), bool(options_.tech), options_.api != nullptr,
-                                                options_.console != nullptr});
+  const Route route = RouteRequest(
+      HttpRequest{method ? method : "", path, auth ? auth : "", type ? type : ""},
+      RouteOptions{!options_.web_root.empty(), !options_.hls_dir.empty(), whep_ != nullptr, bool(options_.metrics),
+                   bool(options_.tech), options_.api != nullptr, options_.console != nullptr});
   if (path.rfind("/whep/", 0) == 0) {
     soup_message_headers_replace(out, "Access-Control-Allow-Methods", "POST, DELETE, OPTIONS");
     soup_message_headers_replace(out, "Access-Control-Allow-Headers", "Authorization, Content-Type");
@@ -416,7 +416,7 @@ void HttpServer::ServeWhepOffer(SoupServerMessage* msg, const Route& route) {
   const std::string offer = RequestBody(msg);
   if (offer.size() > 64 * 1024) return Respond(msg, 413, "text/plain", "the offer is larger than 64 KiB\n", "no-store");
   counters_.whep_offers.fetch_add(1, std::memory_order_relaxed);
-  AnswerLater(msg, "/whep/" + route.session + "/" + route.channel + "/", [this, route, offer](Answer answer) {
+  AnswerLater(msg, "/whep/" + route.session + "/" + route.channel + "/", [this, route, offer](const Answer& answer) {
     whep_->Offer(route.token, route.session, route.channel, offer, [answer](const WhepResult& r) { answer(r); });
   });
 }
@@ -434,13 +434,13 @@ void HttpServer::ServeConsoleOffer(SoupServerMessage* msg, const Route& route, G
     if (!v->empty() && !SafeName(*v))
       return Respond(msg, 400, "text/plain", "booth and console are names (letters, digits, '-', '_')\n", "no-store");
   if (o.name.size() > 64) return Respond(msg, 400, "text/plain", "name is longer than 64 bytes\n", "no-store");
-  AnswerLater(msg, "/booth/" + route.session + "/console/", [this, o](Answer answer) {
+  AnswerLater(msg, "/booth/" + route.session + "/console/", [this, o](const Answer& answer) {
     options_.console->Offer(o, [answer](const WhepResult& r) { answer(r); });
   });
 }
 
 void HttpServer::AnswerLater(SoupServerMessage* msg, const std::string& location_base,
-                             std::function<void(Answer)> start) {
+                             const std::function<void(Answer)>& start) {
   // The answer waits for ICE gathering on a GStreamer thread: park the request meanwhile.
   auto pending = std::make_shared<PendingWhep>();
   pending->msg = gst::GObjectPtr<SoupServerMessage>::Ref(msg);
@@ -489,7 +489,7 @@ void HttpServer::ServeApi(SoupServerMessage* msg, const Route& route) {
     auto stream = std::make_shared<ApiStream>();
     stream->out.msg = gst::GObjectPtr<SoupServerMessage>::Ref(msg);
     std::weak_ptr<ApiStream> weak = stream;
-    auto post = [alive, weak](std::function<void(ApiStream&)> fn) {
+    auto post = [alive, weak](const std::function<void(ApiStream&)>& fn) {
       std::lock_guard lock(alive->mu);
       if (!alive->server) return;
       alive->server->thread_.Post([weak, fn] {

@@ -153,7 +153,7 @@ class HttpServer {
   // Parks `msg` until `start`'s callback answers (any thread) or 10 s pass; a 201 gets
   // `location_base` + its resource as Location and the answer as application/sdp.
   using Answer = std::function<void(const WhepResult&)>;
-  void AnswerLater(SoupServerMessage* msg, const std::string& location_base, std::function<void(Answer)> start);
+  void AnswerLater(SoupServerMessage* msg, const std::string& location_base, const std::function<void(Answer)>& start);
   void ServeConsoleOffer(SoupServerMessage* msg, const Route& route, GHashTable* query);
   void ServeApi(SoupServerMessage* msg, const Route& route);
   // Sets up `msg` as a Server-Sent Events response (chunked, nothing accumulated).
@@ -189,7 +189,7 @@ class HttpServer {
   // HLS segments served, per (session, channel) that existed when asked (HTTP thread only).
   std::map<std::pair<std::string, std::string>, uint64_t> hls_segments_;
   std::vector<std::unique_ptr<TechStream>> tech_streams_;  // HTTP thread only
-  struct ApiStream {  // a server-streaming API call (HTTP thread only)
+  struct ApiStream {                                       // a server-streaming API call (HTTP thread only)
     TechStream out;
     std::function<void()> cancel;
   };

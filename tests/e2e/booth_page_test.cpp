@@ -51,8 +51,8 @@ Frames FramesOf(const ListenerClient& l, std::size_t from, std::size_t count, co
     f.levels.push_back(std::move(lv));
     const std::size_t index = from + i;
     while (a + 1 < arrivals.size() && arrivals[a + 1].sample_index <= index) ++a;
-    f.wall_ms.push_back(arrivals.empty() ? NAN
-                                         : WallMs(arrivals[a].arrival) + double(index - arrivals[a].sample_index) / 48.0);
+    f.wall_ms.push_back(
+        arrivals.empty() ? NAN : WallMs(arrivals[a].arrival) + double(index - arrivals[a].sample_index) / 48.0);
   }
   return f;
 }
@@ -60,7 +60,7 @@ Frames FramesOf(const ListenerClient& l, std::size_t from, std::size_t count, co
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return NAN;
   std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, std::size_t(p * double(v.size() - 1) + 0.5))];
+  return v[std::min(v.size() - 1, std::size_t(std::lround(p * double(v.size() - 1))))];
 }
 
 class BoothPageTest : public E2eTest {
@@ -75,7 +75,7 @@ class BoothPageTest : public E2eTest {
       const bool on = off_ms == 0 || int((i / 48) % std::size_t(on_ms + off_ms)) < on_ms;
       x[i] = on ? float(a * std::sin(2 * M_PI * hz * double(i) / 48000.0)) : 0.0f;
     }
-    const std::string path = Artifact(name);
+    std::string path = Artifact(name);
     EXPECT_TRUE(audio::WriteWav(path, x));
     return path;
   }
@@ -89,7 +89,8 @@ class BoothPageTest : public E2eTest {
   // The page joined its console; then a moment as an interpreter takes before going live (the
   // playout delay finds its size meanwhile, off air).
   static std::optional<json> WaitReady(PageScript& page, std::chrono::milliseconds limit = 40s) {
-    auto ready = page.WaitFor(0, [](const json& j) { return j.contains("ready"); }, limit);
+    auto ready = page.WaitFor(
+        0, [](const json& j) { return j.contains("ready"); }, limit);
     if (ready) std::this_thread::sleep_for(1500ms);
     return ready;
   }
@@ -200,7 +201,8 @@ TEST_F(BoothPageTest, MicKeyCoughIncomingSelectAndMessagesWorkFromTheBrowser) {
   })) << "the chair's message never showed";
   mark = page.size();
   page.Do({{"do", "send"}, {"kind", "CALL_TECHNICIAN"}, {"to", "technician"}});
-  EXPECT_TRUE(WaitLine(page, mark, [](const json& j) { return Text(j, "last").find("technician") != std::string::npos; }));
+  EXPECT_TRUE(
+      WaitLine(page, mark, [](const json& j) { return Text(j, "last").find("technician") != std::string::npos; }));
 
   EXPECT_EQ(page.Stop(), 0);
   EXPECT_TRUE(std::filesystem::exists(Artifact("booth-page-live.png")));
@@ -219,8 +221,8 @@ TEST_F(BoothPageTest, TwoPagesOfOneBoothHandOverWithoutGapOrOverlap) {
   const v1::Session s = CreateSession({"ru"}, kFloorHz);
   ASSERT_FALSE(s.id().empty());
   const std::string token = Mint(v1::INTERPRETER, s.id(), "ru").token();
-  PageScript a("booth.mjs", "--url '" + PageUrl(s.id(), "ru-a", token) + "' --wav '" +
-                                ToneWav("booth-a.wav", kVoiceHz) + "'");
+  PageScript a("booth.mjs",
+               "--url '" + PageUrl(s.id(), "ru-a", token) + "' --wav '" + ToneWav("booth-a.wav", kVoiceHz) + "'");
   PageScript b("booth.mjs", "--url '" + PageUrl(s.id(), "ru-b", token) + "' --wav '" +
                                 ToneWav("booth-b.wav", kPartnerHz) + "' --screenshot '" +
                                 Artifact("booth-page-handover.png") + "'");
@@ -238,7 +240,8 @@ TEST_F(BoothPageTest, TwoPagesOfOneBoothHandOverWithoutGapOrOverlap) {
       << "the live page never showed the partner's request";
   const std::size_t from = l->SampleCount();
   a.Do({{"do", "key"}, {"key", "h"}});
-  ASSERT_TRUE(WaitLine(b, 0, [](const json& j) { return Text(j, "mic") == "MIC_LIVE"; })) << "the partner never went live";
+  ASSERT_TRUE(WaitLine(b, 0, [](const json& j) { return Text(j, "mic") == "MIC_LIVE"; }))
+      << "the partner never went live";
   ASSERT_TRUE(l->WaitForSamples(from + 48 * 1500, 5s));
   auto f = FramesOf(*l, from, 48 * 1500, {kVoiceHz, kPartnerHz});
   int both = 0, gap = 0, longest_gap = 0, a_frames = 0, b_frames = 0;
@@ -250,9 +253,10 @@ TEST_F(BoothPageTest, TwoPagesOfOneBoothHandOverWithoutGapOrOverlap) {
     a_frames += lv[0] > -26;
     b_frames += lv[1] > -26;
   }
-  std::printf("[ measured ] handover between two browser pages: %d frame(s) with both, longest silence %d ms; %d "
-              "frames of the first, %d of the partner\n",
-              both, longest_gap * 10, a_frames, b_frames);
+  std::printf(
+      "[ measured ] handover between two browser pages: %d frame(s) with both, longest silence %d ms; %d "
+      "frames of the first, %d of the partner\n",
+      both, longest_gap * 10, a_frames, b_frames);
   EXPECT_LE(both, 1) << "no overlap (one 10 ms frame is the console path's alignment, docs/latency.md)";
   EXPECT_LE(longest_gap * 10, Sanitized() ? 100 : 20) << "no gap longer than 20 ms";
   EXPECT_GT(b_frames, 50) << "the partner took over";
@@ -276,7 +280,8 @@ TEST_F(BoothPageTest, ALostConnectionShowsAtOnceAndReconnectsToTheSameConsole) {
   const std::size_t from = l->SampleCount();
   std::size_t mark = page.size();
   page.Do({{"do", "drop"}});
-  auto shown = WaitLine(page, mark, [](const json& j) { return Text(j, "state") == "reconnecting"; }, 2s);
+  auto shown = WaitLine(
+      page, mark, [](const json& j) { return Text(j, "state") == "reconnecting"; }, 2s);
   ASSERT_TRUE(shown) << "the page never showed the lost connection";
   auto back = WaitLine(page, mark, [&](const json& j) {
     return Text(j, "state") == "connected" && Text(j, "console") == console && Num(j, "reconnects") >= 1;
@@ -296,11 +301,13 @@ TEST_F(BoothPageTest, ALostConnectionShowsAtOnceAndReconnectsToTheSameConsole) {
   EXPECT_LE(longest_gap * 10, Sanitized() ? 200 : 80) << "no dead air while the page reconnected";
   NextLevels(*l, {kVoiceHz}, 200);
   EXPECT_NEAR(NextLevels(*l, {kVoiceHz}, 300)[0], -20, 1.5) << "the voice is back at its level";
-  std::printf("[ measured ] booth page link lost: shown %.0f ms after the drop, reconnected after %.0f ms; %d frames "
-              "of floor, longest silence %d ms\n",
-              Num(*shown, "t") - Num(*page.WaitFor(mark, [](const json& j) { return Text(j, "did") == "drop"; }, 1s),
-                                     "t"),
-              Num(*back, "t") - Num(*shown, "t"), floor_frames, longest_gap * 10);
+  std::printf(
+      "[ measured ] booth page link lost: shown %.0f ms after the drop, reconnected after %.0f ms; %d frames "
+      "of floor, longest silence %d ms\n",
+      Num(*shown, "t") - Num(*page.WaitFor(
+                                 mark, [](const json& j) { return Text(j, "did") == "drop"; }, 1s),
+                             "t"),
+      Num(*back, "t") - Num(*shown, "t"), floor_frames, longest_gap * 10);
   EXPECT_EQ(page.Stop(), 0);
 }
 
@@ -358,10 +365,11 @@ TEST_F(BoothPageTest, MouthToListenerAndFloorToEarLatency) {
         break;
       }
   }
-  std::printf("[ measured ] browser console latency: mouth (browser capture) -> SRTP listener p50 %.0f ms, p99 %.0f ms "
-              "(%zu bursts); floor -> interpreter's ear (browser playout) p50 %.0f ms, p99 %.0f ms (%zu bursts)\n",
-              Percentile(mouth, 0.5), Percentile(mouth, 0.99), mouth.size(), Percentile(ear, 0.5),
-              Percentile(ear, 0.99), ear.size());
+  std::printf(
+      "[ measured ] browser console latency: mouth (browser capture) -> SRTP listener p50 %.0f ms, p99 %.0f ms "
+      "(%zu bursts); floor -> interpreter's ear (browser playout) p50 %.0f ms, p99 %.0f ms (%zu bursts)\n",
+      Percentile(mouth, 0.5), Percentile(mouth, 0.99), mouth.size(), Percentile(ear, 0.5), Percentile(ear, 0.99),
+      ear.size());
   EXPECT_GE(mouth.size(), 10u) << "voice bursts found at the listener and on the page";
   EXPECT_GE(ear.size(), 10u) << "floor bursts heard in the page";
   EXPECT_LT(Percentile(mouth, 0.5), Sanitized() ? 1000 : 250);
@@ -448,7 +456,8 @@ TEST_F(BoothWanTest, FivePercentLossAnd30msJitterLeaveNoGapOver20msAndTheLevelWi
   ASSERT_TRUE(l);
   std::this_thread::sleep_for(1500ms);  // over a WAN the playout delay takes a little longer to settle
   page.Do({{"do", "mic"}});
-  ASSERT_TRUE(WaitLine(page, 0, [](const json& j) { return Text(j, "mic") == "MIC_LIVE"; }, 15s));
+  ASSERT_TRUE(WaitLine(
+      page, 0, [](const json& j) { return Text(j, "mic") == "MIC_LIVE"; }, 15s));
   std::this_thread::sleep_for(1s);
   const std::size_t from = l->SampleCount();
   ASSERT_TRUE(l->WaitForSamples(from + 48 * 10000, 15s));
@@ -463,10 +472,11 @@ TEST_F(BoothWanTest, FivePercentLossAnd30msJitterLeaveNoGapOver20msAndTheLevelWi
     power += std::pow(10.0, lv[0] / 10.0);
   }
   const double level = 10 * std::log10(power / double(f.levels.size()));
-  std::printf("[ measured ] browser console over 5 %% loss, 40 +- 30 ms jitter (10 s at the listener): tone level %.2f dBFS "
-              "(sent at -20.0), %d dropped 10 ms frames in %d runs, longest %d ms\n",
-              level, int(std::count_if(f.levels.begin(), f.levels.end(), [](const auto& lv) { return lv[0] < -29; })),
-              gaps, longest_gap * 10);
+  std::printf(
+      "[ measured ] browser console over 5 %% loss, 40 +- 30 ms jitter (10 s at the listener): tone level %.2f dBFS "
+      "(sent at -20.0), %d dropped 10 ms frames in %d runs, longest %d ms\n",
+      level, int(std::count_if(f.levels.begin(), f.levels.end(), [](const auto& lv) { return lv[0] < -29; })), gaps,
+      longest_gap * 10);
   EXPECT_NEAR(level, -20.0, 1.0) << "the interpreter's level within 1 dB (a -20 dBFS tone)";
   EXPECT_LE(longest_gap * 10, 20) << "no gap longer than 20 ms";
   EXPECT_EQ(page.Stop(), 0);

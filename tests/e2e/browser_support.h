@@ -76,9 +76,7 @@ class PageScript {
   ~PageScript() { Stop(); }
 
   // Appends one command (a JSON object) for the script.
-  void Do(const nlohmann::json& command) {
-    std::ofstream(cmd_file_, std::ios::app) << command.dump() << "\n";
-  }
+  void Do(const nlohmann::json& command) { std::ofstream(cmd_file_, std::ios::app) << command.dump() << "\n"; }
 
   // Lines so far: a mark to wait from.
   std::size_t size() {
@@ -87,7 +85,7 @@ class PageScript {
   }
   // The first line from `from` on that `match`es, waiting up to `limit`.
   std::optional<nlohmann::json> WaitFor(std::size_t from, const std::function<bool(const nlohmann::json&)>& match,
-                              std::chrono::milliseconds limit) {
+                                        std::chrono::milliseconds limit) {
     std::unique_lock lock(mu_);
     std::optional<nlohmann::json> found;
     cv_.wait_for(lock, limit, [&] {

@@ -78,8 +78,8 @@ TEST_F(TechPageTest, ThePageShowsAMicPressALostLinkAndLevelsAsTheyHappen) {
     return [&, also](const json& j) { return Text(j, "row") == row && also(j); };
   };
 
-  PageScript page("tech.mjs", "--url '" + daemon_.http_url() + "tech#token=" + Mint(v1::OPERATOR, "").token() + "' --screenshot '" +
-                Artifact("tech-page.png") + "'");
+  PageScript page("tech.mjs", "--url '" + daemon_.http_url() + "tech#token=" + Mint(v1::OPERATOR, "").token() +
+                                  "' --screenshot '" + Artifact("tech-page.png") + "'");
   ASSERT_TRUE(page.WaitFor(
       0, [](const json& j) { return j.contains("ready"); }, 30s))
       << "the page never connected";

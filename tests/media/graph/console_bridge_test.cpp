@@ -29,7 +29,7 @@ struct Ingest {  // a UDP socket standing in for the console's ingest
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     socklen_t n = sizeof a;
     getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
     port = ntohs(a.sin_port);

@@ -36,9 +36,9 @@ TEST(HttpRoutesTest, TheApiTakesPublicServicesAsJsonWithAToken) {
 
   RouteOptions no_api = All();
   no_api.api = false;
-  EXPECT_EQ(RouteRequest(HttpRequest{"POST", "/api/v1/BoothService/SetMic", "Bearer t", "application/json"}, no_api)
-                .status,
-            405)
+  EXPECT_EQ(
+      RouteRequest(HttpRequest{"POST", "/api/v1/BoothService/SetMic", "Bearer t", "application/json"}, no_api).status,
+      405)
       << "without the API the path is only a page path";
 }
 
