@@ -20,11 +20,9 @@ namespace tilmash::graph {
 
 using domain::Status;
 
+using webrtc::Log;
+
 namespace {
-std::shared_ptr<spdlog::logger> Log() {
-  static auto l = log::Get("webrtc");
-  return l;
-}
 constexpr int64_t kClockRate = 48000;
 }  // namespace
 
@@ -194,7 +192,7 @@ int ConsoleLink::Adapt(int min_ms, int max_ms, int margin_ms) {
     late.reserve(transits_.size());
     for (const auto& t : transits_) late.push_back(t.second - fastest);
   }
-  const std::size_t k = std::min(late.size() - 1, late.size() * 98 / 100);
+  const std::size_t k = std::min(late.size() - 1, late.size() * 99 / 100);
   std::nth_element(late.begin(), late.begin() + std::ptrdiff_t(k), late.end());
   spread_us_ = late[k];
   const int64_t target =
@@ -368,7 +366,7 @@ domain::Result<std::unique_ptr<ConsoleBridge>> ConsoleBridge::Start(std::shared_
 int ConsoleBridge::Adapt() {
   const int delay = link_->Adapt(options_.jitter_min_ms, options_.jitter_max_ms);
   if (std::abs(delay - last_delay_ms_) >= 5) {
-    Log()->info("console {}: playout delay {} ms (the last 2 s: 98 % of packets within {:.1f} ms of the fastest)",
+    Log()->info("console {}: playout delay {} ms (the last 2 s: 99 % of packets within {:.1f} ms of the fastest)",
                 options_.id, delay, link_->spread_ms());
     last_delay_ms_ = delay;
   }

@@ -67,14 +67,14 @@ class ConsoleLink {
   // console's SSRC and payload type with a sequence and timestamps that continue across
   // reconnects, queued, then protected and sent to the ingest when its time comes.
   void Forward(const uint8_t* rtp, std::size_t len);
-  // Sizes the playout delay from the last two seconds of arrivals: the 98th percentile of how
+  // Sizes the playout delay from the last two seconds of arrivals: the 99th percentile of how
   // much later than the fastest each packet came, plus `margin_ms`, within [min_ms, max_ms].
   // Up at once (one gap of the step); down by 1 ms per call once it has been 20 ms more than
   // needed for 20 calls (five seconds at the gateway's pace). Returns it (ms).
   int Adapt(int min_ms, int max_ms, int margin_ms = 10);
   void SetPlayoutDelay(int ms);
   int playout_delay_ms() const { return int(playout_delay_us_.load() / 1000); }
-  // The spread the last Adapt saw (98th percentile over the fastest, ms).
+  // The spread the last Adapt saw (99th percentile over the fastest, ms).
   double spread_ms() const { return spread_us_.load() / 1000.0; }
   // A new connection: its first packet continues the console's stream after the time elapsed.
   void Restart();

@@ -22,12 +22,7 @@ namespace tilmash::graph {
 
 using domain::Status;
 
-namespace {
-std::shared_ptr<spdlog::logger> Log() {
-  static auto l = log::Get("webrtc");
-  return l;
-}
-}  // namespace
+using webrtc::Log;
 
 SessionGraph::Viewer::~Viewer() {
   if (!pipeline) return;

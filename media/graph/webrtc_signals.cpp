@@ -12,11 +12,12 @@
 
 namespace tilmash::graph::webrtc {
 
-namespace {
 std::shared_ptr<spdlog::logger> Log() {
   static auto l = log::Get("webrtc");
   return l;
 }
+
+namespace {
 
 struct Fields {
   std::string id, kind;

@@ -12,8 +12,12 @@
 #include "fanout/port_range.h"
 #include "graph/webrtc_viewer.h"
 #include "gst/gst_ptr.h"
+#include "log/log.h"
 
 namespace tilmash::graph::webrtc {
+
+// The "webrtc" component's logger (viewers and browser consoles).
+std::shared_ptr<spdlog::logger> Log();
 
 // ICE over UDP only, in `range` (libnice picks a free port of it), no UPnP (libnice would open
 // an SSDP socket on port 1900 and ask the venue's router for mappings).

@@ -95,6 +95,13 @@ class BoothPageTest : public E2eTest {
     return ready;
   }
 
+  // Waits (up to 5 s) until `hz` is at full level in a 100 ms window at the listener.
+  static bool VoiceHeard(ListenerClient& l, double hz) {
+    for (int i = 0; i < 50; ++i)
+      if (NextLevels(l, {hz}, 100)[0] > -22) return true;
+    return false;
+  }
+
   static std::optional<json> WaitLine(PageScript& page, std::size_t from, const std::function<bool(const json&)>& f,
                                       std::chrono::milliseconds limit = 10s) {
     return page.WaitFor(from, f, limit);
@@ -152,34 +159,38 @@ TEST_F(BoothPageTest, MicKeyCoughIncomingSelectAndMessagesWorkFromTheBrowser) {
   page.Do({{"do", "key"}, {"key", "m"}});
   ASSERT_TRUE(WaitLine(page, mark, [](const json& j) { return Text(j, "mic") == "MIC_LIVE"; }))
       << "the page never showed the mic live";
-  NextLevels(*delegate, {kVoiceHz}, 100);  // the 5 ms ramp and the frames in flight
+  ASSERT_TRUE(VoiceHeard(*delegate, kVoiceHz)) << "the interpreter never reached the ru listener";
   auto live = NextLevels(*delegate, {kVoiceHz, kFloorHz}, 500);
   EXPECT_NEAR(live[0], -20, 1.5) << "the interpreter at the microphone's level (a -20 dBFS tone)";
   EXPECT_LT(live[1], live[0] - 15) << "the floor ducked under the interpreter";
   page.Do({{"do", "screenshot"}, {"file", Artifact("booth-page-live.png")}});
 
-  // Cough: silent within 50 ms of the key, back when released.
-  const std::size_t before_cough = delegate->SampleCount();
-  mark = page.size();
-  page.Do({{"do", "cough"}, {"held", true}});
-  auto pressed = WaitLine(page, mark, [](const json& j) { return Text(j, "did") == "cough"; });
-  ASSERT_TRUE(pressed);
-  ASSERT_TRUE(WaitLine(page, mark, [](const json& j) { return Text(j, "mic") == "MIC_MUTED"; }));
-  ASSERT_TRUE(delegate->WaitForSamples(before_cough + 48 * 600, 5s));
-  auto frames = FramesOf(*delegate, before_cough, 48 * 600, {kVoiceHz}, 5);
-  double silent_at = NAN;
-  for (std::size_t i = 0; i < frames.levels.size(); ++i)
-    if (frames.wall_ms[i] > Num(*pressed, "t") && frames.levels[i][0] < -45) {
-      silent_at = frames.wall_ms[i];
-      break;
-    }
-  ASSERT_FALSE(std::isnan(silent_at)) << "cough never silenced the interpreter";
-  const double cough_ms = silent_at - Num(*pressed, "t");
+  // Cough: silent within 50 ms of the key (the median of three presses), back when released.
+  std::vector<double> coughs;
+  for (int press = 0; press < 3; ++press) {
+    const std::size_t before_cough = delegate->SampleCount();
+    mark = page.size();
+    page.Do({{"do", "cough"}, {"held", true}});
+    auto pressed = WaitLine(page, mark, [](const json& j) { return Text(j, "did") == "cough"; });
+    ASSERT_TRUE(pressed);
+    ASSERT_TRUE(WaitLine(page, mark, [](const json& j) { return Text(j, "mic") == "MIC_MUTED"; }));
+    ASSERT_TRUE(delegate->WaitForSamples(before_cough + 48 * 600, 5s));
+    auto frames = FramesOf(*delegate, before_cough, 48 * 600, {kVoiceHz}, 5);
+    double silent_at = NAN;
+    for (std::size_t i = 0; i < frames.levels.size(); ++i)
+      if (frames.wall_ms[i] > Num(*pressed, "t") && frames.levels[i][0] < -45) {
+        silent_at = frames.wall_ms[i];
+        break;
+      }
+    ASSERT_FALSE(std::isnan(silent_at)) << "cough never silenced the interpreter";
+    coughs.push_back(silent_at - Num(*pressed, "t"));
+    mark = page.size();
+    page.Do({{"do", "cough"}, {"held", false}});
+    ASSERT_TRUE(WaitLine(page, mark, [](const json& j) { return Text(j, "mic") == "MIC_LIVE"; }));
+    ASSERT_TRUE(VoiceHeard(*delegate, kVoiceHz)) << "the voice never came back after the cough";
+  }
+  const double cough_ms = Percentile(coughs, 0.5);
   EXPECT_LT(cough_ms, Sanitized() ? 500 : 50) << "cough silences within 50 ms of the key";
-  mark = page.size();
-  page.Do({{"do", "cough"}, {"held", false}});
-  ASSERT_TRUE(WaitLine(page, mark, [](const json& j) { return Text(j, "mic") == "MIC_LIVE"; }));
-  NextLevels(*delegate, {kVoiceHz}, 100);
   EXPECT_NEAR(NextLevels(*delegate, {kVoiceHz}, 300)[0], -20, 1.5) << "the voice is back after the cough";
 
   // The return feed: the floor first (input auto, the floor language unknown), then the en
@@ -213,8 +224,10 @@ TEST_F(BoothPageTest, MicKeyCoughIncomingSelectAndMessagesWorkFromTheBrowser) {
     if (!gone) std::this_thread::sleep_for(50ms);
   }
   EXPECT_TRUE(gone) << "a closed page's console stayed";
-  std::printf("[ measured ] booth page: cough key -> silent at the listener %.0f ms; voice at %.1f dBFS (sent -20)\n",
-              cough_ms, live[0]);
+  std::printf(
+      "[ measured ] booth page: cough key -> silent at the listener %.0f, %.0f, %.0f ms (median %.0f); voice at "
+      "%.1f dBFS (sent -20)\n",
+      coughs[0], coughs[1], coughs[2], cough_ms, live[0]);
 }
 
 TEST_F(BoothPageTest, TwoPagesOfOneBoothHandOverWithoutGapOrOverlap) {
@@ -232,7 +245,7 @@ TEST_F(BoothPageTest, TwoPagesOfOneBoothHandOverWithoutGapOrOverlap) {
   ASSERT_TRUE(l);
   a.Do({{"do", "mic"}});
   ASSERT_TRUE(WaitLine(a, 0, [](const json& j) { return Text(j, "mic") == "MIC_LIVE"; }));
-  NextLevels(*l, {kVoiceHz}, 200);
+  ASSERT_TRUE(VoiceHeard(*l, kVoiceHz));
   // The partner asks (H); the live interpreter sees it and accepts (H).
   std::size_t mark = a.size();
   b.Do({{"do", "key"}, {"key", "h"}});
@@ -276,7 +289,7 @@ TEST_F(BoothPageTest, ALostConnectionShowsAtOnceAndReconnectsToTheSameConsole) {
   ASSERT_TRUE(l);
   page.Do({{"do", "mic"}});
   ASSERT_TRUE(WaitLine(page, 0, [](const json& j) { return Text(j, "mic") == "MIC_LIVE"; }));
-  NextLevels(*l, {kVoiceHz}, 200);
+  ASSERT_TRUE(VoiceHeard(*l, kVoiceHz));
   const std::size_t from = l->SampleCount();
   std::size_t mark = page.size();
   page.Do({{"do", "drop"}});
@@ -299,7 +312,7 @@ TEST_F(BoothPageTest, ALostConnectionShowsAtOnceAndReconnectsToTheSameConsole) {
   }
   EXPECT_GT(floor_frames, 5) << "the floor covered the lost link";
   EXPECT_LE(longest_gap * 10, Sanitized() ? 200 : 80) << "no dead air while the page reconnected";
-  NextLevels(*l, {kVoiceHz}, 200);
+  ASSERT_TRUE(VoiceHeard(*l, kVoiceHz)) << "the voice never came back";
   EXPECT_NEAR(NextLevels(*l, {kVoiceHz}, 300)[0], -20, 1.5) << "the voice is back at its level";
   std::printf(
       "[ measured ] booth page link lost: shown %.0f ms after the drop, reconnected after %.0f ms; %d frames "
