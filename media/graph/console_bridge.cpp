@@ -132,6 +132,7 @@ void ConsoleLink::Forward(const uint8_t* data, std::size_t len) {
     }
     min_transit_.fill(INT64_MAX);
     min_transit_since_us_ = now;
+    stream_start_us_ = now;
     mapped_ = true;
   }
   const int16_t step = int16_t(uint16_t(h.sequence - in_last_seq_));
@@ -182,9 +183,11 @@ void ConsoleLink::Forward(const uint8_t* data, std::size_t len) {
 int ConsoleLink::Adapt(int min_ms, int max_ms, int margin_ms) {
   std::vector<int64_t> late;
   int64_t delay_us = 0;
+  bool settling = false;
   {
     std::lock_guard lock(mu_);
     delay_us = playout_delay_us_.load();
+    settling = g_get_monotonic_time() - stream_start_us_ < 3000000;
     if (transits_.size() < 20) return int(delay_us / 1000);
     const int64_t fastest = std::min_element(transits_.begin(), transits_.end(), [](auto& a, auto& b) {
                               return a.second < b.second;
@@ -198,7 +201,9 @@ int ConsoleLink::Adapt(int min_ms, int max_ms, int margin_ms) {
   const int64_t target =
       std::clamp<int64_t>(late[k] + int64_t(margin_ms) * 1000, int64_t(min_ms) * 1000, int64_t(max_ms) * 1000);
   if (target > delay_us) {
-    delay_us = target;
+    // The first seconds of a connection (a page joins before its interpreter speaks) take the
+    // step at once; later, 5 ms a step: each step is a hole of its size in the voice.
+    delay_us = settling ? target : std::min(target, delay_us + 5000);
     calm_ = 0;
   } else if (target + 20000 < delay_us) {
     if (++calm_ >= 20) delay_us -= 1000;  // after five calm seconds, 1 ms a step: a skip nobody hears

@@ -69,8 +69,9 @@ class ConsoleLink {
   void Forward(const uint8_t* rtp, std::size_t len);
   // Sizes the playout delay from the last two seconds of arrivals: the 99th percentile of how
   // much later than the fastest each packet came, plus `margin_ms`, within [min_ms, max_ms].
-  // Up at once (one gap of the step); down by 1 ms per call once it has been 20 ms more than
-  // needed for 20 calls (five seconds at the gateway's pace). Returns it (ms).
+  // Up at once in a stream's first three seconds, then by at most 5 ms a call (each step is a
+  // hole of its size); down by 1 ms per call once it has been 20 ms more than needed for 20
+  // calls (five seconds at the gateway's pace). Returns it (ms).
   int Adapt(int min_ms, int max_ms, int margin_ms = 10);
   void SetPlayoutDelay(int ms);
   int playout_delay_ms() const { return int(playout_delay_us_.load() / 1000); }
@@ -116,6 +117,7 @@ class ConsoleLink {
   std::atomic<int64_t> spread_us_{0};
   std::deque<std::pair<int64_t, int64_t>> transits_;  // (arrival, transit) of the last 2 s
   int calm_ = 0;
+  int64_t stream_start_us_ = 0;  // the browser stream's first packet
   gst::GObjectPtr<GSocket> return_socket_;
   uint16_t return_port_ = 0;
   int up_fd_ = -1;
