@@ -121,7 +121,7 @@ std::vector<std::string> MissingPlugins(const std::vector<std::string>& extra) {
   static const char* kNeeded[] = {"audiotestsrc", "audioconvert", "audioresample",   "volume",  "audiomixer",
                                   "tee",          "queue",        "capsfilter",      "opusenc", "opusdec",
                                   "rtpopuspay",   "rtpopusdepay", "rtpjitterbuffer", "udpsrc",  "appsink",
-                                  "audiodynamic", "identity"};
+                                  "identity"};
   std::vector<std::string> names(std::begin(kNeeded), std::end(kNeeded));
   names.insert(names.end(), extra.begin(), extra.end());
   std::vector<std::string> missing;
