@@ -5,6 +5,7 @@
 #include <mutex>
 #include <new>
 
+#include "graph/loudness_leveler.h"
 #include "graph/true_peak_limiter.h"
 
 namespace tilmash::graph {
@@ -18,16 +19,21 @@ struct LimiterElement {
   alignas(TruePeakLimiter) unsigned char storage[sizeof(TruePeakLimiter)];
   double ceiling_dbtp;
   double release_ms;
+  LoudnessLeveler* leveler;
+  alignas(LoudnessLeveler) unsigned char leveler_storage[sizeof(LoudnessLeveler)];
+  double level_target;
+  double level_range;
 };
 
 struct LimiterElementClass {
   GstBaseTransformClass parent_class;
 };
 
-enum { kPropCeiling = 1, kPropRelease };
+enum { kPropCeiling = 1, kPropRelease, kPropLevelTarget, kPropLevelRange };
 
 constexpr double kDefaultCeiling = -1.0;
 constexpr double kDefaultRelease = 80.0;
+constexpr double kDefaultLevelRange = 10.0;
 
 GstBaseTransformClass* g_parent_class = nullptr;
 
@@ -48,6 +54,14 @@ void SetProperty(GObject* object, guint id, const GValue* value, GParamSpec* psp
     case kPropRelease:
       self->release_ms = g_value_get_double(value);
       break;
+    case kPropLevelTarget:
+    case kPropLevelRange:
+      // The leveler changes while the channel plays (the session's setting): the limiter's
+      // state stays.
+      (id == kPropLevelTarget ? self->level_target : self->level_range) = g_value_get_double(value);
+      self->leveler->Configure(self->level_target, self->level_range);
+      GST_OBJECT_UNLOCK(self);
+      return;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
       GST_OBJECT_UNLOCK(self);
@@ -59,6 +73,7 @@ void SetProperty(GObject* object, guint id, const GValue* value, GParamSpec* psp
 
 void GetProperty(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
   LimiterElement* self = Self(object);
+  GST_OBJECT_LOCK(self);
   switch (id) {
     case kPropCeiling:
       g_value_set_double(value, self->ceiling_dbtp);
@@ -66,13 +81,21 @@ void GetProperty(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
     case kPropRelease:
       g_value_set_double(value, self->release_ms);
       break;
+    case kPropLevelTarget:
+      g_value_set_double(value, self->level_target);
+      break;
+    case kPropLevelRange:
+      g_value_set_double(value, self->level_range);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
+  GST_OBJECT_UNLOCK(self);
 }
 
 void Finalize(GObject* object) {
   Self(object)->limiter->~TruePeakLimiter();
+  Self(object)->leveler->~LoudnessLeveler();
   G_OBJECT_CLASS(g_parent_class)->finalize(object);
 }
 
@@ -81,7 +104,9 @@ GstFlowReturn TransformIp(GstBaseTransform* trans, GstBuffer* buf) {
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_READWRITE)) return GST_FLOW_ERROR;
   GST_OBJECT_LOCK(self);
-  self->limiter->Process(reinterpret_cast<float*>(map.data), map.size / sizeof(float));
+  auto* samples = reinterpret_cast<float*>(map.data);
+  self->leveler->Process(samples, map.size / sizeof(float));
+  self->limiter->Process(samples, map.size / sizeof(float));
   GST_OBJECT_UNLOCK(self);
   gst_buffer_unmap(buf, &map);
   return GST_FLOW_OK;
@@ -122,6 +147,15 @@ void ClassInit(gpointer klass, gpointer /*data*/) {
       object_class, kPropRelease,
       g_param_spec_double("release", "Release", "Time constant of the gain's return after a peak (ms)", 1.0, 5000.0,
                           kDefaultRelease, GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      object_class, kPropLevelTarget,
+      g_param_spec_double("level-target", "Level target",
+                          "Loudness the leveler before the limiter aims at (LUFS; 0: no leveling)", -70.0, 0.0, 0.0,
+                          GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      object_class, kPropLevelRange,
+      g_param_spec_double("level-range", "Level range", "Largest boost or cut of the leveler (dB)", 0.0, 30.0,
+                          kDefaultLevelRange, GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
   auto* element_class = GST_ELEMENT_CLASS(klass);
   gst_element_class_set_static_metadata(element_class, "Tilmash true-peak limiter", "Filter/Effect/Audio",
                                         "4x oversampled true-peak look-ahead limiter (1.5 ms)", "Tilmash");
@@ -144,6 +178,9 @@ void InstanceInit(GTypeInstance* instance, gpointer /*klass*/) {
   self->ceiling_dbtp = kDefaultCeiling;
   self->release_ms = kDefaultRelease;
   self->limiter = new (self->storage) TruePeakLimiter(kDefaultCeiling, kDefaultRelease);
+  self->level_target = 0;
+  self->level_range = kDefaultLevelRange;
+  self->leveler = new (self->leveler_storage) LoudnessLeveler();
   gst_base_transform_set_in_place(&self->parent, TRUE);
 }
 

@@ -77,6 +77,21 @@ class LimiterE2eTest : public E2eTest {
     EXPECT_TRUE(e.feed->Attach(e.join.return_feed().ssrc(), e.join.return_feed().srtp(), &error)) << error;
     return e;
   }
+  // A session whose floor is RTP from the desk and whose language channels are not leveled:
+  // what is measured is the limiters alone.
+  v1::Session CreateUnleveled(const std::vector<std::string>& languages, std::optional<double> floor_duck_db = {}) {
+    grpc::ClientContext ctx;
+    v1::CreateSessionRequest req;
+    req.set_name("limiter");
+    for (const auto& l : languages) req.add_languages(l);
+    if (floor_duck_db) req.set_floor_duck_db(*floor_duck_db);
+    req.set_loudness_target_lufs(0);
+    req.mutable_floor_source()->mutable_rtp();
+    v1::Session s;
+    auto st = daemon_.sessions().CreateSession(&ctx, req, &s);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return s;
+  }
   std::unique_ptr<ListenerClient> RawListen(const std::string& session, const std::string& channel) {
     auto l = Listen(session, channel);
     if (l) l->SetHearingProtection(false);
@@ -85,7 +100,7 @@ class LimiterE2eTest : public E2eTest {
 };
 
 TEST_F(LimiterE2eTest, A20dBBurstIsHeldUnderTheCeilingFromItsFirstMillisecond) {
-  auto session = CreateSession({"ru"}, std::nullopt);
+  auto session = CreateUnleveled({"ru"});
   auto floor = RawListen(session.id(), "floor");
   auto ru = RawListen(session.id(), "ru");        // auto-floor: through the channel's mixer and limiter
   auto ear = JoinWithReturn(session.id(), "ru");  // its return feed: the floor
@@ -130,15 +145,8 @@ TEST_F(LimiterE2eTest, A20dBBurstIsHeldUnderTheCeilingFromItsFirstMillisecond) {
 
 TEST_F(LimiterE2eTest, ASustainedOverloadOfAChannelStaysUnderTheCeiling) {
   // No ducking: the floor and the interpreter add up in ru's mixer, both at full scale (up to
-  // +6 dBFS, 7.5 dB over the limiter), for 2 s.
-  grpc::ClientContext ctx;
-  v1::CreateSessionRequest req;
-  req.set_name("overload");
-  req.add_languages("ru");
-  req.set_floor_duck_db(0);
-  req.mutable_floor_source()->mutable_rtp();
-  v1::Session session;
-  ASSERT_TRUE(daemon_.sessions().CreateSession(&ctx, req, &session).ok());
+  // +6 dBFS, 8.5 dB over the limiter), for 2 s.
+  const v1::Session session = CreateUnleveled({"ru"}, 0.0);
   auto console = Join(session.id(), "ru");
   auto ru = RawListen(session.id(), "ru");
   ASSERT_TRUE(ru);
@@ -160,7 +168,7 @@ TEST_F(LimiterE2eTest, ASustainedOverloadOfAChannelStaysUnderTheCeiling) {
 }
 
 TEST_F(LimiterE2eTest, AFullScaleToneComesOutCleanUnderTheCeiling) {
-  auto session = CreateSession({"ru"}, std::nullopt);
+  auto session = CreateUnleveled({"ru"});
   // At an auto-floor language channel: the floor's limiter, the channel's mixer and limiter.
   auto ru = RawListen(session.id(), "ru");
   ASSERT_TRUE(ru);
