@@ -222,6 +222,12 @@ struct IngestCounters {
   // jitter = interarrival jitter (A.8), in seconds.
   uint64_t lost = 0, late = 0;
   double jitter_s = 0;
+  // What the source sounds like decoded, over the last 100 ms (dBFS; kSilenceDb before audio):
+  // level, peak, the noise floor (the quietest 100 ms of the last 5 s), the energy above 7 kHz
+  // relative to all of it (dB), a sample at full scale, and speech with nothing above 7 kHz
+  // (a telephone-band speaker).
+  double rms_dbfs = kSilenceDb, peak_dbfs = kSilenceDb, noise_floor_dbfs = kSilenceDb, above_7khz_db = kSilenceDb;
+  bool clipping = false, narrowband = false;
 };
 // A channel's mixed audio as its encoder gets it: RMS over the last 100 ms, dBFS (a full-scale
 // sine is -3 dBFS); -inf for silence or before any audio.

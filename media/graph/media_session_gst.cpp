@@ -38,6 +38,14 @@ domain::IngestCounters CountersOf(const IngestGuard& g) {
   c.lost = a.lost.load(std::memory_order_relaxed);
   c.late = a.late.load(std::memory_order_relaxed);
   c.jitter_s = a.jitter_s.load(std::memory_order_relaxed);
+  const InputReading r = g.monitor().reading();
+  auto db = [](double v) { return v <= -200 ? domain::kSilenceDb : v; };
+  c.rms_dbfs = db(r.rms_dbfs);
+  c.peak_dbfs = db(r.peak_dbfs);
+  c.noise_floor_dbfs = db(r.noise_floor_dbfs);
+  c.above_7khz_db = db(r.above_7khz_db);
+  c.clipping = r.clipping;
+  c.narrowband = r.narrowband;
   return c;
 }
 

@@ -171,7 +171,10 @@ Status SessionGraph::BuildRtpIngest(Branch& b, IngestPlan& ingest) {
   g_object_set(dec.get(), "plc", TRUE, nullptr);
   gst::PadPtr srcpad = gst::PadPtr::Adopt(gst_element_get_static_pad(src.get(), "src"));
   ingest.guard->Attach(srcpad.get());
-  b.elements = {src, jb, depay, dec, conv, res, MakeCapsFilter(kRawCaps)};
+  auto raw = MakeCapsFilter(kRawCaps);
+  gst::PadPtr rawpad = gst::PadPtr::Adopt(gst_element_get_static_pad(raw.get(), "src"));
+  ingest.guard->monitor().Attach(rawpad.get());
+  b.elements = {src, jb, depay, dec, conv, res, raw};
   return Status::Ok();
 }
 
