@@ -106,6 +106,9 @@ double Num(const json& j, const char* key) {
 
 class TechPageTest : public E2eTest {
  protected:
+  // The meter must follow the tone's level as sent: no loudness leveling (a full-scale tone
+  // held for a while would be turned down and come back at 2 dB/s).
+  TechPageTest() : E2eTest({"--loudness-target-lufs", "0"}) {}
   double ScrapeValue(const std::string& series) {
     auto r = Http(daemon_.http_url() + "metrics", "GET", "", "", daemon_.admin_token());
     const auto i = r.body.find("\n" + series + " ");
