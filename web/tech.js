@@ -51,7 +51,11 @@
         for (const id of c.alarms.link_lost) alarms.append(el('span', { class: 'alarm' }, 'LINK LOST ' + id));
         if (c.alarms.floor_backup) alarms.append(el('span', { class: 'alarm' }, 'FLOOR BACKUP'));
         if (c.alarms.clipping) alarms.append(el('span', { class: 'alarm clip' }, 'CLIPPING'));
-        const loss = c.ingest ? `${c.ingest.lost} lost · ${c.ingest.late} late · ${c.ingest.jitter_ms} ms (${c.ingest.source})` : '–';
+        // The speaker-input monitor of the source on air.
+        if (c.alarms.input_clipping) alarms.append(el('span', { class: 'alarm' }, 'INPUT CLIPPING ' + c.ingest.source));
+        if (c.alarms.narrowband) alarms.append(el('span', { class: 'alarm' }, 'TELEPHONE BAND ' + c.ingest.source));
+        const noise = c.ingest && c.ingest.noise_floor_dbfs !== null ? ` · noise ${fmtDb(c.ingest.noise_floor_dbfs)} dBFS` : '';
+        const loss = c.ingest ? `${c.ingest.lost} lost · ${c.ingest.late} late · ${c.ingest.jitter_ms} ms${noise} (${c.ingest.source})` : '–';
         const hls = hlsRate[s.id] && hlsRate[s.id][c.channel] !== undefined ? hlsRate[s.id][c.channel].toFixed(1) : '0';
         body.append(el('tr', { 'data-session': s.id, 'data-channel': c.channel },
           el('td', {}, c.channel), src, el('td', { class: 'level' }, meter, db),

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "domain/status.h"
+#include "domain/types.h"
 #include "fanout/port_range.h"
 
 #ifndef TILMASH_SOURCE_WEB_ROOT
@@ -46,6 +47,7 @@ const std::vector<std::string>& ConfigKeys() {
                                                 "frame_ms",
                                                 "jitter_ms",
                                                 "floor_duck_db",
+                                                "loudness_target_lufs",
                                                 "console_link_loss_ms",
                                                 "floor_loss_ms",
                                                 "floor_return_ms",
@@ -120,6 +122,7 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
          Read(root, "opus_bitrate", &c->opus_bitrate, path, error) &&
          Read(root, "frame_ms", &c->frame_ms, path, error) && Read(root, "jitter_ms", &c->jitter_ms, path, error) &&
          Read(root, "floor_duck_db", &c->floor_duck_db, path, error) &&
+         Read(root, "loudness_target_lufs", &c->loudness_target_lufs, path, error) &&
          Read(root, "console_link_loss_ms", &c->console_link_loss_ms, path, error) &&
          Read(root, "floor_loss_ms", &c->floor_loss_ms, path, error) &&
          Read(root, "floor_return_ms", &c->floor_return_ms, path, error) &&
@@ -175,6 +178,8 @@ std::string Validate(const Config& c) {
     return "max_listeners must be between 0 (derived from the fan-out's measured cost) and 1000000";
   if (c.opus_bitrate < 6000 || c.opus_bitrate > 510000) return "opus_bitrate must be between 6000 and 510000";
   if (c.floor_duck_db > 0 || c.floor_duck_db < -60) return "floor_duck_db must be between -60 and 0";
+  if (std::string problem = domain::LoudnessTargetProblem(c.loudness_target_lufs); !problem.empty())
+    return "loudness_target_lufs " + problem;
   if (c.console_link_loss_ms != 0 && (c.console_link_loss_ms < 20 || c.console_link_loss_ms > 10000))
     return "console_link_loss_ms must be 0 (never) or between 20 and 10000";
   if (c.floor_loss_ms != 0 && (c.floor_loss_ms < 20 || c.floor_loss_ms > 10000))

@@ -30,6 +30,9 @@ struct Config {
   // refused (RESOURCE_EXHAUSTED). 0: DefaultMaxListeners (from the measured fan-out cost).
   int max_listeners = 0;
   double floor_duck_db = -18.0;
+  // Language channels are leveled towards this loudness unless a session says otherwise (LUFS,
+  // EBU R128; 0: no leveling).
+  double loudness_target_lufs = -23.0;
   // A console whose packets stop this long has lost its link: its channel goes to the floor at
   // full level until they return (0: never).
   int console_link_loss_ms = 60;

@@ -124,6 +124,8 @@ int main(int argc, char** argv) {
                  "UDP ports of every ingest, the listener streams' source and WebRTC: FIRST-LAST (default: any)");
   app.add_option("--frame-ms", config.frame_ms, "Opus frame duration in ms (5, 10, 20)");
   app.add_option("--jitter-ms", config.jitter_ms, "ingest jitter buffer in ms");
+  app.add_option("--loudness-target-lufs", config.loudness_target_lufs,
+                 "loudness the language channels are leveled to, unless a session says (LUFS; 0: no leveling)");
   app.add_option("--drain-s", config.drain_s,
                  "on SIGTERM, refuse new streams and keep running ones this long before stopping; 0: stop at once");
   app.add_option("--console-link-loss-ms", config.console_link_loss_ms,
@@ -327,6 +329,7 @@ int main(int argc, char** argv) {
     domain::SessionRegistry registry(
         domain::SessionPorts{media.get(), &keys, &event_sink, nullptr, &listener_budget, state.get()},
         config.floor_duck_db, policy);
+    registry.set_default_loudness_target_lufs(config.loudness_target_lufs);
     if (state) {
       // Back before anyone can call: every session, console and listener as it was saved.
       const auto report = registry.Restore(loaded_state.sessions, loaded_state.listeners);

@@ -119,6 +119,7 @@ struct ListenerStreamSpec {
 // Gains one channel's mixer applies (dB; kSilenceDb = muted). Consoles are named by handle.
 struct ChannelMix {
   double floor_gain_db = 0;
+  double loudness_target_lufs = 0;  // the channel's leveling before its limiter, 0: off
   std::vector<std::pair<const ConsoleInput*, double>> console_gain_db;
 };
 
@@ -199,6 +200,7 @@ struct SessionRecord {
   SessionId id;
   std::string name;
   double default_duck_db = kDefaultFloorDuckDb;
+  double loudness_target_lufs = kDefaultLoudnessTargetLufs;  // records older than leveling: the default
   std::string floor_language;
   FloorSource floor_source;
   std::optional<IngestInfo> floor_ingest;

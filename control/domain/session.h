@@ -92,6 +92,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   const SessionId& id() const { return id_; }
   SessionView View() const;
+  // Loudness leveling of every language channel (LUFS, 0: off); set once, before the session's
+  // channels are added (SessionRegistry::Create; Restore takes it from the record).
+  void set_loudness_target_lufs(double lufs) { loudness_target_lufs_ = lufs; }
 
   Status Start();  // creates the media session and the floor channel
   // Instead of Start: builds the session as `record` saved it, with its listeners, resuming
@@ -328,6 +331,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const SessionId id_;
   const std::string name_;
   const double default_duck_db_;
+  double loudness_target_lufs_ = 0;
   SessionPorts ports_;
   const ListenerPolicy policy_;
 

@@ -44,6 +44,7 @@ void Session::ApplyMix(const ChannelName& channel) {
   const bool interpreted = writer != consoles_.end() && !writer->second.view.link_lost;
   ChannelMix mix;
   mix.floor_gain_db = interpreted ? ch.duck_db : 0.0;
+  mix.loudness_target_lufs = loudness_target_lufs_;
   for (const auto& [id, c] : consoles_) {
     const auto outs = OutputsOf(c.view.booth);
     if (std::find(outs.begin(), outs.end(), channel) == outs.end()) continue;

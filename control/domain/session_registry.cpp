@@ -25,6 +25,9 @@ Result<SessionView> SessionRegistry::Create(const SessionSpec& spec) {
   if (spec.name.size() > 200) return InvalidArgument("name is longer than 200 characters");
   const double duck = spec.floor_duck_db.value_or(default_duck_db_);
   if (!(duck <= 0 && duck >= -60)) return InvalidArgument("floor_duck_db must be between -60 and 0 dB");
+  const double loudness = spec.loudness_target_lufs.value_or(default_loudness_lufs_);
+  if (std::string problem = LoudnessTargetProblem(loudness); !problem.empty())
+    return InvalidArgument("loudness_target_lufs " + problem);
   // The id is reserved before anything is built, so two creates can never share one: the
   // reservation (a null entry) is invisible to Find and List until the session is complete.
   SessionId id = spec.id;
@@ -44,6 +47,7 @@ Result<SessionView> SessionRegistry::Create(const SessionSpec& spec) {
     return st;
   };
   auto session = std::make_shared<Session>(id, spec.name, duck, ports_, policy_);
+  session->set_loudness_target_lufs(loudness);
   if (Status s = session->Start(); !s.ok()) return fail(s);
   // Validate everything before anything becomes visible; a failed create leaves nothing behind.
   for (std::size_t i = 0; i < spec.languages.size(); ++i) {

@@ -18,6 +18,7 @@ struct SessionSpec {
   std::string floor_language;
   FloorSource floor_source;  // NoSource: silence until set
   std::optional<double> floor_duck_db;
+  std::optional<double> loudness_target_lufs;  // unset: the registry's default; 0: no leveling
 };
 
 // "" when `id` may name a session (1-64 of a-z, 0-9, '-', '_', starting with a letter or digit:
@@ -30,6 +31,8 @@ class SessionRegistry {
       : ports_(ports), default_duck_db_(default_duck_db), policy_(std::move(policy)) {}
   ~SessionRegistry();
 
+  // The leveling target of sessions created without one (LUFS, 0: off); before serving.
+  void set_default_loudness_target_lufs(double lufs) { default_loudness_lufs_ = lufs; }
   Result<SessionView> Create(const SessionSpec& spec);
   Result<std::shared_ptr<Session>> Find(const SessionId& id) const;
   std::vector<SessionView> List() const;
@@ -56,6 +59,7 @@ class SessionRegistry {
  private:
   SessionPorts ports_;
   const double default_duck_db_;
+  double default_loudness_lufs_ = kDefaultLoudnessTargetLufs;
   const ListenerPolicy policy_;
   mutable std::shared_mutex mu_;
   std::map<SessionId, std::shared_ptr<Session>> sessions_;

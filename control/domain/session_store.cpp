@@ -38,6 +38,7 @@ SessionRecord Session::Record() const {
   r.id = id_;
   r.name = name_;
   r.default_duck_db = default_duck_db_;
+  r.loudness_target_lufs = loudness_target_lufs_;
   r.floor_language = floor_language_;
   r.floor_source = floor_source_;
   r.floor_ingest = floor_ingest_;
@@ -105,6 +106,7 @@ Result<RestoreReport> Session::Restore(const SessionRecord& record, const std::v
   Lock lock(*this);
   RestoreReport report;
   floor_language_ = record.floor_language;
+  loudness_target_lufs_ = record.loudness_target_lufs;
   for (const auto& ch : record.channels) {
     if (Status s = media_->AddChannel(ch.name); !s.ok()) {
       report.problems.push_back("channel " + ch.name + ": " + s.message());
@@ -113,6 +115,7 @@ Result<RestoreReport> Session::Restore(const SessionRecord& record, const std::v
     channel_order_.push_back(ch.name);
     channels_[ch.name] = ChannelState{ch.duck_db, std::nullopt, 0};
     booths_[ch.name] = BoothState{};
+    ApplyMix(ch.name);  // its leveling; consoles restored below apply their gains again
     ++report.channels;
   }
   for (const auto& [booth, config] : record.booths)

@@ -18,6 +18,12 @@ using ChannelName = std::string;  // BCP-47 language tag, or "floor"
 
 inline constexpr const char* kFloorChannel = "floor";
 inline constexpr double kDefaultFloorDuckDb = -18.0;
+// Loudness leveling of language channels (EBU R128's target); 0 means off.
+inline constexpr double kDefaultLoudnessTargetLufs = -23.0;
+// "" when `lufs` may be a leveling target (0: off, or -40 to -10 LUFS), else why not.
+inline const char* LoudnessTargetProblem(double lufs) {
+  return lufs == 0 || (lufs >= -40 && lufs <= -10) ? "" : "must be 0 (no leveling) or between -40 and -10 LUFS";
+}
 inline constexpr double kSilenceDb = -std::numeric_limits<double>::infinity();
 inline constexpr int kMaxConsolesPerBooth = 4;
 
@@ -198,6 +204,7 @@ struct SessionView {
   std::vector<ConsoleView> consoles;
   InterlockMode interlock = InterlockMode::kInterlock;
   bool on_air = false, recorded = false;
+  double loudness_target_lufs = 0;  // leveling of the language channels, 0: off
 };
 
 struct JoinedConsole {
@@ -215,6 +222,12 @@ struct IngestCounters {
   // jitter = interarrival jitter (A.8), in seconds.
   uint64_t lost = 0, late = 0;
   double jitter_s = 0;
+  // What the source sounds like decoded, over the last 100 ms (dBFS; kSilenceDb before audio):
+  // level, peak, the noise floor (the quietest 100 ms of the last 5 s), the energy above 7 kHz
+  // relative to all of it (dB), a sample at full scale, and speech with nothing above 7 kHz
+  // (a telephone-band speaker).
+  double rms_dbfs = kSilenceDb, peak_dbfs = kSilenceDb, noise_floor_dbfs = kSilenceDb, above_7khz_db = kSilenceDb;
+  bool clipping = false, narrowband = false;
 };
 // A channel's mixed audio as its encoder gets it: RMS over the last 100 ms, dBFS (a full-scale
 // sine is -3 dBFS); -inf for silence or before any audio.

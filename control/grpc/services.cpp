@@ -30,6 +30,7 @@ grpc::Status SessionServiceImpl::CreateSession(grpc::ServerContext* ctx, const v
     spec.floor_language = req->floor_language();
     spec.floor_source = FromProto(req->floor_source());
     if (req->has_floor_duck_db()) spec.floor_duck_db = req->floor_duck_db();
+    if (req->has_loudness_target_lufs()) spec.loudness_target_lufs = req->loudness_target_lufs();
     auto created = registry_.Create(spec);
     if (!created.ok()) return ToGrpc(created.status());
     // The creator sets up the sound desk: an SRTP floor's key is in the answer, as in SetFloorSource's.

@@ -122,6 +122,33 @@ void WriteSessionMetrics(MetricsText& out, const std::vector<SessionSample>& ses
       out.Sample("tilmash_ingest_rejected_packets_total",
                  {{"session", session}, {"source", i.source}, {"reason", reason}}, double(n));
   });
+  // The speaker-input monitor: what each source sounds like once decoded.
+  const std::pair<const char*, const char*> input_db[] = {
+      {"tilmash_input_level_dbfs", "RMS level of a source (floor or console) after decoding, last 100 ms, dBFS."},
+      {"tilmash_input_peak_dbfs", "Peak sample of a source after decoding, last 100 ms, dBFS."},
+      {"tilmash_input_noise_floor_dbfs", "Noise floor of a source: its quietest 100 ms of the last 5 s, dBFS."},
+      {"tilmash_input_above_7khz_db",
+       "Energy of a source above 7 kHz relative to all of it, last 100 ms, dB (telephone band: under -45)."}};
+  for (const auto& [name, help] : input_db) {
+    out.Family(name, "gauge", help);
+    EachIngest(sessions, [&, name = name](const std::string& session, const IngestCounters& i) {
+      const std::string n(name);
+      const double v = n == "tilmash_input_level_dbfs"         ? i.rms_dbfs
+                       : n == "tilmash_input_peak_dbfs"        ? i.peak_dbfs
+                       : n == "tilmash_input_noise_floor_dbfs" ? i.noise_floor_dbfs
+                                                               : i.above_7khz_db;
+      out.Sample(name, {{"session", session}, {"source", i.source}}, v);
+    });
+  }
+  out.Family("tilmash_input_clipping", "gauge", "1 while a source's decoded audio reaches full scale (last 100 ms).");
+  EachIngest(sessions, [&](const std::string& session, const IngestCounters& i) {
+    out.Sample("tilmash_input_clipping", {{"session", session}, {"source", i.source}}, i.clipping ? 1 : 0);
+  });
+  out.Family("tilmash_input_narrowband", "gauge",
+             "1 while a source's speech has nothing above 7 kHz (a telephone-band speaker; ISO 24019).");
+  EachIngest(sessions, [&](const std::string& session, const IngestCounters& i) {
+    out.Sample("tilmash_input_narrowband", {{"session", session}, {"source", i.source}}, i.narrowband ? 1 : 0);
+  });
   // RFC 3550's cumulative loss goes down when a late packet fills its gap: a gauge, not a counter.
   out.Family("tilmash_ingest_lost_packets", "gauge",
              "Packets of a source never received (RFC 3550 cumulative loss: expected minus received).");

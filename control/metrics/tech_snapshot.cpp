@@ -59,9 +59,13 @@ json Channel(const SessionSample& s, const domain::ChannelView& c) {
                    {"packets", i->accepted},
                    {"lost", i->lost},
                    {"late", i->late},
-                   {"jitter_ms", std::round(i->jitter_s * 1e4) / 10}};
+                   {"jitter_ms", std::round(i->jitter_s * 1e4) / 10},
+                   // The speaker-input monitor of that source (null: silence or no audio yet).
+                   {"noise_floor_dbfs", Db(i->noise_floor_dbfs)},
+                   {"above_7khz_db", Db(i->above_7khz_db)}};
   else
     j["ingest"] = nullptr;
+  const auto* input = IngestOf(s, source);
   const auto* level = LevelOf(s, c.name);
   j["level"] = level && std::isfinite(level->rms_dbfs)
                    ? json{{"rms_dbfs", Db(level->rms_dbfs)}, {"peak_dbfs", Db(level->peak_dbfs)}}
@@ -72,7 +76,9 @@ json Channel(const SessionSample& s, const domain::ChannelView& c) {
   const bool backup = s.view.floor_active == domain::FloorActive::kBackup;
   j["alarms"] = {{"link_lost", lost},
                  {"floor_backup", backup && (is_floor || source == "floor-backup")},
-                 {"clipping", level && level->clipping}};
+                 {"clipping", level && level->clipping},
+                 {"input_clipping", input && input->clipping},
+                 {"narrowband", input && input->narrowband}};
   return j;
 }
 

@@ -6,9 +6,11 @@
 //           "consoles": [{"id", "booth", "mic", "output", "link_lost"}],
 //           "channels": [{"channel", "live_console" (null: none), "auto_floor", "relay_generation",
 //                         "audience": {"srtp", "multicast", "webrtc"},
-//                         "ingest": {"source", "packets", "lost", "late", "jitter_ms"} (null: none),
+//                         "ingest": {"source", "packets", "lost", "late", "jitter_ms", "noise_floor_dbfs",
+//                                    "above_7khz_db"} (null: none),
 //                         "recording", "level": {"rms_dbfs", "peak_dbfs"} (null: silence),
-//                         "alarms": {"link_lost": [console ids], "floor_backup", "clipping"}}]}]}
+//                         "alarms": {"link_lost": [console ids], "floor_backup", "clipping",
+//                                    "input_clipping", "narrowband" (of the on-air source)}}]}]}
 //   levels {"time_ms", "levels": {session: {channel: [rms_dbfs, peak_dbfs, clipping]}}}
 #pragma once
 #include <string>

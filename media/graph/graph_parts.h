@@ -7,15 +7,20 @@
 #include <vector>
 
 #include "domain/status.h"
+#include "graph/limiter_element.h"
 #include "gst/gst_ptr.h"
 
 namespace tilmash::graph::parts {
 
 constexpr const char* kRawCaps = "audio/x-raw,format=F32LE,rate=48000,channels=1,layout=interleaved";
-// -3 dBFS: leaves room for the codec's overshoot, so no decoded sample exceeds -1 dBFS (ISO 20109 §4.5).
-constexpr double kLimiterThreshold = 0.708;
-// A channel whose peak comes this close to the limiter's ceiling (-3.0 dBFS) is being clipped.
-constexpr double kClippingPeakDbfs = -3.1;
+// The true peak every limiter lets through (ISO 20109 §4.5; EBU R128's -1 dBTP for delivery).
+constexpr double kLimiterCeilingDbtp = -2.5;
+// How fast a limiter's gain comes back after a peak (ms): slow enough not to pump a voice.
+constexpr double kLimiterReleaseMs = 80.0;
+// A channel whose peak comes this close to the limiter's ceiling is being limited hard (the
+// technician's CLIPPING alarm: the source is too hot). Sample peaks of a limited signal sit at
+// or a little under its true peak.
+constexpr double kClippingPeakDbfs = kLimiterCeilingDbtp - 0.5;
 
 inline gst::ElementPtr Make(const char* factory, std::string* missing) {
   auto e = gst::MakeElement(factory);
@@ -30,13 +35,13 @@ inline gst::ElementPtr MakeCapsFilter(const char* caps) {
   return f;
 }
 
-// Instant hard limiter (acoustic-shock protection): a clipper at kLimiterThreshold.
+// The true-peak look-ahead limiter (acoustic-shock protection; limiter_element.h): adds
+// TruePeakLimiter::kDelay (1.5 ms) to the path and says so in latency queries.
 inline gst::ElementPtr MakeLimiter(std::string* missing) {
-  auto l = Make("audiodynamic", missing);
+  RegisterLimiterElement();
+  auto l = Make(kLimiterFactory, missing);
   if (!l) return l;
-  gst_util_set_object_arg(G_OBJECT(l.get()), "characteristics", "hard-knee");
-  gst_util_set_object_arg(G_OBJECT(l.get()), "mode", "compressor");
-  g_object_set(l.get(), "threshold", gfloat(kLimiterThreshold), "ratio", gfloat(0.0), nullptr);
+  g_object_set(l.get(), "ceiling", kLimiterCeilingDbtp, "release", kLimiterReleaseMs, nullptr);
   return l;
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "graph/input_monitor.h"
 #include "gst/gst_ptr.h"
 #include "rtp/srtp_context.h"
 
@@ -36,6 +37,9 @@ class IngestGuard {
   int64_t last_accepted_us() const { return last_accepted_us_.load(std::memory_order_relaxed); }
   // The rollover counter of the latest packet accepted (counted from the sequence's wraps).
   uint32_t roc() const { return roc_.load(std::memory_order_relaxed); }
+  // What the source sounds like once decoded (attached after the decoder by the graph).
+  InputMonitor& monitor() { return monitor_; }
+  const InputMonitor& monitor() const { return monitor_; }
 
  private:
   static GstPadProbeReturn OnBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer self);
@@ -58,6 +62,7 @@ class IngestGuard {
   int64_t last_transit_ = 0;
   double jitter_ = 0;  // in RTP clock units (48 kHz)
   gst::PadProbe probe_;
+  InputMonitor monitor_;
 };
 
 }  // namespace tilmash::graph

@@ -38,6 +38,14 @@ domain::IngestCounters CountersOf(const IngestGuard& g) {
   c.lost = a.lost.load(std::memory_order_relaxed);
   c.late = a.late.load(std::memory_order_relaxed);
   c.jitter_s = a.jitter_s.load(std::memory_order_relaxed);
+  const InputReading r = g.monitor().reading();
+  auto db = [](double v) { return v <= -200 ? domain::kSilenceDb : v; };
+  c.rms_dbfs = db(r.rms_dbfs);
+  c.peak_dbfs = db(r.peak_dbfs);
+  c.noise_floor_dbfs = db(r.noise_floor_dbfs);
+  c.above_7khz_db = db(r.above_7khz_db);
+  c.clipping = r.clipping;
+  c.narrowband = r.narrowband;
   return c;
 }
 
@@ -217,17 +225,25 @@ MediaSessionGst::~MediaSessionGst() {
 Status MediaSessionGst::AddChannel(const domain::ChannelName& channel) {
   if (Status busy = CheckMediaBacklog(*core_->thread, "channel " + channel); !busy.ok()) return busy;
   std::shared_ptr<GainRamp> floor_gain;
-  if (channel != domain::kFloorChannel) floor_gain = floor_gains_[channel] = std::make_shared<GainRamp>(nullptr, 1.0);
+  gst::ElementPtr limiter;
+  if (channel != domain::kFloorChannel) {
+    std::string missing;
+    limiter = parts::MakeLimiter(&missing);
+    if (!limiter) return parts::Missing(missing);
+    limiters_[channel] = limiter;
+    floor_gain = floor_gains_[channel] = std::make_shared<GainRamp>(nullptr, 1.0);
+  }
   auto level = levels_[channel] = std::make_shared<LevelMeter>();
   auto tap = record_taps_[channel] = std::make_shared<RecordTap>();
-  SessionCore::Post(core_, "add a channel", [channel, floor_gain, level, tap](SessionGraph& g) {
-    return g.AddChannel(channel, floor_gain, level, tap);
+  SessionCore::Post(core_, "add a channel", [channel, floor_gain, level, tap, limiter](SessionGraph& g) {
+    return g.AddChannel(channel, floor_gain, level, tap, limiter);
   });
   return Status::Ok();
 }
 
 void MediaSessionGst::RemoveChannel(const domain::ChannelName& channel) {
   floor_gains_.erase(channel);
+  limiters_.erase(channel);
   levels_.erase(channel);
   record_taps_.erase(channel);
   SessionCore::Post(core_, "remove a channel", [channel](SessionGraph& g) {
@@ -345,6 +361,12 @@ Result<std::unique_ptr<domain::ConsoleInput>> MediaSessionGst::AddConsole(
 void MediaSessionGst::SetChannelMix(const domain::ChannelName& channel, const domain::ChannelMix& mix) {
   auto floor = floor_gains_.find(channel);
   if (floor == floor_gains_.end()) return;
+  if (auto limiter = limiters_.find(channel); limiter != limiters_.end()) {
+    double now = 0;
+    g_object_get(limiter->second.get(), "level-target", &now, nullptr);
+    if (now != mix.loudness_target_lufs)
+      g_object_set(limiter->second.get(), "level-target", mix.loudness_target_lufs, nullptr);
+  }
   // One instant for every ramp of the change: a handover's two ramps cross exactly.
   std::vector<std::pair<GainRamp*, double>> ramps{{floor->second.get(), mix.floor_gain_db}};
   for (const auto& [console, db] : mix.console_gain_db)

@@ -77,6 +77,8 @@ class MediaSessionGst : public domain::MediaSession {
   std::map<domain::ChannelName, std::shared_ptr<GainRamp>> floor_gains_;
   // Each channel's level meter ("floor" included), shared with its encoder's probe.
   std::map<domain::ChannelName, std::shared_ptr<LevelMeter>> levels_;
+  // Each language channel's limiter, whose leveler SetChannelMix sets (a property: any thread).
+  std::map<domain::ChannelName, gst::ElementPtr> limiters_;
   // Each channel's record tap, shared with its fan-out sink.
   std::map<domain::ChannelName, std::shared_ptr<RecordTap>> record_taps_;
   // Recorded files already read to their end-of-stream page, by path (the domain's thread).

@@ -176,9 +176,10 @@ Status SessionGraph::BuildRtpIngest(Branch& b, IngestPlan& ingest) {
   gst::PadPtr srcpad = gst::PadPtr::Adopt(gst_element_get_static_pad(src.get(), "src"));
   ingest.guard->Attach(srcpad.get());
   auto raw = MakeCapsFilter(kRawCaps);
+  gst::PadPtr raw_src = gst::PadPtr::Adopt(gst_element_get_static_pad(raw.get(), "src"));
+  ingest.guard->monitor().Attach(raw_src.get());
   // Regular timestamps for the decoded audio (retimestamp.h): gain ramps and the mixer place
   // it by where it is in the stream, not by when each packet happened to arrive.
-  gst::PadPtr raw_src = gst::PadPtr::Adopt(gst_element_get_static_pad(raw.get(), "src"));
   Retimestamp::Attach(raw_src.get(), raw.get());
   b.elements = {src, jb, depay, dec, conv, res, raw};
   return Status::Ok();
@@ -394,7 +395,8 @@ GstFlowReturn SessionGraph::OnSample(GstAppSink* sink, gpointer data) {
 }
 
 Status SessionGraph::AddChannel(const std::string& name, std::shared_ptr<GainRamp> floor_gain,
-                                std::shared_ptr<LevelMeter> level, std::shared_ptr<RecordTap> record) {
+                                std::shared_ptr<LevelMeter> level, std::shared_ptr<RecordTap> record,
+                                gst::ElementPtr limiter) {
   if (channels_.count(name)) return domain::AlreadyExists("channel " + name);
   auto c = std::make_unique<Channel>();
   c->name = name;
@@ -411,7 +413,7 @@ Status SessionGraph::AddChannel(const std::string& name, std::shared_ptr<GainRam
   if (name != domain::kFloorChannel) {
     c->floor_gain = floor_gain ? std::move(floor_gain) : std::make_shared<GainRamp>(nullptr, 1.0);
     auto mixer = Make("audiomixer", &missing);
-    auto limiter = MakeLimiter(&missing);
+    if (!limiter) limiter = MakeLimiter(&missing);
     if (!missing.empty()) return Missing(missing);
     // Do not wait for consoles that have not sent anything; start at the first buffer, not at 0.
     g_object_set(mixer.get(), "ignore-inactive-pads", TRUE, "latency", guint64(0), "min-upstream-latency",

@@ -107,8 +107,10 @@ class SessionGraph {
   // floor_gain: the floor's gain into the channel's mixer (null for "floor", which has no mixer).
   // level: measures what the channel's encoder gets (may be null).
   // record: gets the channel's encoded packets for its recorder (may be null).
+  // limiter: the mix's limiter (its leveling is set from the caller's thread); null: a new one.
   domain::Status AddChannel(const std::string& channel, std::shared_ptr<GainRamp> floor_gain,
-                            std::shared_ptr<LevelMeter> level = nullptr, std::shared_ptr<RecordTap> record = nullptr);
+                            std::shared_ptr<LevelMeter> level = nullptr, std::shared_ptr<RecordTap> record = nullptr,
+                            gst::ElementPtr limiter = {});
   void RemoveChannel(const std::string& channel);
   domain::Status SetFloorSource(FloorPlan plan);
   // The console's audio goes through a tee to the mixer of every channel in `outputs`;

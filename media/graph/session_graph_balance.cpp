@@ -54,6 +54,10 @@ Result<fanout::ChannelKey> SessionGraph::AcquireMix(const std::string& channel, 
   auto floor_volume = Make("volume", &missing);
   auto channel_volume = Make("volume", &missing);
   auto mixer = Make("audiomixer", &missing);
+  // The channel's audio comes through one more limiter (1.5 ms look-ahead) than the floor: the
+  // floor goes through one as well (under its ceiling already, it is a pure delay), so the
+  // floor inside the channel and the floor mixed in here line up instead of comb-filtering.
+  auto floor_delay = MakeLimiter(&missing);
   auto limiter = MakeLimiter(&missing);
   if (!missing.empty()) return Missing(missing);
   g_object_set(floor_volume.get(), "volume", (100 - percent) / 100.0, nullptr);
@@ -63,13 +67,14 @@ Result<fanout::ChannelKey> SessionGraph::AcquireMix(const std::string& channel, 
                guint64(config_.frame_ms * GST_MSECOND), nullptr);
   gst_util_set_object_arg(G_OBJECT(mixer.get()), "start-time-selection", "first");
   auto caps = MakeCapsFilter(kRawCaps);
-  for (auto& e : {floor_queue, channel_queue, floor_volume, channel_volume, mixer, caps, limiter}) {
+  for (auto& e : {floor_queue, channel_queue, floor_delay, floor_volume, channel_volume, mixer, caps, limiter}) {
     gst_bin_add(GST_BIN(pipeline_.get()), e.get());
     out.branch.elements.push_back(e);
   }
-  const bool mixed = gst_element_link_many(floor_queue.get(), floor_volume.get(), mixer.get(), nullptr) &&
-                     gst_element_link_many(channel_queue.get(), channel_volume.get(), mixer.get(), nullptr) &&
-                     gst_element_link_many(mixer.get(), caps.get(), limiter.get(), nullptr);
+  const bool mixed =
+      gst_element_link_many(floor_queue.get(), floor_delay.get(), floor_volume.get(), mixer.get(), nullptr) &&
+      gst_element_link_many(channel_queue.get(), channel_volume.get(), mixer.get(), nullptr) &&
+      gst_element_link_many(mixer.get(), caps.get(), limiter.get(), nullptr);
   if (!mixed) return domain::Internal("cannot link the balance mix of channel " + channel);
   if (Status s = BuildEncoder(out, limiter.get(), false); !s.ok()) return s;
   SyncStates(out.branch.elements);

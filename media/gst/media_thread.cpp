@@ -118,10 +118,10 @@ void MediaThread::Invoke(const std::function<void()>& fn) {
 
 std::vector<std::string> MissingPlugins(const std::vector<std::string>& extra) {
   gst_init(nullptr, nullptr);
-  static const char* kNeeded[] = {"audiotestsrc", "audioconvert", "audioresample",   "volume",  "audiomixer",
-                                  "tee",          "queue",        "capsfilter",      "opusenc", "opusdec",
-                                  "rtpopuspay",   "rtpopusdepay", "rtpjitterbuffer", "udpsrc",  "appsink",
-                                  "audiodynamic", "identity"};
+  static const char* kNeeded[] = {"audiotestsrc",    "audioconvert", "audioresample", "volume",
+                                  "audiomixer",      "tee",          "queue",         "capsfilter",
+                                  "opusenc",         "opusdec",      "rtpopuspay",    "rtpopusdepay",
+                                  "rtpjitterbuffer", "udpsrc",       "appsink",       "identity"};
   std::vector<std::string> names(std::begin(kNeeded), std::end(kNeeded));
   names.insert(names.end(), extra.begin(), extra.end());
   std::vector<std::string> missing;

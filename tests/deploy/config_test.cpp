@@ -32,6 +32,7 @@ TEST(DeployConfig, TheExampleFileHoldsEveryKeyAtItsBuiltInDefault) {
   EXPECT_EQ(loaded.frame_ms, defaults.frame_ms);
   EXPECT_EQ(loaded.jitter_ms, defaults.jitter_ms);
   EXPECT_EQ(loaded.floor_duck_db, defaults.floor_duck_db);
+  EXPECT_EQ(loaded.loudness_target_lufs, defaults.loudness_target_lufs);
   EXPECT_EQ(loaded.hls, defaults.hls);
   EXPECT_EQ(loaded.tls_cert, defaults.tls_cert);
   EXPECT_EQ(loaded.audit_log, defaults.audit_log);

@@ -65,7 +65,13 @@ double Percentile(std::vector<double> v, double p) {
 
 class BoothPageTest : public E2eTest {
  protected:
-  explicit BoothPageTest(std::vector<std::string> daemon_args = {}) : E2eTest(std::move(daemon_args)) {}
+  // Loudness leveling off: the tests measure the microphone's level as it was sent.
+  explicit BoothPageTest(std::vector<std::string> daemon_args = {})
+      : E2eTest(WithoutLeveling(std::move(daemon_args))) {}
+  static std::vector<std::string> WithoutLeveling(std::vector<std::string> args) {
+    args.insert(args.end(), {"--loudness-target-lufs", "0"});
+    return args;
+  }
   // A WAV of a tone at -20 dBFS (peak; -23 RMS): `on_ms` of tone then `off_ms` of silence,
   // repeated for `seconds` (off_ms 0: continuous). Chromium's fake microphone loops it.
   static std::string ToneWav(const std::string& name, double hz, int on_ms = 0, int off_ms = 0, int seconds = 10) {

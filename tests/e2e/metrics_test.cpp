@@ -140,5 +140,44 @@ TEST_F(MetricsTest, SeriesFollowTheSessionAndPromtoolAcceptsTheScrape) {
   EXPECT_EQ(rc, 0) << "promtool check metrics:\n" << out;
 }
 
+// The speaker-input monitor: the floor (full-band noise from the desk) and a console on a
+// telephone line (300-3400 Hz) are told apart by their energy above 7 kHz, through Opus.
+TEST_F(MetricsTest, TheInputMonitorFlagsATelephoneBandSpeaker) {
+  auto session = CreateSession({"ru"}, std::nullopt);
+  auto console = Join(session.id(), "ru");
+  std::vector<float> noise(48000), phone(48000);
+  uint32_t x = 24019;
+  for (float& v : noise) {
+    x = x * 1664525u + 1013904223u;
+    v = 0.3f * (float(x >> 8) / float(1u << 24) * 2 - 1);
+  }
+  for (double hz = 300; hz <= 3400; hz += 100)
+    for (std::size_t i = 0; i < phone.size(); ++i)
+      phone[i] += float(0.03 * std::sin(2 * M_PI * hz * double(i) / 48000 + hz));
+  auto desk = Speak(session.floor_ingest(), 440, -60);
+  auto line = Speak(console.ingest(), 440, -60);
+  desk->SetSamples(noise, true);
+  line->SetSamples(phone, true);
+  const std::string floor = "session=\"" + session.id() + "\",source=\"floor\"";
+  const std::string booth = "session=\"" + session.id() + "\",source=\"" + console.console().id() + "\"";
+  std::string s;
+  for (int i = 0; i < 100; ++i) {  // until both have been measured with speech present
+    s = Scrape();
+    if (Value(s, "tilmash_input_level_dbfs{" + floor + "}") > -30 &&
+        Value(s, "tilmash_input_level_dbfs{" + booth + "}") > -30 &&
+        Value(s, "tilmash_input_narrowband{" + booth + "}") == 1)
+      break;
+    std::this_thread::sleep_for(50ms);  // polling a scrape: nothing to wait on but time
+  }
+  std::cout << "[ measured ] above 7 kHz after Opus: floor (full band) "
+            << Value(s, "tilmash_input_above_7khz_db{" + floor + "}") << " dB, console (telephone band) "
+            << Value(s, "tilmash_input_above_7khz_db{" + booth + "}") << " dB\n";
+  EXPECT_EQ(Value(s, "tilmash_input_narrowband{" + floor + "}"), 0);
+  EXPECT_EQ(Value(s, "tilmash_input_narrowband{" + booth + "}"), 1);
+  EXPECT_GT(Value(s, "tilmash_input_level_dbfs{" + floor + "}"), -30);
+  EXPECT_EQ(Value(s, "tilmash_input_clipping{" + floor + "}"), 0);
+  EXPECT_LT(Value(s, "tilmash_input_noise_floor_dbfs{" + floor + "}"), 0);
+}
+
 }  // namespace
 }  // namespace tilmash::testing

@@ -38,7 +38,8 @@ SessionSample Plenary() {
   ru.mic = domain::MicState::kLive;
   s.view.consoles.push_back(ru);
   s.stats.ingest.push_back(domain::IngestCounters{.source = "floor", .accepted = 100, .lost = 0});
-  s.stats.ingest.push_back(domain::IngestCounters{.source = "c-ru", .accepted = 90, .lost = 7, .late = 1});
+  s.stats.ingest.push_back(domain::IngestCounters{
+      .source = "c-ru", .accepted = 90, .lost = 7, .late = 1, .noise_floor_dbfs = -61.5, .narrowband = true});
   s.stats.levels.push_back(domain::ChannelLevel{"floor", -23, -20, false});
   s.stats.levels.push_back(domain::ChannelLevel{"ru", -5.5, -3.0, true});
   return s;
@@ -63,6 +64,9 @@ TEST(TechState, ALiveConsolesChannelShowsItsSourceAudienceLossAndClipping) {
   EXPECT_EQ(ru["alarms"]["clipping"], true);
   EXPECT_EQ(ru["alarms"]["link_lost"], json::array());
   EXPECT_EQ(ru["level"]["peak_dbfs"], -3.0);
+  EXPECT_EQ(ru["alarms"]["narrowband"], true) << "the speaker on air is on a telephone line";
+  EXPECT_EQ(ru["alarms"]["input_clipping"], false);
+  EXPECT_EQ(ru["ingest"]["noise_floor_dbfs"], -61.5);
   const json kk = Row(state, "kk");
   EXPECT_EQ(kk["auto_floor"], true);
   EXPECT_TRUE(kk["live_console"].is_null());

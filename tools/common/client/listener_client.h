@@ -69,7 +69,9 @@ class ListenerClient {
   uint16_t local_port() const;
 
   // Decoded 48 kHz mono; lost packets are concealed (PLC) so index / 48 is time since the first packet.
+  // Never above -1 dBFS, unless SetHearingProtection(false) (see StreamReceiver).
   std::vector<float> Samples() const;
+  void SetHearingProtection(bool on) { receiver_->SetHearingProtection(on); }
   std::vector<float> Samples(std::size_t from, std::size_t count) const;
   std::size_t SampleCount() const;
   std::vector<FrameArrival> Arrivals() const;

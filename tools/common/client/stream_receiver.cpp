@@ -196,7 +196,7 @@ void StreamReceiver::DecodeInto(const uint8_t* payload, int size, const FrameArr
   }
   frame_samples_ = n;
   expected_ts_ = arrival.timestamp + uint32_t(n);
-  Limit(pcm, n, discontinuity_);
+  if (protect_.load(std::memory_order_relaxed)) Limit(pcm, n, discontinuity_);
   discontinuity_ = false;
   {
     std::lock_guard lock(mutex_);
@@ -216,7 +216,7 @@ void StreamReceiver::Conceal(int frames) {
       n = frame_samples_;
       std::fill(pcm, pcm + n, 0.0f);
     }
-    Limit(pcm, n, false);
+    if (protect_.load(std::memory_order_relaxed)) Limit(pcm, n, false);
     std::lock_guard lock(mutex_);
     samples_.insert(samples_.end(), pcm, pcm + n);
   }

@@ -83,6 +83,9 @@ class StreamReceiver {
   // A timestamp jump without a sequence gap is concealed as lost frames. Never above -1 dBFS;
   // after a discontinuity concealment cannot bridge, the next frame fades in over 2.5 ms.
   std::vector<float> Samples() const;
+  // Off: samples exactly as decoded, over -1 dBFS too and without fade-ins (tests measuring
+  // what the server sent). On by default.
+  void SetHearingProtection(bool on) { protect_.store(on, std::memory_order_relaxed); }
   std::vector<float> Samples(std::size_t from, std::size_t count) const;
   std::size_t SampleCount() const;
   std::vector<FrameArrival> Arrivals() const;
@@ -110,6 +113,7 @@ class StreamReceiver {
   std::thread thread_;
   std::atomic<bool> attached_{false};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> protect_{true};
   std::mutex control_mutex_;  // orders Attach() and Stop()
 
   // Set by Attach() before the thread starts; then receive-thread state.

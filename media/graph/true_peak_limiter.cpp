@@ -1,0 +1,110 @@
+#include "graph/true_peak_limiter.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tilmash::graph {
+
+namespace {
+
+// Modified Bessel function of the first kind, order 0 (the Kaiser window), by its series.
+double BesselI0(double x) {
+  double sum = 1, term = 1;
+  for (int k = 1; k < 30; ++k) {
+    term *= (x / (2 * k)) * (x / (2 * k));
+    sum += term;
+  }
+  return sum;
+}
+
+}  // namespace
+
+TruePeakLimiter::TruePeakLimiter(double ceiling_dbtp, double release_ms)
+    : ceiling_(float(std::pow(10.0, ceiling_dbtp / 20.0))),
+      release_coef_(float(1.0 - std::exp(-1000.0 / (std::max(release_ms, 1.0) * kRate)))) {
+  // Phase k interpolates the signal at (kDetectorDelay - k / 4) samples before the newest one:
+  // tap j (x[n - j]) weighs sinc(j - kDetectorDelay + k / 4), windowed; phase 0 is x[n - 6].
+  constexpr double kBeta = 5.0;
+  constexpr double kHalf = kTapsPerPhase / 2.0;
+  for (int k = 0; k < kOversample; ++k) {
+    double sum = 0;
+    for (int j = 0; j < kTapsPerPhase; ++j) {
+      const double u = j - double(kDetectorDelay) + double(k) / kOversample;
+      const double sinc = u == 0 ? 1.0 : std::sin(M_PI * u) / (M_PI * u);
+      const double r = u / kHalf;
+      const double window = std::abs(r) >= 1 ? 0.0 : BesselI0(kBeta * std::sqrt(1 - r * r)) / BesselI0(kBeta);
+      phases_[k][j] = float(sinc * window);
+      sum += sinc * window;
+    }
+    for (float& c : phases_[k]) c = float(c / sum);  // unity gain at DC for every phase
+  }
+  Reset();
+}
+
+void TruePeakLimiter::Reset() {
+  history_.fill(0);
+  history_pos_ = 0;
+  delay_.fill(0);
+  delay_pos_ = 0;
+  min_head_ = min_size_ = index_ = 0;
+  released_ = 1.0f;
+  average_ring_.fill(1.0f);
+  average_pos_ = 0;
+  average_sum_ = kWindow;
+  gain_ = 1.0f;
+}
+
+float TruePeakLimiter::TruePeak() const {
+  // history_[history_pos_ + kTapsPerPhase - 1 - j] is x[n - j].
+  const float* newest = history_.data() + history_pos_ + kTapsPerPhase - 1;
+  float peak = 0;
+  for (const auto& phase : phases_) {
+    float v = 0;
+    for (int j = 0; j < kTapsPerPhase; ++j) v += phase[j] * newest[-j];
+    peak = std::max(peak, std::abs(v));
+  }
+  return peak;
+}
+
+float TruePeakLimiter::WindowMin(float required) {
+  constexpr std::size_t kSlots = kWindow + 1;
+  while (min_size_ > 0 && min_value_[(min_head_ + min_size_ - 1) % kSlots] >= required) --min_size_;
+  const std::size_t slot = (min_head_ + min_size_) % kSlots;
+  min_value_[slot] = required;
+  min_index_[slot] = index_;
+  ++min_size_;
+  while (min_index_[min_head_] + kWindow <= index_) {
+    min_head_ = (min_head_ + 1) % kSlots;
+    --min_size_;
+  }
+  ++index_;
+  return min_value_[min_head_];
+}
+
+void TruePeakLimiter::Process(float* samples, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float x = std::isfinite(samples[i]) ? samples[i] : 0.0f;
+    history_[history_pos_] = history_[history_pos_ + kTapsPerPhase] = x;
+    history_pos_ = (history_pos_ + 1) % kTapsPerPhase;
+
+    const float peak = TruePeak();
+    const float required = peak > ceiling_ ? ceiling_ / peak : 1.0f;
+    const float lowest = WindowMin(required);
+    // Down at once, back up slowly; never above the window's minimum.
+    released_ = lowest < released_ ? lowest : released_ + release_coef_ * (lowest - released_);
+    average_sum_ += double(released_) - double(average_ring_[average_pos_]);
+    average_ring_[average_pos_] = released_;
+    average_pos_ = (average_pos_ + 1) % kWindow;
+    if (average_pos_ == 0) {  // no rounding drift over days of running: the sum again, exactly
+      average_sum_ = 0;
+      for (float g : average_ring_) average_sum_ += g;
+    }
+    gain_ = std::min(1.0f, float(average_sum_ / kWindow));
+
+    samples[i] = delay_[delay_pos_] * gain_;
+    delay_[delay_pos_] = x;
+    delay_pos_ = (delay_pos_ + 1) % kDelay;
+  }
+}
+
+}  // namespace tilmash::graph
