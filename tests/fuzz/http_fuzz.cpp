@@ -58,6 +58,17 @@ void CheckRoute(const Route& r) {
     case Route::Kind::kTechEvents:
       CHECK(!r.token.empty());  // never answered without a bearer token
       break;
+    case Route::Kind::kApiCall:
+      // "tilmash.v1.<Service>/<Method>": letters only after the package, one slash.
+      CHECK(!r.token.empty());
+      CHECK(r.method.rfind("tilmash.v1.", 0) == 0 && r.method.find('/') != std::string::npos);
+      CHECK(r.method.find('/') == r.method.rfind('/') && r.method.find('%') == std::string::npos);
+      break;
+    case Route::Kind::kConsoleOffer:
+    case Route::Kind::kConsoleEnd:
+      CHECK(tilmash::web::SafeName(r.session) && !r.token.empty());
+      CHECK(r.kind == Route::Kind::kConsoleOffer || tilmash::web::SafeName(r.resource));
+      break;
     case Route::Kind::kHealth:
     case Route::Kind::kWhepOptions:
       break;
@@ -87,14 +98,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     if (h.rfind("Authorization: ", 0) == 0) req.authorization = h.substr(15);
     if (h.rfind("Content-Type: ", 0) == 0) req.content_type = h.substr(14);
   }
-  // Every combination of what the server serves: page, HLS, WHEP, /metrics, /tech/events.
-  for (int options = 0; options < 32; ++options) {
-    const Route r = tilmash::web::RouteRequest(
-        req, {bool(options & 1), bool(options & 2), bool(options & 4), bool(options & 8), bool(options & 16)});
+  // Every combination of what the server serves: page, HLS, WHEP, /metrics, /tech/events, the
+  // JSON API, browser consoles.
+  for (int options = 0; options < 128; ++options) {
+    const Route r =
+        tilmash::web::RouteRequest(req, {bool(options & 1), bool(options & 2), bool(options & 4), bool(options & 8),
+                                         bool(options & 16), bool(options & 32), bool(options & 64)});
     CheckRoute(r);
     if (!(options & 4)) CHECK(r.kind != Route::Kind::kWhepOffer && r.kind != Route::Kind::kWhepEnd);
     if (!(options & 8)) CHECK(r.kind != Route::Kind::kMetrics);
     if (!(options & 16)) CHECK(r.kind != Route::Kind::kTechEvents);
+    if (!(options & 32)) CHECK(r.kind != Route::Kind::kApiCall);
+    if (!(options & 64)) CHECK(r.kind != Route::Kind::kConsoleOffer && r.kind != Route::Kind::kConsoleEnd);
   }
   // The body as a WHEP offer (and an answer to it, after "--answer--").
   std::string_view offer_text = in, answer_text;
