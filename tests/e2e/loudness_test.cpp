@@ -3,6 +3,7 @@
 // ffmpeg's ebur128; a session with leveling off is the reference.
 #include <cstdio>
 
+#include "../support/ffmpeg_decode.h"
 #include "../support/ffmpeg_measure.h"
 #include "e2e_support.h"
 
@@ -15,13 +16,7 @@ std::vector<float> Speech() {
       "espeak-ng --stdout 'Distinguished delegates, the session is open. We now turn to the second item on the "
       "agenda, the report of the committee.' 2>/dev/null | ffmpeg -v error -nostdin -i - -ar 48000 -ac 1 -f f32le - "
       "2>/dev/null";
-  std::vector<float> out;
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) return out;
-  float buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, sizeof(float), 4096, f)) > 0) out.insert(out.end(), buf, buf + n);
-  pclose(f);
+  std::vector<float> out = ReadFloatsFrom(cmd);
   float peak = 0;
   for (float v : out) peak = std::max(peak, std::abs(v));
   if (peak > 0)

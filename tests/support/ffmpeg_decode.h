@@ -6,9 +6,8 @@
 
 namespace tilmash::testing {
 
-// The file decoded to 48 kHz mono float samples (empty when ffmpeg cannot read it).
-inline std::vector<float> DecodeWithFfmpeg(const std::string& path) {
-  const std::string cmd = "ffmpeg -v error -nostdin -i '" + path + "' -f f32le -ac 1 -ar 48000 - 2>/dev/null";
+// The float samples (f32le) a shell command writes to its standard output.
+inline std::vector<float> ReadFloatsFrom(const std::string& cmd) {
   std::vector<float> out;
   FILE* f = popen(cmd.c_str(), "r");
   if (!f) return out;
@@ -17,6 +16,11 @@ inline std::vector<float> DecodeWithFfmpeg(const std::string& path) {
   while ((n = fread(buf, sizeof(float), 4096, f)) > 0) out.insert(out.end(), buf, buf + n);
   pclose(f);
   return out;
+}
+
+// The file decoded to 48 kHz mono float samples (empty when ffmpeg cannot read it).
+inline std::vector<float> DecodeWithFfmpeg(const std::string& path) {
+  return ReadFloatsFrom("ffmpeg -v error -nostdin -i '" + path + "' -f f32le -ac 1 -ar 48000 - 2>/dev/null");
 }
 
 }  // namespace tilmash::testing
