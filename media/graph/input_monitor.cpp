@@ -31,8 +31,9 @@ void InputMonitor::Add(const float* samples, std::size_t n) {
     double h = s;
     for (auto& stage : highpass_) h = stage.Run(h);
     high_sum_ += h * h;
-    peak_ = std::max(peak_, std::abs(s));
-    clipped_ = clipped_ || std::abs(s) >= 32767.0f / 32768.0f;  // the decoder's S16 full scale
+    const float a = s < 0 ? -s : s;  // no std::max of references per sample (see true_peak_limiter.cpp)
+    peak_ = a > peak_ ? a : peak_;
+    clipped_ = clipped_ || a >= 32767.0f / 32768.0f;  // the decoder's S16 full scale
     if (++count_ == kWindow) Publish();
   }
 }

@@ -33,10 +33,10 @@ TruePeakLimiter::TruePeakLimiter(double ceiling_dbtp, double release_ms)
       const double sinc = u == 0 ? 1.0 : std::sin(M_PI * u) / (M_PI * u);
       const double r = u / kHalf;
       const double window = std::abs(r) >= 1 ? 0.0 : BesselI0(kBeta * std::sqrt(1 - r * r)) / BesselI0(kBeta);
-      phases_[k][j] = float(sinc * window);
+      taps_[std::size_t(j)][std::size_t(k)] = float(sinc * window);
       sum += sinc * window;
     }
-    for (float& c : phases_[k]) c = float(c / sum);  // unity gain at DC for every phase
+    for (auto& tap : taps_) tap[std::size_t(k)] = float(tap[std::size_t(k)] / sum);  // unity gain at DC for every phase
   }
   Reset();
 }
@@ -57,12 +57,25 @@ void TruePeakLimiter::Reset() {
 float TruePeakLimiter::TruePeak() const {
   // history_[history_pos_ + kTapsPerPhase - 1 - j] is x[n - j].
   const float* newest = history_.data() + history_pos_ + kTapsPerPhase - 1;
-  float peak = 0;
-  for (const auto& phase : phases_) {
-    float v = 0;
-    for (int j = 0; j < kTapsPerPhase; ++j) v += phase[j] * newest[-j];
-    peak = std::max(peak, std::abs(v));
+  // The four phases accumulate side by side over one pass of the history (each in the same order
+  // of taps as a phase-by-phase loop), with plain comparisons instead of std::max of references:
+  // this runs on every sample of every mix, and must keep real time in sanitizer builds too
+  // (tools/sanitize), where each load is checked and an out-of-line call with an addressable
+  // local costs a heap frame.
+  float v0 = 0, v1 = 0, v2 = 0, v3 = 0;
+  static_assert(kOversample == 4);
+  for (int j = 0; j < kTapsPerPhase; ++j) {
+    const float x = newest[-j];
+    const float* tap = taps_[std::size_t(j)].data();
+    v0 += tap[0] * x;
+    v1 += tap[1] * x;
+    v2 += tap[2] * x;
+    v3 += tap[3] * x;
   }
+  const float a0 = v0 < 0 ? -v0 : v0, a1 = v1 < 0 ? -v1 : v1;
+  const float a2 = v2 < 0 ? -v2 : v2, a3 = v3 < 0 ? -v3 : v3;
+  const float a01 = a0 > a1 ? a0 : a1, a23 = a2 > a3 ? a2 : a3;
+  const float peak = a01 > a23 ? a01 : a23;
   return peak;
 }
 
@@ -99,7 +112,8 @@ void TruePeakLimiter::Process(float* samples, std::size_t n) {
       average_sum_ = 0;
       for (float g : average_ring_) average_sum_ += g;
     }
-    gain_ = std::min(1.0f, float(average_sum_ / kWindow));
+    const float average = float(average_sum_ / kWindow);
+    gain_ = average < 1.0f ? average : 1.0f;
 
     samples[i] = delay_[delay_pos_] * gain_;
     delay_[delay_pos_] = x;

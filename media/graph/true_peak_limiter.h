@@ -48,7 +48,9 @@ class TruePeakLimiter {
 
   float ceiling_;
   float release_coef_;
-  std::array<std::array<float, kTapsPerPhase>, kOversample> phases_{};
+  // taps_[j][k]: phase k's weight of x[n - j]; the four phases side by side, so one pass over
+  // the history computes all of them (and vectorises).
+  std::array<std::array<float, kOversample>, kTapsPerPhase> taps_{};
   // The last kTapsPerPhase inputs, twice over so a window is contiguous (no modulo per tap).
   std::array<float, 2 * kTapsPerPhase> history_{};
   std::size_t history_pos_ = 0;

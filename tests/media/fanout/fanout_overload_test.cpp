@@ -4,6 +4,7 @@
 // sequence and timeline (so receivers conceal it), and each listener's drops are counted.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <mutex>
 
 #include "fanout/fanout_engine.h"
@@ -131,8 +132,10 @@ TEST(FanoutOverloadTest, ABehindSenderDropsTheOldestAndNeverSendsPastTheBacklogB
   EXPECT_EQ(stats.backlog_drops, counts.late_dropped) << "one channel packet per probe drop";
   EXPECT_EQ(stats.late_dropped, counts.late_dropped * (kCrowd + 1)) << "every listener missed the same packets";
   // The bound plus one packet's fan-out (a few ms for 2,001 listeners), with room for a busy
-  // machine's scheduling; without the bound the last packet would wait seconds.
-  EXPECT_LE(stats.delay.max_us, (kBoundMs + 40) * 1000.0);
+  // machine's scheduling; without the bound the last packet would wait seconds. Under
+  // tools/sanitize one fan-out to 2,001 listeners alone takes tens of ms (a CI run measured 101 ms).
+  const bool sanitized = std::getenv("TILMASH_SANITIZED") != nullptr;
+  EXPECT_LE(stats.delay.max_us, (kBoundMs + (sanitized ? 250 : 40)) * 1000.0);
 
   // The probe's stream: sent packets in order, the drops a gap in sequence and time alike.
   // A packet after the burst is sent as the next of the stream after the gap.
