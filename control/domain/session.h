@@ -317,6 +317,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void TickViewers(std::chrono::steady_clock::time_point now);
   // A recorder that failed stops: logged by the media side, an event and the indicator off.
   void TickRecordings();
+  // The speaker-input monitor's flags of every source, as InputAlarm events (session_inputs.cpp).
+  void TickInputs(std::chrono::steady_clock::time_point now);
   // Starts one channel's recorder (mu_ held); the event says `reason`.
   Status StartRecordingLocked(const ChannelName& channel, uint32_t segment_s, const std::string& reason);
   void StopRecordingLocked(const ChannelName& channel, const std::string& reason);
@@ -365,6 +367,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::map<ChannelName, GroupState> groups_;
   std::map<ChannelName, RecordingState> recordings_;
   std::map<ListenerId, Ended> ended_listeners_;
+  // Per source: the alarms announced, and when each condition was last seen (TickInputs).
+  struct InputAlarmState {
+    bool clipping = false, narrowband = false;
+    std::chrono::steady_clock::time_point clipping_seen, narrowband_seen;
+  };
+  std::map<std::string, InputAlarmState> input_alarms_;
   RelayPlan plan_;
 };
 

@@ -508,6 +508,7 @@ void Session::Tick() {
   TickListeners(now);
   TickViewers(now);
   TickRecordings();
+  TickInputs(now);
   // An ingest whose SRTP rollover counter moved on (every 65,536 packets) is saved, so a
   // restart resumes it with the right ROC.
   for (const auto& [id, c] : consoles_)

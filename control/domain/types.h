@@ -334,6 +334,16 @@ struct RecordingChanged {
   std::string file;    // started: the first segment; stopped: the last one
 };
 
+// The speaker-input monitor's alarms for one source ("floor", "floor-backup" or a console id)
+// went on or off: raised at once, cleared after kInputAlarmHold without the condition.
+struct InputAlarm {
+  std::string source;
+  bool clipping = false;
+  bool narrowband = false;
+  double peak_dbfs = kSilenceDb, rms_dbfs = kSilenceDb, above_7khz_db = kSilenceDb;
+};
+inline constexpr std::chrono::milliseconds kInputAlarmHold{2000};
+
 // A recorded file (ListRecordings): one segment of one channel.
 struct RecordingFile {
   ChannelName channel;
@@ -353,7 +363,7 @@ struct SessionEvent {
   std::chrono::system_clock::time_point time;
   using Event = std::variant<ChannelSourceChanged, MicChanged, ListenerCountChanged, FloorChanged, SessionEnded,
                              BoothChanged, MessageSent, HandoverChanged, KeyChanged, ListenerEnded, ConsoleLinkChanged,
-                             ListenerDropped, FloorActiveChanged, RecordingChanged>;
+                             ListenerDropped, FloorActiveChanged, RecordingChanged, InputAlarm>;
   Event what;
 };
 

@@ -399,6 +399,15 @@ struct EventToProto {
     f->set_primary_lost(e.primary_lost);
     f->set_reason(e.reason);
   }
+  void operator()(const domain::InputAlarm& e) {
+    auto* a = out->mutable_input_alarm();
+    a->set_source(e.source);
+    a->set_clipping(e.clipping);
+    a->set_narrowband(e.narrowband);
+    a->set_peak_dbfs(e.peak_dbfs);
+    a->set_rms_dbfs(e.rms_dbfs);
+    a->set_above_7khz_db(e.above_7khz_db);
+  }
   void operator()(const domain::RecordingChanged& e) {
     auto* r = out->mutable_recording();
     r->set_language(e.channel);

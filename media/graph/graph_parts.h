@@ -17,6 +17,11 @@ constexpr const char* kRawCaps = "audio/x-raw,format=F32LE,rate=48000,channels=1
 constexpr double kLimiterCeilingDbtp = -2.5;
 // How fast a limiter's gain comes back after a peak (ms): slow enough not to pump a voice.
 constexpr double kLimiterReleaseMs = 80.0;
+// The acoustic-shock guard of every limiter (the floor's, each channel's: what listeners and
+// the booths' return feeds hear): a sound may come in at most 20 dB over the recent level
+// (never held under -12 dBFS), then grows as its own level becomes the recent one (0.5 s time
+// constant). A feedback squeal or a dropped microphone in a quiet passage is held down first.
+constexpr double kShockGuardDb = 20.0;
 // A channel whose peak comes this close to the limiter's ceiling is being limited hard (the
 // technician's CLIPPING alarm: the source is too hot). Sample peaks of a limited signal sit at
 // or a little under its true peak.
@@ -41,7 +46,8 @@ inline gst::ElementPtr MakeLimiter(std::string* missing) {
   RegisterLimiterElement();
   auto l = Make(kLimiterFactory, missing);
   if (!l) return l;
-  g_object_set(l.get(), "ceiling", kLimiterCeilingDbtp, "release", kLimiterReleaseMs, nullptr);
+  g_object_set(l.get(), "ceiling", kLimiterCeilingDbtp, "release", kLimiterReleaseMs, "shock-guard", kShockGuardDb,
+               nullptr);
   return l;
 }
 

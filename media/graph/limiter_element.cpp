@@ -23,13 +23,14 @@ struct LimiterElement {
   alignas(LoudnessLeveler) unsigned char leveler_storage[sizeof(LoudnessLeveler)];
   double level_target;
   double level_range;
+  double shock_guard_db;
 };
 
 struct LimiterElementClass {
   GstBaseTransformClass parent_class;
 };
 
-enum { kPropCeiling = 1, kPropRelease, kPropLevelTarget, kPropLevelRange };
+enum { kPropCeiling = 1, kPropRelease, kPropLevelTarget, kPropLevelRange, kPropShockGuard };
 
 constexpr double kDefaultCeiling = -1.0;
 constexpr double kDefaultRelease = 80.0;
@@ -42,6 +43,7 @@ LimiterElement* Self(gpointer p) { return reinterpret_cast<LimiterElement*>(p); 
 void Rebuild(LimiterElement* self) {
   self->limiter->~TruePeakLimiter();
   self->limiter = new (self->storage) TruePeakLimiter(self->ceiling_dbtp, self->release_ms);
+  self->limiter->SetShockGuard(self->shock_guard_db);
 }
 
 void SetProperty(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
@@ -54,6 +56,11 @@ void SetProperty(GObject* object, guint id, const GValue* value, GParamSpec* psp
     case kPropRelease:
       self->release_ms = g_value_get_double(value);
       break;
+    case kPropShockGuard:
+      self->shock_guard_db = g_value_get_double(value);
+      self->limiter->SetShockGuard(self->shock_guard_db);  // at once, the gain's state kept
+      GST_OBJECT_UNLOCK(self);
+      return;
     case kPropLevelTarget:
     case kPropLevelRange:
       // The leveler changes while the channel plays (the session's setting): the limiter's
@@ -86,6 +93,9 @@ void GetProperty(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
       break;
     case kPropLevelRange:
       g_value_set_double(value, self->level_range);
+      break;
+    case kPropShockGuard:
+      g_value_set_double(value, self->shock_guard_db);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
@@ -156,6 +166,11 @@ void ClassInit(gpointer klass, gpointer /*data*/) {
       object_class, kPropLevelRange,
       g_param_spec_double("level-range", "Level range", "Largest boost or cut of the leveler (dB)", 0.0, 30.0,
                           kDefaultLevelRange, GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      object_class, kPropShockGuard,
+      g_param_spec_double("shock-guard", "Shock guard",
+                          "Acoustic-shock guard: the ceiling is at most this far over the recent level (dB; 0: off)",
+                          0.0, 60.0, 0.0, GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
   auto* element_class = GST_ELEMENT_CLASS(klass);
   gst_element_class_set_static_metadata(element_class, "Tilmash true-peak limiter", "Filter/Effect/Audio",
                                         "4x oversampled true-peak look-ahead limiter (1.5 ms)", "Tilmash");
@@ -180,6 +195,7 @@ void InstanceInit(GTypeInstance* instance, gpointer /*klass*/) {
   self->limiter = new (self->storage) TruePeakLimiter(kDefaultCeiling, kDefaultRelease);
   self->level_target = 0;
   self->level_range = kDefaultLevelRange;
+  self->shock_guard_db = 0;
   self->leveler = new (self->leveler_storage) LoudnessLeveler();
   gst_base_transform_set_in_place(&self->parent, TRUE);
 }

@@ -3,7 +3,9 @@
 // answers latency queries with its look-ahead (TruePeakLimiter::kDelay, 1.5 ms) added, so a
 // live pipeline counts it. Properties: `ceiling` (dBTP, default -1), `release` (ms, default 80);
 // `level-target` (LUFS, 0: off, the default) and `level-range` (dB, 10) run a LoudnessLeveler
-// before the limiter (a language channel's loudness leveling; settable while playing).
+// before the limiter (a language channel's loudness leveling; settable while playing);
+// `shock-guard` (dB, 0: off, the default) holds sudden jumps to that far over the recent level
+// (TruePeakLimiter::SetShockGuard; settable while playing).
 #pragma once
 #include <gst/gst.h>
 

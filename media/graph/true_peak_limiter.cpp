@@ -21,6 +21,7 @@ double BesselI0(double x) {
 
 TruePeakLimiter::TruePeakLimiter(double ceiling_dbtp, double release_ms)
     : ceiling_(float(std::pow(10.0, ceiling_dbtp / 20.0))),
+      ceiling_now_(ceiling_),
       release_coef_(float(1.0 - std::exp(-1000.0 / (std::max(release_ms, 1.0) * kRate)))) {
   // Phase k interpolates the signal at (kDetectorDelay - k / 4) samples before the newest one:
   // tap j (x[n - j]) weighs sinc(j - kDetectorDelay + k / 4), windowed; phase 0 is x[n - 6].
@@ -52,6 +53,27 @@ void TruePeakLimiter::Reset() {
   average_pos_ = 0;
   average_sum_ = kWindow;
   gain_ = 1.0f;
+  envelope_db_ = kGuardQuietDbfs;
+  ceiling_now_ = ceiling_;
+}
+
+void TruePeakLimiter::SetShockGuard(double jump_db) {
+  guard_jump_db_ = jump_db > 0 ? jump_db : 0;
+  if (guard_jump_db_ == 0) ceiling_now_ = ceiling_;
+}
+
+void TruePeakLimiter::Guard(const float* samples, std::size_t n) {
+  float peak = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float a = samples[i] < 0 ? -samples[i] : samples[i];
+    if (a > peak && std::isfinite(a)) peak = a;  // non-finite input is silence, as in Process
+  }
+  const double peak_db = peak > 0 ? 20.0 * std::log10(double(peak)) : kGuardQuietDbfs;
+  const double seconds = double(n) / kRate;
+  const double tau = peak_db > envelope_db_ ? kGuardRiseS : kGuardFallS;
+  envelope_db_ += (std::max(peak_db, kGuardQuietDbfs) - envelope_db_) * (1.0 - std::exp(-seconds / tau));
+  const double allowed_db = std::max(kGuardFloorDbfs, envelope_db_ + guard_jump_db_);
+  ceiling_now_ = std::min(ceiling_, float(std::pow(10.0, allowed_db / 20.0)));
 }
 
 float TruePeakLimiter::TruePeak() const {
@@ -95,16 +117,20 @@ float TruePeakLimiter::WindowMin(float required) {
 }
 
 void TruePeakLimiter::Process(float* samples, std::size_t n) {
+  if (guard_jump_db_ > 0) Guard(samples, n);
+  const float ceiling = ceiling_now_;
   for (std::size_t i = 0; i < n; ++i) {
     const float x = std::isfinite(samples[i]) ? samples[i] : 0.0f;
     history_[history_pos_] = history_[history_pos_ + kTapsPerPhase] = x;
     history_pos_ = (history_pos_ + 1) % kTapsPerPhase;
 
     const float peak = TruePeak();
-    const float required = peak > ceiling_ ? ceiling_ / peak : 1.0f;
+    const float required = peak > ceiling ? ceiling / peak : 1.0f;
     const float lowest = WindowMin(required);
-    // Down at once, back up slowly; never above the window's minimum.
-    released_ = lowest < released_ ? lowest : released_ + release_coef_ * (lowest - released_);
+    // Down at once, back up slowly (never above the window's minimum); the last 2e-4 (0.002 dB) at once,
+    // or float rounding would leave the gain a hair under 1 for good after the first peak.
+    released_ = lowest < released_ || lowest - released_ < 2e-4f ? lowest
+                                                                 : released_ + release_coef_ * (lowest - released_);
     average_sum_ += double(released_) - double(average_ring_[average_pos_]);
     average_ring_[average_pos_] = released_;
     average_pos_ = (average_pos_ + 1) % kWindow;

@@ -12,6 +12,14 @@
 //
 // A steady tone over the ceiling gets a constant gain (every window holds a peak of it), so it
 // is turned down, not distorted; a sudden burst is at the ceiling from its first sample.
+//
+// The acoustic-shock guard (SetShockGuard, off by default): the ceiling is also at most
+// `jump_db` over the recent level, so a sudden jump (a feedback squeal, a dropped microphone,
+// a desk's fader slammed open) cannot reach a listener's ear at once. The recent level is an
+// envelope of the input's block peaks in dB that rises with a time constant of kGuardRiseS and
+// falls with kGuardFallS, so the guard lets a louder passage through as it goes on (how fast
+// what is heard may grow) and stays open through speech's pauses. Nothing under
+// kGuardFloorDbfs is ever held by it (no sound that quiet can shock).
 #pragma once
 #include <array>
 #include <cstddef>
@@ -38,16 +46,29 @@ class TruePeakLimiter {
   // Back to silence in the delay line and a gain of 1 (a new stream).
   void Reset();
 
+  // jump_db > 0: the shock guard on (the header says how); 0: off. Takes effect at once.
+  void SetShockGuard(double jump_db);
+  static constexpr double kGuardFloorDbfs = -12.0;
+  static constexpr double kGuardRiseS = 0.5;
+  static constexpr double kGuardFallS = 5.0;
+  static constexpr double kGuardQuietDbfs = -60.0;  // the envelope's start and lowest value
+
   float ceiling() const { return ceiling_; }
+  // The ceiling in force for the last block (linear): the fixed one, or the guard's if lower.
+  float ceiling_now() const { return ceiling_now_; }
   // The gain applied to the last output sample (1 = untouched); for tests and meters.
   float gain() const { return gain_; }
 
  private:
   float TruePeak() const;  // of the history ending at the newest sample, at its detector delay
   float WindowMin(float required);
+  void Guard(const float* samples, std::size_t n);  // the shock guard's envelope and ceiling_now_
 
   float ceiling_;
+  float ceiling_now_;
   float release_coef_;
+  double guard_jump_db_ = 0;
+  double envelope_db_ = kGuardQuietDbfs;
   // taps_[j][k]: phase k's weight of x[n - j]; the four phases side by side, so one pass over
   // the history computes all of them (and vectorises).
   std::array<std::array<float, kOversample>, kTapsPerPhase> taps_{};

@@ -206,11 +206,13 @@ class E2eTest : public ::testing::Test {
   }
 
  public:
-  // Levels (dBFS) of `hz` in the next `ms` of audio the listener decodes from now on.
-  static std::vector<double> NextLevels(ListenerClient& l, const std::vector<double>& hz, int ms = 200) {
+  // Levels (dBFS) of `hz` in the next `ms` of audio the listener (or a return feed's
+  // StreamReceiver) decodes from now on.
+  template <class Receiver>
+  static std::vector<double> NextLevels(Receiver& l, const std::vector<double>& hz, int ms = 200) {
     const std::size_t start = l.SampleCount();
     const std::size_t n = std::size_t(ms) * 48;
-    EXPECT_TRUE(l.WaitForSamples(start + n, 5s)) << "no audio reached the listener";
+    EXPECT_TRUE(l.WaitForSamples(start + n, 5s + std::chrono::milliseconds(ms))) << "no audio reached the listener";
     auto x = l.Samples(start, n);
     std::vector<double> out;
     for (double f : hz) out.push_back(audio::ToneLevelDb(x, f));

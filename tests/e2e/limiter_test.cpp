@@ -114,7 +114,7 @@ TEST_F(LimiterE2eTest, A20dBBurstIsHeldUnderTheCeilingFromItsFirstMillisecond) {
   const auto after = Sine(1.0, -20);
   desk.insert(desk.end(), after.begin(), after.end());
   auto sender = Speak(session.floor_ingest(), kToneHz, -20);
-  NextLevels(*ru, {kToneHz}, 300);  // the floor is flowing everywhere
+  NextLevels(*ru, {kToneHz}, 1500);  // the floor is flowing everywhere, the shock guard knows its level
   const std::size_t floor_from = floor->SampleCount(), ru_from = ru->SampleCount(), ear_from = ear.feed->SampleCount();
   sender->SetSamples(desk, false);
   const std::size_t n = desk.size() + 48000 / 4;
@@ -141,6 +141,39 @@ TEST_F(LimiterE2eTest, A20dBBurstIsHeldUnderTheCeilingFromItsFirstMillisecond) {
     EXPECT_LE(sample_peak, kCeilingDbtp) << who << ": per sample, the burst's first millisecond included";
     EXPECT_GT(first_ms, kCeilingDbtp - 4) << who << ": the burst is heard at once (limited, not muted)";
   }
+}
+
+// The acoustic-shock guard at the interpreter's ear: in a quiet passage (-40 dBFS), the same
+// squeal may come in no louder than the guard's floor (-12 dBFS), per millisecond from its
+// first, where the ceiling alone would let it reach -2.5 dBTP.
+TEST_F(LimiterE2eTest, AJumpInAQuietPassageIsHeldByTheShockGuardAtTheReturnFeed) {
+  auto session = CreateUnleveled({"ru"});
+  auto ear = JoinWithReturn(session.id(), "ru");
+  ASSERT_TRUE(ear.feed);
+  std::vector<float> desk = Sine(0.5, -40);
+  for (std::size_t i = 0; i < 2400; ++i) desk.push_back(float(std::cos(2 * M_PI * 2500 * double(i) / 48000)));
+  const auto after = Sine(1.0, -40);
+  desk.insert(desk.end(), after.begin(), after.end());
+  auto sender = Speak(session.floor_ingest(), kToneHz, -40);
+  NextLevels(*ear.feed, {kToneHz}, 3000);  // the guard's envelope settles on the passage
+  const std::size_t from = ear.feed->SampleCount();
+  sender->SetSamples(desk, false);
+  const std::size_t n = desk.size() + 48000 / 4;
+  ASSERT_TRUE(ear.feed->WaitForSamples(from + n, 10s));
+  const auto x = ear.feed->Samples(from, n);
+  std::size_t onset = 0;  // the first sample far above the passage
+  while (onset < x.size() && std::abs(x[onset]) < 0.05f) ++onset;
+  ASSERT_LT(onset + 48 * 60, x.size()) << "the burst never arrived";
+  const std::span<const float> all(x);
+  double loudest = -200;
+  for (std::size_t ms = 0; ms < 50; ++ms) loudest = std::max(loudest, audio::PeakDb(all.subspan(onset + ms * 48, 48)));
+  const FfmpegMeasure m = MeasureWithFfmpeg(all);
+  std::cout << "[ measured ] 50 ms full-scale burst in a -40 dBFS passage, at the return feed: first ms "
+            << audio::PeakDb(all.subspan(onset, 48)) << " dBFS, loudest ms " << loudest << " dBFS, true peak "
+            << m.true_peak_dbtp << " dBTP (ffmpeg ebur128)\n";
+  EXPECT_LE(loudest, -12 + 1.0) << "held to the guard's floor (Opus may add a fraction of a dB)";
+  EXPECT_LE(m.true_peak_dbtp, -12 + 1.0);
+  EXPECT_GT(loudest, -12 - 4.0) << "heard at once, held down, not muted";
 }
 
 TEST_F(LimiterE2eTest, ASustainedOverloadOfAChannelStaysUnderTheCeiling) {
@@ -175,7 +208,7 @@ TEST_F(LimiterE2eTest, AFullScaleToneComesOutCleanUnderTheCeiling) {
   const char* level = std::getenv("TILMASH_LIMITER_TONE_DBFS");  // to measure other levels by hand
   const double dbfs = level ? std::atof(level) : -0.1;           // as hot as the desk can send
   auto sender = Speak(session.floor_ingest(), kToneHz, dbfs);
-  NextLevels(*ru, {kToneHz}, 300);  // the gain settles
+  NextLevels(*ru, {kToneHz}, 1500);  // the gain settles (and the shock guard has opened)
   const std::size_t from = ru->SampleCount();
   ASSERT_TRUE(ru->WaitForSamples(from + 48000 * 2, 10s));
   const auto x = ru->Samples(from, 48000 * 2);

@@ -179,5 +179,52 @@ TEST_F(MetricsTest, TheInputMonitorFlagsATelephoneBandSpeaker) {
   EXPECT_LT(Value(s, "tilmash_input_noise_floor_dbfs{" + floor + "}"), 0);
 }
 
+// The monitor's alarms as WatchSession events: a desk sending a full-scale tone raises the
+// floor's clipping alarm at once; turned down, the alarm clears after its 2 s hold.
+TEST_F(MetricsTest, AClippingFloorIsAnInputAlarmEventUntilItIsTurnedDown) {
+  auto session = CreateSession({"ru"}, std::nullopt);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 20s);  // a missing event fails, never hangs
+  v1::WatchSessionRequest req;
+  req.set_session_id(session.id());
+  auto reader = daemon_.sessions().WatchSession(&ctx, req);
+  v1::SessionEvent ev;
+  ASSERT_TRUE(reader->Read(&ev));  // the snapshot
+  auto next_floor_alarm = [&] {
+    while (reader->Read(&ev))
+      if (ev.has_input_alarm() && ev.input_alarm().source() == "floor") return true;
+    return false;
+  };
+  // Full-band noise (the desk's program), at full scale, then 20 dB down.
+  auto noise = [](float amplitude) {
+    std::vector<float> x(48000);
+    uint32_t r = 20109;
+    for (float& v : x) {
+      r = r * 1664525u + 1013904223u;
+      v = amplitude * (float(r >> 8) / float(1u << 24) * 2 - 1);
+    }
+    return x;
+  };
+  auto desk = Speak(session.floor_ingest(), 440, -60);
+  desk->SetSamples(noise(1.0f), true);
+  const auto loud = std::chrono::steady_clock::now();
+  ASSERT_TRUE(next_floor_alarm());
+  const auto raised_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - loud).count();
+  EXPECT_TRUE(ev.input_alarm().clipping());
+  EXPECT_FALSE(ev.input_alarm().narrowband()) << "full-band noise is no telephone line";
+  EXPECT_GT(ev.input_alarm().peak_dbfs(), -0.5);
+  desk->SetSamples(noise(0.1f), true);
+  const auto quiet = std::chrono::steady_clock::now();
+  ASSERT_TRUE(next_floor_alarm());
+  const auto cleared_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - quiet).count();
+  std::cout << "[ measured ] floor clipping alarm raised " << raised_ms << " ms after the desk went to full scale, cleared "
+            << cleared_ms << " ms after it was turned down\n";
+  EXPECT_FALSE(ev.input_alarm().clipping());
+  EXPECT_LT(raised_ms, Sanitized() ? 3000 : 1000) << "raised within a tick of the first clipped window";
+  EXPECT_GE(cleared_ms, 1900) << "held for 2 s";
+  EXPECT_LT(cleared_ms, Sanitized() ? 6000 : 3500);
+  ctx.TryCancel();
+}
+
 }  // namespace
 }  // namespace tilmash::testing

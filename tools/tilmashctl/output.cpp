@@ -378,6 +378,15 @@ void PrintEvent(const v1::SessionEvent& e) {
       what = "record  " + e.recording().language() + (e.recording().recording() ? " on" : " off") + " (" +
              e.recording().reason() + ")" + (e.recording().file().empty() ? "" : " " + e.recording().file());
       break;
+    case v1::SessionEvent::kInputAlarm: {
+      const auto& a = e.input_alarm();
+      std::string alarms;
+      if (a.clipping()) alarms += " CLIPPING";
+      if (a.narrowband()) alarms += " TELEPHONE-BAND";
+      what = "input   " + a.source() + (alarms.empty() ? " ok" : alarms) + " (peak " + Fixed(a.peak_dbfs(), 1) +
+             " dBFS, level " + Fixed(a.rms_dbfs(), 1) + " dBFS, above 7 kHz " + Fixed(a.above_7khz_db(), 1) + " dB)";
+      break;
+    }
     default:
       what = "(unknown event)";
       break;

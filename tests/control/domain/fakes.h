@@ -30,7 +30,13 @@ class FakeMedia : public MediaEngine {
       std::lock_guard l(m_->mu);
       m_->console_outputs[id_] = outs;
     }
-    IngestCounters Counters() const override { return IngestCounters{id_}; }
+    IngestCounters Counters() const override {
+      std::lock_guard l(m_->mu);
+      auto it = m_->inputs.find(id_);
+      IngestCounters c = it == m_->inputs.end() ? IngestCounters{} : it->second;
+      c.source = id_;
+      return c;
+    }
     const ConsoleId& id() const { return id_; }
 
    private:
@@ -198,7 +204,16 @@ class FakeMedia : public MediaEngine {
       if (done) done(true, "v=0 answer for " + id);
       return std::unique_ptr<ViewerStream>(std::make_unique<Viewer>(m_, id));
     }
-    MediaStats Stats() const override { return {}; }
+    MediaStats Stats() const override {
+      std::lock_guard l(m_->mu);
+      MediaStats stats;
+      for (const char* floor : {"floor", "floor-backup"})
+        if (auto it = m_->inputs.find(floor); it != m_->inputs.end()) {
+          stats.ingest.push_back(it->second);
+          stats.ingest.back().source = floor;
+        }
+      return stats;
+    }
     Result<std::unique_ptr<ChannelRecording>> StartRecording(const ChannelName& c, uint32_t segment_s) override {
       std::lock_guard l(m_->mu);
       if (!m_->can_record) return FailedPrecondition("recording needs a directory: start tilmashd with --record-dir");
@@ -241,6 +256,8 @@ class FakeMedia : public MediaEngine {
   std::map<std::string, std::pair<uint64_t, uint32_t>> listener_first;  // first packet's index and timestamp
   std::map<std::string, uint32_t> listener_balance;                     // only the streams with a server-side mix
   std::vector<std::pair<std::string, SrtpKeying>> rekeyed;
+  // What the speaker-input monitor reads per source ("floor", "floor-backup", a console id).
+  std::map<std::string, IngestCounters> inputs;
   // Streams whose next TakeAlerts reports ICMP unreachable / a key at its limit (once each).
   std::vector<std::string> alerts_unreachable, alerts_key_limit;
   std::map<std::string, uint64_t> alerts_dropped;  // packets dropped, reported by the next TakeAlerts

@@ -160,6 +160,67 @@ TEST(TruePeakLimiterTest, NonFiniteInputIsSilence) {
   for (float v : x) EXPECT_TRUE(std::isfinite(v));
 }
 
+// The acoustic-shock guard: in a quiet passage (-40 dBFS), a full-scale burst is held to the
+// guard's floor (-12 dBFS: 20 dB over the passage would be lower) from its first millisecond, a
+// sustained loud sound then grows to the ceiling as the envelope follows it (rise time constant
+// 0.5 s), and a normal voice (-15 dBFS) after a long silence is not touched.
+TEST(TruePeakLimiterTest, TheShockGuardHoldsAJumpAndLetsTheLevelGrowAtItsPace) {
+  TruePeakLimiter limiter(kCeiling);
+  limiter.SetShockGuard(20);
+  auto process = [&](std::vector<float> x) {  // in 10 ms blocks, as the graph sends them
+    for (std::size_t at = 0; at < x.size(); at += 480) limiter.Process(x.data() + at, std::min<std::size_t>(480, x.size() - at));
+    return x;
+  };
+  auto peak_db = [](const std::vector<float>& y, std::size_t from, std::size_t n) {
+    float p = 0;
+    for (std::size_t i = from; i < from + n && i < y.size(); ++i) p = std::max(p, std::abs(y[i]));
+    return 20 * std::log10(double(p) + 1e-12);
+  };
+  process(Sine(48000 * 10, 1000, -40));  // the envelope settles on the quiet passage
+  // 50 ms at full scale starting at its peak (a squeal: +40 dB in one sample), then the
+  // passage again; the output is the input kDelay samples later.
+  std::vector<float> x = Sine(480, 1000, -40);
+  for (std::size_t i = 0; i < 2400; ++i) x.push_back(float(std::cos(2 * M_PI * 2500 * double(i) / 48000)));
+  const auto rest = Sine(48000, 1000, -40);
+  x.insert(x.end(), rest.begin(), rest.end());
+  const auto y = process(x);
+  const std::size_t onset = 480 + TruePeakLimiter::kDelay;
+  double loudest = -200;
+  for (std::size_t ms = 0; ms < 50; ++ms) {
+    const double p = peak_db(y, onset + ms * 48, 48);
+    loudest = std::max(loudest, p);
+    EXPECT_LE(p, TruePeakLimiter::kGuardFloorDbfs + 0.1) << "ms " << ms << " of the burst";
+  }
+  std::cout << "[ measured ] 0 dBFS burst in a -40 dBFS passage: loudest ms " << loudest << " dBFS (first ms "
+            << peak_db(y, onset, 48) << "), the ceiling alone would allow " << kCeiling << " dBFS\n";
+  EXPECT_GT(peak_db(y, onset, 48), TruePeakLimiter::kGuardFloorDbfs - 3) << "heard at once, held down, not muted";
+
+  // A sustained full-scale sound after the passage: held first, at the ceiling within ~1 s.
+  process(Sine(48000 * 3, 1000, -40));
+  const auto loud = process(Sine(48000 * 3, 1000, 0));
+  const double at_50ms = peak_db(loud, 2400, 480), at_500ms = peak_db(loud, 24000, 480),
+               at_2s = peak_db(loud, 96000, 480);
+  std::cout << "[ measured ] sustained 0 dBFS after a -40 dBFS passage: " << at_50ms << " dBFS at 50 ms, " << at_500ms
+            << " at 500 ms, " << at_2s << " at 2 s\n";
+  EXPECT_LE(at_50ms, TruePeakLimiter::kGuardFloorDbfs + 0.1);
+  EXPECT_GT(at_500ms, at_50ms + 3) << "the guard opens as the sound goes on";
+  EXPECT_NEAR(at_2s, kCeiling, 0.3) << "and then only the ceiling holds it";
+
+  // A voice after 30 s of silence: under the guard's floor, untouched.
+  process(std::vector<float>(48000 * 30, 0.0f));
+  const auto voice = Sine(48000, 1000, -15);
+  const auto heard = process(voice);
+  double worst = 0;
+  for (std::size_t i = TruePeakLimiter::kDelay; i < heard.size(); ++i)
+    worst = std::max(worst, double(std::abs(heard[i] - voice[i - TruePeakLimiter::kDelay])));
+  EXPECT_LT(worst, 1e-6);
+
+  limiter.SetShockGuard(0);  // off: only the ceiling again
+  process(Sine(48000 * 3, 1000, -40));
+  const auto unguarded = process(Sine(4800, 1000, 0));
+  EXPECT_NEAR(peak_db(unguarded, 480, 480), kCeiling, 0.3);
+}
+
 TEST(LimiterElementTest, ItsLatencyQueryAddsTheLookAhead) {
   gst_init(nullptr, nullptr);
   ASSERT_TRUE(RegisterLimiterElement());
