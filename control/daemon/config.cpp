@@ -1,5 +1,7 @@
 #include "daemon/config.h"
 
+#include <arpa/inet.h>
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -72,6 +74,7 @@ const std::vector<std::string>& ConfigKeys() {
                                                 "key_lead_ms",
                                                 "rekey_after_packets",
                                                 "multicast_group",
+                                                "aes67_interface",
                                                 "multicast_port",
                                                 "multicast_ttl",
                                                 "http_listen",
@@ -136,6 +139,7 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
          Read(root, "key_lead_ms", &c->key_lead_ms, path, error) &&
          Read(root, "rekey_after_packets", &c->rekey_after_packets, path, error) &&
          Read(root, "multicast_group", &c->multicast_group, path, error) &&
+         Read(root, "aes67_interface", &c->aes67_interface, path, error) &&
          Read(root, "multicast_port", &c->multicast_port, path, error) &&
          Read(root, "multicast_ttl", &c->multicast_ttl, path, error) &&
          Read(root, "http_listen", &c->http_listen, path, error) &&
@@ -197,6 +201,12 @@ std::string Validate(const Config& c) {
   if (c.key_lead_ms < 100 || c.key_lead_ms > 60000) return "key_lead_ms must be between 100 and 60000";
   if (c.rekey_after_packets < 16 || c.rekey_after_packets > (1LL << 47))
     return "rekey_after_packets must be between 16 and 2^47 (libsrtp's limit is 2^48)";
+  if (!c.aes67_interface.empty()) {
+    in_addr a{};
+    if (inet_pton(AF_INET, c.aes67_interface.c_str(), &a) != 1)
+      return "aes67_interface must be the IPv4 address of an interface (e.g. 192.168.1.20), not '" + c.aes67_interface +
+             "'";
+  }
   if (!c.multicast_group.empty()) {
     unsigned a = 0, b, cc, d;
     char tail;

@@ -51,6 +51,9 @@ struct Config {
   long long rekey_after_packets = 1LL << 31;
   // Venue multicast: channel i of a session is sent to multicast_group + i ("": no multicast).
   std::string multicast_group;
+  // AES67 (venue audio): the IPv4 address of the interface AES67 multicast streams are joined
+  // on ("": the one the routing table picks for the group).
+  std::string aes67_interface;
   int multicast_port = 5004;
   int multicast_ttl = 1;
   // HTTP side (HLS, later WHEP and the web page): "" or "off" disables it. Plain HTTP only on

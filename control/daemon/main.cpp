@@ -145,6 +145,8 @@ int main(int argc, char** argv) {
   app.add_option("--key-rotation-s", config.key_rotation_s, "replace every listener key this often; 0: never");
   app.add_option("--key-lead-ms", config.key_lead_ms, "announce a new key this long before the sender uses it");
   app.add_option("--rekey-after-packets", config.rekey_after_packets, "replace a key after this many packets");
+  app.add_option("--aes67-interface", config.aes67_interface,
+                 "IPv4 address of the interface AES67 multicast streams are joined on (default: the route's)");
   app.add_option("--multicast-group", config.multicast_group,
                  "first venue multicast group (channel i uses +i); empty: no multicast");
   app.add_option("--multicast-port", config.multicast_port, "UDP port of the venue multicast groups");
@@ -246,6 +248,7 @@ int main(int argc, char** argv) {
   gc.fanout_threads = config.fanout_threads;
   gc.fanout_max_backlog_ms = config.fanout_max_backlog_ms;
   gc.multicast_ttl = config.multicast_ttl;
+  gc.aes67_interface = config.aes67_interface;
   gc.rekey_after_packets = uint64_t(config.rekey_after_packets);
   gc.hls_dir = config.hls_dir;
   gc.record_dir = config.record_dir;

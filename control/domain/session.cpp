@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "domain/aes67.h"
 #include "domain/language.h"
 
 namespace tilmash::domain {
@@ -221,6 +222,13 @@ Status ValidateFloorSource(const FloorSource& source, const std::string& field) 
       return InvalidArgument(field + ".tone.frequency_hz must be between 20 and 20000");
     if (!(tone->level_dbfs <= 0 && tone->level_dbfs >= -90))
       return InvalidArgument(field + ".tone.level_dbfs must be between -90 and 0");
+  }
+  if (auto* aes67 = std::get_if<Aes67Source>(&source)) {
+    auto stream = ParseAes67Sdp(aes67->sdp, field + ".aes67.sdp");
+    if (!stream.ok()) return stream.status();
+    if (aes67->channel > stream->channels)
+      return InvalidArgument(field + ".aes67.channel " + std::to_string(aes67->channel) + ": the stream has " +
+                             std::to_string(stream->channels) + " channel(s) (0 sums them)");
   }
   return Status::Ok();
 }

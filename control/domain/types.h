@@ -79,8 +79,14 @@ struct ToneSource {
 struct RtpSource {
   bool srtp = false;
 };
+// An AES67 stream from the sound desk (RTP L24/L16, 48 kHz), described by its SDP
+// (domain/aes67.h parses it). channel 0: every channel summed to mono; N: channel N alone.
+struct Aes67Source {
+  std::string sdp;
+  uint32_t channel = 0;
+};
 struct NoSource {};
-using FloorSource = std::variant<NoSource, ToneSource, RtpSource>;
+using FloorSource = std::variant<NoSource, ToneSource, RtpSource, Aes67Source>;
 
 // Which of the floor's sources the technician wants: kAuto follows the primary's packets
 // (backup while they are lost, primary again once they are stable); the others force one.

@@ -80,6 +80,9 @@ void ToProto(const domain::FloorSource& in, v1::FloorSource* out) {
     out->mutable_tone()->set_level_dbfs(t->level_dbfs);
   } else if (auto* r = std::get_if<domain::RtpSource>(&in)) {
     out->mutable_rtp()->set_srtp(r->srtp);
+  } else if (auto* a = std::get_if<domain::Aes67Source>(&in)) {
+    out->mutable_aes67()->set_sdp(a->sdp);
+    out->mutable_aes67()->set_channel(a->channel);
   }
 }
 
@@ -117,6 +120,8 @@ domain::FloorSource FromProto(const v1::FloorSource& in) {
       return domain::ToneSource{in.tone().frequency_hz(), in.tone().level_dbfs() == 0 ? -20.0 : in.tone().level_dbfs()};
     case v1::FloorSource::kRtp:
       return domain::RtpSource{in.rtp().srtp()};
+    case v1::FloorSource::kAes67:
+      return domain::Aes67Source{in.aes67().sdp(), in.aes67().channel()};
     default:
       return domain::NoSource{};
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "graph/aes67_input.h"
 #include "graph/graph_parts.h"
 #include "graph/media_engine_gst.h"
 #include "log/log.h"
@@ -293,7 +294,15 @@ Result<domain::FloorIngests> MediaSessionGst::SetFloorSource(const domain::Floor
   domain::FloorIngests ingests;
   auto input = [&](const domain::FloorSpec& spec, const char* label,
                    std::optional<domain::IngestInfo>* info) -> Result<FloorInput> {
-    FloorInput in{spec.source, std::nullopt};
+    FloorInput in{spec.source, std::nullopt, {}};
+    if (auto* aes67 = std::get_if<domain::Aes67Source>(&spec.source)) {
+      auto stream = domain::ParseAes67Sdp(aes67->sdp, std::string(label) + ".aes67.sdp");  // checked by the domain
+      if (!stream.ok()) return stream.status();
+      auto socket = BindAes67(stream.value(), core_->config.aes67_interface);
+      if (!socket.ok()) return socket.status();
+      in.aes67_socket = std::move(socket).value();
+      return in;
+    }
     if (!std::holds_alternative<domain::RtpSource>(spec.source)) return in;
     info->emplace();
     auto prepared = PrepareIngest(label, spec.key, spec.ssrc, spec.port, &**info);

@@ -5,6 +5,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 
+#include "graph/aes67_input.h"
 #include "graph/gain_ramp.h"
 #include "graph/graph_parts.h"
 #include "log/log.h"
@@ -191,6 +192,11 @@ Result<std::vector<gst::ElementPtr>> SessionGraph::BuildFloorInput(FloorInput& i
     if (Status s = BuildRtpIngest(b, *input.ingest); !s.ok()) return s;
     return std::move(b.elements);
   }
+  if (auto* aes67 = std::get_if<domain::Aes67Source>(&input.source); aes67 && input.aes67_socket) {
+    auto stream = domain::ParseAes67Sdp(aes67->sdp, "aes67.sdp");
+    if (!stream.ok()) return stream.status();
+    return BuildAes67Input(stream.value(), aes67->channel, input.aes67_socket.get());
+  }
   std::string missing;
   auto src = Make("audiotestsrc", &missing);
   if (!src) return Missing(missing);
@@ -207,9 +213,16 @@ Result<std::vector<gst::ElementPtr>> SessionGraph::BuildFloorInput(FloorInput& i
 
 namespace {
 std::string Describe(const FloorInput& in) {
-  return in.ingest                                               ? "RTP on " + in.ingest->guard->source()
-         : std::holds_alternative<domain::ToneSource>(in.source) ? std::string("a test tone")
-                                                                 : std::string("silence");
+  if (in.ingest) return "RTP on " + in.ingest->guard->source();
+  if (auto* aes67 = std::get_if<domain::Aes67Source>(&in.source)) {
+    auto stream = domain::ParseAes67Sdp(aes67->sdp, "sdp");
+    if (!stream.ok()) return "AES67";
+    return "AES67 '" + stream->name + "' on " + stream->address + ":" + std::to_string(stream->port) + " (L" +
+           std::to_string(stream->bits) + ", " + std::to_string(stream->channels) + " ch, " +
+           std::to_string(stream->ptime_us) + " us packets, " +
+           (aes67->channel ? "channel " + std::to_string(aes67->channel) : std::string("mixed to mono")) + ")";
+  }
+  return std::holds_alternative<domain::ToneSource>(in.source) ? std::string("a test tone") : std::string("silence");
 }
 
 bool LinkChain(const std::vector<gst::ElementPtr>& chain) {

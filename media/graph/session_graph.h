@@ -41,6 +41,7 @@ struct GraphConfig {
   int fanout_threads = 1;          // sender threads of the fan-out (listeners spread over them)
   int fanout_max_backlog_ms = 50;  // a sender that fell behind drops packets older than this
   int multicast_ttl = 1;
+  std::string aes67_interface;  // IPv4 address to join AES67 groups on ("": the route's)
   uint64_t rekey_after_packets = uint64_t(1) << 31;
   // HLS per channel (session_graph_hls.cpp): off when hls_dir is empty.
   std::string hls_dir;
@@ -83,6 +84,7 @@ inline constexpr GstClockTime kFloorReturnFade = 50 * GST_MSECOND;
 struct FloorInput {
   domain::FloorSource source;
   std::optional<IngestPlan> ingest;
+  gst::GObjectPtr<GSocket> aes67_socket;  // an AES67 source: bound (and joined) on the caller's thread
 };
 // The floor's sources. Without a backup: primary -> limiter -> tee (no mixer, no added
 // latency). With one: primary -> gain -+-> audiomixer -> limiter -> tee

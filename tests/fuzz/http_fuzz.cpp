@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
+#include "domain/aes67.h"
 #include "sdp/whep_sdp.h"
 #include "web/http_routes.h"
 
@@ -110,6 +111,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     if (!(options & 16)) CHECK(r.kind != Route::Kind::kTechEvents);
     if (!(options & 32)) CHECK(r.kind != Route::Kind::kApiCall);
     if (!(options & 64)) CHECK(r.kind != Route::Kind::kConsoleOffer && r.kind != Route::Kind::kConsoleEnd);
+  }
+  // The body as a sound desk's AES67 SDP (a floor source's description).
+  if (auto aes67 = tilmash::domain::ParseAes67Sdp(in, "sdp"); aes67.ok()) {
+    CHECK(aes67->port != 0 && (aes67->bits == 16 || aes67->bits == 24));
+    CHECK(aes67->channels >= 1 && aes67->channels <= 8);
+    CHECK(aes67->ptime_us >= 125 && aes67->ptime_us <= 4000);
+    CHECK(!aes67->address.empty());
+  } else {
+    CHECK(aes67.status().code() == tilmash::domain::StatusCode::kInvalidArgument);
+    CHECK(aes67.status().message().size() < kMaxMessage);
   }
   // The body as a WHEP offer (and an answer to it, after "--answer--").
   std::string_view offer_text = in, answer_text;

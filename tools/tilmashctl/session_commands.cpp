@@ -1,5 +1,8 @@
 // tilmashctl: session, channel, floor and watch commands (SessionService).
+#include <fstream>
+#include <iostream>
 #include <optional>
+#include <sstream>
 
 #include "command.h"
 #include "tilmash/v1/tilmash.grpc.pb.h"
@@ -21,6 +24,8 @@ struct CreateOptions {
   double floor_tone = 0, level_db = 0;
   std::optional<double> duck_db;
   bool floor_rtp = false, floor_srtp = false;
+  std::string floor_aes67_sdp;  // a file with the sound desk's SDP
+  uint32_t floor_aes67_channel = 0;
 };
 
 int Create(Context& ctx, const CreateOptions& o) {
@@ -34,6 +39,16 @@ int Create(Context& ctx, const CreateOptions& o) {
     request.mutable_floor_source()->mutable_tone()->set_level_dbfs(o.level_db);
   } else if (o.floor_rtp || o.floor_srtp) {
     request.mutable_floor_source()->mutable_rtp()->set_srtp(o.floor_srtp);
+  } else if (!o.floor_aes67_sdp.empty()) {
+    std::ifstream in(o.floor_aes67_sdp);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      std::cerr << "tilmashctl: cannot read --floor-aes67-sdp " << o.floor_aes67_sdp << "\n";
+      return 2;
+    }
+    request.mutable_floor_source()->mutable_aes67()->set_sdp(text.str());
+    request.mutable_floor_source()->mutable_aes67()->set_channel(o.floor_aes67_channel);
   }
   if (o.duck_db) request.set_floor_duck_db(*o.duck_db);
   grpc::ClientContext context;
@@ -207,6 +222,13 @@ void AddSessionCommands(CLI::App& app, Context& ctx, Action& action) {
     auto* rtp = cmd->add_flag("--floor-rtp", o->floor_rtp, "floor = RTP ingest (the response has the endpoint)");
     cmd->add_flag("--floor-srtp", o->floor_srtp, "floor = SRTP ingest")->excludes(tone);
     tone->excludes(rtp);
+    auto* aes67 = cmd->add_option("--floor-aes67-sdp", o->floor_aes67_sdp,
+                                  "floor = the AES67 stream this SDP file describes (the sound desk's)")
+                      ->check(CLI::ExistingFile);
+    aes67->excludes(tone)->excludes(rtp);
+    cmd->add_option("--floor-aes67-channel", o->floor_aes67_channel,
+                    "the stream's channel to take (1-based; 0 = all summed to mono)")
+        ->needs(aes67);
     cmd->add_option("--level-db", o->level_db, "floor tone level in dBFS (0 = server default -20)");
     cmd->add_option("--duck-db", o->duck_db, "floor gain under a live interpreter, dB (default -18; 0: no ducking)");
     cmd->callback([&, o] { action = [&ctx, o] { return Create(ctx, *o); }; });
