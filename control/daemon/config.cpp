@@ -75,6 +75,8 @@ const std::vector<std::string>& ConfigKeys() {
                                                 "rekey_after_packets",
                                                 "multicast_group",
                                                 "aes67_interface",
+                                                "aes67_out_group",
+                                                "aes67_out_port",
                                                 "multicast_port",
                                                 "multicast_ttl",
                                                 "http_listen",
@@ -140,6 +142,8 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
          Read(root, "rekey_after_packets", &c->rekey_after_packets, path, error) &&
          Read(root, "multicast_group", &c->multicast_group, path, error) &&
          Read(root, "aes67_interface", &c->aes67_interface, path, error) &&
+         Read(root, "aes67_out_group", &c->aes67_out_group, path, error) &&
+         Read(root, "aes67_out_port", &c->aes67_out_port, path, error) &&
          Read(root, "multicast_port", &c->multicast_port, path, error) &&
          Read(root, "multicast_ttl", &c->multicast_ttl, path, error) &&
          Read(root, "http_listen", &c->http_listen, path, error) &&
@@ -207,6 +211,12 @@ std::string Validate(const Config& c) {
       return "aes67_interface must be the IPv4 address of an interface (e.g. 192.168.1.20), not '" + c.aes67_interface +
              "'";
   }
+  if (!c.aes67_out_group.empty()) {
+    in_addr a{};
+    if (inet_pton(AF_INET, c.aes67_out_group.c_str(), &a) != 1 || (ntohl(a.s_addr) >> 28) != 0xE)
+      return "aes67_out_group must be an IPv4 multicast address (e.g. 239.69.1.1), not '" + c.aes67_out_group + "'";
+  }
+  if (c.aes67_out_port < 1 || c.aes67_out_port > 65535) return "aes67_out_port must be between 1 and 65535";
   if (!c.multicast_group.empty()) {
     unsigned a = 0, b, cc, d;
     char tail;

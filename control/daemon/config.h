@@ -54,6 +54,10 @@ struct Config {
   // AES67 (venue audio): the IPv4 address of the interface AES67 multicast streams are joined
   // on ("": the one the routing table picks for the group).
   std::string aes67_interface;
+  // AES67 out: every channel of every session also as L24 multicast, channel after channel from
+  // this group upwards ("": off), on aes67_out_port, announced with SAP.
+  std::string aes67_out_group;
+  int aes67_out_port = 5004;
   int multicast_port = 5004;
   int multicast_ttl = 1;
   // HTTP side (HLS, later WHEP and the web page): "" or "off" disables it. Plain HTTP only on

@@ -147,6 +147,9 @@ int main(int argc, char** argv) {
   app.add_option("--rekey-after-packets", config.rekey_after_packets, "replace a key after this many packets");
   app.add_option("--aes67-interface", config.aes67_interface,
                  "IPv4 address of the interface AES67 multicast streams are joined on (default: the route's)");
+  app.add_option("--aes67-out-group", config.aes67_out_group,
+                 "AES67 out: every channel also as L24 multicast with SAP, groups from this address upwards");
+  app.add_option("--aes67-out-port", config.aes67_out_port, "UDP port of the AES67 out streams (default 5004)");
   app.add_option("--multicast-group", config.multicast_group,
                  "first venue multicast group (channel i uses +i); empty: no multicast");
   app.add_option("--multicast-port", config.multicast_port, "UDP port of the venue multicast groups");
@@ -249,6 +252,20 @@ int main(int argc, char** argv) {
   gc.fanout_max_backlog_ms = config.fanout_max_backlog_ms;
   gc.multicast_ttl = config.multicast_ttl;
   gc.aes67_interface = config.aes67_interface;
+  {
+    graph::Aes67OutConfig ac;
+    ac.first_group = config.aes67_out_group;
+    ac.port = uint16_t(config.aes67_out_port);
+    ac.interface = config.aes67_interface;
+    ac.ttl = config.multicast_ttl;
+    auto out = graph::Aes67Outputs::Create(ac);
+    if (!out.ok()) {
+      logger->error("{}", out.status().message());
+      std::cerr << "tilmashd: " << out.status().message() << "\n";
+      return 1;
+    }
+    gc.aes67_out = out.value();
+  }
   gc.rekey_after_packets = uint64_t(config.rekey_after_packets);
   gc.hls_dir = config.hls_dir;
   gc.record_dir = config.record_dir;

@@ -22,6 +22,7 @@
 #include "domain/status.h"
 #include "domain/types.h"
 #include "fanout/fanout_engine.h"
+#include "graph/aes67_output.h"
 #include "graph/gain_ramp.h"
 #include "graph/ingest_guard.h"
 #include "graph/level_meter.h"
@@ -42,6 +43,8 @@ struct GraphConfig {
   int fanout_max_backlog_ms = 50;  // a sender that fell behind drops packets older than this
   int multicast_ttl = 1;
   std::string aes67_interface;  // IPv4 address to join AES67 groups on ("": the route's)
+  // AES67 out (aes67_output.h): every channel also as L24 multicast with SAP; null: off.
+  std::shared_ptr<Aes67Outputs> aes67_out;
   uint64_t rekey_after_packets = uint64_t(1) << 31;
   // HLS per channel (session_graph_hls.cpp): off when hls_dir is empty.
   std::string hls_dir;
@@ -149,6 +152,9 @@ class SessionGraph {
     gst::PadPtr mixer_floor_pad;
     GstElement* hls_tee = nullptr;  // owned by branch; null without HLS
     GstElement* hls_queue = nullptr;
+    GstElement* aes67_tee = nullptr;  // owned by branch; null without AES67 out
+    GstElement* aes67_queue = nullptr;
+    std::unique_ptr<Aes67Outputs::Stream> aes67;  // its group and SAP announcement
     GstElement* opus_tee = nullptr;  // owned by branch: opusenc -> tee -> payloader (fan-out) + viewers
     GstElement* raw_tee = nullptr;   // owned by branch: the mixed audio before Opus (not on "floor")
     // WebRTC viewers: the opus tee's second pad ends in an appsink whose samples go to each
@@ -215,6 +221,10 @@ class SessionGraph {
   domain::Status BuildEncoder(Channel& c, GstElement* first_upstream, bool viewers = true);
   domain::Result<GstElement*> BuildHls(Channel& c, GstElement* upstream);
   domain::Status LinkHlsQueue(Channel& c);
+  // AES67 out of a channel (session_graph_aes67.cpp): like HLS, a tee whose first pad the
+  // encoder takes; the L24 branch is linked after it.
+  domain::Result<GstElement*> BuildAes67Out(Channel& c, GstElement* upstream);
+  domain::Status LinkAes67Queue(Channel& c);
   void RemoveHlsFiles(const std::string& channel);  // "" = the session's directory
   std::string HlsDir(const std::string& channel) const;
   void RemoveViewersOf(const std::string& channel);  // "" = every viewer

@@ -2,12 +2,24 @@
 // a sender the project did not write) play the desk, described by its SDP; listeners of the real
 // daemon hear the desk's tone at its level, one channel picked or both mixed; a bad SDP is a
 // clear INVALID_ARGUMENT and a port already taken is UNAVAILABLE.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <thread>
 
+#include "domain/aes67.h"
 #include "e2e_support.h"
 
 namespace tilmash::testing {
@@ -157,6 +169,248 @@ TEST_F(Aes67Test, AnSdpTheFloorCannotTakeIsAClearError) {
   auto st = Create(Aes67(head + "m=audio 5004 RTP/AVP 96\r\na=rtpmap:96 L24/48000/2\r\n", 3), &s);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(st.error_message().find("aes67.channel 3"), std::string::npos) << st.error_message();
+}
+
+// A UDP socket bound to a group and port, joined on the loopback interface.
+int JoinOnLoopback(const std::string& group, uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, group.c_str(), &a.sin_addr);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
+  ip_mreq m{};
+  m.imr_multiaddr = a.sin_addr;
+  inet_pton(AF_INET, "127.0.0.1", &m.imr_interface);
+  EXPECT_EQ(::setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m), 0) << std::strerror(errno);
+  return fd;
+}
+
+// The SDP of the first SAP announcement (RFC 2974) whose s= line is `name`, within `wait`.
+std::string SapAnnouncement(int fd, const std::string& name, std::chrono::milliseconds wait, bool* deletion = nullptr) {
+  const auto until = std::chrono::steady_clock::now() + wait;
+  uint8_t buf[4096];
+  while (std::chrono::steady_clock::now() < until) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 8 || (buf[0] >> 5) != 1) continue;  // SAP version 1
+    std::size_t at = 8 + std::size_t(buf[1]) * 4;
+    const std::string rest(reinterpret_cast<char*>(buf) + at, std::size_t(n) - at);
+    const auto type_end = rest.find('\0');
+    if (type_end == std::string::npos || rest.substr(0, type_end) != "application/sdp") continue;
+    const std::string sdp = rest.substr(type_end + 1);
+    if (sdp.find("\ns=" + name + "\r\n") == std::string::npos) continue;
+    if (deletion) *deletion = (buf[0] & 0x04) != 0;
+    return sdp;
+  }
+  return "";
+}
+
+struct L24Packet {
+  std::chrono::steady_clock::time_point at;
+  uint16_t sequence;
+  uint32_t timestamp;
+  uint8_t payload_type;
+  std::vector<float> samples;
+};
+
+std::vector<L24Packet> ReceiveL24(int fd, std::size_t count, std::chrono::milliseconds wait) {
+  std::vector<L24Packet> out;
+  const auto until = std::chrono::steady_clock::now() + wait;
+  uint8_t buf[2048];
+  while (out.size() < count && std::chrono::steady_clock::now() < until) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 12 || (buf[0] >> 6) != 2) continue;
+    L24Packet k{std::chrono::steady_clock::now(), uint16_t(buf[2] << 8 | buf[3]),
+                uint32_t(buf[4]) << 24 | uint32_t(buf[5]) << 16 | uint32_t(buf[6]) << 8 | buf[7], uint8_t(buf[1] & 0x7f),
+                {}};
+    const std::size_t header = 12 + 4 * std::size_t(buf[0] & 0x0f);
+    for (std::size_t i = header; i + 3 <= std::size_t(n); i += 3) {
+      int32_t v = int32_t(uint32_t(buf[i]) << 24 | uint32_t(buf[i + 1]) << 16 | uint32_t(buf[i + 2]) << 8) >> 8;
+      k.samples.push_back(float(v) / 8388608.0f);
+    }
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+// The sound desk, written here so the test knows when each packet left: L24 mono, 1 ms packets
+// paced by the clock, a 700 Hz tone at -20 dBFS switched on (starting at its peak) and off
+// every 100 ms; `onsets` gets the send time of every packet that starts the tone.
+class PacedDesk {
+ public:
+  PacedDesk(uint16_t port) : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+    to_.sin_family = AF_INET;
+    to_.sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &to_.sin_addr);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~PacedDesk() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  std::vector<std::chrono::steady_clock::time_point> Onsets() {
+    std::lock_guard lock(mu_);
+    return onsets_;
+  }
+
+ private:
+  void Run() {
+    auto next = std::chrono::steady_clock::now();
+    uint16_t seq = 1000;
+    uint32_t ts = 5000;
+    uint64_t sample = 0;
+    while (!stop_) {
+      uint8_t p[12 + 48 * 3] = {0x80, 97};
+      p[2] = uint8_t(seq >> 8), p[3] = uint8_t(seq);
+      p[4] = uint8_t(ts >> 24), p[5] = uint8_t(ts >> 16), p[6] = uint8_t(ts >> 8), p[7] = uint8_t(ts);
+      p[8] = 0x12, p[9] = 0x34, p[10] = 0x56, p[11] = 0x78;
+      const bool on = (sample / 4800) % 2 == 1, starts = on && sample % 4800 == 0;
+      for (int i = 0; i < 48; ++i) {
+        const double t = double((sample + uint64_t(i)) % 4800) / 48000;
+        const int32_t v = on ? int32_t(0.1 * 8388607 * std::cos(2 * M_PI * 700 * t)) : 0;
+        p[12 + 3 * i] = uint8_t(v >> 16), p[13 + 3 * i] = uint8_t(v >> 8), p[14 + 3 * i] = uint8_t(v);
+      }
+      std::this_thread::sleep_until(next);
+      const auto sent = std::chrono::steady_clock::now();
+      ::sendto(fd_, p, sizeof p, 0, reinterpret_cast<sockaddr*>(&to_), sizeof to_);
+      if (starts) {
+        std::lock_guard lock(mu_);
+        onsets_.push_back(sent);
+      }
+      ++seq, ts += 48, sample += 48;
+      next += std::chrono::milliseconds(1);
+    }
+  }
+  int fd_;
+  sockaddr_in to_{};
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<std::chrono::steady_clock::time_point> onsets_;
+  std::thread thread_;
+};
+
+class Aes67OutTest : public E2eTest {
+ protected:
+  static std::string Group() { return "239.69.90." + std::to_string(1 + ::getpid() % 100); }
+  Aes67OutTest()
+      : E2eTest({"--aes67-interface", "127.0.0.1", "--aes67-out-group", Group(), "--aes67-out-port",
+                 std::to_string(TestPort(2))}) {}
+};
+
+TEST_F(Aes67OutTest, EveryChannelLeavesAsSapAnnouncedL24WithUnder5msOfService) {
+  const uint16_t desk_port = TestPort(3);
+  const std::string desk_sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=desk\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
+                               std::to_string(desk_port) + " RTP/AVP 97\r\na=rtpmap:97 L24/48000\r\na=ptime:1\r\n";
+  const int sap = JoinOnLoopback("239.255.255.255", 9875);
+  v1::Session session;
+  {
+    grpc::ClientContext ctx;
+    v1::CreateSessionRequest req;
+    req.set_name("venue");
+    req.add_languages("ru");
+    req.mutable_floor_source()->mutable_aes67()->set_sdp(desk_sdp);
+    auto st = daemon_.sessions().CreateSession(&ctx, req, &session);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  // Both channels are announced at once, each with its own group and AES67's attributes.
+  const std::string floor_sdp = SapAnnouncement(sap, "Tilmash " + session.id() + " floor", 5s);
+  const std::string ru_sdp = SapAnnouncement(sap, "Tilmash " + session.id() + " ru", 5s);
+  ASSERT_FALSE(floor_sdp.empty()) << "no SAP announcement of the floor channel";
+  ASSERT_FALSE(ru_sdp.empty()) << "no SAP announcement of the ru channel";
+  for (const char* attribute : {"a=ptime:1\r\n", "a=ts-refclk:", "a=mediaclk:direct=", "a=rtpmap:96 L24/48000/1"})
+    EXPECT_NE(floor_sdp.find(attribute), std::string::npos) << attribute << " in\n" << floor_sdp;
+  auto floor_stream = domain::ParseAes67Sdp(floor_sdp, "sap");
+  auto ru_stream = domain::ParseAes67Sdp(ru_sdp, "sap");
+  ASSERT_TRUE(floor_stream.ok() && ru_stream.ok()) << floor_stream.status().message() << ru_stream.status().message();
+  EXPECT_NE(floor_stream->address, ru_stream->address) << "one group per channel";
+
+  PacedDesk desk(desk_port);
+  const int out = JoinOnLoopback(floor_stream->address, floor_stream->port);
+  const int ru_out = JoinOnLoopback(ru_stream->address, ru_stream->port);
+  ReceiveL24(out, 300, 3s);  // the desk is running
+  const auto start = std::chrono::steady_clock::now();
+  auto packets = ReceiveL24(out, 2000, 4s);
+  ASSERT_GT(packets.size(), 1900u);
+  // 1 ms packets, the timestamps continuous, payload type 96 as announced.
+  std::size_t steps_wrong = 0;
+  for (std::size_t i = 1; i < packets.size(); ++i)
+    if (uint16_t(packets[i].sequence - packets[i - 1].sequence) != 1 ||
+        packets[i].timestamp - packets[i - 1].timestamp != 48u || packets[i].samples.size() != 48u ||
+        packets[i].payload_type != 96)
+      ++steps_wrong;
+  EXPECT_EQ(steps_wrong, 0u) << "48 samples a packet, sequence +1 and timestamp +48 each";
+  // Service latency: the desk's packet starting the tone -> the out packet where it starts.
+  std::vector<double> ms;
+  const auto onsets = desk.Onsets();
+  for (std::size_t i = 1; i < packets.size(); ++i) {
+    const float before = std::abs(packets[i - 1].samples.back());
+    float first = 0;
+    for (float v : packets[i].samples) first = std::max(first, std::abs(v));
+    if (before > 0.001f || first < 0.05f) continue;  // not a tone onset
+    const auto sent = std::upper_bound(onsets.begin(), onsets.end(), packets[i].at);
+    if (sent == onsets.begin()) continue;
+    ms.push_back(std::chrono::duration<double, std::milli>(packets[i].at - *std::prev(sent)).count());
+  }
+  ASSERT_GE(ms.size(), 8u) << "tone onsets seen at the AES67 out";
+  std::sort(ms.begin(), ms.end());
+  const double p50 = ms[ms.size() / 2], p99 = ms[std::min(ms.size() - 1, std::size_t(double(ms.size()) * 0.99))];
+  // The level of what the venue gets: the desk's -20 dBFS tone, and nothing else.
+  std::vector<float> audio;
+  for (const auto& k : packets) audio.insert(audio.end(), k.samples.begin(), k.samples.end());
+  const double peak = audio::PeakDb(audio);
+  std::cout << "[ measured ] AES67 in -> AES67 out (floor channel, 1 ms packets): " << ms.size() << " onsets, p50 " << p50
+            << " ms, p99 " << p99 << " ms, max " << ms.back() << " ms; peak " << peak << " dBFS; "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s\n";
+  EXPECT_LE(p99, Sanitized() ? 30.0 : 5.0) << "service-added latency, floor packet in -> AES67 packet out";
+  EXPECT_NEAR(peak, -20, 1.0);
+
+  // A language channel (auto-floor: the floor through its mixer and limiter) is out too.
+  auto ru_packets = ReceiveL24(ru_out, 500, 3s);
+  ASSERT_GT(ru_packets.size(), 400u);
+  std::vector<float> ru_audio;
+  for (const auto& k : ru_packets) ru_audio.insert(ru_audio.end(), k.samples.begin(), k.samples.end());
+  EXPECT_NEAR(audio::PeakDb(ru_audio), -20, 1.0);
+
+  // ffmpeg, a receiver the project did not write, plays the floor from the announced SDP.
+  const std::string file = ::testing::TempDir() + "aes67-floor-" + std::to_string(::getpid()) + ".sdp";
+  std::ofstream(file) << floor_sdp;
+  const std::string wav = ::testing::TempDir() + "aes67-floor-" + std::to_string(::getpid()) + ".f32";
+  const std::string cmd = "timeout 20 ffmpeg -hide_banner -loglevel error -nostdin -protocol_whitelist file,udp,rtp -i " +
+                          file + " -t 1 -f f32le -ac 1 -ar 48000 -y " + wav;
+  std::thread keep([&] { ReceiveL24(out, 100000, 3s); });  // lo keeps its membership of the group
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  keep.join();
+  std::ifstream in(wav, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  std::vector<float> x(bytes.size() / sizeof(float));
+  std::memcpy(x.data(), bytes.data(), x.size() * sizeof(float));
+  std::cout << "[ measured ] ffmpeg from the SAP-announced SDP: " << x.size() << " samples, peak " << audio::PeakDb(x)
+            << " dBFS, 700 Hz at " << audio::ToneLevelDb(x, 700) << " dBFS\n";
+  EXPECT_GT(x.size(), 24000u);
+  EXPECT_NEAR(audio::PeakDb(x), -20, 1.0);
+
+  // The session ends: its streams' deletions are announced.
+  {
+    grpc::ClientContext ctx;
+    v1::EndSessionRequest req;
+    req.set_session_id(session.id());
+    v1::EndSessionResponse res;
+    ASSERT_TRUE(daemon_.sessions().EndSession(&ctx, req, &res).ok());
+  }
+  bool deletion = false;
+  std::string gone;
+  for (int i = 0; i < 10 && !deletion; ++i) gone = SapAnnouncement(sap, "Tilmash " + session.id() + " floor", 2s, &deletion);
+  EXPECT_TRUE(deletion) << "the floor's stream deletion was announced";
+  ::close(out);
+  ::close(ru_out);
+  ::close(sap);
 }
 
 }  // namespace
