@@ -265,6 +265,9 @@ int main(int argc, char** argv) {
       return 1;
     }
     gc.aes67_out = out.value();
+    std::string sap_error;
+    gc.sap = graph::SapDirectory::Create(config.aes67_interface, &sap_error);
+    if (!gc.sap) logger->warn("{} (AES67 floors can still be given by their SDP)", sap_error);
   }
   gc.rekey_after_packets = uint64_t(config.rekey_after_packets);
   gc.hls_dir = config.hls_dir;

@@ -102,6 +102,9 @@ struct FloorSpec {
 // The ingest endpoints of the floor's RTP sources.
 struct FloorIngests {
   std::optional<IngestInfo> primary, backup;
+  // An AES67 source chosen by its SAP name: the SDP found under it (kept with the name, so a
+  // restart can start the stream before the next announcement).
+  std::string primary_sdp, backup_sdp;
 };
 
 struct ListenerStreamSpec {

@@ -224,6 +224,12 @@ Status ValidateFloorSource(const FloorSource& source, const std::string& field) 
       return InvalidArgument(field + ".tone.level_dbfs must be between -90 and 0");
   }
   if (auto* aes67 = std::get_if<Aes67Source>(&source)) {
+    if (aes67->sdp.empty() == aes67->sap_name.empty())
+      return InvalidArgument(field + ".aes67: give either sdp or sap_name (the stream's SAP-announced name)");
+    if (!aes67->sap_name.empty()) {
+      if (aes67->sap_name.size() > 200) return InvalidArgument(field + ".aes67.sap_name is longer than 200 characters");
+      return Status::Ok();  // the channel is checked against the SDP when the name is looked up
+    }
     auto stream = ParseAes67Sdp(aes67->sdp, field + ".aes67.sdp");
     if (!stream.ok()) return stream.status();
     if (aes67->channel > stream->channels)
@@ -266,6 +272,10 @@ Status Session::InstallFloor(const FloorSpec& primary, const FloorSpec& backup, 
   floor_source_ = primary.source;
   floor_ingest_ = ingest.value().primary;
   floor_backup_ = backup.source;
+  if (auto* a = std::get_if<Aes67Source>(&floor_source_); a && !ingest.value().primary_sdp.empty())
+    a->sdp = ingest.value().primary_sdp;
+  if (auto* a = std::get_if<Aes67Source>(&floor_backup_); a && !ingest.value().backup_sdp.empty())
+    a->sdp = ingest.value().backup_sdp;
   floor_backup_ingest_ = ingest.value().backup;
   floor_select_ = select;
   floor_primary_lost_ = false;

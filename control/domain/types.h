@@ -80,10 +80,12 @@ struct RtpSource {
   bool srtp = false;
 };
 // An AES67 stream from the sound desk (RTP L24/L16, 48 kHz), described by its SDP
-// (domain/aes67.h parses it). channel 0: every channel summed to mono; N: channel N alone.
+// (domain/aes67.h parses it) or named as SAP announces it (the media side looks the SDP up).
+// channel 0: every channel mixed to mono; N: channel N alone.
 struct Aes67Source {
   std::string sdp;
   uint32_t channel = 0;
+  std::string sap_name;  // set instead of sdp
 };
 struct NoSource {};
 using FloorSource = std::variant<NoSource, ToneSource, RtpSource, Aes67Source>;

@@ -83,6 +83,7 @@ void ToProto(const domain::FloorSource& in, v1::FloorSource* out) {
   } else if (auto* a = std::get_if<domain::Aes67Source>(&in)) {
     out->mutable_aes67()->set_sdp(a->sdp);
     out->mutable_aes67()->set_channel(a->channel);
+    out->mutable_aes67()->set_sap_name(a->sap_name);
   }
 }
 
@@ -121,7 +122,7 @@ domain::FloorSource FromProto(const v1::FloorSource& in) {
     case v1::FloorSource::kRtp:
       return domain::RtpSource{in.rtp().srtp()};
     case v1::FloorSource::kAes67:
-      return domain::Aes67Source{in.aes67().sdp(), in.aes67().channel()};
+      return domain::Aes67Source{in.aes67().sdp(), in.aes67().channel(), in.aes67().sap_name()};
     default:
       return domain::NoSource{};
   }

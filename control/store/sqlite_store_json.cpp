@@ -96,7 +96,7 @@ void to_json(json& j, const FloorSource& f) {
   else if (auto* r = std::get_if<RtpSource>(&f))
     j = json{{"kind", "rtp"}, {"srtp", r->srtp}};
   else if (auto* a = std::get_if<Aes67Source>(&f))
-    j = json{{"kind", "aes67"}, {"sdp", a->sdp}, {"channel", a->channel}};
+    j = json{{"kind", "aes67"}, {"sdp", a->sdp}, {"channel", a->channel}, {"sap_name", a->sap_name}};
   else
     j = json{{"kind", "none"}};
 }
@@ -107,7 +107,7 @@ void from_json(const json& j, FloorSource& f) {
   else if (kind == "rtp")
     f = RtpSource{j.value("srtp", false)};
   else if (kind == "aes67")
-    f = Aes67Source{j.value("sdp", std::string()), j.value("channel", 0u)};
+    f = Aes67Source{j.value("sdp", std::string()), j.value("channel", 0u), j.value("sap_name", std::string())};
   else if (kind == "none")
     f = NoSource{};
   else

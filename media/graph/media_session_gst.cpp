@@ -296,8 +296,31 @@ Result<domain::FloorIngests> MediaSessionGst::SetFloorSource(const domain::Floor
                    std::optional<domain::IngestInfo>* info) -> Result<FloorInput> {
     FloorInput in{spec.source, std::nullopt, {}};
     if (auto* aes67 = std::get_if<domain::Aes67Source>(&spec.source)) {
-      auto stream = domain::ParseAes67Sdp(aes67->sdp, std::string(label) + ".aes67.sdp");  // checked by the domain
+      const std::string field = std::string(label == std::string("floor") ? "source" : "backup") + ".aes67";
+      domain::Aes67Source resolved = *aes67;
+      if (!aes67->sap_name.empty()) {  // the SDP the venue announced under that name
+        auto found = core_->config.sap ? core_->config.sap->Find(aes67->sap_name) : std::nullopt;
+        // Not announced (yet): a restored source starts from the SDP it was found with before.
+        if (!found && !aes67->sdp.empty()) found = aes67->sdp;
+        if (!found) {
+          std::string known;
+          if (core_->config.sap)
+            for (const auto& n : core_->config.sap->Names()) known += (known.empty() ? "" : ", ") + ("'" + n + "'");
+          return domain::NotFound(field + ".sap_name: no AES67 stream named '" + aes67->sap_name +
+                                  "' has been announced (SAP on the venue network" +
+                                  (core_->config.sap ? "; announced now: " + (known.empty() ? "none" : known)
+                                                     : ": discovery is off") +
+                                  ")");
+        }
+        resolved.sdp = *found;
+        (label == std::string("floor") ? ingests.primary_sdp : ingests.backup_sdp) = *found;
+      }
+      auto stream = domain::ParseAes67Sdp(resolved.sdp, field + ".sdp");
       if (!stream.ok()) return stream.status();
+      if (resolved.channel > stream->channels)
+        return domain::InvalidArgument(field + ".channel " + std::to_string(resolved.channel) + ": '" + stream->name +
+                                       "' has " + std::to_string(stream->channels) + " channel(s) (0 mixes them)");
+      in.source = resolved;  // the graph builds from the SDP found
       auto socket = BindAes67(stream.value(), core_->config.aes67_interface);
       if (!socket.ok()) return socket.status();
       in.aes67_socket = std::move(socket).value();

@@ -23,6 +23,7 @@
 #include "domain/types.h"
 #include "fanout/fanout_engine.h"
 #include "graph/aes67_output.h"
+#include "graph/sap_directory.h"
 #include "graph/gain_ramp.h"
 #include "graph/ingest_guard.h"
 #include "graph/level_meter.h"
@@ -45,6 +46,8 @@ struct GraphConfig {
   std::string aes67_interface;  // IPv4 address to join AES67 groups on ("": the route's)
   // AES67 out (aes67_output.h): every channel also as L24 multicast with SAP; null: off.
   std::shared_ptr<Aes67Outputs> aes67_out;
+  // SAP discovery (sap_directory.h): AES67 floors chosen by name; null: none.
+  std::shared_ptr<SapDirectory> sap;
   uint64_t rekey_after_packets = uint64_t(1) << 31;
   // HLS per channel (session_graph_hls.cpp): off when hls_dir is empty.
   std::string hls_dir;

@@ -148,6 +148,55 @@ TEST_F(Aes67Test, AMonoL16UnicastStreamWith4msPacketsIsHeard) {
   EXPECT_NE(taken.error_message().find(std::to_string(port)), std::string::npos) << taken.error_message();
 }
 
+// A SAP announcement (RFC 2974) of `sdp`, sent on the loopback interface as a desk would.
+void AnnounceOnLoopback(const std::string& sdp, uint16_t hash) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  in_addr lo{};
+  inet_pton(AF_INET, "127.0.0.1", &lo);
+  ::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &lo, sizeof lo);
+  std::string p = {char(0x20), 0, char(hash >> 8), char(hash & 0xff), 127, 0, 0, 1};
+  p += std::string("application/sdp") + '\0' + sdp;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(9875);
+  inet_pton(AF_INET, "239.255.255.255", &to.sin_addr);
+  ::sendto(fd, p.data(), p.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  ::close(fd);
+}
+
+TEST_F(Aes67Test, ADeskAnnouncedWithSapIsChosenByItsName) {
+  const std::string group = "239.69.84." + std::to_string(10 + ::getpid() % 200);
+  const uint16_t port = TestPort(4);
+  const std::string name = "Plenary desk " + std::to_string(::getpid());
+  std::string sdp = StereoSdp(group, port);
+  sdp.replace(sdp.find("s=Plenary desk"), std::string("s=Plenary desk").size(), "s=" + name);
+  GstLaunch desk(StereoDesk(group, port));
+  v1::FloorSource by_name;
+  by_name.mutable_aes67()->set_sap_name(name);
+  by_name.mutable_aes67()->set_channel(1);
+  v1::Session session;
+  auto unknown = Create(by_name, &session);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND) << unknown.error_message();
+  EXPECT_NE(unknown.error_message().find("sap_name"), std::string::npos) << unknown.error_message();
+  AnnounceOnLoopback(sdp, 4242);
+  grpc::Status st;
+  for (int i = 0; i < 50; ++i) {  // the daemon's SAP listener takes the announcement
+    st = Create(by_name, &session);
+    if (st.ok()) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(session.floor_source().aes67().sap_name(), name);
+  EXPECT_NE(session.floor_source().aes67().sdp().find("m=audio " + std::to_string(port)), std::string::npos)
+      << "the SDP found under the name is kept with it";
+  auto floor = Listen(session.id(), "floor");
+  ASSERT_TRUE(floor);
+  NextLevels(*floor, {700}, 500);
+  const double level = NextLevels(*floor, {700}, 500)[0];
+  std::cout << "[ measured ] AES67 desk chosen by its SAP name: 700 Hz at " << level << " dBFS\n";
+  EXPECT_NEAR(level, -20, 1.0);
+}
+
 TEST_F(Aes67Test, AnSdpTheFloorCannotTakeIsAClearError) {
   const std::string head = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 239.69.83.1\r\nt=0 0\r\n";
   const std::vector<std::pair<std::string, std::string>> cases = {

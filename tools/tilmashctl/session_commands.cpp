@@ -25,6 +25,7 @@ struct CreateOptions {
   std::optional<double> duck_db;
   bool floor_rtp = false, floor_srtp = false;
   std::string floor_aes67_sdp;  // a file with the sound desk's SDP
+  std::string floor_aes67_name;  // or the name its SAP announcements give it
   uint32_t floor_aes67_channel = 0;
 };
 
@@ -48,6 +49,9 @@ int Create(Context& ctx, const CreateOptions& o) {
       return 2;
     }
     request.mutable_floor_source()->mutable_aes67()->set_sdp(text.str());
+    request.mutable_floor_source()->mutable_aes67()->set_channel(o.floor_aes67_channel);
+  } else if (!o.floor_aes67_name.empty()) {
+    request.mutable_floor_source()->mutable_aes67()->set_sap_name(o.floor_aes67_name);
     request.mutable_floor_source()->mutable_aes67()->set_channel(o.floor_aes67_channel);
   }
   if (o.duck_db) request.set_floor_duck_db(*o.duck_db);
@@ -226,9 +230,13 @@ void AddSessionCommands(CLI::App& app, Context& ctx, Action& action) {
                                   "floor = the AES67 stream this SDP file describes (the sound desk's)")
                       ->check(CLI::ExistingFile);
     aes67->excludes(tone)->excludes(rtp);
+    cmd->add_option("--floor-aes67-name", o->floor_aes67_name,
+                                       "floor = the AES67 stream SAP announces under this name")
+        ->excludes(aes67)
+                           ->excludes(tone)
+                           ->excludes(rtp);
     cmd->add_option("--floor-aes67-channel", o->floor_aes67_channel,
-                    "the stream's channel to take (1-based; 0 = all summed to mono)")
-        ->needs(aes67);
+                    "the stream's channel to take (1-based; 0 = all mixed to mono)");
     cmd->add_option("--level-db", o->level_db, "floor tone level in dBFS (0 = server default -20)");
     cmd->add_option("--duck-db", o->duck_db, "floor gain under a live interpreter, dB (default -18; 0: no ducking)");
     cmd->callback([&, o] { action = [&ctx, o] { return Create(ctx, *o); }; });
