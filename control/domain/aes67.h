@@ -11,10 +11,10 @@
 namespace tilmash::domain {
 
 struct Aes67Stream {
-  std::string name;          // s=
-  std::string address;       // c= (multicast group, or the unicast address the sender sends to)
+  std::string name;     // s=
+  std::string address;  // c= (multicast group, or the unicast address the sender sends to)
   bool multicast = false;
-  uint16_t port = 0;         // m=audio PORT RTP/AVP PT
+  uint16_t port = 0;  // m=audio PORT RTP/AVP PT
   uint8_t payload_type = 0;
   int bits = 24;             // L24 or L16
   uint32_t channels = 1;     // a=rtpmap:PT L24/48000/CHANNELS

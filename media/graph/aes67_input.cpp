@@ -49,7 +49,8 @@ domain::Result<gst::GObjectPtr<GSocket>> BindAes67(const domain::Aes67Stream& st
         errno = EINVAL;
         return fail("source-filter " + stream.source);
       }
-      if (::setsockopt(fd, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, &m, sizeof m) != 0) return fail("join (source-specific)");
+      if (::setsockopt(fd, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, &m, sizeof m) != 0)
+        return fail("join (source-specific)");
     } else {
       ip_mreq m{};
       m.imr_multiaddr = a.sin_addr;
@@ -66,9 +67,7 @@ domain::Result<gst::GObjectPtr<GSocket>> BindAes67(const domain::Aes67Stream& st
   return socket;
 }
 
-unsigned Aes67JitterMs(const domain::Aes67Stream& stream) {
-  return std::max(2u, (3 * stream.ptime_us + 999) / 1000);
-}
+unsigned Aes67JitterMs(const domain::Aes67Stream& stream) { return std::max(2u, (3 * stream.ptime_us + 999) / 1000); }
 
 domain::Result<std::vector<gst::ElementPtr>> BuildAes67Input(const domain::Aes67Stream& stream, uint32_t channel,
                                                              GSocket* socket) {
@@ -78,10 +77,9 @@ domain::Result<std::vector<gst::ElementPtr>> BuildAes67Input(const domain::Aes67
   auto depay = parts::Make(stream.bits == 16 ? "rtpL16depay" : "rtpL24depay", &missing);
   auto conv = parts::Make("audioconvert", &missing);
   if (!missing.empty()) return parts::Missing(missing);
-  const std::string caps_text = "application/x-rtp,media=audio,clock-rate=48000,encoding-name=" +
-                                std::string(stream.bits == 16 ? "L16" : "L24") +
-                                ",channels=" + std::to_string(stream.channels) +
-                                ",payload=" + std::to_string(stream.payload_type);
+  const std::string caps_text =
+      "application/x-rtp,media=audio,clock-rate=48000,encoding-name=" + std::string(stream.bits == 16 ? "L16" : "L24") +
+      ",channels=" + std::to_string(stream.channels) + ",payload=" + std::to_string(stream.payload_type);
   gst::CapsPtr caps(gst_caps_from_string(caps_text.c_str()));
   g_object_set(src.get(), "socket", socket, "close-socket", FALSE, "caps", caps.get(), "do-timestamp", TRUE,
                "buffer-size", 1 << 20, nullptr);

@@ -26,7 +26,8 @@ domain::Result<std::shared_ptr<Aes67Outputs>> Aes67Outputs::Create(const Aes67Ou
   if (config.first_group.empty()) return std::shared_ptr<Aes67Outputs>();
   in_addr first{};
   if (inet_pton(AF_INET, config.first_group.c_str(), &first) != 1 || (ntohl(first.s_addr) >> 28) != 0xE)
-    return domain::InvalidArgument("aes67_out_group must be an IPv4 multicast address, not '" + config.first_group + "'");
+    return domain::InvalidArgument("aes67_out_group must be an IPv4 multicast address, not '" + config.first_group +
+                                   "'");
   std::shared_ptr<Aes67Outputs> out(new Aes67Outputs(config));
   out->first_ = ntohl(first.s_addr);
   out->fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -70,7 +71,7 @@ Aes67Outputs::~Aes67Outputs() {
 }
 
 domain::Result<std::unique_ptr<Aes67Outputs::Stream>> Aes67Outputs::Open(const std::string& session,
-                                                                          const std::string& channel) {
+                                                                         const std::string& channel) {
   auto s = std::unique_ptr<Stream>(new Stream());
   std::string sdp;
   uint16_t hash = 0;
@@ -120,8 +121,8 @@ domain::Result<std::unique_ptr<Aes67Outputs::Stream>> Aes67Outputs::Open(const s
     return domain::Internal("AES67 out socket: " + err.message());
   }
   Announce(sdp, hash, false);  // at once: a receiver waiting for it need not wait 30 s
-  log::Get("aes67")->info("session {}: channel {} out as AES67 on {}:{} (SAP announced)", session, channel,
-                          s->group_, s->port_);
+  log::Get("aes67")->info("session {}: channel {} out as AES67 on {}:{} (SAP announced)", session, channel, s->group_,
+                          s->port_);
   return s;
 }
 

@@ -71,8 +71,8 @@ class Aes67Outputs : public std::enable_shared_from_this<Aes67Outputs> {
   void Run();
 
   const Aes67OutConfig config_;
-  uint32_t first_ = 0;  // host order
-  uint32_t origin_ = 0; // the address SAP packets and SDPs name as their origin (network order)
+  uint32_t first_ = 0;   // host order
+  uint32_t origin_ = 0;  // the address SAP packets and SDPs name as their origin (network order)
   int fd_ = -1;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -306,11 +306,11 @@ Result<domain::FloorIngests> MediaSessionGst::SetFloorSource(const domain::Floor
           std::string known;
           if (core_->config.sap)
             for (const auto& n : core_->config.sap->Names()) known += (known.empty() ? "" : ", ") + ("'" + n + "'");
-          return domain::NotFound(field + ".sap_name: no AES67 stream named '" + aes67->sap_name +
-                                  "' has been announced (SAP on the venue network" +
-                                  (core_->config.sap ? "; announced now: " + (known.empty() ? "none" : known)
-                                                     : ": discovery is off") +
-                                  ")");
+          return domain::NotFound(
+              field + ".sap_name: no AES67 stream named '" + aes67->sap_name +
+              "' has been announced (SAP on the venue network" +
+              (core_->config.sap ? "; announced now: " + (known.empty() ? "none" : known) : ": discovery is off") +
+              ")");
         }
         resolved.sdp = *found;
         (label == std::string("floor") ? ingests.primary_sdp : ingests.backup_sdp) = *found;

@@ -17,7 +17,8 @@ std::unique_ptr<SapDirectory> SapDirectory::Create(const std::string& interface,
                                                    const std::string& group, uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   auto fail = [&](const std::string& what) -> std::unique_ptr<SapDirectory> {
-    if (error) *error = "SAP discovery on " + group + ":" + std::to_string(port) + ": " + what + ": " + std::strerror(errno);
+    if (error)
+      *error = "SAP discovery on " + group + ":" + std::to_string(port) + ": " + what + ": " + std::strerror(errno);
     if (fd >= 0) ::close(fd);
     return nullptr;
   };

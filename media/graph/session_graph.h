@@ -23,11 +23,11 @@
 #include "domain/types.h"
 #include "fanout/fanout_engine.h"
 #include "graph/aes67_output.h"
-#include "graph/sap_directory.h"
 #include "graph/gain_ramp.h"
 #include "graph/ingest_guard.h"
 #include "graph/level_meter.h"
 #include "graph/record_tap.h"
+#include "graph/sap_directory.h"
 #include "graph/tee_detach.h"
 #include "graph/webrtc_viewer.h"
 #include "gst/gst_ptr.h"
@@ -158,8 +158,8 @@ class SessionGraph {
     GstElement* aes67_tee = nullptr;  // owned by branch; null without AES67 out
     GstElement* aes67_queue = nullptr;
     std::unique_ptr<Aes67Outputs::Stream> aes67;  // its group and SAP announcement
-    GstElement* opus_tee = nullptr;  // owned by branch: opusenc -> tee -> payloader (fan-out) + viewers
-    GstElement* raw_tee = nullptr;   // owned by branch: the mixed audio before Opus (not on "floor")
+    GstElement* opus_tee = nullptr;               // owned by branch: opusenc -> tee -> payloader (fan-out) + viewers
+    GstElement* raw_tee = nullptr;                // owned by branch: the mixed audio before Opus (not on "floor")
     // WebRTC viewers: the opus tee's second pad ends in an appsink whose samples go to each
     // viewer's appsrc (its own pipeline), so viewers come and go without relinking anything
     // here, and nothing a viewer's pipeline returns can stop this channel.

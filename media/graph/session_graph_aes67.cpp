@@ -30,8 +30,9 @@ domain::Result<GstElement*> SessionGraph::BuildAes67Out(Channel& c, GstElement* 
   // AES67's 1 ms packet time (48 samples), payload type 96 as the SDP says.
   g_object_set(pay.get(), "pt", 96u, "min-ptime", gint64(GST_MSECOND), "max-ptime", gint64(GST_MSECOND), nullptr);
   // Sent as soon as made (no clock wait: the audio is live already), from the stream's socket.
-  g_object_set(sink.get(), "socket", stream.value()->socket(), "close-socket", FALSE, "host", stream.value()->group().c_str(),
-               "port", gint(stream.value()->port()), "auto-multicast", FALSE, "sync", FALSE, "async", FALSE, nullptr);
+  g_object_set(sink.get(), "socket", stream.value()->socket(), "close-socket", FALSE, "host",
+               stream.value()->group().c_str(), "port", gint(stream.value()->port()), "auto-multicast", FALSE, "sync",
+               FALSE, "async", FALSE, nullptr);
   std::vector<gst::ElementPtr> elements{tee, queue, conv, caps, pay, sink};
   for (auto& e : elements) {
     gst_bin_add(GST_BIN(pipeline_.get()), e.get());
@@ -48,7 +49,8 @@ domain::Result<GstElement*> SessionGraph::BuildAes67Out(Channel& c, GstElement* 
 
 Status SessionGraph::LinkAes67Queue(Channel& c) {
   if (!c.aes67_tee) return Status::Ok();
-  if (!gst_element_link(c.aes67_tee, c.aes67_queue)) return domain::Internal("cannot link the AES67 queue of " + c.name);
+  if (!gst_element_link(c.aes67_tee, c.aes67_queue))
+    return domain::Internal("cannot link the AES67 queue of " + c.name);
   return Status::Ok();
 }
 

@@ -129,8 +129,8 @@ void TruePeakLimiter::Process(float* samples, std::size_t n) {
     const float lowest = WindowMin(required);
     // Down at once, back up slowly (never above the window's minimum); the last 2e-4 (0.002 dB) at once,
     // or float rounding would leave the gain a hair under 1 for good after the first peak.
-    released_ = lowest < released_ || lowest - released_ < 2e-4f ? lowest
-                                                                 : released_ + release_coef_ * (lowest - released_);
+    released_ =
+        lowest < released_ || lowest - released_ < 2e-4f ? lowest : released_ + release_coef_ * (lowest - released_);
     average_sum_ += double(released_) - double(average_ring_[average_pos_]);
     average_ring_[average_pos_] = released_;
     average_pos_ = (average_pos_ + 1) % kWindow;

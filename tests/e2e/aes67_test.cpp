@@ -125,10 +125,11 @@ TEST_F(Aes67Test, AStereoL24DeskIsHeardPickedOrMixedAtItsLevel) {
 
 TEST_F(Aes67Test, AMonoL16UnicastStreamWith4msPacketsIsHeard) {
   const uint16_t port = TestPort(1);
-  GstLaunch desk("audiotestsrc is-live=true freq=1100 volume=0.1 samplesperbuffer=192 ! "
-                 "audio/x-raw,format=S16BE,channels=1,rate=48000 ! rtpL16pay pt=97 min-ptime=4000000 "
-                 "max-ptime=4000000 ! udpsink host=127.0.0.1 port=" +
-                 std::to_string(port) + " sync=false async=false");
+  GstLaunch desk(
+      "audiotestsrc is-live=true freq=1100 volume=0.1 samplesperbuffer=192 ! "
+      "audio/x-raw,format=S16BE,channels=1,rate=48000 ! rtpL16pay pt=97 min-ptime=4000000 "
+      "max-ptime=4000000 ! udpsink host=127.0.0.1 port=" +
+      std::to_string(port) + " sync=false async=false");
   const std::string sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=Side hall\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
                           std::to_string(port) + " RTP/AVP 97\r\na=rtpmap:97 L16/48000\r\na=ptime:4\r\n";
   v1::Session session;
@@ -275,8 +276,10 @@ std::vector<L24Packet> ReceiveL24(int fd, std::size_t count, std::chrono::millis
     if (::poll(&p, 1, 50) <= 0) continue;
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n < 12 || (buf[0] >> 6) != 2) continue;
-    L24Packet k{std::chrono::steady_clock::now(), uint16_t(buf[2] << 8 | buf[3]),
-                uint32_t(buf[4]) << 24 | uint32_t(buf[5]) << 16 | uint32_t(buf[6]) << 8 | buf[7], uint8_t(buf[1] & 0x7f),
+    L24Packet k{std::chrono::steady_clock::now(),
+                uint16_t(buf[2] << 8 | buf[3]),
+                uint32_t(buf[4]) << 24 | uint32_t(buf[5]) << 16 | uint32_t(buf[6]) << 8 | buf[7],
+                uint8_t(buf[1] & 0x7f),
                 {}};
     const std::size_t header = 12 + 4 * std::size_t(buf[0] & 0x0f);
     for (std::size_t i = header; i + 3 <= std::size_t(n); i += 3) {
@@ -414,8 +417,8 @@ TEST_F(Aes67OutTest, EveryChannelLeavesAsSapAnnouncedL24WithUnder5msOfService) {
   std::vector<float> audio;
   for (const auto& k : packets) audio.insert(audio.end(), k.samples.begin(), k.samples.end());
   const double peak = audio::PeakDb(audio);
-  std::cout << "[ measured ] AES67 in -> AES67 out (floor channel, 1 ms packets): " << ms.size() << " onsets, p50 " << p50
-            << " ms, p99 " << p99 << " ms, max " << ms.back() << " ms; peak " << peak << " dBFS; "
+  std::cout << "[ measured ] AES67 in -> AES67 out (floor channel, 1 ms packets): " << ms.size() << " onsets, p50 "
+            << p50 << " ms, p99 " << p99 << " ms, max " << ms.back() << " ms; peak " << peak << " dBFS; "
             << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() << " s\n";
   EXPECT_LE(p99, Sanitized() ? 30.0 : 5.0) << "service-added latency, floor packet in -> AES67 packet out";
   EXPECT_NEAR(peak, -20, 1.0);
@@ -431,8 +434,9 @@ TEST_F(Aes67OutTest, EveryChannelLeavesAsSapAnnouncedL24WithUnder5msOfService) {
   const std::string file = ::testing::TempDir() + "aes67-floor-" + std::to_string(::getpid()) + ".sdp";
   std::ofstream(file) << floor_sdp;
   const std::string wav = ::testing::TempDir() + "aes67-floor-" + std::to_string(::getpid()) + ".f32";
-  const std::string cmd = "timeout 20 ffmpeg -hide_banner -loglevel error -nostdin -protocol_whitelist file,udp,rtp -i " +
-                          file + " -t 1 -f f32le -ac 1 -ar 48000 -y " + wav;
+  const std::string cmd =
+      "timeout 20 ffmpeg -hide_banner -loglevel error -nostdin -protocol_whitelist file,udp,rtp -i " + file +
+      " -t 1 -f f32le -ac 1 -ar 48000 -y " + wav;
   std::thread keep([&] { ReceiveL24(out, 100000, 3s); });  // lo keeps its membership of the group
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
   keep.join();
@@ -455,7 +459,8 @@ TEST_F(Aes67OutTest, EveryChannelLeavesAsSapAnnouncedL24WithUnder5msOfService) {
   }
   bool deletion = false;
   std::string gone;
-  for (int i = 0; i < 10 && !deletion; ++i) gone = SapAnnouncement(sap, "Tilmash " + session.id() + " floor", 2s, &deletion);
+  for (int i = 0; i < 10 && !deletion; ++i)
+    gone = SapAnnouncement(sap, "Tilmash " + session.id() + " floor", 2s, &deletion);
   EXPECT_TRUE(deletion) << "the floor's stream deletion was announced";
   ::close(out);
   ::close(ru_out);

@@ -217,8 +217,8 @@ TEST_F(MetricsTest, AClippingFloorIsAnInputAlarmEventUntilItIsTurnedDown) {
   const auto quiet = std::chrono::steady_clock::now();
   ASSERT_TRUE(next_floor_alarm());
   const auto cleared_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - quiet).count();
-  std::cout << "[ measured ] floor clipping alarm raised " << raised_ms << " ms after the desk went to full scale, cleared "
-            << cleared_ms << " ms after it was turned down\n";
+  std::cout << "[ measured ] floor clipping alarm raised " << raised_ms
+            << " ms after the desk went to full scale, cleared " << cleared_ms << " ms after it was turned down\n";
   EXPECT_FALSE(ev.input_alarm().clipping());
   EXPECT_LT(raised_ms, Sanitized() ? 3000 : 1000) << "raised within a tick of the first clipped window";
   EXPECT_GE(cleared_ms, 1900) << "held for 2 s";

@@ -15,8 +15,8 @@
 #include <string>
 #include <string_view>
 
-#include "fuzz_check.h"
 #include "domain/aes67.h"
+#include "fuzz_check.h"
 #include "sdp/whep_sdp.h"
 #include "web/http_routes.h"
 

@@ -74,9 +74,11 @@ std::string FloorSourceText(const v1::FloorSource& source) {
   if (source.has_aes67()) {
     const std::string& sdp = source.aes67().sdp();
     std::string name;  // the SDP's s= line, the name the desk gave the stream
-    if (auto at = sdp.find("\ns="); at != std::string::npos) name = sdp.substr(at + 3, sdp.find_first_of("\r\n", at + 3) - at - 3);
+    if (auto at = sdp.find("\ns="); at != std::string::npos)
+      name = sdp.substr(at + 3, sdp.find_first_of("\r\n", at + 3) - at - 3);
     return "AES67 '" + name + "', " +
-           (source.aes67().channel() ? "channel " + std::to_string(source.aes67().channel()) : std::string("all channels summed"));
+           (source.aes67().channel() ? "channel " + std::to_string(source.aes67().channel())
+                                     : std::string("all channels summed"));
   }
   return "silence";
 }

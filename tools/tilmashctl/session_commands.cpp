@@ -24,7 +24,7 @@ struct CreateOptions {
   double floor_tone = 0, level_db = 0;
   std::optional<double> duck_db;
   bool floor_rtp = false, floor_srtp = false;
-  std::string floor_aes67_sdp;  // a file with the sound desk's SDP
+  std::string floor_aes67_sdp;   // a file with the sound desk's SDP
   std::string floor_aes67_name;  // or the name its SAP announcements give it
   uint32_t floor_aes67_channel = 0;
 };
@@ -230,11 +230,10 @@ void AddSessionCommands(CLI::App& app, Context& ctx, Action& action) {
                                   "floor = the AES67 stream this SDP file describes (the sound desk's)")
                       ->check(CLI::ExistingFile);
     aes67->excludes(tone)->excludes(rtp);
-    cmd->add_option("--floor-aes67-name", o->floor_aes67_name,
-                                       "floor = the AES67 stream SAP announces under this name")
+    cmd->add_option("--floor-aes67-name", o->floor_aes67_name, "floor = the AES67 stream SAP announces under this name")
         ->excludes(aes67)
-                           ->excludes(tone)
-                           ->excludes(rtp);
+        ->excludes(tone)
+        ->excludes(rtp);
     cmd->add_option("--floor-aes67-channel", o->floor_aes67_channel,
                     "the stream's channel to take (1-based; 0 = all mixed to mono)");
     cmd->add_option("--level-db", o->level_db, "floor tone level in dBFS (0 = server default -20)");

@@ -10,7 +10,8 @@ namespace {
 TEST(Aes67SdpTest, ADanteStyleAnnouncementIsRead) {
   const std::string sdp =
       "v=0\r\no=- 1423986 1423994 IN IP4 169.254.98.63\r\ns=AOIP44-serial-1614 : 2\r\n"
-      "c=IN IP4 239.65.125.63/32\r\nt=0 0\r\na=keywds:Dante\r\nm=audio 5004 RTP/AVP 97\r\ni=2 channels: TxChan 0, TxChan 1\r\n"
+      "c=IN IP4 239.65.125.63/32\r\nt=0 0\r\na=keywds:Dante\r\nm=audio 5004 RTP/AVP 97\r\ni=2 channels: TxChan 0, "
+      "TxChan 1\r\n"
       "a=recvonly\r\na=rtpmap:97 L24/48000/2\r\na=ptime:0.125\r\n"
       "a=source-filter: incl IN IP4 239.65.125.63 169.254.98.63\r\n"
       "a=ts-refclk:ptp=IEEE1588-2008:00-1D-C1-FF-FE-0E-10-C4:0\r\na=mediaclk:direct=0\r\n";

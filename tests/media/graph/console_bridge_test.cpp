@@ -94,7 +94,8 @@ TEST_F(ConsoleLinkTest, ReorderedPacketsLeaveInSequenceAsTheConsolesStream) {
   }
   EXPECT_EQ(seqs, (std::vector<uint16_t>{0, 1, 2, 3}));
   // Counted after its send returned: the ingest may have read the 4th packet a moment before.
-  for (int i = 0; i < 100 && link_->counters().up.load() < 4; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 100 && link_->counters().up.load() < 4; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(link_->counters().up.load(), 4u);
 }
 

@@ -168,7 +168,8 @@ TEST(TruePeakLimiterTest, TheShockGuardHoldsAJumpAndLetsTheLevelGrowAtItsPace) {
   TruePeakLimiter limiter(kCeiling);
   limiter.SetShockGuard(20);
   auto process = [&](std::vector<float> x) {  // in 10 ms blocks, as the graph sends them
-    for (std::size_t at = 0; at < x.size(); at += 480) limiter.Process(x.data() + at, std::min<std::size_t>(480, x.size() - at));
+    for (std::size_t at = 0; at < x.size(); at += 480)
+      limiter.Process(x.data() + at, std::min<std::size_t>(480, x.size() - at));
     return x;
   };
   auto peak_db = [](const std::vector<float>& y, std::size_t from, std::size_t n) {
