@@ -1,7 +1,9 @@
 #include "domain/session.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <string_view>
 
 #include "domain/aes67.h"
 #include "domain/language.h"
@@ -222,6 +224,16 @@ Status ValidateFloorSource(const FloorSource& source, const std::string& field) 
       return InvalidArgument(field + ".tone.frequency_hz must be between 20 and 20000");
     if (!(tone->level_dbfs <= 0 && tone->level_dbfs >= -90))
       return InvalidArgument(field + ".tone.level_dbfs must be between -90 and 0");
+  }
+  if (auto* card = std::get_if<SoundCardSource>(&source)) {
+    if (card->device.empty() || card->device.size() > 100)
+      return InvalidArgument(field + ".sound_card.device must be an ALSA device name (1 to 100 characters)");
+    for (char ch : card->device)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) &&
+          std::string_view(":,=_.-").find(ch) == std::string_view::npos)
+        return InvalidArgument(field + ".sound_card.device '" + card->device +
+                               "' has a character an ALSA device name does not (letters, digits and :,=_.-)");
+    if (card->channel > 64) return InvalidArgument(field + ".sound_card.channel must be 0 (mix) or 1 to 64");
   }
   if (auto* aes67 = std::get_if<Aes67Source>(&source)) {
     if (aes67->sdp.empty() == aes67->sap_name.empty())

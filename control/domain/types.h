@@ -87,8 +87,13 @@ struct Aes67Source {
   uint32_t channel = 0;
   std::string sap_name;  // set instead of sdp
 };
+// A sound card on the daemon's host (ALSA device name; "test:HZ" stands in for one).
+struct SoundCardSource {
+  std::string device;
+  uint32_t channel = 0;
+};
 struct NoSource {};
-using FloorSource = std::variant<NoSource, ToneSource, RtpSource, Aes67Source>;
+using FloorSource = std::variant<NoSource, ToneSource, RtpSource, Aes67Source, SoundCardSource>;
 
 // Which of the floor's sources the technician wants: kAuto follows the primary's packets
 // (backup while they are lost, primary again once they are stable); the others force one.

@@ -84,6 +84,9 @@ void ToProto(const domain::FloorSource& in, v1::FloorSource* out) {
     out->mutable_aes67()->set_sdp(a->sdp);
     out->mutable_aes67()->set_channel(a->channel);
     out->mutable_aes67()->set_sap_name(a->sap_name);
+  } else if (auto* c = std::get_if<domain::SoundCardSource>(&in)) {
+    out->mutable_sound_card()->set_device(c->device);
+    out->mutable_sound_card()->set_channel(c->channel);
   }
 }
 
@@ -121,6 +124,8 @@ domain::FloorSource FromProto(const v1::FloorSource& in) {
       return domain::ToneSource{in.tone().frequency_hz(), in.tone().level_dbfs() == 0 ? -20.0 : in.tone().level_dbfs()};
     case v1::FloorSource::kRtp:
       return domain::RtpSource{in.rtp().srtp()};
+    case v1::FloorSource::kSoundCard:
+      return domain::SoundCardSource{in.sound_card().device(), in.sound_card().channel()};
     case v1::FloorSource::kAes67:
       return domain::Aes67Source{in.aes67().sdp(), in.aes67().channel(), in.aes67().sap_name()};
     default:

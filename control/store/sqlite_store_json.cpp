@@ -95,6 +95,8 @@ void to_json(json& j, const FloorSource& f) {
     j = json{{"kind", "tone"}, {"frequency_hz", t->frequency_hz}, {"level_dbfs", t->level_dbfs}};
   else if (auto* r = std::get_if<RtpSource>(&f))
     j = json{{"kind", "rtp"}, {"srtp", r->srtp}};
+  else if (auto* c = std::get_if<SoundCardSource>(&f))
+    j = json{{"kind", "sound_card"}, {"device", c->device}, {"channel", c->channel}};
   else if (auto* a = std::get_if<Aes67Source>(&f))
     j = json{{"kind", "aes67"}, {"sdp", a->sdp}, {"channel", a->channel}, {"sap_name", a->sap_name}};
   else
@@ -106,6 +108,8 @@ void from_json(const json& j, FloorSource& f) {
     f = ToneSource{j.value("frequency_hz", 440.0), j.value("level_dbfs", -20.0)};
   else if (kind == "rtp")
     f = RtpSource{j.value("srtp", false)};
+  else if (kind == "sound_card")
+    f = SoundCardSource{j.value("device", std::string()), j.value("channel", 0u)};
   else if (kind == "aes67")
     f = Aes67Source{j.value("sdp", std::string()), j.value("channel", 0u), j.value("sap_name", std::string())};
   else if (kind == "none")

@@ -8,6 +8,7 @@
 #include "graph/aes67_input.h"
 #include "graph/graph_parts.h"
 #include "graph/media_engine_gst.h"
+#include "graph/sound_card_input.h"
 #include "log/log.h"
 #include "sdp/whep_sdp.h"
 
@@ -295,6 +296,11 @@ Result<domain::FloorIngests> MediaSessionGst::SetFloorSource(const domain::Floor
   auto input = [&](const domain::FloorSpec& spec, const char* label,
                    std::optional<domain::IngestInfo>* info) -> Result<FloorInput> {
     FloorInput in{spec.source, std::nullopt, {}};
+    if (auto* card = std::get_if<domain::SoundCardSource>(&spec.source)) {
+      const std::string field = std::string(label == std::string("floor") ? "source" : "backup") + ".sound_card";
+      if (Status s = CheckSoundCard(*card, field); !s.ok()) return s;
+      return in;
+    }
     if (auto* aes67 = std::get_if<domain::Aes67Source>(&spec.source)) {
       const std::string field = std::string(label == std::string("floor") ? "source" : "backup") + ".aes67";
       domain::Aes67Source resolved = *aes67;

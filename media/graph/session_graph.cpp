@@ -8,6 +8,7 @@
 #include "graph/aes67_input.h"
 #include "graph/gain_ramp.h"
 #include "graph/graph_parts.h"
+#include "graph/sound_card_input.h"
 #include "log/log.h"
 
 namespace tilmash::graph {
@@ -192,6 +193,7 @@ Result<std::vector<gst::ElementPtr>> SessionGraph::BuildFloorInput(FloorInput& i
     if (Status s = BuildRtpIngest(b, *input.ingest); !s.ok()) return s;
     return std::move(b.elements);
   }
+  if (auto* card = std::get_if<domain::SoundCardSource>(&input.source)) return BuildSoundCardInput(*card);
   if (auto* aes67 = std::get_if<domain::Aes67Source>(&input.source); aes67 && input.aes67_socket) {
     auto stream = domain::ParseAes67Sdp(aes67->sdp, "aes67.sdp");
     if (!stream.ok()) return stream.status();
@@ -222,6 +224,9 @@ std::string Describe(const FloorInput& in) {
            std::to_string(stream->ptime_us) + " us packets, " +
            (aes67->channel ? "channel " + std::to_string(aes67->channel) : std::string("mixed to mono")) + ")";
   }
+  if (auto* card = std::get_if<domain::SoundCardSource>(&in.source))
+    return "sound card " + card->device + " (" +
+           (card->channel ? "channel " + std::to_string(card->channel) : std::string("mixed to mono")) + ")";
   return std::holds_alternative<domain::ToneSource>(in.source) ? std::string("a test tone") : std::string("silence");
 }
 

@@ -221,6 +221,35 @@ TEST_F(Aes67Test, AnSdpTheFloorCannotTakeIsAClearError) {
   EXPECT_NE(st.error_message().find("aes67.channel 3"), std::string::npos) << st.error_message();
 }
 
+// A sound card floor: the real selection and open-check, with "test:HZ" standing in for a card
+// (this machine has none); a device that does not exist is UNAVAILABLE in ALSA's words.
+TEST_F(Aes67Test, ASoundCardFloorIsHeardAndAMissingOneIsAClearError) {
+  v1::FloorSource card;
+  card.mutable_sound_card()->set_device("test:880");
+  v1::Session session;
+  auto st = Create(card, &session);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(session.floor_source().sound_card().device(), "test:880");
+  auto floor = Listen(session.id(), "floor");
+  ASSERT_TRUE(floor);
+  NextLevels(*floor, {880}, 300);
+  const double level = NextLevels(*floor, {880}, 500)[0];
+  std::cout << "[ measured ] sound card stand-in (test:880) as the floor: " << level << " dBFS at the listener\n";
+  EXPECT_NEAR(level, -20, 1.0);
+
+  card.mutable_sound_card()->set_device("hw:7,0");
+  auto missing = SetFloor(session.id(), card);
+  std::cout << "[ message  ] " << missing.error_message() << "\n";
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::UNAVAILABLE) << missing.error_message();
+  EXPECT_NE(missing.error_message().find("sound_card.device 'hw:7,0'"), std::string::npos) << missing.error_message();
+  EXPECT_GT(NextLevels(*floor, {880}, 300)[0], -21) << "the floor it had plays on";
+
+  card.mutable_sound_card()->set_device("hw:0;reboot");
+  auto bad = SetFloor(session.id(), card);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad.error_message();
+  EXPECT_NE(bad.error_message().find("sound_card.device"), std::string::npos) << bad.error_message();
+}
+
 // A UDP socket bound to a group and port, joined on the loopback interface.
 int JoinOnLoopback(const std::string& group, uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -71,6 +71,10 @@ std::string FloorSourceText(const v1::FloorSource& source) {
     return "tone " + Fixed(source.tone().frequency_hz()) + " Hz at " + Fixed(level) + " dBFS";
   }
   if (source.has_rtp()) return source.rtp().srtp() ? "RTP/SRTP ingest" : "RTP ingest";
+  if (source.has_sound_card())
+    return "sound card " + source.sound_card().device() + ", " +
+           (source.sound_card().channel() ? "channel " + std::to_string(source.sound_card().channel())
+                                          : std::string("all channels mixed"));
   if (source.has_aes67()) {
     const std::string& sdp = source.aes67().sdp();
     std::string name;  // the SDP's s= line, the name the desk gave the stream

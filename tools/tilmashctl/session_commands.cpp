@@ -26,6 +26,7 @@ struct CreateOptions {
   bool floor_rtp = false, floor_srtp = false;
   std::string floor_aes67_sdp;   // a file with the sound desk's SDP
   std::string floor_aes67_name;  // or the name its SAP announcements give it
+  std::string floor_sound_card;  // an ALSA device on the daemon's host
   uint32_t floor_aes67_channel = 0;
 };
 
@@ -50,6 +51,9 @@ int Create(Context& ctx, const CreateOptions& o) {
     }
     request.mutable_floor_source()->mutable_aes67()->set_sdp(text.str());
     request.mutable_floor_source()->mutable_aes67()->set_channel(o.floor_aes67_channel);
+  } else if (!o.floor_sound_card.empty()) {
+    request.mutable_floor_source()->mutable_sound_card()->set_device(o.floor_sound_card);
+    request.mutable_floor_source()->mutable_sound_card()->set_channel(o.floor_aes67_channel);
   } else if (!o.floor_aes67_name.empty()) {
     request.mutable_floor_source()->mutable_aes67()->set_sap_name(o.floor_aes67_name);
     request.mutable_floor_source()->mutable_aes67()->set_channel(o.floor_aes67_channel);
@@ -234,8 +238,13 @@ void AddSessionCommands(CLI::App& app, Context& ctx, Action& action) {
         ->excludes(aes67)
         ->excludes(tone)
         ->excludes(rtp);
+    cmd->add_option("--floor-sound-card", o->floor_sound_card,
+                    "floor = this ALSA device on the daemon's host, e.g. hw:1,0 (test:HZ: a stand-in tone)")
+        ->excludes(aes67)
+        ->excludes(tone)
+        ->excludes(rtp);
     cmd->add_option("--floor-aes67-channel", o->floor_aes67_channel,
-                    "the stream's channel to take (1-based; 0 = all mixed to mono)");
+                    "the stream's or card's channel to take (1-based; 0 = all mixed to mono)");
     cmd->add_option("--level-db", o->level_db, "floor tone level in dBFS (0 = server default -20)");
     cmd->add_option("--duck-db", o->duck_db, "floor gain under a live interpreter, dB (default -18; 0: no ducking)");
     cmd->callback([&, o] { action = [&ctx, o] { return Create(ctx, *o); }; });
