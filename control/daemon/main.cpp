@@ -265,9 +265,13 @@ int main(int argc, char** argv) {
       return 1;
     }
     gc.aes67_out = out.value();
-    std::string sap_error;
-    gc.sap = graph::SapDirectory::Create(config.aes67_interface, &sap_error);
-    if (!gc.sap) logger->warn("{} (AES67 floors can still be given by their SDP)", sap_error);
+    // SAP discovery on the venue's audio network, when one is named: port 9875 is SAP's own
+    // (RFC 2974), outside --media-ports.
+    if (!config.aes67_interface.empty() || !config.aes67_out_group.empty()) {
+      std::string sap_error;
+      gc.sap = graph::SapDirectory::Create(config.aes67_interface, &sap_error);
+      if (!gc.sap) logger->warn("{} (AES67 floors can still be given by their SDP)", sap_error);
+    }
   }
   gc.rekey_after_packets = uint64_t(config.rekey_after_packets);
   gc.hls_dir = config.hls_dir;

@@ -67,10 +67,12 @@ domain::Result<gst::GObjectPtr<GSocket>> BindAes67(const domain::Aes67Stream& st
   return socket;
 }
 
-unsigned Aes67JitterMs(const domain::Aes67Stream& stream) { return std::max(2u, (3 * stream.ptime_us + 999) / 1000); }
+unsigned Aes67JitterMs(const domain::Aes67Stream& stream, unsigned floor_ms) {
+  return std::max(std::max(floor_ms, 1u), (3 * stream.ptime_us + 999) / 1000);
+}
 
 domain::Result<std::vector<gst::ElementPtr>> BuildAes67Input(const domain::Aes67Stream& stream, uint32_t channel,
-                                                             GSocket* socket) {
+                                                             GSocket* socket, unsigned jitter_floor_ms) {
   std::string missing;
   auto src = parts::Make("udpsrc", &missing);
   auto jb = parts::Make("rtpjitterbuffer", &missing);
@@ -83,9 +85,9 @@ domain::Result<std::vector<gst::ElementPtr>> BuildAes67Input(const domain::Aes67
   gst::CapsPtr caps(gst_caps_from_string(caps_text.c_str()));
   g_object_set(src.get(), "socket", socket, "close-socket", FALSE, "caps", caps.get(), "do-timestamp", TRUE,
                "buffer-size", 1 << 20, nullptr);
-  // A LAN: three packet times absorb a switch's queueing; a lost packet is a gap event the
-  // depayloader turns into silence of its length.
-  g_object_set(jb.get(), "latency", Aes67JitterMs(stream), "do-lost", TRUE, nullptr);
+  // In-order packets pass at once; a missing one is waited for this long, then it is a gap
+  // event the depayloader turns into silence of its length.
+  g_object_set(jb.get(), "latency", Aes67JitterMs(stream, jitter_floor_ms), "do-lost", TRUE, nullptr);
   // One output channel from N inputs: channel N alone, or all at 1/N.
   GValue matrix = G_VALUE_INIT;
   g_value_init(&matrix, GST_TYPE_ARRAY);

@@ -197,7 +197,7 @@ Result<std::vector<gst::ElementPtr>> SessionGraph::BuildFloorInput(FloorInput& i
   if (auto* aes67 = std::get_if<domain::Aes67Source>(&input.source); aes67 && input.aes67_socket) {
     auto stream = domain::ParseAes67Sdp(aes67->sdp, "aes67.sdp");
     if (!stream.ok()) return stream.status();
-    return BuildAes67Input(stream.value(), aes67->channel, input.aes67_socket.get());
+    return BuildAes67Input(stream.value(), aes67->channel, input.aes67_socket.get(), unsigned(config_.jitter_ms));
   }
   std::string missing;
   auto src = Make("audiotestsrc", &missing);

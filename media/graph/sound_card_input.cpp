@@ -86,8 +86,7 @@ domain::Status CheckSoundCard(const domain::SoundCardSource& card, const std::st
     if (why.empty()) why = "it cannot be opened";
   }
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
-  if (r == GST_STATE_CHANGE_FAILURE)
-    return domain::Unavailable(field + ".device '" + card.device + "': " + why);
+  if (r == GST_STATE_CHANGE_FAILURE) return domain::Unavailable(field + ".device '" + card.device + "': " + why);
   return domain::Status::Ok();
 }
 
