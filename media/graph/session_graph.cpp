@@ -468,7 +468,6 @@ Status SessionGraph::AddChannel(const std::string& name, std::shared_ptr<GainRam
   if (!aes67.ok()) return aes67.status();
   if (Status s = BuildEncoder(*c, aes67.value()); !s.ok()) return s;
   if (Status s = LinkHlsQueue(*c); !s.ok()) return s;
-  if (Status s = LinkAes67Queue(*c); !s.ok()) return s;
   // Playing before it is linked: a tee that pushes into a pad not yet active gets FLUSHING,
   // and a tee stops at the first such error and returns it, which stops the floor source.
   SyncStates(c->branch.elements);

@@ -155,8 +155,6 @@ class SessionGraph {
     gst::PadPtr mixer_floor_pad;
     GstElement* hls_tee = nullptr;  // owned by branch; null without HLS
     GstElement* hls_queue = nullptr;
-    GstElement* aes67_tee = nullptr;  // owned by branch; null without AES67 out
-    GstElement* aes67_queue = nullptr;
     std::unique_ptr<Aes67Outputs::Stream> aes67;  // its group and SAP announcement
     GstElement* opus_tee = nullptr;               // owned by branch: opusenc -> tee -> payloader (fan-out) + viewers
     GstElement* raw_tee = nullptr;                // owned by branch: the mixed audio before Opus (not on "floor")
@@ -224,10 +222,9 @@ class SessionGraph {
   domain::Status BuildEncoder(Channel& c, GstElement* first_upstream, bool viewers = true);
   domain::Result<GstElement*> BuildHls(Channel& c, GstElement* upstream);
   domain::Status LinkHlsQueue(Channel& c);
-  // AES67 out of a channel (session_graph_aes67.cpp): like HLS, a tee whose first pad the
-  // encoder takes; the L24 branch is linked after it.
+  // AES67 out of a channel (session_graph_aes67.cpp): a tee whose first pad is the L24 branch's
+  // queue; the encoder links to the tee after it.
   domain::Result<GstElement*> BuildAes67Out(Channel& c, GstElement* upstream);
-  domain::Status LinkAes67Queue(Channel& c);
   void RemoveHlsFiles(const std::string& channel);  // "" = the session's directory
   std::string HlsDir(const std::string& channel) const;
   void RemoveViewersOf(const std::string& channel);  // "" = every viewer

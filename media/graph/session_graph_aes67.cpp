@@ -2,13 +2,11 @@
 // tee -> queue -> S24BE -> rtpL24pay (1 ms packets) -> udpsink to the channel's group
 // (Aes67Outputs hands it out and announces it with SAP). No Opus on this path: what the
 // venue's IR/RF radiators get is the mix itself, 1.5 ms (the limiter) after the floor's packet.
-// The Opus branch keeps the tee's first pad and no queue, as with HLS.
+// Unlike HLS, the AES67 branch takes the tee's first pad (see BuildAes67Out).
 #include "graph/graph_parts.h"
 #include "graph/session_graph.h"
 
 namespace tilmash::graph {
-
-using domain::Status;
 
 domain::Result<GstElement*> SessionGraph::BuildAes67Out(Channel& c, GstElement* upstream) {
   if (!config_.aes67_out) return upstream;
@@ -41,17 +39,12 @@ domain::Result<GstElement*> SessionGraph::BuildAes67Out(Channel& c, GstElement* 
   if (!gst_element_link(upstream, tee.get())) return domain::Internal("cannot link the AES67 tee of " + c.name);
   if (!gst_element_link_many(queue.get(), conv.get(), caps.get(), pay.get(), sink.get(), nullptr))
     return domain::Internal("cannot link the AES67 branch of " + c.name);
-  c.aes67_tee = tee.get();
-  c.aes67_queue = queue.get();
+  // The AES67 queue takes the tee's first pad: a tee pushes to its pads in turn, and a push
+  // into a queue costs microseconds where the Opus branch (no queue) encodes and fans out on
+  // this thread first. AES67 packets then never wait for an Opus frame.
+  if (!gst_element_link(tee.get(), queue.get())) return domain::Internal("cannot link the AES67 queue of " + c.name);
   c.aes67 = std::move(stream).value();
   return tee.get();
-}
-
-Status SessionGraph::LinkAes67Queue(Channel& c) {
-  if (!c.aes67_tee) return Status::Ok();
-  if (!gst_element_link(c.aes67_tee, c.aes67_queue))
-    return domain::Internal("cannot link the AES67 queue of " + c.name);
-  return Status::Ok();
 }
 
 }  // namespace tilmash::graph
