@@ -281,7 +281,7 @@ std::string SapAnnouncement(int fd, const std::string& name, std::chrono::millis
     const std::string rest(reinterpret_cast<char*>(buf) + at, std::size_t(n) - at);
     const auto type_end = rest.find('\0');
     if (type_end == std::string::npos || rest.substr(0, type_end) != "application/sdp") continue;
-    const std::string sdp = rest.substr(type_end + 1);
+    std::string sdp = rest.substr(type_end + 1);
     if (sdp.find("\ns=" + name + "\r\n") == std::string::npos) continue;
     if (deletion) *deletion = (buf[0] & 0x04) != 0;
     return sdp;
