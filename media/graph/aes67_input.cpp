@@ -88,20 +88,7 @@ domain::Result<std::vector<gst::ElementPtr>> BuildAes67Input(const domain::Aes67
   // In-order packets pass at once; a missing one is waited for this long, then it is a gap
   // event the depayloader turns into silence of its length.
   g_object_set(jb.get(), "latency", Aes67JitterMs(stream, jitter_floor_ms), "do-lost", TRUE, nullptr);
-  // One output channel from N inputs: channel N alone, or all at 1/N.
-  GValue matrix = G_VALUE_INIT;
-  g_value_init(&matrix, GST_TYPE_ARRAY);
-  GValue row = G_VALUE_INIT;
-  g_value_init(&row, GST_TYPE_ARRAY);
-  for (uint32_t i = 1; i <= stream.channels; ++i) {
-    GValue w = G_VALUE_INIT;
-    g_value_init(&w, G_TYPE_FLOAT);
-    g_value_set_float(&w, channel == 0 ? 1.0f / float(stream.channels) : (i == channel ? 1.0f : 0.0f));
-    gst_value_array_append_and_take_value(&row, &w);
-  }
-  gst_value_array_append_and_take_value(&matrix, &row);
-  g_object_set_property(G_OBJECT(conv.get()), "mix-matrix", &matrix);
-  g_value_unset(&matrix);
+  parts::SetMonoMix(conv.get(), stream.channels, channel);  // one output channel from N
   return std::vector<gst::ElementPtr>{src, jb, depay, conv, parts::MakeCapsFilter(parts::kRawCaps)};
 }
 

@@ -51,6 +51,24 @@ inline gst::ElementPtr MakeLimiter(std::string* missing) {
   return l;
 }
 
+// An audioconvert's mix-matrix from `channels` inputs to one output: channel `pick` (1-based)
+// alone, or every channel at 1/N when pick is 0. Set before the converter negotiates.
+inline void SetMonoMix(GstElement* conv, uint32_t channels, uint32_t pick) {
+  GValue matrix = G_VALUE_INIT;
+  g_value_init(&matrix, GST_TYPE_ARRAY);
+  GValue row = G_VALUE_INIT;
+  g_value_init(&row, GST_TYPE_ARRAY);
+  for (uint32_t i = 1; i <= channels; ++i) {
+    GValue w = G_VALUE_INIT;
+    g_value_init(&w, G_TYPE_FLOAT);
+    g_value_set_float(&w, pick == 0 ? 1.0f / float(channels) : (i == pick ? 1.0f : 0.0f));
+    gst_value_array_append_and_take_value(&row, &w);
+  }
+  gst_value_array_append_and_take_value(&matrix, &row);
+  g_object_set_property(G_OBJECT(conv), "mix-matrix", &matrix);
+  g_value_unset(&matrix);
+}
+
 inline gst::ElementPtr MakeQueue() {
   auto q = gst::MakeElement("queue");
   // Leaky: a stalled branch drops its own oldest audio instead of blocking the floor tee.

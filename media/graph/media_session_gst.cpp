@@ -295,7 +295,7 @@ Result<domain::FloorIngests> MediaSessionGst::SetFloorSource(const domain::Floor
   domain::FloorIngests ingests;
   auto input = [&](const domain::FloorSpec& spec, const char* label,
                    std::optional<domain::IngestInfo>* info) -> Result<FloorInput> {
-    FloorInput in{spec.source, std::nullopt, {}};
+    FloorInput in{spec.source, std::nullopt, std::nullopt, {}};
     if (auto* card = std::get_if<domain::SoundCardSource>(&spec.source)) {
       const std::string field = std::string(label == std::string("floor") ? "source" : "backup") + ".sound_card";
       if (Status s = CheckSoundCard(*card, field); !s.ok()) return s;
@@ -326,9 +326,10 @@ Result<domain::FloorIngests> MediaSessionGst::SetFloorSource(const domain::Floor
       if (resolved.channel > stream->channels)
         return domain::InvalidArgument(field + ".channel " + std::to_string(resolved.channel) + ": '" + stream->name +
                                        "' has " + std::to_string(stream->channels) + " channel(s) (0 mixes them)");
-      in.source = resolved;  // the graph builds from the SDP found
+      in.source = resolved;
       auto socket = BindAes67(stream.value(), core_->config.aes67_interface);
       if (!socket.ok()) return socket.status();
+      in.aes67 = stream.value();  // the graph builds from it, not from the text again
       in.aes67_socket = std::move(socket).value();
       return in;
     }

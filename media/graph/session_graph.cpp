@@ -194,11 +194,8 @@ Result<std::vector<gst::ElementPtr>> SessionGraph::BuildFloorInput(FloorInput& i
     return std::move(b.elements);
   }
   if (auto* card = std::get_if<domain::SoundCardSource>(&input.source)) return BuildSoundCardInput(*card);
-  if (auto* aes67 = std::get_if<domain::Aes67Source>(&input.source); aes67 && input.aes67_socket) {
-    auto stream = domain::ParseAes67Sdp(aes67->sdp, "aes67.sdp");
-    if (!stream.ok()) return stream.status();
-    return BuildAes67Input(stream.value(), aes67->channel, input.aes67_socket.get(), unsigned(config_.jitter_ms));
-  }
+  if (auto* aes67 = std::get_if<domain::Aes67Source>(&input.source); aes67 && input.aes67 && input.aes67_socket)
+    return BuildAes67Input(*input.aes67, aes67->channel, input.aes67_socket.get(), unsigned(config_.jitter_ms));
   std::string missing;
   auto src = Make("audiotestsrc", &missing);
   if (!src) return Missing(missing);
@@ -216,12 +213,11 @@ Result<std::vector<gst::ElementPtr>> SessionGraph::BuildFloorInput(FloorInput& i
 namespace {
 std::string Describe(const FloorInput& in) {
   if (in.ingest) return "RTP on " + in.ingest->guard->source();
-  if (auto* aes67 = std::get_if<domain::Aes67Source>(&in.source)) {
-    auto stream = domain::ParseAes67Sdp(aes67->sdp, "sdp");
-    if (!stream.ok()) return "AES67";
-    return "AES67 '" + stream->name + "' on " + stream->address + ":" + std::to_string(stream->port) + " (L" +
-           std::to_string(stream->bits) + ", " + std::to_string(stream->channels) + " ch, " +
-           std::to_string(stream->ptime_us) + " us packets, " +
+  if (auto* aes67 = std::get_if<domain::Aes67Source>(&in.source); aes67 && in.aes67) {
+    const domain::Aes67Stream& stream = *in.aes67;
+    return "AES67 '" + stream.name + "' on " + stream.address + ":" + std::to_string(stream.port) + " (L" +
+           std::to_string(stream.bits) + ", " + std::to_string(stream.channels) + " ch, " +
+           std::to_string(stream.ptime_us) + " us packets, " +
            (aes67->channel ? "channel " + std::to_string(aes67->channel) : std::string("mixed to mono")) + ")";
   }
   if (auto* card = std::get_if<domain::SoundCardSource>(&in.source))

@@ -15,9 +15,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "domain/aes67.h"
 #include "domain/ports.h"
 #include "domain/status.h"
 #include "domain/types.h"
@@ -90,7 +92,9 @@ inline constexpr GstClockTime kFloorReturnFade = 50 * GST_MSECOND;
 struct FloorInput {
   domain::FloorSource source;
   std::optional<IngestPlan> ingest;
-  gst::GObjectPtr<GSocket> aes67_socket;  // an AES67 source: bound (and joined) on the caller's thread
+  // An AES67 source: its SDP as parsed, and the socket bound (and joined) on the caller's thread.
+  std::optional<domain::Aes67Stream> aes67;
+  gst::GObjectPtr<GSocket> aes67_socket;
 };
 // The floor's sources. Without a backup: primary -> limiter -> tee (no mixer, no added
 // latency). With one: primary -> gain -+-> audiomixer -> limiter -> tee

@@ -22,19 +22,7 @@ GstPadProbeReturn OnCaps(GstPad* /*pad*/, GstPadProbeInfo* info, gpointer data) 
     gst_structure_get_int(gst_caps_get_structure(caps, 0), "channels", &channels);
   auto* conv = static_cast<GstElement*>(data);
   const auto pick = guint(GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(conv), "tilmash-channel")));
-  GValue matrix = G_VALUE_INIT;
-  g_value_init(&matrix, GST_TYPE_ARRAY);
-  GValue row = G_VALUE_INIT;
-  g_value_init(&row, GST_TYPE_ARRAY);
-  for (int i = 1; i <= channels; ++i) {
-    GValue w = G_VALUE_INIT;
-    g_value_init(&w, G_TYPE_FLOAT);
-    g_value_set_float(&w, pick == 0 ? 1.0f / float(channels) : (guint(i) == pick ? 1.0f : 0.0f));
-    gst_value_array_append_and_take_value(&row, &w);
-  }
-  gst_value_array_append_and_take_value(&matrix, &row);
-  g_object_set_property(G_OBJECT(conv), "mix-matrix", &matrix);
-  g_value_unset(&matrix);
+  parts::SetMonoMix(conv, uint32_t(channels > 0 ? channels : 1), pick);
   return GST_PAD_PROBE_OK;
 }
 
