@@ -14,7 +14,7 @@ namespace tilmash::graph::parts {
 
 constexpr const char* kRawCaps = "audio/x-raw,format=F32LE,rate=48000,channels=1,layout=interleaved";
 // The true peak every limiter lets through (ISO 20109 §4.5; EBU R128's -1 dBTP for delivery).
-constexpr double kLimiterCeilingDbtp = -2.5;
+constexpr double kLimiterCeilingDbtp = -3.5;
 // How fast a limiter's gain comes back after a peak (ms): slow enough not to pump a voice.
 constexpr double kLimiterReleaseMs = 80.0;
 // The acoustic-shock guard of every limiter (the floor's, each channel's: what listeners and
