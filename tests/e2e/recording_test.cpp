@@ -207,6 +207,10 @@ TEST_F(RecordingTest, ShortSegmentsAreConsecutiveFilesThatAddUp) {
   v1::WatchSessionRequest watch_req;
   watch_req.set_session_id(session.id());
   auto watch = daemon_.sessions().WatchSession(&watch_ctx, watch_req);
+  v1::SessionEvent e;
+  // The snapshot: the watch is subscribed, so it cannot miss "started" (on a loaded machine the
+  // daemon may take the StartRecording call before the watch).
+  ASSERT_TRUE(watch->Read(&e));
   ASSERT_TRUE(Start(*recordings_, session.id(), {"floor"}, 2).ok());
   const auto t0 = Clock::now();
   std::this_thread::sleep_for(5s);
@@ -230,7 +234,6 @@ TEST_F(RecordingTest, ShortSegmentsAreConsecutiveFilesThatAddUp) {
   EXPECT_NEAR(total, recorded_s, Tolerance());
   // Watchers saw the recording start and stop.
   std::vector<std::pair<bool, std::string>> seen;
-  v1::SessionEvent e;
   while (seen.size() < 2 && watch->Read(&e))
     if (e.has_recording()) seen.emplace_back(e.recording().recording(), e.recording().reason());
   watch_ctx.TryCancel();
