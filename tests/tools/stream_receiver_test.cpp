@@ -118,6 +118,37 @@ TEST(StreamReceiverTest, PlainRtpWhenTheKeyingHasNoKeyAndAnySsrcWhenSsrcIsZero) 
   EXPECT_EQ(receiver->stats().wrong_ssrc, 0u);
 }
 
+// A player's receiver (tilmash-listen --play): every block reaches the sink in order, as
+// Samples() has it, and with a history limit only the newest samples are kept while the indices
+// still count from the first packet.
+TEST(StreamReceiverTest, APcmSinkGetsEveryBlockAndAHistoryLimitKeepsTheNewestWithTheirIndices) {
+  std::string error;
+  auto receiver = StreamReceiver::Bind("127.0.0.1", &error);
+  ASSERT_TRUE(receiver) << error;
+  std::vector<float> played;  // only the receive thread appends until Stop()
+  receiver->SetPcmSink([&](const float* pcm, std::size_t n) { played.insert(played.end(), pcm, pcm + n); });
+  receiver->SetHistoryLimit(4800);
+  ASSERT_TRUE(receiver->Attach(0, v1::SrtpKeying(), &error)) << error;
+  RtpSender sender(SenderTo(*receiver, std::nullopt, {}));
+  sender.SetTone(700, -20);
+  ASSERT_TRUE(sender.Start(&error)) << error;
+  ASSERT_TRUE(receiver->WaitForSamples(48000 / 2, 5s));
+  sender.Stop();
+  receiver->Stop();
+  const std::size_t count = receiver->SampleCount(), first = receiver->FirstKeptSample();
+  const auto kept = receiver->Samples();
+  EXPECT_EQ(played.size(), count);
+  EXPECT_GE(first, count - 7200) << "at most 1.5 x the limit kept";
+  EXPECT_EQ(first + kept.size(), count);
+  ASSERT_FALSE(kept.empty());
+  EXPECT_TRUE(std::equal(kept.begin(), kept.end(), played.begin() + std::ptrdiff_t(first)));
+  // Absolute indices: the kept tail by its index, nothing for a dropped span.
+  EXPECT_EQ(receiver->Samples(first, 100), std::vector<float>(kept.begin(), kept.begin() + 100));
+  EXPECT_TRUE(receiver->Samples(0, 100).empty());
+  EXPECT_NEAR(audio::DominantFrequency(kept), 700, 2.0);
+  for (const auto& a : receiver->Arrivals()) EXPECT_GE(a.sample_index, first);
+}
+
 TEST(StreamReceiverTest, WrongKeyAndOtherSsrcAreCountedNotDecoded) {
   std::string error;
   auto receiver = StreamReceiver::Bind("127.0.0.1", &error);

@@ -1,7 +1,8 @@
-// tilmash-booth: an interpreter console (or, with --floor, the sound desk) without hardware.
-// Joins a booth, streams a tone or a WAV over SRTP to the returned ingest, presses the desk's keys
-// (mic, cough, input/output select, handover, messages) on a schedule, optionally receives and
-// measures its return feed (what the interpreter hears), and leaves.
+// tilmash-booth: an interpreter console (or, with --floor, the sound desk). Joins a booth, streams
+// a tone, a WAV or (--device) a sound card's microphone over SRTP to the returned ingest, presses
+// the desk's keys (mic, cough, input/output select, handover, messages) on a schedule, optionally
+// receives and measures its return feed (what the interpreter hears; with --device played to the
+// headphones), and leaves.
 #include <grpcpp/grpcpp.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <mutex>
 
 #include "audio/audio.h"
@@ -21,6 +23,7 @@
 #include "console_actions.h"
 #include "return_feed.h"
 #include "schedule.h"
+#include "sound/sound_device.h"
 #include "tilmash/v1/tilmash.grpc.pb.h"
 
 namespace {
@@ -42,6 +45,10 @@ Schedules (seconds after the start; items separated by commas):
 handover request addressed to this (live) console, as it arrives on WatchBooth.
 Every event, refusal (interlock, relay loop, ...) and desk change is printed with its time; a
 refused key press does not stop the run.
+--device [CARD] makes this a console on real hardware: the microphone is captured from the ALSA
+device CARD (default: 'default') and the return feed is played on it, or on --headphones; without
+--seconds it runs until interrupted. Stand-ins where there is no card: test:HZ (a tone as the
+microphone; as headphones it plays into nothing) and, for --headphones, wav:PATH.
 --return / --return-wav ask JoinConsole for a return feed and measure it per period of what the
 console heard (its effective input, seconds since joining); the last period's dominant frequency
 and level are printed at the end ("return" in --json, every period in "return.periods").
@@ -227,6 +234,7 @@ int main(int argc, char** argv) {
   app.footer(std::string(kFooter) + "\n\n" + tilmash::client::kCredentialsEnvironmentHelp);
   std::string server = tilmash::client::kDefaultServer, session_id, booth, name, wav_path, mic_schedule, cough_schedule;
   std::string input, output, select_schedule, message_schedule, return_wav, return_bind = "127.0.0.1";
+  std::string device, headphones;
   std::vector<double> handover_at;
   double tone_hz = 880, level_db = -20, seconds = 10;
   bool json = false, floor = false, want_return = false, accept_handover = false, decline_handover = false;
@@ -237,10 +245,21 @@ int main(int argc, char** argv) {
   app.add_option("--booth", booth, "the booth's A language (console mode)");
   app.add_option("--name", name, "console name shown to the technician, e.g. ru-1");
   auto* tone_opt = app.add_option("--tone", tone_hz, "tone frequency in Hz")->capture_default_str();
-  app.add_option("--wav", wav_path, "16-bit WAV to stream instead of a tone (resampled to 48 kHz, looped)")
-      ->excludes(tone_opt);
+  auto* wav_opt = app.add_option("--wav", wav_path, "16-bit WAV to stream instead of a tone (resampled to 48 kHz, looped)")
+                      ->excludes(tone_opt);
   app.add_option("--level-db", level_db, "tone level in dBFS")->capture_default_str();
-  app.add_option("--seconds", seconds, "how long to stream")->capture_default_str()->check(CLI::PositiveNumber);
+  auto* seconds_opt = app.add_option("--seconds", seconds, "how long to stream (with --device and without it: until "
+                                                           "interrupted)")
+                          ->capture_default_str()
+                          ->check(CLI::PositiveNumber);
+  auto* device_opt = app.add_option("--device", device,
+                                    "capture the microphone from this ALSA device and play the return feed on it "
+                                    "(without a name: 'default'; test:HZ stands in with a tone)")
+                         ->expected(0, 1)
+                         ->excludes(tone_opt)
+                         ->excludes(wav_opt);
+  app.add_option("--headphones", headphones, "play the return feed on this device instead (wav:PATH writes it)")
+      ->needs(device_opt);
   app.add_option("--mic-schedule", mic_schedule, "e.g. on@0.5,off@2.0,on@3 (seconds after the start)");
   app.add_option("--cough-schedule", cough_schedule, "e.g. on@1.0,off@1.5");
   app.add_option("--input", input, "incoming select right after joining: floor, auto or a language (relay)");
@@ -259,6 +278,13 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
   if (!return_wav.empty()) want_return = true;
+  const bool use_device = device_opt->count() > 0;
+  if (use_device && device.empty()) device = "default";
+  if (headphones.empty()) headphones = device;
+  // A console on hardware hears its return feed, unless it is the sound desk (--floor).
+  if (use_device && !floor) want_return = true;
+  const bool until_interrupted = use_device && seconds_opt->count() == 0;
+  if (until_interrupted) seconds = std::numeric_limits<double>::infinity();
 
   std::vector<KeyEvent> events;
   std::string error;
@@ -319,6 +345,23 @@ int main(int argc, char** argv) {
   }
 
   tilmash::client::InstallInterruptHandler();
+  // The card is opened before joining: a missing or busy device fails before anything changes.
+  std::unique_ptr<tilmash::sound::Capture> mic;
+  std::unique_ptr<tilmash::sound::Playback> ears;
+  if (use_device) {
+    mic = tilmash::sound::Capture::Open(device, &error);
+    if (!mic) {
+      std::cerr << "error: --device: " << error << "\n";
+      return 1;
+    }
+    if (!floor) {
+      ears = tilmash::sound::Playback::Open(headphones, &error);
+      if (!ears) {
+        std::cerr << "error: " << (headphones == device ? "--device" : "--headphones") << ": " << error << "\n";
+        return 1;
+      }
+    }
+  }
   // Every call (sessions, booth keys, WatchBooth) goes over this one channel and its credentials.
   auto channel = tilmash::client::Connect(server, credentials);
   auto sessions = v1::SessionService::NewStub(channel);
@@ -331,6 +374,9 @@ int main(int argc, char** argv) {
       std::cerr << "error: return feed: " << error << "\n";
       return 1;
     }
+    if (ears) feed->receiver().SetPcmSink([p = ears.get()](const float* pcm, std::size_t n) { p->Write(pcm, n); });
+    // Running for hours: keep the last minute for the report (unless it is to be written out).
+    if (until_interrupted && return_wav.empty()) feed->receiver().SetHistoryLimit(60 * tilmash::audio::kRate);
   }
 
   std::atomic<bool> ok{true};
@@ -374,7 +420,9 @@ int main(int argc, char** argv) {
   }
 
   tilmash::client::RtpSender sender(tilmash::client::IngestFromProto(ingest));
-  if (wav.empty())
+  if (mic)
+    sender.SetLive([m = mic.get()](float* out, std::size_t n) { m->Read(out, n); });
+  else if (wav.empty())
     sender.SetTone(tone_hz, level_db);
   else
     sender.SetSamples(std::move(wav), /*loop=*/true);
@@ -395,9 +443,16 @@ int main(int argc, char** argv) {
     }
     char tone_text[64];
     std::snprintf(tone_text, sizeof tone_text, "%.1f Hz at %.1f dBFS", tone_hz, level_db);
-    std::printf("streaming %s to %s:%u ssrc %u pt %u %s for %.1f s\n", wav_path.empty() ? tone_text : wav_path.c_str(),
-                so.host.c_str(), unsigned(so.port), so.ssrc, unsigned(so.payload_type),
-                so.suite ? tilmash::rtp::SuiteName(*so.suite) : "plain RTP", seconds);
+    const std::string what = mic ? "device " + device : wav_path.empty() ? std::string(tone_text) : wav_path;
+    char how_long[64];
+    if (until_interrupted)
+      std::snprintf(how_long, sizeof how_long, "until interrupted");
+    else
+      std::snprintf(how_long, sizeof how_long, "for %.1f s", seconds);
+    std::printf("streaming %s to %s:%u ssrc %u pt %u %s %s\n", what.c_str(), so.host.c_str(), unsigned(so.port),
+                so.ssrc, unsigned(so.payload_type), so.suite ? tilmash::rtp::SuiteName(*so.suite) : "plain RTP",
+                how_long);
+    if (ears) std::printf("return feed to headphones on %s\n", headphones.c_str());
     std::fflush(stdout);
   }
 
@@ -456,8 +511,23 @@ int main(int argc, char** argv) {
     }
     log.Add(tilmash::booth::KeyName(e.key), value, outcome, std::move(entry));
   }
-  if (!interrupted && sender.running()) tilmash::client::SleepUntilOrInterrupted(at(seconds));
+  if (!interrupted && sender.running() && until_interrupted) {
+    while (tilmash::client::SleepUntilOrInterrupted(Clock::now() + std::chrono::hours(1))) {
+    }
+  } else if (!interrupted && sender.running()) {
+    tilmash::client::SleepUntilOrInterrupted(at(seconds));
+  }
   sender.Stop();
+  std::string device_error;
+  nlohmann::json device_json = nullptr;
+  if (mic) {
+    device_error = mic->error();
+    const auto ms = mic->stats();
+    device_json = {{"device", device},
+                   {"captured_samples", ms.samples_in},
+                   {"underrun_samples", ms.underrun_samples},
+                   {"overrun_samples", ms.overrun_samples}};
+  }
   const double streamed = std::chrono::duration<double>(Clock::now() - start).count();
   std::string watch_error;
   if (watch) {
@@ -489,6 +559,12 @@ int main(int argc, char** argv) {
   nlohmann::json return_json = nullptr;
   if (feed) {
     const auto periods = feed->Finish();
+    if (ears) {
+      if (device_error.empty()) device_error = ears->error();
+      ears->Close();
+      device_json["headphones"] = headphones;
+      device_json["played_samples"] = ears->samples_written();
+    }
     const auto rstats = feed->receiver().stats();
     bool wav_ok = true;
     if (!return_wav.empty()) wav_ok = tilmash::audio::WriteWav(return_wav, feed->receiver().Samples());
@@ -548,6 +624,16 @@ int main(int argc, char** argv) {
     return_json = {{"error", return_error}};
   }
 
+  if (!device_error.empty()) {
+    std::cerr << "error: device: " << device_error << "\n";
+    ok = false;
+  }
+  if (mic && !json) {
+    const auto ms = mic->stats();
+    std::printf("device %s: captured %.2f s, %.3f s underrun, %.3f s overrun\n", device.c_str(),
+                double(ms.samples_in) / 48000.0, double(ms.underrun_samples) / 48000.0,
+                double(ms.overrun_samples) / 48000.0);
+  }
   const auto stats = sender.stats();
   if (json) {
     nlohmann::json out = {{"mode", floor ? "floor" : "console"},
@@ -561,8 +647,10 @@ int main(int argc, char** argv) {
                             {"ssrc", so.ssrc},
                             {"payload_type", so.payload_type},
                             {"suite", so.suite ? tilmash::rtp::SuiteName(*so.suite) : "none"}}},
-                          {"source", wav_path.empty() ? nlohmann::json{{"tone_hz", tone_hz}, {"level_dbfs", level_db}}
-                                                      : nlohmann::json{{"wav", wav_path}}},
+                          {"source", mic                ? nlohmann::json{{"device", device}}
+                                     : wav_path.empty() ? nlohmann::json{{"tone_hz", tone_hz}, {"level_dbfs", level_db}}
+                                                        : nlohmann::json{{"wav", wav_path}}},
+                          {"device", device_json},
                           {"seconds", streamed},
                           {"packets_sent", stats.packets_sent},
                           {"send_errors", stats.send_errors},

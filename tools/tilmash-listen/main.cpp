@@ -1,5 +1,7 @@
-// tilmash-listen: a test headset. Subscribes to one channel, receives SRTP/Opus for N seconds,
-// and reports what it heard (dominant tone, level, loss, timing); optionally writes a WAV.
+// tilmash-listen: a test headset, and with --play a real one. Subscribes to one channel, receives
+// SRTP/Opus for N seconds (with --play and no --seconds: until interrupted), follows key
+// rotations and channel switches, plays it on a sound card if asked, and reports what it heard
+// (dominant tone, level, loss, timing); optionally writes a WAV.
 #include <grpcpp/support/status.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include "client/credentials.h"
 #include "client/interrupt.h"
 #include "client/listener_client.h"
+#include "sound/sound_device.h"
 
 namespace {
 
@@ -45,7 +48,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Tilmash test listener: subscribe to a channel, decrypt, decode and measure"};
   ListenerClient::Options options;
   double seconds = 5;
-  std::string wav_path, switch_to;
+  std::string wav_path, switch_to, play_device;
   double switch_at = -1;
   bool json = false, gcm = false;
   tilmash::client::Credentials credentials;
@@ -54,7 +57,14 @@ int main(int argc, char** argv) {
   app.footer(tilmash::client::kCredentialsEnvironmentHelp);
   app.add_option("--session", options.session_id, "session id")->required();
   app.add_option("--channel", options.channel, "language tag or 'floor'")->required();
-  app.add_option("--seconds", seconds, "how long to listen")->capture_default_str()->check(CLI::PositiveNumber);
+  auto* seconds_opt =
+      app.add_option("--seconds", seconds, "how long to listen (with --play and without it: until interrupted)")
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber);
+  auto* play_opt = app.add_option("--play", play_device,
+                                  "play the channel on this ALSA device (without a name: 'default'); "
+                                  "wav:PATH writes what a card would play to a WAV instead")
+                       ->expected(0, 1);
   app.add_option("--wav", wav_path, "write what was heard to this 16-bit WAV");
   app.add_option("--switch-to", switch_to, "switch to this channel during the run");
   app.add_option("--switch-at", switch_at, "when to switch, seconds after the start")->check(CLI::NonNegativeNumber);
@@ -73,6 +83,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (gcm) options.suite = tilmash::v1::AEAD_AES_128_GCM;
+  const bool play = play_opt->count() > 0;
+  if (play && play_device.empty()) play_device = "default";
+  // Playing until interrupted: keep the last 10 s for the report, not hours of audio.
+  const bool until_interrupted = play && seconds_opt->count() == 0;
+  if (until_interrupted && wav_path.empty()) options.history_samples = 10 * tilmash::audio::kRate;
   if (const std::string problem = tilmash::client::CredentialsProblem(credentials); !problem.empty()) {
     std::cerr << "error: " << problem << "\n";
     return 2;
@@ -82,6 +97,16 @@ int main(int argc, char** argv) {
 
   tilmash::client::InstallInterruptHandler();
   std::string error;
+  // The card is opened first: a missing or busy device fails before subscribing.
+  std::unique_ptr<tilmash::sound::Playback> player;
+  if (play) {
+    player = tilmash::sound::Playback::Open(play_device, &error);
+    if (!player) {
+      std::cerr << "error: --play: " << error << "\n";
+      return 1;
+    }
+    options.on_pcm = [p = player.get()](const float* pcm, std::size_t n) { p->Write(pcm, n); };
+  }
   auto listener = ListenerClient::Start(options, &error);
   if (!listener) {
     std::cerr << "error: " << error << "\n";
@@ -104,15 +129,29 @@ int main(int argc, char** argv) {
       switch_sample = listener->SampleCount();
     }
   }
-  if (completed) tilmash::client::SleepUntilOrInterrupted(to_time(seconds));
+  if (completed && until_interrupted) {
+    std::cerr << "playing " << listener->channel() << " on " << play_device << " until interrupted\n";
+    while (tilmash::client::SleepUntilOrInterrupted(Clock::now() + std::chrono::hours(1))) {
+    }
+  } else if (completed) {
+    tilmash::client::SleepUntilOrInterrupted(to_time(seconds));
+  }
   const double listened = std::chrono::duration<double>(Clock::now() - start).count();
   listener->Stop();
+  std::string play_error;
+  if (player) {
+    play_error = player->error();
+    player->Close();
+  }
 
   const auto samples = listener->Samples();
+  const std::size_t first_kept = listener->FirstKeptSample();
+  auto kept = [&](std::size_t index) { return std::min(index - std::min(index, first_kept), samples.size()); };
   const auto stats = listener->stats();
-  const Measurement final_part = Measure(listener->channel(), samples, switch_sample.value_or(0), samples.size());
+  const Measurement final_part =
+      Measure(listener->channel(), samples, kept(switch_sample.value_or(0)), samples.size());
   std::optional<Measurement> before_switch;
-  if (switch_sample) before_switch = Measure(options.channel, samples, 0, *switch_sample);
+  if (switch_sample) before_switch = Measure(options.channel, samples, 0, kept(*switch_sample));
   bool wav_ok = true;
   if (!wav_path.empty()) wav_ok = tilmash::audio::WriteWav(wav_path, samples);
 
@@ -134,6 +173,7 @@ int main(int argc, char** argv) {
     out["max_interarrival_ms"] = stats.max_interarrival_ms;
     out["samples"] = samples.size();
     out["wav"] = wav_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(wav_path);
+    if (player) out["played"] = {{"device", play_device}, {"samples", player->samples_written()}};
     if (before_switch) out["before_switch"] = ToJson(*before_switch);
     std::cout << out.dump() << "\n";
   } else {
@@ -167,6 +207,11 @@ int main(int argc, char** argv) {
     line("inter-arrival ms",
          "mean " + num(stats.mean_interarrival_ms, 2) + ", max " + num(stats.max_interarrival_ms, 2));
     if (!wav_path.empty()) line("wav", wav_path);
+    if (player) line("played", play_device + ", " + num(double(player->samples_written()) / 48000.0, 2) + " s");
+  }
+  if (!play_error.empty()) {
+    std::cerr << "error: --play: " << play_error << "\n";
+    return 1;
   }
   if (!wav_ok) {
     std::cerr << "error: cannot write " << wav_path << "\n";

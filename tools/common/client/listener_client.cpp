@@ -54,6 +54,8 @@ std::unique_ptr<ListenerClient> ListenerClient::Start(const Options& options, st
     if (options.key_override)
       keying.set_master_key(std::string(options.key_override->begin(), options.key_override->end()));
   }
+  if (options.on_pcm) self->receiver_->SetPcmSink(options.on_pcm);
+  self->receiver_->SetHistoryLimit(options.history_samples);
   if (!self->receiver_->Attach(sub.ssrc(), keying, &why, int(sub.frame_ms()))) return fail(why);
   if (options.watch_keys && !options.key_override) {
     self->keys_context_ = std::make_unique<grpc::ClientContext>();
@@ -104,6 +106,7 @@ std::vector<float> ListenerClient::Samples(std::size_t from, std::size_t count) 
 }
 
 std::size_t ListenerClient::SampleCount() const { return receiver_->SampleCount(); }
+std::size_t ListenerClient::FirstKeptSample() const { return receiver_->FirstKeptSample(); }
 
 std::vector<ListenerClient::FrameArrival> ListenerClient::Arrivals() const { return receiver_->Arrivals(); }
 

@@ -49,6 +49,10 @@ class ListenerClient {
     bool watch_keys = true;
     // Original/interpretation balance (percent of interpretation), mixed by the daemon.
     std::optional<uint32_t> interpretation_percent;
+    // Every decoded or concealed block, on the receive thread (StreamReceiver::SetPcmSink).
+    std::function<void(const float*, std::size_t)> on_pcm;
+    // Keep about this many of the newest samples only; 0: all (StreamReceiver::SetHistoryLimit).
+    std::size_t history_samples = 0;
   };
 
   // The measurement types are the receiver's (ListenerClient is a subscription around one).
@@ -74,6 +78,7 @@ class ListenerClient {
   void SetHearingProtection(bool on) { receiver_->SetHearingProtection(on); }
   std::vector<float> Samples(std::size_t from, std::size_t count) const;
   std::size_t SampleCount() const;
+  std::size_t FirstKeptSample() const;  // Samples()' first index (see Options::history_samples)
   std::vector<FrameArrival> Arrivals() const;
   Stats stats() const;
 

@@ -39,6 +39,13 @@ void RtpSender::SetSamples(std::vector<float> pcm48k, bool loop) {
   source_changed_ = true;
 }
 
+void RtpSender::SetLive(std::function<void(float*, std::size_t)> read) {
+  std::lock_guard lock(source_mutex_);
+  source_ = SourceKind::kLive;
+  live_ = std::move(read);
+  source_changed_ = true;
+}
+
 void RtpSender::SetSilence() {
   std::lock_guard lock(source_mutex_);
   source_ = SourceKind::kSilence;
@@ -63,6 +70,9 @@ bool RtpSender::FillFrame(std::span<float> frame) {
         }
         s = samples_[sample_pos_++];
       }
+      break;
+    case SourceKind::kLive:
+      live_(frame.data(), frame.size());
       break;
   }
   return changed;

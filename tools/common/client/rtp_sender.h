@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -66,6 +67,9 @@ class RtpSender {
   void SetTone(double frequency_hz, double level_dbfs);
   // 48 kHz mono samples; without `loop`, silence follows the end.
   void SetSamples(std::vector<float> pcm48k, bool loop);
+  // A live source (a microphone): `read` fills exactly n samples, on the pacing thread, every
+  // frame; it must not block.
+  void SetLive(std::function<void(float*, std::size_t)> read);
   void SetSilence();
   // A link that loses everything (true) or is whole again (false): while down, frames are made
   // and numbered but not sent, so the receiver sees a gap in sequence and time, as after a
@@ -92,7 +96,7 @@ class RtpSender {
   const Options& options() const { return options_; }
 
  private:
-  enum class SourceKind { kSilence, kTone, kSamples };
+  enum class SourceKind { kSilence, kTone, kSamples, kLive };
   void Run();
   // Fills one frame from the current source; true if the source changed since the last frame.
   bool FillFrame(std::span<float> frame);
@@ -115,6 +119,7 @@ class RtpSender {
   std::unique_ptr<audio::ToneGenerator> tone_;
   std::vector<float> samples_;
   std::size_t sample_pos_ = 0;
+  std::function<void(float*, std::size_t)> live_;
   bool loop_ = false;
   bool source_changed_ = false;
 

@@ -201,11 +201,27 @@ void StreamReceiver::DecodeInto(const uint8_t* payload, int size, const FrameArr
   {
     std::lock_guard lock(mutex_);
     FrameArrival a = arrival;
-    a.sample_index = samples_.size();
+    a.sample_index = base_ + samples_.size();
     arrivals_.push_back(a);
     samples_.insert(samples_.end(), pcm, pcm + n);
+    Trim();
   }
+  Deliver(pcm, std::size_t(n));
   changed_cv_.notify_all();
+}
+
+void StreamReceiver::Trim() {
+  // Amortised: half the limit again accumulates before the front is dropped.
+  if (history_limit_ == 0 || samples_.size() < history_limit_ + history_limit_ / 2) return;
+  const std::size_t drop = samples_.size() - history_limit_;
+  samples_.erase(samples_.begin(), samples_.begin() + std::ptrdiff_t(drop));
+  base_ += drop;
+  std::erase_if(arrivals_, [&](const FrameArrival& a) { return a.sample_index < base_; });
+}
+
+std::size_t StreamReceiver::FirstKeptSample() const {
+  std::lock_guard lock(mutex_);
+  return base_;
 }
 
 void StreamReceiver::Conceal(int frames) {
@@ -217,8 +233,12 @@ void StreamReceiver::Conceal(int frames) {
       std::fill(pcm, pcm + n, 0.0f);
     }
     if (protect_.load(std::memory_order_relaxed)) Limit(pcm, n, false);
-    std::lock_guard lock(mutex_);
-    samples_.insert(samples_.end(), pcm, pcm + n);
+    {
+      std::lock_guard lock(mutex_);
+      samples_.insert(samples_.end(), pcm, pcm + n);
+      Trim();
+    }
+    Deliver(pcm, std::size_t(n));
   }
   changed_cv_.notify_all();
 }
@@ -230,14 +250,18 @@ std::vector<float> StreamReceiver::Samples() const {
 
 std::vector<float> StreamReceiver::Samples(std::size_t from, std::size_t count) const {
   std::lock_guard lock(mutex_);
-  from = std::min(from, samples_.size());
+  if (from < base_) {  // dropped by the history limit: what is left of the span
+    count -= std::min(count, base_ - from);
+    from = base_;
+  }
+  from = std::min(from - base_, samples_.size());
   count = std::min(count, samples_.size() - from);
   return {samples_.begin() + std::ptrdiff_t(from), samples_.begin() + std::ptrdiff_t(from + count)};
 }
 
 std::size_t StreamReceiver::SampleCount() const {
   std::lock_guard lock(mutex_);
-  return samples_.size();
+  return base_ + samples_.size();
 }
 
 std::vector<StreamReceiver::FrameArrival> StreamReceiver::Arrivals() const {
@@ -252,8 +276,8 @@ StreamReceiver::Stats StreamReceiver::stats() const {
 
 bool StreamReceiver::WaitForSamples(std::size_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
-  changed_cv_.wait_for(lock, timeout, [&] { return samples_.size() >= n || stop_.load(); });
-  return samples_.size() >= n;
+  changed_cv_.wait_for(lock, timeout, [&] { return base_ + samples_.size() >= n || stop_.load(); });
+  return base_ + samples_.size() >= n;
 }
 
 bool StreamReceiver::WaitForStats(const std::function<bool(const Stats&)>& predicate,

@@ -86,6 +86,15 @@ class StreamReceiver {
   // Off: samples exactly as decoded, over -1 dBFS too and without fade-ins (tests measuring
   // what the server sent). On by default.
   void SetHearingProtection(bool on) { protect_.store(on, std::memory_order_relaxed); }
+  // Called on the receive thread with every decoded or concealed block, in timeline order, as
+  // Samples() gets it: a player (tilmash-listen --play, tilmash-booth --device). Before Attach().
+  void SetPcmSink(std::function<void(const float*, std::size_t)> sink) { pcm_sink_ = std::move(sink); }
+  // Keeps about the newest `samples` only (0, the default: everything), for a listener that runs
+  // for hours; SampleCount(), sample indices and Samples(from, count) still count from the first
+  // packet. Before Attach().
+  void SetHistoryLimit(std::size_t samples) { history_limit_ = samples; }
+  // The index of Samples()' first sample (0 unless a history limit dropped older ones).
+  std::size_t FirstKeptSample() const;
   std::vector<float> Samples(std::size_t from, std::size_t count) const;
   std::size_t SampleCount() const;
   std::vector<FrameArrival> Arrivals() const;
@@ -107,6 +116,10 @@ class StreamReceiver {
   void DecodeInto(const uint8_t* payload, int size, const FrameArrival& arrival);
   void Conceal(int frames);
   void Count(uint64_t Stats::*field);
+  void Trim();  // under mutex_
+  void Deliver(const float* pcm, std::size_t n) {
+    if (pcm_sink_) pcm_sink_(pcm, n);
+  }
 
   std::unique_ptr<UdpSocket> socket_;
   std::unique_ptr<audio::OpusDecoder> decoder_;
@@ -135,6 +148,9 @@ class StreamReceiver {
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_cv_;
   std::vector<float> samples_;
+  std::size_t base_ = 0;  // samples dropped from the front of samples_ (history limit)
+  std::size_t history_limit_ = 0;
+  std::function<void(const float*, std::size_t)> pcm_sink_;
   std::vector<FrameArrival> arrivals_;
   Stats stats_;
 };
