@@ -77,6 +77,7 @@ const std::vector<std::string>& ConfigKeys() {
                                                 "aes67_interface",
                                                 "aes67_out_group",
                                                 "aes67_out_port",
+                                                "ptp_domain",
                                                 "multicast_port",
                                                 "multicast_ttl",
                                                 "http_listen",
@@ -144,6 +145,7 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
          Read(root, "aes67_interface", &c->aes67_interface, path, error) &&
          Read(root, "aes67_out_group", &c->aes67_out_group, path, error) &&
          Read(root, "aes67_out_port", &c->aes67_out_port, path, error) &&
+         Read(root, "ptp_domain", &c->ptp_domain, path, error) &&
          Read(root, "multicast_port", &c->multicast_port, path, error) &&
          Read(root, "multicast_ttl", &c->multicast_ttl, path, error) &&
          Read(root, "http_listen", &c->http_listen, path, error) &&
@@ -217,6 +219,7 @@ std::string Validate(const Config& c) {
       return "aes67_out_group must be an IPv4 multicast address (e.g. 239.69.1.1), not '" + c.aes67_out_group + "'";
   }
   if (c.aes67_out_port < 1 || c.aes67_out_port > 65535) return "aes67_out_port must be between 1 and 65535";
+  if (c.ptp_domain < -1 || c.ptp_domain > 127) return "ptp_domain must be between 0 and 127 (-1: no PTP)";
   if (!c.multicast_group.empty()) {
     unsigned a = 0, b, cc, d;
     char tail;

@@ -58,6 +58,9 @@ struct Config {
   // this group upwards ("": off), on aes67_out_port, announced with SAP.
   std::string aes67_out_group;
   int aes67_out_port = 5004;
+  // The sessions run on the venue's PTP time of this domain (0..127), followed on
+  // aes67_interface; -1: on this host's clock.
+  int ptp_domain = -1;
   int multicast_port = 5004;
   int multicast_ttl = 1;
   // HTTP side (HLS, later WHEP and the web page): "" or "off" disables it. Plain HTTP only on

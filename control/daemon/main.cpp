@@ -23,6 +23,7 @@
 #include "daemon/whep_gateway.h"
 #include "domain/session_registry.h"
 #include "graph/media_engine_gst.h"
+#include "graph/ptp_clock.h"
 #include "grpc/authz.h"
 #include "grpc/event_hub.h"
 #include "grpc/server.h"
@@ -150,6 +151,9 @@ int main(int argc, char** argv) {
   app.add_option("--aes67-out-group", config.aes67_out_group,
                  "AES67 out: every channel also as L24 multicast with SAP, groups from this address upwards");
   app.add_option("--aes67-out-port", config.aes67_out_port, "UDP port of the AES67 out streams (default 5004)");
+  app.add_option("--ptp-domain", config.ptp_domain,
+                 "run the sessions on the venue's PTP clock of this domain (0-127), followed on --aes67-interface; "
+                 "-1: this host's clock");
   app.add_option("--multicast-group", config.multicast_group,
                  "first venue multicast group (channel i uses +i); empty: no multicast");
   app.add_option("--multicast-port", config.multicast_port, "UDP port of the venue multicast groups");
@@ -252,12 +256,29 @@ int main(int argc, char** argv) {
   gc.fanout_max_backlog_ms = config.fanout_max_backlog_ms;
   gc.multicast_ttl = config.multicast_ttl;
   gc.aes67_interface = config.aes67_interface;
+  if (config.ptp_domain >= 0) {
+    // Before any session: a pipeline on a PTP clock that never synced would have no time. A
+    // grandmaster that does not answer leaves the sessions on this host's clock, loudly.
+    auto ptp = graph::StartPtpClock(config.ptp_domain, config.aes67_interface, std::chrono::seconds(10));
+    if (ptp.clock) {
+      logger->info("PTP domain {}: synced to grandmaster {} in {} ms; the sessions run on PTP time", config.ptp_domain,
+                   ptp.grandmaster, ptp.waited.count());
+      gc.clock = ptp.clock;
+    } else {
+      logger->error("PTP domain {}: {}; the sessions run on this host's clock (AES67 streams say ts-refclk:local)",
+                    config.ptp_domain, ptp.error);
+    }
+  }
   {
     graph::Aes67OutConfig ac;
     ac.first_group = config.aes67_out_group;
     ac.port = uint16_t(config.aes67_out_port);
     ac.interface = config.aes67_interface;
     ac.ttl = config.multicast_ttl;
+    if (gc.clock) {
+      ac.ptp_domain = config.ptp_domain;
+      ac.ptp_clock = gc.clock;
+    }
     auto out = graph::Aes67Outputs::Create(ac);
     if (!out.ok()) {
       logger->error("{}", out.status().message());

@@ -1,5 +1,7 @@
 #include "graph/aes67_output.h"
 
+#include "graph/ptp_clock.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -90,11 +92,15 @@ domain::Result<std::unique_ptr<Aes67Outputs::Stream>> Aes67Outputs::Open(const s
     origin.s_addr = origin_;
     char origin_text[INET_ADDRSTRLEN] = {};
     inet_ntop(AF_INET, &origin, origin_text, sizeof origin_text);
-    // RFC 7273: the media clock is the RTP clock itself (direct), referenced to PTP when the
-    // pipeline runs on it, else to this host's own clock ("local").
-    const std::string refclk = config_.ptp_domain >= 0
-                                   ? "ptp=IEEE1588-2008:traceable:" + std::to_string(config_.ptp_domain)
-                                   : std::string("local");
+    // RFC 7273: the media clock is the RTP clock itself (direct=0: the clock's time in
+    // samples), referenced to the PTP grandmaster the sessions follow, else to this host's own
+    // clock ("local").
+    std::string refclk = "local";
+    if (config_.ptp_domain >= 0 && config_.ptp_clock) {
+      const std::string gm = PtpGrandmaster(config_.ptp_clock.get());
+      refclk = gm.empty() ? "ptp=IEEE1588-2008:traceable"
+                          : "ptp=IEEE1588-2008:" + gm + ":" + std::to_string(config_.ptp_domain);
+    }
     sdp = "v=0\r\no=- " + std::to_string(hash) + " 0 IN IP4 " + origin_text + "\r\ns=Tilmash " + session + " " +
           channel + "\r\nc=IN IP4 " + s->group_ + "/" + std::to_string(config_.ttl) + "\r\nt=0 0\r\n" +
           "a=keywds:Tilmash\r\nm=audio " + std::to_string(s->port_) + " RTP/AVP 96\r\ni=" + channel +

@@ -65,6 +65,10 @@ Status SessionGraph::Start() {
   gst_bin_add(GST_BIN(pipeline_.get()), tee_.get());
   gst::BusPtr bus = gst::BusPtr::Adopt(gst_pipeline_get_bus(GST_PIPELINE(pipeline_.get())));
   bus_watch_ = gst_bus_add_watch(bus.get(), &SessionGraph::OnBusMessage, this);
+  // The clock is chosen, not elected (a sound-card floor would offer the card's): the venue's
+  // PTP, whose time AES67 streams carry (session_graph_aes67.cpp), or this host's.
+  gst::GstPtr<GstClock> clock = config_.clock ? config_.clock : gst::GstPtr<GstClock>::Adopt(gst_system_clock_obtain());
+  gst_pipeline_use_clock(GST_PIPELINE(pipeline_.get()), clock.get());
   if (Status s = SetFloorSource(FloorPlan{}); !s.ok()) return s;
   if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     return domain::Internal("session pipeline failed to start");

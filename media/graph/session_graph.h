@@ -50,6 +50,8 @@ struct GraphConfig {
   std::shared_ptr<Aes67Outputs> aes67_out;
   // SAP discovery (sap_directory.h): AES67 floors chosen by name; null: none.
   std::shared_ptr<SapDirectory> sap;
+  // The sessions' clock: the venue's PTP (ptp_clock.h, --ptp-domain); null: the system clock.
+  gst::GstPtr<GstClock> clock;
   uint64_t rekey_after_packets = uint64_t(1) << 31;
   // HLS per channel (session_graph_hls.cpp): off when hls_dir is empty.
   std::string hls_dir;

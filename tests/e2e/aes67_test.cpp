@@ -251,8 +251,8 @@ TEST_F(Aes67Test, ASoundCardFloorIsHeardAndAMissingOneIsAClearError) {
   EXPECT_NE(bad.error_message().find("sound_card.device"), std::string::npos) << bad.error_message();
 }
 
-// A UDP socket bound to a group and port, joined on the loopback interface.
-int JoinOnLoopback(const std::string& group, uint16_t port) {
+// A UDP socket bound to a group and port, joined on the interface with address `interface`.
+int JoinOnLoopback(const std::string& group, uint16_t port, const std::string& interface = "127.0.0.1") {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   const int on = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
@@ -263,7 +263,7 @@ int JoinOnLoopback(const std::string& group, uint16_t port) {
   EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
   ip_mreq m{};
   m.imr_multiaddr = a.sin_addr;
-  inet_pton(AF_INET, "127.0.0.1", &m.imr_interface);
+  inet_pton(AF_INET, interface.c_str(), &m.imr_interface);
   EXPECT_EQ(::setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m), 0) << std::strerror(errno);
   return fd;
 }
@@ -289,13 +289,27 @@ std::string SapAnnouncement(int fd, const std::string& name, std::chrono::millis
   return "";
 }
 
+int64_t ClockNs(clockid_t id) {
+  timespec t{};
+  clock_gettime(id, &t);
+  return int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
 struct L24Packet {
   std::chrono::steady_clock::time_point at;
+  int64_t realtime_ns;  // arrival on CLOCK_REALTIME (the PTP time ptp4l serves in these tests)
   uint16_t sequence;
   uint32_t timestamp;
   uint8_t payload_type;
   std::vector<float> samples;
 };
+
+// Discards what waits in the socket.
+void Drain(int fd) {
+  uint8_t buf[2048];
+  while (::recv(fd, buf, sizeof buf, MSG_DONTWAIT) >= 0) {
+  }
+}
 
 std::vector<L24Packet> ReceiveL24(int fd, std::size_t count, std::chrono::milliseconds wait) {
   std::vector<L24Packet> out;
@@ -307,6 +321,7 @@ std::vector<L24Packet> ReceiveL24(int fd, std::size_t count, std::chrono::millis
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n < 12 || (buf[0] >> 6) != 2) continue;
     L24Packet k{std::chrono::steady_clock::now(),
+                ClockNs(CLOCK_REALTIME),
                 uint16_t(buf[2] << 8 | buf[3]),
                 uint32_t(buf[4]) << 24 | uint32_t(buf[5]) << 16 | uint32_t(buf[6]) << 8 | buf[7],
                 uint8_t(buf[1] & 0x7f),
@@ -319,6 +334,28 @@ std::vector<L24Packet> ReceiveL24(int fd, std::size_t count, std::chrono::millis
     out.push_back(std::move(k));
   }
   return out;
+}
+
+// a=mediaclk:direct=0 says an RTP timestamp is the reference clock's time in samples (mod
+// 2^32): how far (ms) each packet's timestamp is behind that clock's time at its arrival.
+// `clock_ns` gives the clock's time of an arrival.
+template <class ClockOf>
+std::vector<double> MediaClockLagMs(const std::vector<L24Packet>& packets, ClockOf clock_ns) {
+  std::vector<double> lag;
+  for (const auto& k : packets) {
+    const auto now = uint32_t((unsigned __int128)clock_ns(k) * 48000 / 1'000'000'000);
+    lag.push_back(double(int32_t(now - k.timestamp)) / 48.0);
+  }
+  std::sort(lag.begin(), lag.end());
+  return lag;
+}
+
+// A packet's first sample was taken at most a packet (plus scheduling) before it arrived, and
+// none in the future: a receiver playing samples at timestamp + a few ms of link offset can.
+void ExpectOnTheMediaClock(const std::vector<double>& lag_ms) {
+  EXPECT_GT(lag_ms[lag_ms.size() / 100], -0.5) << "p1: no timestamp ahead of the clock";
+  EXPECT_LT(lag_ms[lag_ms.size() / 2], Sanitized() ? 20.0 : 3.0) << "p50";
+  EXPECT_LT(lag_ms[lag_ms.size() * 99 / 100], Sanitized() ? 60.0 : 10.0) << "p99";
 }
 
 // The sound desk, written here so the test knows when each packet left: L24 mono, 1 ms packets
@@ -416,7 +453,7 @@ TEST_F(Aes67OutTest, EveryChannelLeavesAsSapAnnouncedL24WithUnder5msOfService) {
   PacedDesk desk(desk_port);
   const int out = JoinOnLoopback(floor_stream->address, floor_stream->port);
   const int ru_out = JoinOnLoopback(ru_stream->address, ru_stream->port);
-  ReceiveL24(out, 300, 3s);  // the desk is running
+  ReceiveL24(out, 1500, 3s);  // the desk is running, the out stream's timeline settled
   const auto start = std::chrono::steady_clock::now();
   auto packets = ReceiveL24(out, 2000, 4s);
   ASSERT_GT(packets.size(), 1900u);
@@ -457,12 +494,28 @@ TEST_F(Aes67OutTest, EveryChannelLeavesAsSapAnnouncedL24WithUnder5msOfService) {
   EXPECT_LE(p99, Sanitized() ? 60.0 : 15.0) << "no 10 ms frame of buffering anywhere on the path";
   EXPECT_NEAR(peak, -20, 1.0);
 
-  // A language channel (auto-floor: the floor through its mixer and limiter) is out too.
+  // A language channel (auto-floor: the floor through its mixer, leveler and limiter) is out
+  // too; its leveler raises the -23 dBFS RMS tone slowly towards -23 LUFS, seconds in.
+  Drain(ru_out);
   auto ru_packets = ReceiveL24(ru_out, 500, 3s);
   ASSERT_GT(ru_packets.size(), 400u);
   std::vector<float> ru_audio;
   for (const auto& k : ru_packets) ru_audio.insert(ru_audio.end(), k.samples.begin(), k.samples.end());
-  EXPECT_NEAR(audio::PeakDb(ru_audio), -20, 1.0);
+  EXPECT_NEAR(audio::PeakDb(ru_audio), -19, 2.0);
+
+  // The timestamps are the media clock's (a=ts-refclk:local, a=mediaclk:direct=0): this host's
+  // monotonic clock, the session's, in samples: no packet's first sample in the future, and
+  // the median no more than the path's own delay behind.
+  EXPECT_NE(floor_sdp.find("a=ts-refclk:local\r\na=mediaclk:direct=0\r\n"), std::string::npos) << floor_sdp;
+  Drain(out);  // what waited in the socket arrived long ago
+  const auto settled = ReceiveL24(out, 1000, 3s);
+  ASSERT_GT(settled.size(), 900u);
+  const auto lag = MediaClockLagMs(settled, [](const L24Packet& k) {
+    return int64_t(k.at.time_since_epoch() / std::chrono::nanoseconds(1));  // steady_clock: CLOCK_MONOTONIC
+  });
+  std::cout << "[ measured ] RTP timestamp behind the local clock at arrival: p1 " << lag[lag.size() / 100]
+            << " ms, p50 " << lag[lag.size() / 2] << " ms, p99 " << lag[lag.size() * 99 / 100] << " ms\n";
+  ExpectOnTheMediaClock(lag);
 
   // ffmpeg, a receiver the project did not write, plays the floor from the announced SDP.
   const std::string file = ::testing::TempDir() + "aes67-floor-" + std::to_string(::getpid()) + ".sdp";
