@@ -59,6 +59,18 @@ TEST(DeployConfig, TheServiceSettingsLoadAndPassTheChecks) {
   EXPECT_EQ(c.token_secret_file.rfind("/var/lib/tilmash/", 0), 0u) << "tokens survive a restart";
 }
 
+TEST(DeployConfig, APtpDomainOutsideIeee1588sRangeIsRefusedNamingTheKey) {
+  Config c;
+  for (int ok : {-1, 0, 127}) {
+    c.ptp_domain = ok;
+    EXPECT_EQ(Validate(c), "") << ok;
+  }
+  for (int bad : {-2, 128}) {
+    c.ptp_domain = bad;
+    EXPECT_NE(Validate(c).find("ptp_domain"), std::string::npos) << bad;
+  }
+}
+
 TEST(DeployConfig, AnUnknownKeyIsRefusedNamingTheKeyTheFileAndTheLine) {
   const std::string path = ::testing::TempDir() + "tilmash-unknown-key.yaml";
   std::ofstream(path) << "frame_ms: 10\nframe_size: 20\n";

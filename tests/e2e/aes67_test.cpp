@@ -3,6 +3,7 @@
 // daemon hear the desk's tone at its level, one channel picked or both mixed; a bad SDP is a
 // clear INVALID_ARGUMENT and a port already taken is UNAVAILABLE.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -551,6 +553,137 @@ TEST_F(Aes67OutTest, EveryChannelLeavesAsSapAnnouncedL24WithUnder5msOfService) {
   EXPECT_TRUE(deletion) << "the floor's stream deletion was announced";
   ::close(out);
   ::close(ru_out);
+  ::close(sap);
+}
+
+// The venue's clock on one machine: a PTP grandmaster (linuxptp's ptp4l with software
+// timestamps, domain 7) in a network namespace behind a veth pair. GStreamer's PTP helper sends
+// its delay requests where the routing table says, so 224.0.1.129 is routed to the veth - what
+// the README tells a venue whose AES67 interface is not the default route's.
+class Grandmaster {
+ public:
+  static constexpr int kDomain = 7;
+  Grandmaster() {
+    const std::string id = std::to_string(::getpid() % 100000);
+    ns_ = "tilmash-ptp-" + id;
+    here_ = "tptpa" + id;
+    there_ = "tptpb" + id;
+    const std::string net = "10.79." + std::to_string(1 + ::getpid() % 250) + ".";
+    ip_ = net + "2";
+    const std::string setup = "ip netns add " + ns_ + " && ip link add " + here_ + " type veth peer name " + there_ +
+                              " && ip link set " + there_ + " netns " + ns_ + " && ip addr add " + ip_ + "/24 dev " +
+                              here_ + " && ip link set " + here_ + " up && ip netns exec " + ns_ + " ip addr add " +
+                              net + "1/24 dev " + there_ + " && ip netns exec " + ns_ + " ip link set " + there_ +
+                              " up && ip route replace 224.0.1.129/32 dev " + here_;
+    if (std::system(setup.c_str()) != 0) return;
+    // The grandmaster's identity is its interface's MAC as an EUI-64 (IEEE 1588-2008 7.5.2.2.2).
+    const std::string mac = Shell("ip netns exec " + ns_ + " cat /sys/class/net/" + there_ + "/address");
+    unsigned m[6];
+    if (std::sscanf(mac.c_str(), "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6) return;
+    char gm[32];
+    std::snprintf(gm, sizeof gm, "%02X-%02X-%02X-FF-FE-%02X-%02X-%02X", m[0], m[1], m[2], m[3], m[4], m[5]);
+    gmid_ = gm;
+    log_ = ::testing::TempDir() + "ptp4l-" + id + ".log";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      // Master at once (priority1 1), announcing 4 times and syncing 8 times a second.
+      ::execlp("ip", "ip", "netns", "exec", ns_.c_str(), "ptp4l", "-i", there_.c_str(), "-S", "-m", "--domainNumber",
+               std::to_string(kDomain).c_str(), "--priority1", "1", "--announceReceiptTimeout", "2",
+               "--logAnnounceInterval", "-2", "--logSyncInterval", "-3", nullptr);
+      ::_exit(127);
+    }
+    ok_ = pid_ > 0;
+  }
+  ~Grandmaster() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    std::system(("ip route del 224.0.1.129/32 dev " + here_ + " 2>/dev/null; ip link del " + here_ +
+                 " 2>/dev/null; ip netns del " + ns_ + " 2>/dev/null")
+                    .c_str());
+  }
+  static std::string Shell(const std::string& cmd) {
+    std::string out;
+    if (FILE* p = ::popen(cmd.c_str(), "r")) {
+      char buf[256];
+      while (std::fgets(buf, sizeof buf, p)) out += buf;
+      ::pclose(p);
+    }
+    return out;
+  }
+  std::string ptp4l_log() const {
+    std::ifstream in(log_);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+
+ protected:
+  bool ok_ = false;
+  pid_t pid_ = -1;
+  std::string ns_, here_, there_, ip_, gmid_, log_;
+};
+
+// Bases are built in order: the grandmaster runs before the daemon starts and waits for it.
+class Aes67PtpTest : public Grandmaster, public E2eTest {
+ protected:
+  static std::string Group() { return "239.69.91." + std::to_string(1 + ::getpid() % 100); }
+  Aes67PtpTest()
+      : E2eTest({"--ptp-domain", std::to_string(kDomain), "--aes67-interface", ip_, "--aes67-out-group", Group(),
+                 "--aes67-out-port", std::to_string(TestPort(5)), "--log-level", "info"},
+                /*capture_stderr=*/true) {}
+};
+
+// --ptp-domain 7 with a grandmaster on the AES67 interface: the daemon syncs to it before any
+// session, the SAP-announced SDP names it (a=ts-refclk:ptp=IEEE1588-2008:<its EUI-64>:7), and
+// every packet's RTP timestamp is the grandmaster's time in samples (ptp4l serves this host's
+// CLOCK_REALTIME; the sessions' own clock would be CLOCK_MONOTONIC, decades away).
+TEST_F(Aes67PtpTest, TheStreamsCarryTheGrandmastersTimeAndNameIt) {
+  ASSERT_TRUE(ok_) << "the grandmaster's namespace or ptp4l did not start (root, iproute2, linuxptp)";
+  const std::string log = daemon_.Stderr(), synced = "PTP domain 7: synced to grandmaster " + gmid_ + " in ";
+  const auto at = log.find(synced);
+  ASSERT_NE(at, std::string::npos) << log << "\nptp4l:\n" << ptp4l_log();
+  std::cout << "[ measured ] the daemon synced to ptp4l's grandmaster in "
+            << std::atoi(log.c_str() + at + synced.size()) << " ms (ptp4l started just before it)\n";
+  const uint16_t desk_port = TestPort(6);
+  const std::string desk_sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=desk\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
+                               std::to_string(desk_port) + " RTP/AVP 97\r\na=rtpmap:97 L24/48000\r\na=ptime:1\r\n";
+  const int sap = JoinOnLoopback("239.255.255.255", 9875, ip_);
+  v1::Session session;
+  {
+    grpc::ClientContext ctx;
+    v1::CreateSessionRequest req;
+    req.set_name("venue");
+    req.add_languages("ru");
+    req.mutable_floor_source()->mutable_aes67()->set_sdp(desk_sdp);
+    auto st = daemon_.sessions().CreateSession(&ctx, req, &session);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  const std::string sdp = SapAnnouncement(sap, "Tilmash " + session.id() + " floor", 5s);
+  ASSERT_FALSE(sdp.empty()) << "no SAP announcement on " << ip_;
+  EXPECT_NE(sdp.find("\r\na=ts-refclk:ptp=IEEE1588-2008:" + gmid_ + ":7\r\na=mediaclk:direct=0\r\n"),
+            std::string::npos)
+      << sdp;
+  auto stream = domain::ParseAes67Sdp(sdp, "sap");
+  ASSERT_TRUE(stream.ok()) << stream.status().message();
+  PacedDesk desk(desk_port);
+  const int out = JoinOnLoopback(stream->address, stream->port, ip_);
+  ReceiveL24(out, 1500, 3s);  // the desk is running, the timeline settled
+  Drain(out);
+  const auto packets = ReceiveL24(out, 1000, 3s);
+  ASSERT_GT(packets.size(), 900u);
+  const auto lag = MediaClockLagMs(packets, [](const L24Packet& k) { return k.realtime_ns; });
+  std::cout << "[ measured ] PTP domain 7 (ptp4l in a namespace): RTP timestamp behind the grandmaster's time at "
+               "arrival: p1 "
+            << lag[lag.size() / 100] << " ms, p50 " << lag[lag.size() / 2] << " ms, p99 "
+            << lag[lag.size() * 99 / 100] << " ms\n";
+  ExpectOnTheMediaClock(lag);
+  std::vector<float> audio;
+  for (const auto& k : packets) audio.insert(audio.end(), k.samples.begin(), k.samples.end());
+  EXPECT_NEAR(audio::PeakDb(audio), -20, 1.0) << "the desk's tone, on PTP time";
+  ::close(out);
   ::close(sap);
 }
 
