@@ -26,7 +26,7 @@ struct Aes67OutConfig {
   uint16_t port = 5004;
   std::string interface;  // IPv4 address of the interface to send on ("": the route's)
   int ttl = 1;
-  int ptp_domain = -1;  // >= 0: the sessions run on PTP of this domain, on ptp_clock
+  int ptp_domain = -1;              // >= 0: the sessions run on PTP of this domain, on ptp_clock
   gst::GstPtr<GstClock> ptp_clock;  // its grandmaster goes into a=ts-refclk
   std::string sap_group = "239.255.255.255";
   uint16_t sap_port = 9875;

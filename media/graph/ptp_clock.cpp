@@ -58,7 +58,8 @@ PtpClockStatus StartPtpClock(int domain, const std::string& interface_ip, std::c
         "CAP_NET_BIND_SERVICE (see \"Plugging into a venue\" in the README)";
     return out;
   }
-  auto clock = gst::GstPtr<GstClock>::Adopt(gst_ptp_clock_new(("ptp-" + std::to_string(domain)).c_str(), guint(domain)));
+  auto clock =
+      gst::GstPtr<GstClock>::Adopt(gst_ptp_clock_new(("ptp-" + std::to_string(domain)).c_str(), guint(domain)));
   if (!clock) {
     out.error = "cannot create the PTP clock of domain " + std::to_string(domain);
     return out;

@@ -79,21 +79,20 @@ std::string Play(GstElement* pipeline) {
 
 }  // namespace
 
-gst::ElementPtr CaptureElement(const std::string& device, int64_t period_us, int64_t buffer_us,
-                               std::string* missing) {
+gst::ElementPtr CaptureElement(const std::string& device, int64_t period_us, int64_t buffer_us, std::string* missing) {
   if (StartsWith(device, kTestPrefix)) {
     auto src = Make("audiotestsrc", missing);
     if (!src) return src;
     const double hz = std::atof(device.c_str() + std::string(kTestPrefix).size());
     const int per_buffer = int(std::max<int64_t>(1, period_us * kRate / 1'000'000));
-    g_object_set(src.get(), "is-live", TRUE, "samplesperbuffer", per_buffer, "freq", hz > 0 ? hz : 440.0, "volume",
-                 0.1, nullptr);
+    g_object_set(src.get(), "is-live", TRUE, "samplesperbuffer", per_buffer, "freq", hz > 0 ? hz : 440.0, "volume", 0.1,
+                 nullptr);
     return src;
   }
   auto src = Make("alsasrc", missing);
   if (!src) return src;
-  g_object_set(src.get(), "device", device.c_str(), "latency-time", gint64(period_us), "buffer-time",
-               gint64(buffer_us), nullptr);
+  g_object_set(src.get(), "device", device.c_str(), "latency-time", gint64(period_us), "buffer-time", gint64(buffer_us),
+               nullptr);
   return src;
 }
 
@@ -228,8 +227,8 @@ std::unique_ptr<Playback> Playback::Open(const std::string& device, std::string*
     return nullptr;
   }
   GstCaps* c = gst_caps_from_string(kMonoF32);
-  g_object_set(src.get(), "caps", c, "format", GST_FORMAT_TIME, "is-live", TRUE, "do-timestamp", TRUE, "block",
-               FALSE, "max-bytes", guint64(kRate * sizeof(float)), nullptr);
+  g_object_set(src.get(), "caps", c, "format", GST_FORMAT_TIME, "is-live", TRUE, "do-timestamp", TRUE, "block", FALSE,
+               "max-bytes", guint64(kRate * sizeof(float)), nullptr);
   gst_caps_unref(c);
   std::unique_ptr<Playback> self(new Playback());
   self->pipeline_ = gst::ElementPtr::AdoptSink(gst_pipeline_new("playback"));
@@ -270,8 +269,8 @@ void Playback::Close() {
   }
   gst_app_src_end_of_stream(GST_APP_SRC(src_.get()));
   gst::BusPtr bus = gst::BusPtr::Adopt(gst_element_get_bus(pipeline_.get()));
-  if (GstMessage* m = gst_bus_timed_pop_filtered(bus.get(), 2 * GST_SECOND,
-                                                 GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)))
+  if (GstMessage* m =
+          gst_bus_timed_pop_filtered(bus.get(), 2 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)))
     gst_message_unref(m);
   gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
 }

@@ -27,8 +27,7 @@ namespace tilmash::sound {
 
 // The capture element for `device` with ALSA periods of `period_us` in a ring of `buffer_us`
 // (what the card adds to the latency); null with *missing naming the factory.
-gst::ElementPtr CaptureElement(const std::string& device, int64_t period_us, int64_t buffer_us,
-                               std::string* missing);
+gst::ElementPtr CaptureElement(const std::string& device, int64_t period_us, int64_t buffer_us, std::string* missing);
 // The playback chain for `device`, to be linked in order after an audioconvert; empty with
 // *missing naming the factory.
 std::vector<gst::ElementPtr> PlaybackElements(const std::string& device, int64_t period_us, int64_t buffer_us,

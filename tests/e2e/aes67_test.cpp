@@ -663,8 +663,7 @@ TEST_F(Aes67PtpTest, TheStreamsCarryTheGrandmastersTimeAndNameIt) {
   }
   const std::string sdp = SapAnnouncement(sap, "Tilmash " + session.id() + " floor", 5s);
   ASSERT_FALSE(sdp.empty()) << "no SAP announcement on " << ip_;
-  EXPECT_NE(sdp.find("\r\na=ts-refclk:ptp=IEEE1588-2008:" + gmid_ + ":7\r\na=mediaclk:direct=0\r\n"),
-            std::string::npos)
+  EXPECT_NE(sdp.find("\r\na=ts-refclk:ptp=IEEE1588-2008:" + gmid_ + ":7\r\na=mediaclk:direct=0\r\n"), std::string::npos)
       << sdp;
   auto stream = domain::ParseAes67Sdp(sdp, "sap");
   ASSERT_TRUE(stream.ok()) << stream.status().message();
@@ -677,8 +676,8 @@ TEST_F(Aes67PtpTest, TheStreamsCarryTheGrandmastersTimeAndNameIt) {
   const auto lag = MediaClockLagMs(packets, [](const L24Packet& k) { return k.realtime_ns; });
   std::cout << "[ measured ] PTP domain 7 (ptp4l in a namespace): RTP timestamp behind the grandmaster's time at "
                "arrival: p1 "
-            << lag[lag.size() / 100] << " ms, p50 " << lag[lag.size() / 2] << " ms, p99 "
-            << lag[lag.size() * 99 / 100] << " ms\n";
+            << lag[lag.size() / 100] << " ms, p50 " << lag[lag.size() / 2] << " ms, p99 " << lag[lag.size() * 99 / 100]
+            << " ms\n";
   ExpectOnTheMediaClock(lag);
   std::vector<float> audio;
   for (const auto& k : packets) audio.insert(audio.end(), k.samples.begin(), k.samples.end());

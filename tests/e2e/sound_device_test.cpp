@@ -71,7 +71,8 @@ double LongestSilenceMs(std::span<const float> x) {
     run = std::abs(x[i]) < 1e-4f ? run + 1 : 0;
     if (run > longest) longest = run, at = i + 1 - run;
   }
-  if (longest > 48) std::cout << "[ measured ] dropout of " << double(longest) / 48.0 << " ms at " << double(at) / 48000 << " s\n";
+  if (longest > 48)
+    std::cout << "[ measured ] dropout of " << double(longest) / 48.0 << " ms at " << double(at) / 48000 << " s\n";
   return double(longest) / 48.0;
 }
 
@@ -107,9 +108,10 @@ TEST_F(SoundDeviceTest, ListenPlaysTheChannelThroughKeyRotationsAndASwitch) {
   auto voice = Speak(ru.ingest(), kVoiceHz);
   ASSERT_TRUE(SetMic(session.id(), ru.console().id(), true).ok());
   const std::string played = dir_ + "/played.wav";
-  const ToolRun r = RunTool(daemon_, "tilmash-listen",
-                        "--session " + session.id() +
-                            " --channel floor --switch-to ru --switch-at 2 --seconds 4.5 --json --play wav:" + played);
+  const ToolRun r =
+      RunTool(daemon_, "tilmash-listen",
+              "--session " + session.id() +
+                  " --channel floor --switch-to ru --switch-at 2 --seconds 4.5 --json --play wav:" + played);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto out = nlohmann::json::parse(r.out);
   EXPECT_GE(out["key_changes"].get<int>(), 3) << "rotated every second";
@@ -168,7 +170,8 @@ TEST_F(SoundDeviceTest, ABoothOnADeviceIsHeardByListenersAndHearsTheFloorInItsHe
 // A card that is not there: the driver's words, exit 1, and nothing subscribed or joined.
 TEST_F(SoundDeviceTest, AMissingCardIsAClearErrorBeforeAnythingChanges) {
   auto session = CreateSession({"ru"}, kFloorHz);
-  const ToolRun listen = RunTool(daemon_, "tilmash-listen", "--session " + session.id() + " --channel ru --play hw:7,7");
+  const ToolRun listen =
+      RunTool(daemon_, "tilmash-listen", "--session " + session.id() + " --channel ru --play hw:7,7");
   EXPECT_EQ(listen.exit_code, 1);
   EXPECT_NE(listen.err.find("--play: device 'hw:7,7': Could not open audio device for playback"), std::string::npos)
       << listen.err;

@@ -245,11 +245,13 @@ int main(int argc, char** argv) {
   app.add_option("--booth", booth, "the booth's A language (console mode)");
   app.add_option("--name", name, "console name shown to the technician, e.g. ru-1");
   auto* tone_opt = app.add_option("--tone", tone_hz, "tone frequency in Hz")->capture_default_str();
-  auto* wav_opt = app.add_option("--wav", wav_path, "16-bit WAV to stream instead of a tone (resampled to 48 kHz, looped)")
-                      ->excludes(tone_opt);
+  auto* wav_opt =
+      app.add_option("--wav", wav_path, "16-bit WAV to stream instead of a tone (resampled to 48 kHz, looped)")
+          ->excludes(tone_opt);
   app.add_option("--level-db", level_db, "tone level in dBFS")->capture_default_str();
-  auto* seconds_opt = app.add_option("--seconds", seconds, "how long to stream (with --device and without it: until "
-                                                           "interrupted)")
+  auto* seconds_opt = app.add_option("--seconds", seconds,
+                                     "how long to stream (with --device and without it: until "
+                                     "interrupted)")
                           ->capture_default_str()
                           ->check(CLI::PositiveNumber);
   auto* device_opt = app.add_option("--device", device,

@@ -148,8 +148,7 @@ int main(int argc, char** argv) {
   const std::size_t first_kept = listener->FirstKeptSample();
   auto kept = [&](std::size_t index) { return std::min(index - std::min(index, first_kept), samples.size()); };
   const auto stats = listener->stats();
-  const Measurement final_part =
-      Measure(listener->channel(), samples, kept(switch_sample.value_or(0)), samples.size());
+  const Measurement final_part = Measure(listener->channel(), samples, kept(switch_sample.value_or(0)), samples.size());
   std::optional<Measurement> before_switch;
   if (switch_sample) before_switch = Measure(options.channel, samples, 0, kept(*switch_sample));
   bool wav_ok = true;
