@@ -306,6 +306,16 @@ struct L24Packet {
   std::vector<float> samples;
 };
 
+// Raw 32-bit float samples from a file (what ffmpeg's and GStreamer's receivers wrote).
+std::vector<float> ReadF32(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  std::vector<float> x(bytes.size() / sizeof(float));
+  std::memcpy(x.data(), bytes.data(), x.size() * sizeof(float));
+  std::remove(path.c_str());
+  return x;
+}
+
 // Discards what waits in the socket.
 void Drain(int fd) {
   uint8_t buf[2048];
@@ -496,14 +506,37 @@ TEST_F(Aes67OutTest, EveryChannelLeavesAsSapAnnouncedL24WithUnder5msOfService) {
   EXPECT_LE(p99, Sanitized() ? 60.0 : 15.0) << "no 10 ms frame of buffering anywhere on the path";
   EXPECT_NEAR(peak, -20, 1.0);
 
-  // A language channel (auto-floor: the floor through its mixer, leveler and limiter) is out
-  // too; its leveler raises the -23 dBFS RMS tone slowly towards -23 LUFS, seconds in.
+  // A language channel is out too: its interpreter (880 Hz at -20 dBFS) over the ducked floor,
+  // 1 ms packets with continuous timestamps, and GStreamer's own AES67 receiver (udpsrc !
+  // rtpL24depay, a receiver the project did not write) decodes it from the announced group.
+  auto console = Join(session.id(), "ru");
+  auto voice = Speak(console.ingest(), 880);
+  ASSERT_TRUE(SetMic(session.id(), console.console().id(), true).ok());
+  std::this_thread::sleep_for(300ms);
   Drain(ru_out);
   auto ru_packets = ReceiveL24(ru_out, 500, 3s);
   ASSERT_GT(ru_packets.size(), 400u);
-  std::vector<float> ru_audio;
-  for (const auto& k : ru_packets) ru_audio.insert(ru_audio.end(), k.samples.begin(), k.samples.end());
-  EXPECT_NEAR(audio::PeakDb(ru_audio), -19, 2.0);
+  std::size_t ru_steps_wrong = 0;
+  for (std::size_t i = 1; i < ru_packets.size(); ++i)
+    if (ru_packets[i].timestamp - ru_packets[i - 1].timestamp != 48u || ru_packets[i].samples.size() != 48u)
+      ++ru_steps_wrong;
+  EXPECT_EQ(ru_steps_wrong, 0u);
+  const std::string ru_raw = ::testing::TempDir() + "aes67-ru-" + std::to_string(::getpid()) + ".f32";
+  const std::string gst = "timeout 20 gst-launch-1.0 -q udpsrc address=" + ru_stream->address +
+                          " port=" + std::to_string(ru_stream->port) +
+                          " multicast-iface=lo num-buffers=1000 caps=\"application/x-rtp,media=audio,clock-rate=48000,"
+                          "encoding-name=L24,channels=1,payload=96\" ! rtpL24depay ! audioconvert ! "
+                          "audio/x-raw,format=F32LE,channels=1 ! filesink location=" +
+                          ru_raw;
+  EXPECT_EQ(std::system(gst.c_str()), 0) << gst;
+  const auto ru_audio = ReadF32(ru_raw);
+  std::cout << "[ measured ] GStreamer's receiver on the ru channel's group: " << ru_audio.size()
+            << " samples, 880 Hz at " << audio::ToneLevelDb(ru_audio, 880) << " dBFS, the floor's 700 Hz at "
+            << audio::ToneLevelDb(ru_audio, 700) << " dBFS\n";
+  EXPECT_GE(ru_audio.size(), 48000u) << "1000 packets of 48 samples";
+  EXPECT_NEAR(audio::DominantFrequency(ru_audio), 880, 5) << "the interpreter on the ru channel";
+  EXPECT_NEAR(audio::ToneLevelDb(ru_audio, 880), -20, 3) << "at its level (the leveler's range)";
+  EXPECT_LT(audio::ToneLevelDb(ru_audio, 700), audio::ToneLevelDb(ru_audio, 880) - 10) << "the floor ducked under it";
 
   // The timestamps are the media clock's (a=ts-refclk:local, a=mediaclk:direct=0): this host's
   // monotonic clock, the session's, in samples: no packet's first sample in the future, and
@@ -529,10 +562,7 @@ TEST_F(Aes67OutTest, EveryChannelLeavesAsSapAnnouncedL24WithUnder5msOfService) {
   std::thread keep([&] { ReceiveL24(out, 100000, 3s); });  // lo keeps its membership of the group
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
   keep.join();
-  std::ifstream in(wav, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
-  std::vector<float> x(bytes.size() / sizeof(float));
-  std::memcpy(x.data(), bytes.data(), x.size() * sizeof(float));
+  const auto x = ReadF32(wav);
   std::cout << "[ measured ] ffmpeg from the SAP-announced SDP: " << x.size() << " samples, peak " << audio::PeakDb(x)
             << " dBFS, 700 Hz at " << audio::ToneLevelDb(x, 700) << " dBFS\n";
   EXPECT_GT(x.size(), 24000u);
