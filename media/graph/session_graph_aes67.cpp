@@ -30,15 +30,16 @@ constexpr int32_t kReanchorMs = 20;
 
 struct MediaClock {
   GstElement* pipeline;
+  gst::GstPtr<GstClock> clock;  // the pipeline's, taken at the first packet
   bool anchored = false;
   uint32_t next = 0;          // the timestamp of the next packet
   uint32_t window_start = 0;  // clock time (samples) the current half second began
   int32_t window_ahead = 0;   // the most a packet's first sample was in the clock's future (samples)
 };
 
-uint32_t ClockSamples(GstElement* pipeline) {
-  auto clock = gst::GstPtr<GstClock>::Adopt(gst_element_get_clock(pipeline));
-  const GstClockTime now = clock ? gst_clock_get_time(clock.get()) : 0;
+uint32_t ClockSamples(MediaClock& m) {
+  if (!m.clock) m.clock = gst::GstPtr<GstClock>::Adopt(gst_element_get_clock(m.pipeline));
+  const GstClockTime now = m.clock ? gst_clock_get_time(m.clock.get()) : 0;
   return uint32_t(gst_util_uint64_scale(now, 48000, GST_SECOND) & 0xffffffffu);
 }
 
@@ -51,7 +52,7 @@ GstPadProbeReturn OnAes67Packet(GstPad* /*pad*/, GstPadProbeInfo* info, gpointer
   GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
   if (!gst_rtp_buffer_map(b, GST_MAP_READWRITE, &rtp)) return GST_PAD_PROBE_OK;
   const auto samples = uint32_t(gst_rtp_buffer_get_payload_len(&rtp) / 3);  // L24 mono
-  const uint32_t now = ClockSamples(m->pipeline);
+  const uint32_t now = ClockSamples(*m);
   const int32_t ahead = int32_t(m->next - now);  // its first sample vs the clock
   if (!m->anchored || ahead > kReanchorMs * 48 || ahead < -kReanchorMs * 48) {
     m->next = now - samples;
@@ -94,7 +95,7 @@ domain::Result<GstElement*> SessionGraph::BuildAes67Out(Channel& c, GstElement* 
   // AES67's 1 ms packet time (48 samples), payload type 96 as the SDP says.
   g_object_set(pay.get(), "pt", 96u, "min-ptime", gint64(GST_MSECOND), "max-ptime", gint64(GST_MSECOND), nullptr);
   gst::PadPtr pay_out = gst::PadPtr::Adopt(gst_element_get_static_pad(pay.get(), "src"));
-  gst_pad_add_probe(pay_out.get(), GST_PAD_PROBE_TYPE_BUFFER, OnAes67Packet, new MediaClock{pipeline_.get()},
+  gst_pad_add_probe(pay_out.get(), GST_PAD_PROBE_TYPE_BUFFER, OnAes67Packet, new MediaClock{pipeline_.get(), nullptr},
                     [](gpointer p) { delete static_cast<MediaClock*>(p); });
   // Sent as soon as made (no clock wait: the audio is live already), from the stream's socket.
   g_object_set(sink.get(), "socket", stream.value()->socket(), "close-socket", FALSE, "host",
