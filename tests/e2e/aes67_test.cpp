@@ -427,6 +427,19 @@ class PacedDesk {
   std::thread thread_;
 };
 
+// A session "venue" with the ru channel whose floor is the PacedDesk's AES67 stream (L24 mono,
+// 1 ms, unicast to 127.0.0.1:`desk_port`), given by its SDP.
+grpc::Status CreateVenueSession(DaemonProcess& daemon, uint16_t desk_port, v1::Session* session) {
+  const std::string desk_sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=desk\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
+                               std::to_string(desk_port) + " RTP/AVP 97\r\na=rtpmap:97 L24/48000\r\na=ptime:1\r\n";
+  grpc::ClientContext ctx;
+  v1::CreateSessionRequest req;
+  req.set_name("venue");
+  req.add_languages("ru");
+  req.mutable_floor_source()->mutable_aes67()->set_sdp(desk_sdp);
+  return daemon.sessions().CreateSession(&ctx, req, session);
+}
+
 class Aes67OutTest : public E2eTest {
  protected:
   static std::string Group() { return "239.69.90." + std::to_string(1 + ::getpid() % 100); }
@@ -437,17 +450,10 @@ class Aes67OutTest : public E2eTest {
 
 TEST_F(Aes67OutTest, EveryChannelLeavesAsSapAnnouncedL24WithUnder5msOfService) {
   const uint16_t desk_port = TestPort(3);
-  const std::string desk_sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=desk\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
-                               std::to_string(desk_port) + " RTP/AVP 97\r\na=rtpmap:97 L24/48000\r\na=ptime:1\r\n";
   const int sap = JoinOnLoopback("239.255.255.255", 9875);
   v1::Session session;
   {
-    grpc::ClientContext ctx;
-    v1::CreateSessionRequest req;
-    req.set_name("venue");
-    req.add_languages("ru");
-    req.mutable_floor_source()->mutable_aes67()->set_sdp(desk_sdp);
-    auto st = daemon_.sessions().CreateSession(&ctx, req, &session);
+    auto st = CreateVenueSession(daemon_, desk_port, &session);
     ASSERT_TRUE(st.ok()) << st.error_message();
   }
   // Both channels are announced at once, each with its own group and AES67's attributes.
@@ -680,17 +686,10 @@ TEST_F(Aes67PtpTest, TheStreamsCarryTheGrandmastersTimeAndNameIt) {
   std::cout << "[ measured ] the daemon synced to ptp4l's grandmaster in "
             << std::atoi(log.c_str() + at + synced.size()) << " ms (ptp4l started just before it)\n";
   const uint16_t desk_port = TestPort(6);
-  const std::string desk_sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=desk\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
-                               std::to_string(desk_port) + " RTP/AVP 97\r\na=rtpmap:97 L24/48000\r\na=ptime:1\r\n";
   const int sap = JoinOnLoopback("239.255.255.255", 9875, ip_);
   v1::Session session;
   {
-    grpc::ClientContext ctx;
-    v1::CreateSessionRequest req;
-    req.set_name("venue");
-    req.add_languages("ru");
-    req.mutable_floor_source()->mutable_aes67()->set_sdp(desk_sdp);
-    auto st = daemon_.sessions().CreateSession(&ctx, req, &session);
+    auto st = CreateVenueSession(daemon_, desk_port, &session);
     ASSERT_TRUE(st.ok()) << st.error_message();
   }
   const std::string sdp = SapAnnouncement(sap, "Tilmash " + session.id() + " floor", 5s);

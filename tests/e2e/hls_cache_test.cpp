@@ -48,12 +48,15 @@ class Nginx {
     site = std::regex_replace(site, std::regex("\n *listen \\[::\\]:8080;"), "");
     replaced_ = site.find(dir_ + "/cache") != std::string::npos && site.find("server " + origin) != std::string::npos;
     std::ofstream(dir_ + "/site.conf") << site;
-    std::ofstream(dir_ + "/nginx.conf")
-        << "worker_processes 1;\npid " << dir_ << "/nginx.pid;\nerror_log " << dir_ << "/logs/error.log;\n"
-        << "events { worker_connections 4096; }\nhttp {\n  access_log off;\n"
-        << "  client_body_temp_path " << dir_ << "/body;\n  proxy_temp_path " << dir_ << "/proxy;\n"
-        << "  fastcgi_temp_path " << dir_ << "/fastcgi;\n  uwsgi_temp_path " << dir_ << "/uwsgi;\n"
-        << "  scgi_temp_path " << dir_ << "/scgi;\n  include " << dir_ << "/site.conf;\n}\n";
+    std::ofstream(dir_ + "/nginx.conf") << "worker_processes 1;\npid " << dir_ << "/nginx.pid;\nerror_log " << dir_
+                                        << "/logs/error.log;\n"
+                                        << "events { worker_connections 4096; }\nhttp {\n  access_log off;\n"
+                                        << "  client_body_temp_path " << dir_ << "/body;\n  proxy_temp_path " << dir_
+                                        << "/proxy;\n"
+                                        << "  fastcgi_temp_path " << dir_ << "/fastcgi;\n  uwsgi_temp_path " << dir_
+                                        << "/uwsgi;\n"
+                                        << "  scgi_temp_path " << dir_ << "/scgi;\n  include " << dir_
+                                        << "/site.conf;\n}\n";
     const std::string start = "nginx -c " + dir_ + "/nginx.conf -p " + dir_ + " 2>" + dir_ + "/logs/start.log";
     started_ = std::system(start.c_str()) == 0;
   }
@@ -76,8 +79,8 @@ class HlsCacheTest : public E2eTest {
   double OriginSegments(const std::string& session, const std::string& channel) {
     auto r = Http(daemon_.http_url() + "metrics", "GET", "", "", daemon_.admin_token());
     EXPECT_EQ(r.status, 200) << r.body;
-    const std::string series = "\ntilmash_hls_segment_requests_total{session=\"" + session + "\",channel=\"" + channel +
-                               "\"} ";
+    const std::string series =
+        "\ntilmash_hls_segment_requests_total{session=\"" + session + "\",channel=\"" + channel + "\"} ";
     const auto at = r.body.find(series);
     return at == std::string::npos ? 0 : std::strtod(r.body.c_str() + at + series.size(), nullptr);
   }
@@ -118,8 +121,8 @@ TEST_F(HlsCacheTest, AThousandPlayersThroughNginxCostTheOriginEachSegmentAtMostT
   const std::size_t segments = crowd["segments"].size();
   const auto& cache = crowd["cache"];
   const double hits = cache.value("HIT", 0.0), requests = crowd["requests"].get<double>();
-  std::cout << "[ measured ] " << kPlayers << " HLS players for " << crowd["seconds"] << " s through nginx: "
-            << crowd["requests"] << " requests (" << crowd["segment_requests"] << " segments, "
+  std::cout << "[ measured ] " << kPlayers << " HLS players for " << crowd["seconds"]
+            << " s through nginx: " << crowd["requests"] << " requests (" << crowd["segment_requests"] << " segments, "
             << crowd["playlist_requests"] << " playlists), cache " << cache.dump() << "; " << segments
             << " segments played, " << served << " segment requests reached the origin ("
             << served / double(std::max<std::size_t>(segments, 1)) << " per segment); playlist unchanged at most "
