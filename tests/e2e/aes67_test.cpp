@@ -365,7 +365,8 @@ std::vector<double> MediaClockLagMs(const std::vector<L24Packet>& packets, Clock
 // A packet's first sample was taken at most a packet (plus scheduling) before it arrived, and
 // none in the future: a receiver playing samples at timestamp + a few ms of link offset can.
 void ExpectOnTheMediaClock(const std::vector<double>& lag_ms) {
-  EXPECT_GT(lag_ms[lag_ms.size() / 100], -0.5) << "p1: no timestamp ahead of the clock";
+  // (Under a sanitizer the mix's own timing wanders by more than a packet.)
+  EXPECT_GT(lag_ms[lag_ms.size() / 100], Sanitized() ? -20.0 : -0.5) << "p1: no timestamp ahead of the clock";
   EXPECT_LT(lag_ms[lag_ms.size() / 2], Sanitized() ? 20.0 : 3.0) << "p50";
   EXPECT_LT(lag_ms[lag_ms.size() * 99 / 100], Sanitized() ? 60.0 : 10.0) << "p99";
 }

@@ -123,13 +123,13 @@ TEST_F(SoundDeviceTest, ListenPlaysTheChannelThroughKeyRotationsAndASwitch) {
   const double t0 = FirstSoundS(x), seconds = out["seconds"].get<double>();
   std::cout << "[ measured ] played " << double(x.size()) / 48000 << " s for " << seconds
             << " s listened, first sound at " << t0 << " s\n";
-  EXPECT_NEAR(double(x.size()) / 48000, seconds, 0.25) << "the card's timeline is the listener's";
+  EXPECT_NEAR(double(x.size()) / 48000, seconds, Sanitized() ? 1.0 : 0.25) << "the card's timeline is the listener's";
   const auto floor = Span(x, t0 + 0.3, t0 + 1.8), channel = Span(x, t0 + 2.5, t0 + 4.0);
   EXPECT_NEAR(audio::DominantFrequency(floor), kFloorHz, 5);
   EXPECT_NEAR(audio::RmsDb(floor), out["before_switch"]["level_dbfs"].get<double>(), 1) << "as decoded";
   EXPECT_NEAR(audio::DominantFrequency(channel), kVoiceHz, 5) << "the ru interpreter after the switch";
   EXPECT_GT(audio::ToneLevelDb(channel, kVoiceHz), -30);
-  EXPECT_LT(LongestSilenceMs(x), 20) << "a dropout on the card";
+  EXPECT_LT(LongestSilenceMs(x), Sanitized() ? 100 : 20) << "a dropout on the card";
 }
 
 // A hardware booth PC: the microphone (a 660 Hz stand-in) reaches the ru listeners once the mic
@@ -164,7 +164,7 @@ TEST_F(SoundDeviceTest, ABoothOnADeviceIsHeardByListenersAndHearsTheFloorInItsHe
             << audio::ToneLevelDb(heard, kFloorHz) << " dBFS, longest dropout " << dropout << " ms\n";
   EXPECT_NEAR(audio::DominantFrequency(heard), kFloorHz, 5) << "the return feed: the floor";
   EXPECT_NEAR(audio::RmsDb(heard), out["return"]["level_dbfs"].get<double>(), 1) << "as decoded";
-  EXPECT_LT(dropout, 20);
+  EXPECT_LT(dropout, Sanitized() ? 100 : 20);
 }
 
 // A card that is not there: the driver's words, exit 1, and nothing subscribed or joined.
