@@ -27,18 +27,8 @@ constexpr double kShockGuardDb = 20.0;
 // or a little under its true peak.
 constexpr double kClippingPeakDbfs = kLimiterCeilingDbtp - 0.5;
 
-inline gst::ElementPtr Make(const char* factory, std::string* missing) {
-  auto e = gst::MakeElement(factory);
-  if (!e && missing && missing->empty()) *missing = factory;
-  return e;
-}
-
-inline gst::ElementPtr MakeCapsFilter(const char* caps) {
-  auto f = gst::MakeElement("capsfilter");
-  gst::CapsPtr c(gst_caps_from_string(caps));
-  g_object_set(f.get(), "caps", c.get(), nullptr);
-  return f;
-}
+inline gst::ElementPtr Make(const char* factory, std::string* missing) { return gst::MakeElement(factory, missing); }
+using gst::MakeCapsFilter;
 
 // The true-peak look-ahead limiter (acoustic-shock protection; limiter_element.h): adds
 // TruePeakLimiter::kDelay (1.5 ms) to the path and says so in latency queries.

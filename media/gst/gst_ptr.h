@@ -178,6 +178,23 @@ inline ElementPtr MakeElement(const char* factory, const char* name = nullptr) {
   return ElementPtr::AdoptSink(gst_element_factory_make(factory, name));
 }
 
+// The same, naming the first factory that was missing in *missing (so a chain of makes is
+// checked once, at its end).
+inline ElementPtr MakeElement(const char* factory, std::string* missing) {
+  auto e = MakeElement(factory);
+  if (!e && missing && missing->empty()) *missing = factory;
+  return e;
+}
+
+// A capsfilter letting only `caps` through.
+inline ElementPtr MakeCapsFilter(const char* caps, std::string* missing = nullptr) {
+  auto f = MakeElement("capsfilter", missing);
+  if (!f) return f;
+  CapsPtr c(gst_caps_from_string(caps));
+  g_object_set(f.get(), "caps", c.get(), nullptr);
+  return f;
+}
+
 // RAII for a pad probe: removed when the handle dies.
 class PadProbe {
  public:

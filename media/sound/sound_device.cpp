@@ -19,12 +19,6 @@ constexpr std::size_t kCaptureKeep = kRate * 20 / 1000;  // ... to 20 ms
 
 bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
-gst::ElementPtr Make(const char* factory, std::string* missing) {
-  GstElement* e = gst_element_factory_make(factory, nullptr);
-  if (!e && missing && missing->empty()) *missing = factory;
-  return gst::ElementPtr::AdoptSink(e);
-}
-
 void EnsureGst() {
   if (!gst_is_initialized()) gst_init(nullptr, nullptr);
 }
@@ -81,7 +75,7 @@ std::string Play(GstElement* pipeline) {
 
 gst::ElementPtr CaptureElement(const std::string& device, int64_t period_us, int64_t buffer_us, std::string* missing) {
   if (StartsWith(device, kTestPrefix)) {
-    auto src = Make("audiotestsrc", missing);
+    auto src = gst::MakeElement("audiotestsrc", missing);
     if (!src) return src;
     const double hz = std::atof(device.c_str() + std::string(kTestPrefix).size());
     const int per_buffer = int(std::max<int64_t>(1, period_us * kRate / 1'000'000));
@@ -89,7 +83,7 @@ gst::ElementPtr CaptureElement(const std::string& device, int64_t period_us, int
                  nullptr);
     return src;
   }
-  auto src = Make("alsasrc", missing);
+  auto src = gst::MakeElement("alsasrc", missing);
   if (!src) return src;
   g_object_set(src.get(), "device", device.c_str(), "latency-time", gint64(period_us), "buffer-time", gint64(buffer_us),
                nullptr);
@@ -101,25 +95,22 @@ std::vector<gst::ElementPtr> PlaybackElements(const std::string& device, int64_t
   if (StartsWith(device, kWavPrefix)) {
     // A card plays buffers whose times are within its alignment threshold back to back and
     // resyncs beyond it; audiorate with the same threshold puts that timeline into the file.
-    auto rate = Make("audiorate", missing);
-    auto s16 = Make("capsfilter", missing);  // 16-bit, as most cards and every WAV reader take
-    auto enc = Make("wavenc", missing);
-    auto file = Make("filesink", missing);
+    auto rate = gst::MakeElement("audiorate", missing);
+    auto s16 = gst::MakeCapsFilter("audio/x-raw,format=S16LE", missing);  // as most cards and WAV readers take
+    auto enc = gst::MakeElement("wavenc", missing);
+    auto file = gst::MakeElement("filesink", missing);
     if (!missing->empty()) return {};
     g_object_set(rate.get(), "tolerance", guint64(40) * GST_MSECOND, nullptr);
-    GstCaps* caps = gst_caps_from_string("audio/x-raw,format=S16LE");
-    g_object_set(s16.get(), "caps", caps, nullptr);
-    gst_caps_unref(caps);
     g_object_set(file.get(), "location", device.c_str() + std::string(kWavPrefix).size(), "sync", TRUE, nullptr);
     return {rate, s16, enc, file};
   }
   if (StartsWith(device, kTestPrefix)) {  // a test console's headphones: played into nothing, on time
-    auto sink = Make("fakesink", missing);
+    auto sink = gst::MakeElement("fakesink", missing);
     if (!sink) return {};
     g_object_set(sink.get(), "sync", TRUE, nullptr);
     return {sink};
   }
-  auto sink = Make("alsasink", missing);
+  auto sink = gst::MakeElement("alsasink", missing);
   if (!sink) return {};
   g_object_set(sink.get(), "device", device.c_str(), "latency-time", gint64(period_us), "buffer-time",
                gint64(buffer_us), nullptr);
@@ -140,17 +131,14 @@ std::unique_ptr<Capture> Capture::Open(const std::string& device, std::string* e
   std::string missing;
   // 5 ms periods in a 20 ms ring: a console's microphone, read every 10 ms frame.
   auto src = CaptureElement(device, 5000, 20000, &missing);
-  auto conv = Make("audioconvert", &missing);
-  auto res = Make("audioresample", &missing);
-  auto caps = Make("capsfilter", &missing);
-  auto sink = Make("appsink", &missing);
+  auto conv = gst::MakeElement("audioconvert", &missing);
+  auto res = gst::MakeElement("audioresample", &missing);
+  auto caps = gst::MakeCapsFilter(kMonoF32, &missing);
+  auto sink = gst::MakeElement("appsink", &missing);
   if (!missing.empty()) {
     *error = MissingText(device, missing);
     return nullptr;
   }
-  GstCaps* c = gst_caps_from_string(kMonoF32);
-  g_object_set(caps.get(), "caps", c, nullptr);
-  gst_caps_unref(c);
   std::unique_ptr<Capture> self(new Capture());
   self->pipeline_ = gst::ElementPtr::AdoptSink(gst_pipeline_new("capture"));
   if (std::string why = AddAndLink(self->pipeline_.get(), {src, conv, res, caps, sink}); !why.empty()) {
@@ -217,19 +205,18 @@ std::string Capture::error() const { return BusError(pipeline_.get()); }
 std::unique_ptr<Playback> Playback::Open(const std::string& device, std::string* error) {
   EnsureGst();
   std::string missing;
-  auto src = Make("appsrc", &missing);
-  auto conv = Make("audioconvert", &missing);
-  auto res = Make("audioresample", &missing);
+  auto src = gst::MakeElement("appsrc", &missing);
+  auto conv = gst::MakeElement("audioconvert", &missing);
+  auto res = gst::MakeElement("audioresample", &missing);
   // 10 ms periods in a 40 ms ring: headphones that ride out a late packet.
   auto tail = PlaybackElements(device, 10000, 40000, &missing);
   if (!missing.empty()) {
     *error = MissingText(device, missing);
     return nullptr;
   }
-  GstCaps* c = gst_caps_from_string(kMonoF32);
-  g_object_set(src.get(), "caps", c, "format", GST_FORMAT_TIME, "is-live", TRUE, "do-timestamp", TRUE, "block", FALSE,
-               "max-bytes", guint64(kRate * sizeof(float)), nullptr);
-  gst_caps_unref(c);
+  gst::CapsPtr c(gst_caps_from_string(kMonoF32));
+  g_object_set(src.get(), "caps", c.get(), "format", GST_FORMAT_TIME, "is-live", TRUE, "do-timestamp", TRUE, "block",
+               FALSE, "max-bytes", guint64(kRate * sizeof(float)), nullptr);
   std::unique_ptr<Playback> self(new Playback());
   self->pipeline_ = gst::ElementPtr::AdoptSink(gst_pipeline_new("playback"));
   self->src_ = src;
