@@ -514,8 +514,7 @@ int main(int argc, char** argv) {
     log.Add(tilmash::booth::KeyName(e.key), value, outcome, std::move(entry));
   }
   if (!interrupted && sender.running() && until_interrupted) {
-    while (tilmash::client::SleepUntilOrInterrupted(Clock::now() + std::chrono::hours(1))) {
-    }
+    tilmash::client::SleepUntilOrInterrupted(Clock::time_point::max());
   } else if (!interrupted && sender.running()) {
     tilmash::client::SleepUntilOrInterrupted(at(seconds));
   }

@@ -131,8 +131,7 @@ int main(int argc, char** argv) {
   }
   if (completed && until_interrupted) {
     std::cerr << "playing " << listener->channel() << " on " << play_device << " until interrupted\n";
-    while (tilmash::client::SleepUntilOrInterrupted(Clock::now() + std::chrono::hours(1))) {
-    }
+    tilmash::client::SleepUntilOrInterrupted(Clock::time_point::max());
   } else if (completed) {
     tilmash::client::SleepUntilOrInterrupted(to_time(seconds));
   }

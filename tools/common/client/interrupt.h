@@ -8,7 +8,8 @@ namespace tilmash::client {
 // Installs SIGINT/SIGTERM handlers that set the flag.
 void InstallInterruptHandler();
 bool Interrupted();
-// Sleeps until `deadline` or Ctrl-C, whichever comes first; returns false if interrupted.
+// Sleeps until `deadline` (time_point::max(): until Ctrl-C) or Ctrl-C, whichever comes first;
+// returns false if interrupted.
 bool SleepUntilOrInterrupted(std::chrono::steady_clock::time_point deadline);
 
 }  // namespace tilmash::client
