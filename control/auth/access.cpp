@@ -9,11 +9,13 @@ namespace tilmash::auth {
 namespace {
 const std::set<Role> kStaff = {Role::kAdmin, Role::kOperator};
 const std::set<Role> kStaffChair = {Role::kAdmin, Role::kOperator, Role::kChair};
+const std::set<Role> kStaffChairEdge = {Role::kAdmin, Role::kOperator, Role::kChair, Role::kEdge};
 const std::set<Role> kDesk = {Role::kAdmin, Role::kOperator, Role::kInterpreter};
 const std::set<Role> kBoothView = {Role::kAdmin, Role::kOperator, Role::kChair, Role::kInterpreter};
-const std::set<Role> kEveryone = {Role::kAdmin,       Role::kOperator, Role::kChair,
-                                  Role::kInterpreter, Role::kDelegate, Role::kViewer};
-const std::set<Role> kListeners = {Role::kAdmin, Role::kOperator, Role::kChair, Role::kDelegate, Role::kViewer};
+const std::set<Role> kEveryone = {Role::kAdmin,    Role::kOperator, Role::kChair, Role::kInterpreter,
+                                  Role::kDelegate, Role::kViewer,   Role::kEdge};
+const std::set<Role> kListeners = {Role::kAdmin,    Role::kOperator, Role::kChair,
+                                   Role::kDelegate, Role::kViewer,   Role::kEdge};
 }  // namespace
 
 bool IsStaff(Role r) { return r == Role::kAdmin || r == Role::kOperator; }
@@ -22,7 +24,7 @@ const std::map<std::string, RpcRule>& Access::Matrix() {
   static const std::map<std::string, RpcRule> m = {
       {"SessionService.CreateSession", {kStaff, true}},
       {"SessionService.GetSession", {kEveryone, false}},
-      {"SessionService.ListSessions", {kStaffChair, false}},
+      {"SessionService.ListSessions", {kStaffChairEdge, false}},
       {"SessionService.EndSession", {kStaff, true}},
       {"SessionService.AddChannel", {kStaff, true}},
       {"SessionService.RemoveChannel", {kStaff, true}},
@@ -71,7 +73,8 @@ domain::Result<Claims> Access::Admit(const std::string& bearer, const std::strin
   const Claims& who = claims.value();
   if (!rule->second.roles.count(who.role))
     return domain::PermissionDenied(call + " is not allowed for role " + RoleName(who.role));
-  if (!IsStaff(who.role) && !session.empty() && who.session != session)
+  const bool any_session = IsStaff(who.role) || (who.role == Role::kEdge && who.session.empty());
+  if (!any_session && !session.empty() && who.session != session)
     return domain::PermissionDenied("session_id: the token is bound to another session");
   return claims;
 }

@@ -49,6 +49,8 @@ class Access {
 
 // Staff may act on any session; everyone else only on the session in their token.
 bool IsStaff(Role r);
+// Staff and edges open any number of streams; delegates and viewers as many as their token says.
+inline bool UnlimitedStreams(Role r) { return IsStaff(r) || r == Role::kEdge; }
 
 // Bindings: what a call touches, against what the token is bound to (PERMISSION_DENIED).
 domain::Status CheckDesk(const Claims& who, domain::Session& s, const std::string& console_id);

@@ -47,6 +47,8 @@ const char* RoleName(Role r) {
       return "delegate";
     case Role::kViewer:
       return "viewer";
+    case Role::kEdge:
+      return "edge";
   }
   return "?";
 }
@@ -54,7 +56,8 @@ const char* RoleName(Role r) {
 std::ostream& operator<<(std::ostream& os, Role r) { return os << RoleName(r); }
 
 bool RoleFromName(const std::string& name, Role* out) {
-  for (Role r : {Role::kAdmin, Role::kOperator, Role::kChair, Role::kInterpreter, Role::kDelegate, Role::kViewer}) {
+  for (Role r :
+       {Role::kAdmin, Role::kOperator, Role::kChair, Role::kInterpreter, Role::kDelegate, Role::kViewer, Role::kEdge}) {
     if (name == RoleName(r)) {
       *out = r;
       return true;

@@ -12,7 +12,9 @@
 
 namespace tilmash::auth {
 
-enum class Role { kAdmin, kOperator, kChair, kInterpreter, kDelegate, kViewer };
+// kEdge: an edge node mirroring sessions (tilmashd --edge-of): reads sessions and subscribes to
+// their channels, any number of streams; bound to a session, only that one.
+enum class Role { kAdmin, kOperator, kChair, kInterpreter, kDelegate, kViewer, kEdge };
 std::ostream& operator<<(std::ostream& os, Role r);
 const char* RoleName(Role r);
 bool RoleFromName(const std::string& name, Role* out);
@@ -21,7 +23,7 @@ struct Claims {
   std::string id;       // jti: what RevokeToken names
   std::string subject;  // who
   Role role = Role::kViewer;
-  std::string session;                // bound session ("" for admin/operator)
+  std::string session;                // bound session ("" for admin/operator, and an edge of every session)
   std::string booth;                  // interpreter: bound booth
   std::vector<std::string> channels;  // delegate/viewer: allowed channels (empty: all)
   uint32_t max_streams = 1;

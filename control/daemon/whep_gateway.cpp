@@ -50,7 +50,7 @@ void WhepGateway::Offer(const std::string& token, const std::string& session, co
   domain::ViewerRequest req;
   req.channel = channel;
   req.owner = c.id;
-  req.max_streams = auth::IsStaff(c.role) ? 0 : c.max_streams;
+  req.max_streams = auth::UnlimitedStreams(c.role) ? 0 : c.max_streams;
   req.offer_sdp = offer_sdp;
   req.valid_for = std::chrono::duration_cast<std::chrono::milliseconds>(c.expires - std::chrono::system_clock::now());
   // The id is known only once AddViewer returns; the answer may come before (on another thread).

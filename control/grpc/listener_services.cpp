@@ -43,7 +43,8 @@ grpc::Status ListenerServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "transport: unknown value");
     }
     domain::ListenerRequest lr{
-        req->channel(), {}, suite.value(), who.id, IsStaff(who.role) ? 0u : who.max_streams, transport, std::nullopt};
+        req->channel(), {},          suite.value(), who.id, auth::UnlimitedStreams(who.role) ? 0u : who.max_streams,
+        transport,      std::nullopt};
     if (transport == domain::Transport::kUnicast) {
       if (!req->has_endpoint()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "endpoint is not set");
       if (req->endpoint().port() > 65535)

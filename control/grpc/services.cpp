@@ -53,7 +53,8 @@ grpc::Status SessionServiceImpl::GetSession(grpc::ServerContext* ctx, const v1::
 grpc::Status SessionServiceImpl::ListSessions(grpc::ServerContext* ctx, const v1::ListSessionsRequest*,
                                               v1::ListSessionsResponse* resp) {
   return authz_.Run(ctx, "SessionService.ListSessions", "", [&](const auth::Claims& who) -> grpc::Status {
-    for (const auto& v : registry_.List()) ToProto(v, resp->add_sessions());
+    for (const auto& v : registry_.List())
+      if (who.role != auth::Role::kEdge || who.session.empty() || who.session == v.id) ToProto(v, resp->add_sessions());
     return grpc::Status::OK;
   });
 }

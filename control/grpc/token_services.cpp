@@ -30,6 +30,9 @@ bool FromProto(v1::Role r, Role* out) {
     case v1::VIEWER:
       *out = Role::kViewer;
       return true;
+    case v1::EDGE:
+      *out = Role::kEdge;
+      return true;
     default:
       return false;
   }
@@ -49,6 +52,8 @@ v1::Role ToProto(Role r) {
       return v1::DELEGATE;
     case Role::kViewer:
       return v1::VIEWER;
+    case Role::kEdge:
+      return v1::EDGE;
   }
   return v1::ROLE_UNSPECIFIED;
 }
@@ -68,7 +73,9 @@ grpc::Status TokenServiceImpl::MintToken(grpc::ServerContext* ctx, const v1::Min
     if (req->subject().empty() || req->subject().size() > 200) return Invalid("subject must be 1-200 characters");
     if (req->ttl_seconds() > kMaxTtl) return Invalid("ttl_seconds must be at most 604800 (7 days)");
     c.subject = req->subject();
-    if (!IsStaff(c.role)) {
+    if (c.role == Role::kEdge && req->session_id().empty()) {
+      // An edge of every session the node has, now or later.
+    } else if (!IsStaff(c.role)) {
       auto s = registry_.Find(req->session_id());
       if (!s.ok()) return ToGrpc(s.status());
       c.session = req->session_id();
