@@ -139,6 +139,7 @@ SessionView Session::View() const {
   v.floor_active_reason = floor_announced_ ? floor_announced_->reason : "no backup";
   v.floor_primary_lost = floor_primary_lost_;
   v.loudness_target_lufs = loudness_target_lufs_;
+  v.mirror_of = mirror_of_;
   for (const auto& name : channel_order_) v.channels.push_back(ViewOf(name));
   // The audience by transport: one look at each listener (a scrape of 2,000 costs microseconds).
   auto channel = [&v](const ChannelName& name) -> ChannelView* {

@@ -95,6 +95,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // Loudness leveling of every language channel (LUFS, 0: off); set once, before the session's
   // channels are added (SessionRegistry::Create; Restore takes it from the record).
   void set_loudness_target_lufs(double lufs) { loudness_target_lufs_ = lufs; }
+  // An edge's mirror of an origin's session (set once, before Start): its channels come from the
+  // origin as they are, so it is not kept in the state store (the edge mirrors it again after a
+  // restart) and its listeners hear each channel as is (no balance mix).
+  void set_mirror_of(std::string origin) { mirror_of_ = std::move(origin); }
 
   Status Start();  // creates the media session and the floor channel
   // Instead of Start: builds the session as `record` saved it, with its listeners, resuming
@@ -334,6 +338,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string name_;
   const double default_duck_db_;
   double loudness_target_lufs_ = 0;
+  std::string mirror_of_;
   SessionPorts ports_;
   const ListenerPolicy policy_;
 

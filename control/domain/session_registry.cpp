@@ -48,6 +48,7 @@ Result<SessionView> SessionRegistry::Create(const SessionSpec& spec) {
   };
   auto session = std::make_shared<Session>(id, spec.name, duck, ports_, policy_);
   session->set_loudness_target_lufs(loudness);
+  session->set_mirror_of(spec.mirror_of);
   if (Status s = session->Start(); !s.ok()) return fail(s);
   // Validate everything before anything becomes visible; a failed create leaves nothing behind.
   for (std::size_t i = 0; i < spec.languages.size(); ++i) {

@@ -19,6 +19,7 @@ struct SessionSpec {
   FloorSource floor_source;  // NoSource: silence until set
   std::optional<double> floor_duck_db;
   std::optional<double> loudness_target_lufs;  // unset: the registry's default; 0: no leveling
+  std::string mirror_of;                       // an edge's mirror of an origin's session (Session::set_mirror_of)
 };
 
 // "" when `id` may name a session (1-64 of a-z, 0-9, '-', '_', starting with a letter or digit:

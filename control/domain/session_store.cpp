@@ -82,6 +82,7 @@ Status Session::Save() {
 Status Session::Commit() {
   Lock lock(*this);
   if (ended_) return FailedPrecondition("session " + id_ + " has ended");
+  if (!mirror_of_.empty()) return Status::Ok();  // the origin keeps it; the edge mirrors it again
   saving_ = true;
   if (Status s = Save(); !s.ok()) return s;
   for (const auto& [id, l] : listeners_)

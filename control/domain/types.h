@@ -218,6 +218,7 @@ struct SessionView {
   InterlockMode interlock = InterlockMode::kInterlock;
   bool on_air = false, recorded = false;
   double loudness_target_lufs = 0;  // leveling of the language channels, 0: off
+  std::string mirror_of;            // an edge's mirror: the origin it comes from ("": none)
 };
 
 struct JoinedConsole {

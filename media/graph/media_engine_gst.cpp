@@ -1,6 +1,7 @@
 #include "graph/media_engine_gst.h"
 
 #include "graph/media_session_gst.h"
+#include "graph/mirror_session.h"
 #include "log/log.h"
 
 namespace tilmash::graph {
@@ -74,6 +75,10 @@ MediaEngineGst::~MediaEngineGst() {
 }
 
 domain::Result<std::unique_ptr<domain::MediaSession>> MediaEngineGst::CreateSession(const domain::SessionId& session) {
+  if (config_.mirrors)
+    if (std::string origin = config_.mirrors->OriginOf(session); !origin.empty())
+      return std::unique_ptr<domain::MediaSession>(
+          std::make_unique<MirrorMediaSession>(session, origin, config_.mirrors, fanout_.get(), config_.frame_ms));
   if (domain::Status busy = CheckMediaBacklog(*thread_, "session " + session); !busy.ok()) return busy;
   auto core = std::make_shared<SessionCore>();
   core->session = session;

@@ -28,6 +28,7 @@
 #include "graph/gain_ramp.h"
 #include "graph/ingest_guard.h"
 #include "graph/level_meter.h"
+#include "graph/mirror_session.h"
 #include "graph/record_tap.h"
 #include "graph/sap_directory.h"
 #include "graph/tee_detach.h"
@@ -70,6 +71,8 @@ struct GraphConfig {
   // Every UDP port of the media side (ingests, the fan-out's source, WebRTC ICE) comes from
   // here (--media-ports; by default any port the kernel picks). Shared by every session.
   std::shared_ptr<fanout::PortAllocator> ports = std::make_shared<fanout::PortAllocator>(fanout::PortRange{});
+  // An edge node's mirrored sessions (mirror_session.h): those get no pipeline. Null: none.
+  std::shared_ptr<MirrorDirectory> mirrors;
 };
 
 // What a listener stream hears: a channel at a balance (100: the channel's own stream).

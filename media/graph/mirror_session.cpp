@@ -1,0 +1,196 @@
+#include "graph/mirror_session.h"
+
+#include <arpa/inet.h>
+
+#include "graph/media_engine_gst.h"
+#include "log/log.h"
+
+namespace tilmash::graph {
+
+using domain::Result;
+using domain::Status;
+
+namespace {
+
+constexpr uint8_t kListenerPayloadType = 111;  // as MediaSessionGst's listeners
+
+rtp::SrtpSuite ToRtp(domain::CryptoSuite s) {
+  return s == domain::CryptoSuite::kAeadAes128Gcm ? rtp::SrtpSuite::kAeadAes128Gcm
+                                                  : rtp::SrtpSuite::kAesCm128HmacSha1_80;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ directory
+
+void MirrorDirectory::Add(const std::string& session, const std::string& origin) {
+  std::lock_guard lock(mu_);
+  origins_[session] = origin;
+}
+
+void MirrorDirectory::Remove(const std::string& session) {
+  std::lock_guard lock(mu_);
+  origins_.erase(session);
+  for (auto it = slots_.begin(); it != slots_.end();) it = it->first.first == session ? slots_.erase(it) : ++it;
+}
+
+std::string MirrorDirectory::OriginOf(const std::string& session) const {
+  std::lock_guard lock(mu_);
+  auto it = origins_.find(session);
+  return it == origins_.end() ? std::string() : it->second;
+}
+
+std::shared_ptr<MirrorSlot> MirrorDirectory::Slot(const std::string& session, const std::string& channel) {
+  std::lock_guard lock(mu_);
+  auto& slot = slots_[{session, channel}];
+  if (!slot) slot = std::make_shared<MirrorSlot>();
+  return slot;
+}
+
+// ------------------------------------------------------------------ listener streams
+
+namespace {
+
+class MirrorListenerStream : public domain::ListenerStream {
+ public:
+  MirrorListenerStream(std::unique_ptr<fanout::ListenerHandle> fanout, domain::SendInfo send,
+                       std::function<fanout::ChannelKey(const std::string&)> key_of)
+      : fanout_(std::move(fanout)), send_(std::move(send)), key_of_(std::move(key_of)) {}
+  domain::SendInfo send() const override { return send_; }
+  // The fan-out continues the listener's own timeline across the switch, as on the origin.
+  void Switch(const domain::ChannelName& channel) override { fanout_->Switch(key_of_(channel)); }
+  // The domain refuses a balance on a mirrored session; 100 is the channel as is.
+  void SetBalance(uint32_t) override {}
+  Status Rekey(const domain::SrtpKeying& key, std::chrono::milliseconds after) override {
+    std::string error;
+    if (!fanout_->Rekey(key.master_key, after, &error)) return domain::Internal("listener SRTP: " + error);
+    return Status::Ok();
+  }
+  uint32_t Roc() const override { return uint32_t(fanout_->Counts().next_index >> 16); }
+  domain::StreamAlerts TakeAlerts() override {
+    return {fanout_->TakeUnreachable(), fanout_->TakeKeyLimit(), fanout_->TakeDropped()};
+  }
+
+ private:
+  std::unique_ptr<fanout::ListenerHandle> fanout_;
+  const domain::SendInfo send_;
+  const std::function<fanout::ChannelKey(const std::string&)> key_of_;
+};
+
+}  // namespace
+
+// ------------------------------------------------------------------ session
+
+MirrorMediaSession::MirrorMediaSession(std::string session, std::string origin,
+                                       std::shared_ptr<MirrorDirectory> directory, fanout::FanoutEngine* fanout,
+                                       int frame_ms)
+    : session_(std::move(session)),
+      origin_(std::move(origin)),
+      directory_(std::move(directory)),
+      fanout_(fanout),
+      frame_ms_(frame_ms) {
+  log::Get("edge")->info("session {}: mirrored from {}", session_, origin_);
+}
+
+MirrorMediaSession::~MirrorMediaSession() {
+  std::lock_guard lock(keys_->mu);
+  for (const auto& [channel, key] : keys_->by_channel) {
+    directory_->Slot(session_, channel)->key_.store(0, std::memory_order_release);
+    fanout_->RemoveChannel(key);
+  }
+}
+
+Status MirrorMediaSession::Refused(const std::string& what) const {
+  return domain::FailedPrecondition("session " + session_ + " is mirrored from " + origin_ + ": " + what +
+                                    " at the origin");
+}
+
+Status MirrorMediaSession::AddChannel(const domain::ChannelName& channel) {
+  const fanout::ChannelKey key = fanout_->NewChannelKey();
+  {
+    std::lock_guard lock(keys_->mu);
+    if (keys_->by_channel.count(channel)) return domain::AlreadyExists("channel " + channel + " exists");
+    keys_->by_channel[channel] = key;
+  }
+  auto slot = directory_->Slot(session_, channel);
+  slot->fanout_ = fanout_;
+  slot->key_.store(key, std::memory_order_release);
+  return Status::Ok();
+}
+
+void MirrorMediaSession::RemoveChannel(const domain::ChannelName& channel) {
+  fanout::ChannelKey key = 0;
+  {
+    std::lock_guard lock(keys_->mu);
+    auto it = keys_->by_channel.find(channel);
+    if (it == keys_->by_channel.end()) return;
+    key = it->second;
+    keys_->by_channel.erase(it);
+  }
+  directory_->Slot(session_, channel)->key_.store(0, std::memory_order_release);
+  fanout_->RemoveChannel(key);
+}
+
+Result<domain::FloorIngests> MirrorMediaSession::SetFloorSource(const domain::FloorSpec& primary,
+                                                                const domain::FloorSpec& backup,
+                                                                domain::FloorLinkCallback) {
+  // The floor channel is the origin's floor; a mirror takes no source of its own.
+  if (!std::holds_alternative<domain::NoSource>(primary.source) ||
+      !std::holds_alternative<domain::NoSource>(backup.source))
+    return Refused("its floor source is set");
+  return domain::FloorIngests{};
+}
+
+Result<std::unique_ptr<domain::ConsoleInput>> MirrorMediaSession::AddConsole(const domain::ConsoleId&,
+                                                                             const std::vector<domain::ChannelName>&,
+                                                                             const domain::SrtpKeying&, uint32_t,
+                                                                             domain::LinkCallback, uint16_t) {
+  return Refused("consoles join");
+}
+
+Result<std::unique_ptr<domain::ListenerStream>> MirrorMediaSession::AddListener(
+    const domain::ListenerStreamSpec& spec) {
+  fanout::ListenerSpec fs;
+  fs.destination.sin_family = AF_INET;
+  fs.destination.sin_port = htons(spec.endpoint.port);
+  if (inet_pton(AF_INET, spec.endpoint.host.c_str(), &fs.destination.sin_addr) != 1)
+    return domain::InvalidArgument("endpoint.host " + domain::Quoted(spec.endpoint.host) + " is not an IPv4 address");
+  fs.ssrc = spec.ssrc;
+  fs.suite = ToRtp(spec.key.suite);
+  fs.master_key = spec.key.master_key;
+  fs.first_index = spec.first_index;
+  fs.first_timestamp = spec.first_timestamp;
+  std::string error;
+  auto handle = fanout_->AddListener(fs, &error);
+  if (!handle) return domain::Internal("listener SRTP: " + error);
+  domain::SendInfo send{
+      {fanout_->source_host(), fanout_->source_port()}, kListenerPayloadType, 48000, uint32_t(frame_ms_)};
+  auto stream =
+      std::make_unique<MirrorListenerStream>(std::move(handle), send, [keys = keys_](const std::string& channel) {
+        std::lock_guard lock(keys->mu);
+        auto it = keys->by_channel.find(channel);
+        return it == keys->by_channel.end() ? 0 : it->second;
+      });
+  stream->Switch(spec.channel);
+  return std::unique_ptr<domain::ListenerStream>(std::move(stream));
+}
+
+Result<std::unique_ptr<domain::ViewerStream>> MirrorMediaSession::AddViewer(const std::string&,
+                                                                            const domain::ChannelName&,
+                                                                            const std::string&,
+                                                                            domain::AnswerCallback) {
+  return Refused("browser viewers are served");
+}
+
+domain::MediaStats MirrorMediaSession::Stats() const {
+  domain::MediaStats stats;
+  AddFanoutStats(fanout_->Stats(), &stats);
+  return stats;
+}
+
+Result<std::unique_ptr<domain::ChannelRecording>> MirrorMediaSession::StartRecording(const domain::ChannelName&,
+                                                                                     uint32_t) {
+  return Refused("its channels are recorded");
+}
+
+}  // namespace tilmash::graph

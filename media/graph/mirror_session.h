@@ -1,0 +1,102 @@
+// An edge node's media for a session it mirrors from an origin (tilmashd --edge-of). The
+// origin has mixed and encoded every channel already; the edge receives each channel once (as
+// one listener of the origin), decrypts it once, and pushes its RTP packets into its own fan-out
+// as they are - no pipeline, no decode, no re-encode - where its listeners get them in their own
+// SSRC, sequence, timestamp and key space, exactly as on the origin.
+//
+// The edge's mirror (control/daemon/edge_mirror.h) registers a session here before it creates
+// it; MediaEngineGst then makes a MirrorMediaSession instead of a pipeline, and each channel's
+// receiver reaches the fan-out through its MirrorSlot. What a mirror cannot do (consoles, a
+// floor source, balance mixes, WebRTC viewers, recordings) is refused naming the origin.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "domain/ports.h"
+#include "fanout/fanout_engine.h"
+
+namespace tilmash::graph {
+
+// One mirrored channel, as its receiver sees it: the fan-out channel its packets go to (0 while
+// the channel does not exist on this node). Push is any thread, lock-free.
+class MirrorSlot {
+ public:
+  // False when the channel has no fan-out key (not added yet, or removed).
+  bool Push(const uint8_t* packet, std::size_t size) {
+    const fanout::ChannelKey key = key_.load(std::memory_order_acquire);
+    if (key == 0) return false;
+    fanout_->Push(key, packet, size);
+    return true;
+  }
+
+ private:
+  friend class MirrorMediaSession;
+  fanout::FanoutEngine* fanout_ = nullptr;  // set before the key
+  std::atomic<fanout::ChannelKey> key_{0};
+};
+
+// The sessions this node mirrors, and their channels' slots. Shared by the edge's mirror and
+// the media engine; any thread.
+class MirrorDirectory {
+ public:
+  // `origin` names where the session comes from (errors say it).
+  void Add(const std::string& session, const std::string& origin);
+  void Remove(const std::string& session);
+  // The origin of a mirrored session; "" for a session of this node's own.
+  std::string OriginOf(const std::string& session) const;
+  // The slot of a channel of a mirrored session (made on first ask, kept until Remove).
+  std::shared_ptr<MirrorSlot> Slot(const std::string& session, const std::string& channel);
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> origins_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<MirrorSlot>> slots_;
+};
+
+class MirrorMediaSession : public domain::MediaSession {
+ public:
+  MirrorMediaSession(std::string session, std::string origin, std::shared_ptr<MirrorDirectory> directory,
+                     fanout::FanoutEngine* fanout, int frame_ms);
+  ~MirrorMediaSession() override;
+
+  domain::Status AddChannel(const domain::ChannelName& channel) override;
+  void RemoveChannel(const domain::ChannelName& channel) override;
+  domain::Result<domain::FloorIngests> SetFloorSource(const domain::FloorSpec& primary, const domain::FloorSpec& backup,
+                                                      domain::FloorLinkCallback on_primary) override;
+  void SelectFloor(domain::FloorActive) override {}
+  domain::Result<std::unique_ptr<domain::ConsoleInput>> AddConsole(const domain::ConsoleId& label,
+                                                                   const std::vector<domain::ChannelName>& outputs,
+                                                                   const domain::SrtpKeying& key, uint32_t ssrc,
+                                                                   domain::LinkCallback on_link,
+                                                                   uint16_t port) override;
+  void SetChannelMix(const domain::ChannelName&, const domain::ChannelMix&) override {}
+  domain::Result<std::unique_ptr<domain::ListenerStream>> AddListener(const domain::ListenerStreamSpec& spec) override;
+  domain::Result<std::unique_ptr<domain::ViewerStream>> AddViewer(const std::string& label,
+                                                                  const domain::ChannelName& channel,
+                                                                  const std::string& offer_sdp,
+                                                                  domain::AnswerCallback done) override;
+  domain::MediaStats Stats() const override;
+  domain::Result<std::unique_ptr<domain::ChannelRecording>> StartRecording(const domain::ChannelName& channel,
+                                                                           uint32_t segment_s) override;
+
+ private:
+  domain::Status Refused(const std::string& what) const;
+
+  const std::string session_, origin_;
+  const std::shared_ptr<MirrorDirectory> directory_;
+  fanout::FanoutEngine* const fanout_;
+  const int frame_ms_;
+  // The channels' fan-out keys, shared with the listener streams (which switch by name).
+  struct Keys {
+    std::mutex mu;
+    std::map<std::string, fanout::ChannelKey> by_channel;
+  };
+  const std::shared_ptr<Keys> keys_ = std::make_shared<Keys>();
+};
+
+}  // namespace tilmash::graph
