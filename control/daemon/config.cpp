@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <type_traits>
 
+#include "domain/session_registry.h"
 #include "domain/status.h"
 #include "domain/types.h"
 #include "fanout/port_range.h"
@@ -35,7 +36,8 @@ bool Read(const YAML::Node& root, const char* key, T* out, const std::string& pa
              (std::is_same_v<T, bool>          ? "true or false"
               : std::is_same_v<T, std::string> ? "a string"
               : std::is_integral_v<T>          ? "an integer in range"
-                                               : "a number");
+              : std::is_arithmetic_v<T>        ? "a number"
+                                               : "a list of strings");
     return false;
   }
 }
@@ -87,6 +89,11 @@ const std::vector<std::string>& ConfigKeys() {
                                                 "hls_dir",
                                                 "record_dir",
                                                 "record_segment_s",
+                                                "edge_of",
+                                                "edge_token_file",
+                                                "edge_ca_file",
+                                                "edge_plaintext",
+                                                "edge_sessions",
                                                 "web_root"};
   return keys;
 }
@@ -160,7 +167,12 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
          Read(root, "admin_token_file", &c->admin_token_file, path, error) &&
          Read(root, "audit_log", &c->audit_log, path, error) && Read(root, "state_dir", &c->state_dir, path, error) &&
          Read(root, "record_dir", &c->record_dir, path, error) &&
-         Read(root, "record_segment_s", &c->record_segment_s, path, error);
+         Read(root, "record_segment_s", &c->record_segment_s, path, error) &&
+         Read(root, "edge_of", &c->edge_of, path, error) &&
+         Read(root, "edge_token_file", &c->edge_token_file, path, error) &&
+         Read(root, "edge_ca_file", &c->edge_ca_file, path, error) &&
+         Read(root, "edge_plaintext", &c->edge_plaintext, path, error) &&
+         Read(root, "edge_sessions", &c->edge_sessions, path, error);
 }
 
 int DefaultMaxListeners(const Config& c) {
@@ -233,6 +245,24 @@ std::string Validate(const Config& c) {
   if (http && c.http_listen.find(':') == std::string::npos) return "http_listen must be HOST:PORT or off";
   if (c.http_tls_cert.empty() != c.http_tls_key.empty()) return "http_tls_cert and http_tls_key go together";
   if ((c.hls || !c.hls_dir.empty()) && !http) return "hls needs http_listen (the segments are served over HTTP)";
+  if (!c.edge_of.empty()) {
+    const auto colon = c.edge_of.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == c.edge_of.size())
+      return "edge_of must be the origin's gRPC HOST:PORT, not '" + c.edge_of + "'";
+    if (c.edge_token_file.empty())
+      return "edge_token_file is needed with edge_of (a token of role edge from the origin)";
+    const std::string host = c.edge_of.substr(0, colon);
+    if (c.edge_plaintext && host != "127.0.0.1" && host != "localhost" && host != "[::1]")
+      return "edge_plaintext is for a loopback origin only; give edge_ca_file for " + c.edge_of;
+    if (c.edge_plaintext && !c.edge_ca_file.empty()) return "edge_plaintext and edge_ca_file exclude each other";
+    if (c.media_address == "0.0.0.0")
+      return "media_address must be this node's own IPv4 address on an edge (the origin sends the channels there)";
+    for (std::size_t i = 0; i < c.edge_sessions.size(); ++i)
+      if (std::string problem = domain::SessionIdProblem(c.edge_sessions[i]); !problem.empty())
+        return "edge_sessions[" + std::to_string(i) + "]: '" + c.edge_sessions[i] + "' " + problem;
+  } else if (!c.edge_token_file.empty() || !c.edge_ca_file.empty() || c.edge_plaintext || !c.edge_sessions.empty()) {
+    return "edge_token_file, edge_ca_file, edge_plaintext and edge_sessions need edge_of";
+  }
   return "";
 }
 

@@ -90,6 +90,15 @@ struct Config {
   // a new file every record_segment_s seconds of audio. "": recording is refused.
   std::string record_dir;
   int record_segment_s = 600;
+  // An edge node: mirrors sessions of the origin at edge_of (gRPC HOST:PORT) with the bearer
+  // token in edge_token_file (role edge), over TLS checked with edge_ca_file ("": the system's
+  // CAs), or plaintext when edge_plaintext (a loopback origin only); edge_sessions: the ids to
+  // mirror (empty: every session of the origin). "" edge_of: not an edge.
+  std::string edge_of;
+  std::string edge_token_file;
+  std::string edge_ca_file;
+  bool edge_plaintext = false;
+  std::vector<std::string> edge_sessions;
   DemoSession demo_session;
   bool operator==(const Config&) const = default;
 };

@@ -15,9 +15,11 @@
 #include "auth/access.h"
 #include "auth/audit_log.h"
 #include "auth/token.h"
+#include "client/credentials.h"
 #include "daemon/api_gateway.h"
 #include "daemon/config.h"
 #include "daemon/console_gateway.h"
+#include "daemon/edge_mirror.h"
 #include "daemon/key_provider.h"
 #include "daemon/service_manager.h"
 #include "daemon/whep_gateway.h"
@@ -186,6 +188,15 @@ int main(int argc, char** argv) {
                  "channel recordings (Ogg Opus) go to DIR/<session>/<channel>/<UTC start>.opus; empty: no recording");
   app.add_option("--record-segment-s", config.record_segment_s,
                  "a recording starts a new file after this many seconds of audio (default 600)");
+  app.add_option("--edge-of", config.edge_of,
+                 "be an edge of the origin at this gRPC HOST:PORT: mirror its sessions (each channel received once, "
+                 "fanned out here without re-encoding)");
+  app.add_option("--edge-token-file", config.edge_token_file,
+                 "the bearer token (role edge) this edge uses at the origin");
+  app.add_option("--edge-ca-file", config.edge_ca_file, "PEM CA of the origin's certificate (default: the system's)");
+  app.add_flag("--edge-plaintext", config.edge_plaintext, "no TLS to a loopback --edge-of origin");
+  app.add_option("--edge-sessions", config.edge_sessions, "the session ids to mirror (default: every session)")
+      ->delimiter(',');
   app.add_flag("--version", version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
   if (version) {
@@ -298,6 +309,7 @@ int main(int argc, char** argv) {
   gc.hls_dir = config.hls_dir;
   gc.record_dir = config.record_dir;
   gc.record_segment_s = config.record_segment_s;
+  if (!config.edge_of.empty()) gc.mirrors = std::make_shared<graph::MirrorDirectory>();
   auto media = graph::MediaEngineGst::Create(gc, &error);
   if (!media) {
     logger->error("{}", error);
@@ -456,6 +468,24 @@ int main(int argc, char** argv) {
                    config.hls_dir.empty() ? " (no HLS)" : ", HLS from " + config.hls_dir);
     }
     if (config.demo && CreateDemoSession(registry, config) != 0) return 1;
+    std::unique_ptr<daemon::EdgeMirror> edge;  // before the registry goes: it ends the mirrored sessions
+    if (!config.edge_of.empty()) {
+      daemon::EdgeOptions eo;
+      eo.origin = config.edge_of;
+      eo.credentials.token_file = config.edge_token_file;
+      eo.credentials.ca_file = config.edge_ca_file;
+      eo.credentials.plaintext = config.edge_plaintext;
+      if (std::string problem = client::CredentialsProblem(eo.credentials); !problem.empty()) {
+        std::cerr << "tilmashd: edge_token_file / edge_ca_file: " << problem << "\n";
+        return 2;
+      }
+      eo.credentials.token = client::ReadTokenFile(config.edge_token_file);
+      eo.sessions = config.edge_sessions;
+      eo.media_host = config.media_address;
+      eo.ports = gc.ports;
+      edge = std::make_unique<daemon::EdgeMirror>(std::move(eo), registry, gc.mirrors);
+      edge->Start();
+    }
     const std::string host = config.grpc_listen.substr(0, config.grpc_listen.rfind(':'));
     // Tests and scripts read this line to learn the port.
     std::printf("tilmashd: listening on %s:%d\n", host.c_str(), port);

@@ -35,8 +35,10 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args, bool capture_s
   if (!mkdtemp(dir)) return;
   dir_ = dir;
   const std::string token_file = dir_ + "/admin.token";
-  std::vector<std::string> args = {BinDir() + "/tilmashd", "--grpc-listen", "127.0.0.1:0", "--admin-token-file",
-                                   token_file};
+  std::vector<std::string> args = {BinDir() + "/tilmashd", "--admin-token-file", token_file};
+  // A free port unless a test needs a fixed one (an origin restarted under its edges).
+  if (std::find(extra_args.begin(), extra_args.end(), "--grpc-listen") == extra_args.end())
+    args.insert(args.end(), {"--grpc-listen", "127.0.0.1:0"});
   if (std::find(extra_args.begin(), extra_args.end(), "--log-level") == extra_args.end())
     args.insert(args.end(), {"--log-level", "warn"});
   const bool tls = std::find(extra_args.begin(), extra_args.end(), "--tls-cert") != extra_args.end();
