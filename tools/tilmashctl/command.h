@@ -65,6 +65,7 @@ void AddBoothCommands(CLI::App& app, Context& ctx, Action& action);
 void AddDeskCommands(CLI::App& app, Context& ctx, Action& action);
 void AddTokenCommands(CLI::App& app, Context& ctx, Action& action);   // token mint/revoke, audit
 void AddRecordCommands(CLI::App& app, Context& ctx, Action& action);  // record start/stop/list
+void AddHealthCommands(CLI::App& app, Context& ctx, Action& action);  // health (grpc.health.v1)
 
 template <class Event>
 int ReadStream(Context& ctx, const char* rpc,

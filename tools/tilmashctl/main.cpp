@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   tilmash::ctl::AddDeskCommands(app, ctx, action);
   tilmash::ctl::AddTokenCommands(app, ctx, action);
   tilmash::ctl::AddRecordCommands(app, ctx, action);
+  tilmash::ctl::AddHealthCommands(app, ctx, action);
   CLI11_PARSE(app, argc, argv);
   if (!action) {
     std::cerr << app.help();
