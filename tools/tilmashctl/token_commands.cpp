@@ -12,7 +12,7 @@ using client::SetDeadline;
 
 const std::map<std::string, v1::Role> kRoles = {
     {"admin", v1::ADMIN},       {"operator", v1::OPERATOR}, {"chair", v1::CHAIR}, {"interpreter", v1::INTERPRETER},
-    {"delegate", v1::DELEGATE}, {"viewer", v1::VIEWER},
+    {"delegate", v1::DELEGATE}, {"viewer", v1::VIEWER},     {"edge", v1::EDGE},
 };
 
 struct MintOptions {
@@ -79,11 +79,12 @@ void AddTokenCommands(CLI::App& app, Context& ctx, Action& action) {
         "mint", "mint a token; prints the token alone (TOKEN=$(tilmashctl token mint ...)), --json the whole response");
     std::vector<std::string> roles;
     for (const auto& [name, role] : kRoles) roles.push_back(name);
-    cmd->add_option("--role", o->role, "admin, operator, chair, interpreter, delegate or viewer")
+    cmd->add_option("--role", o->role, "admin, operator, chair, interpreter, delegate, viewer or edge")
         ->required()
         ->check(CLI::IsMember(roles));
     cmd->add_option("--subject", o->subject, "who: a name or badge number, shown in the audit log")->required();
-    cmd->add_option("--session", o->session, "session id (chair, interpreter, delegate, viewer)");
+    cmd->add_option("--session", o->session,
+                    "session id (chair, interpreter, delegate, viewer; an edge: only this one, default all)");
     cmd->add_option("--booth", o->booth, "booth language (interpreter)");
     cmd->add_option("--channels", o->channels, "allowed channels, e.g. en,ru (delegate, viewer; default all)")
         ->delimiter(',');
