@@ -28,7 +28,8 @@ std::string BinDir() {
   return dir ? dir : "build/bin";
 }
 
-DaemonProcess::DaemonProcess(std::vector<std::string> extra_args, bool capture_stderr) {
+DaemonProcess::DaemonProcess(std::vector<std::string> extra_args, bool capture_stderr, DaemonLaunch launch)
+    : ca_file_(launch.ca_file) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return;
   char dir[] = "/tmp/tilmashd-test-XXXXXX";
@@ -53,6 +54,7 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args, bool capture_s
   if (std::find(extra_args.begin(), extra_args.end(), "--state-dir") == extra_args.end())
     args.insert(args.end(), {"--state-dir", "none"});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
+  args.insert(args.begin(), launch.prefix.begin(), launch.prefix.end());
   pid_ = fork();
   if (pid_ == 0) {
     dup2(out[1], STDOUT_FILENO);
@@ -63,7 +65,7 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args, bool capture_s
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    execv(argv[0], argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   close(out[1]);
@@ -104,9 +106,11 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args, bool capture_s
 
 std::shared_ptr<grpc::Channel> DaemonProcess::ChannelWith(const std::string& token) const {
   client::Credentials c;
-  c.plaintext = true;
+  c.plaintext = ca_file_.empty();
+  c.ca_file = ca_file_;
   c.token = token;
-  return client::ConnectWith(address_, c);
+  const bool any = address_.rfind("0.0.0.0:", 0) == 0;
+  return client::ConnectWith(any ? "127.0.0.1" + address_.substr(7) : address_, c);
 }
 
 bool DaemonProcess::Alive() const { return pid_ > 0 && kill(pid_, 0) == 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }

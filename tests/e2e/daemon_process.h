@@ -12,11 +12,18 @@
 
 namespace tilmash::testing {
 
+// How the daemon is started, beyond its flags.
+struct DaemonLaunch {
+  std::vector<std::string> prefix;  // run under this command (e.g. {"ip", "netns", "exec", "NAME"})
+  std::string ca_file;              // a daemon with --tls-cert: the CA the test's channels check it with
+};
+
 class DaemonProcess {
  public:
   // Starts build/bin/tilmashd (from $TILMASH_BIN) and waits for its "listening on" line.
   // With capture_stderr, its stderr (the log) goes to a file read by Stderr() instead of the test's.
-  explicit DaemonProcess(std::vector<std::string> extra_args = {}, bool capture_stderr = false);
+  explicit DaemonProcess(std::vector<std::string> extra_args = {}, bool capture_stderr = false,
+                         DaemonLaunch launch = {});
   // Sends SIGTERM and waits; exit_code() is then the daemon's status.
   ~DaemonProcess();
   int Stop();
@@ -26,7 +33,8 @@ class DaemonProcess {
   // The HTTP side ("http://127.0.0.1:PORT/"; 0 and "" when the daemon runs without it).
   int http_port() const { return http_port_; }
   const std::string& http_url() const { return http_url_; }
-  // A channel that acts as the bootstrap admin (plaintext on loopback, admin bearer token).
+  // A channel that acts as the bootstrap admin (plaintext on loopback, or TLS checked with the
+  // launch's CA; admin bearer token). A daemon listening on 0.0.0.0 is reached on 127.0.0.1.
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   const std::string& admin_token() const { return admin_token_; }
   // A channel that presents `token` (or none).
@@ -52,6 +60,7 @@ class DaemonProcess {
   std::string address_;
   std::string admin_token_;
   std::string dir_;
+  std::string ca_file_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::SessionService::Stub> sessions_;
   std::unique_ptr<v1::BoothService::Stub> booths_;

@@ -1,8 +1,10 @@
 // Edge nodes (tilmashd --edge-of): an origin with a floor tone and two live interpreters, two
-// edges mirroring it, real SRTP listeners on each edge. What is measured: the right tone per
-// channel on each edge, one listener per edge channel at the origin, a seamless channel switch
-// and a revoked token on an edge, the time a packet spends in the edge (the same onsets at an
-// origin listener and an edge listener), and an origin restarted (kill -9) under its edges.
+// edges mirroring it, each edge in a network namespace of its own behind a veth (a host of its
+// own: its own address, routes and loopback), every gRPC connection over TLS, real SRTP
+// listeners on each edge. What is measured: the right tone per channel on each edge, one
+// listener per edge channel at the origin, a seamless channel switch and a revoked token on an
+// edge, the time a packet spends in the edge (the same onsets at an origin listener and an edge
+// listener), and an origin restarted (kill -9) under its edges.
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,12 +39,53 @@ uint16_t FreeTcpPort() {
   return port;
 }
 
+// One edge's host: a network namespace joined to this one by a veth, 10.9N.X.1 here and
+// 10.9N.X.2 there.
+class EdgeHost {
+ public:
+  explicit EdgeHost(int n) {
+    const std::string id = std::to_string(::getpid() % 100000);
+    ns_ = "tilmash-edge" + std::to_string(n) + "-" + id;
+    here_ = "tedg" + std::to_string(n) + "a" + id;
+    const std::string there = "tedg" + std::to_string(n) + "b" + id;
+    const std::string net = "10.9" + std::to_string(n) + "." + std::to_string(1 + ::getpid() % 250) + ".";
+    near_ = net + "1";
+    far_ = net + "2";
+    const std::string setup = "ip netns add " + ns_ + " && ip link add " + here_ + " type veth peer name " + there +
+                              " && ip link set " + there + " netns " + ns_ + " && ip addr add " + near_ + "/24 dev " +
+                              here_ + " && ip link set " + here_ + " up && ip netns exec " + ns_ + " ip addr add " +
+                              far_ + "/24 dev " + there + " && ip netns exec " + ns_ + " ip link set " + there +
+                              " up && ip netns exec " + ns_ + " ip link set lo up";
+    ok_ = std::system(setup.c_str()) == 0;
+  }
+  ~EdgeHost() { std::system(("ip link del " + here_ + " 2>/dev/null; ip netns del " + ns_ + " 2>/dev/null").c_str()); }
+  bool ok() const { return ok_; }
+  const std::string& ns() const { return ns_; }
+  const std::string& near() const { return near_; }  // this side's address (the origin, the test's listeners)
+  const std::string& far() const { return far_; }    // the edge's
+
+ private:
+  std::string ns_, here_, near_, far_;
+  bool ok_ = false;
+};
+
 class EdgeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = TempDir();
     ASSERT_FALSE(dir_.empty());
-    origin_address_ = "127.0.0.1:" + std::to_string(FreeTcpPort());
+    ASSERT_TRUE(host1_.ok() && host2_.ok()) << "cannot make the edges' network namespaces (ip netns needs root)";
+    // One certificate for every node, naming every address a node is dialled on.
+    const std::string pki =
+        "cd " + dir_ +
+        " && openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=tilmash-edge-test-ca -keyout ca.key "
+        "-out ca.pem 2>/dev/null && openssl req -newkey rsa:2048 -nodes -subj /CN=tilmash -keyout node.key "
+        "-out node.csr 2>/dev/null && printf 'subjectAltName=IP:127.0.0.1,IP:" +
+        host1_.near() + ",IP:" + host1_.far() + ",IP:" + host2_.near() + ",IP:" + host2_.far() +
+        "' > san.ext && openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile "
+        "san.ext -out node.pem 2>/dev/null";
+    ASSERT_EQ(std::system(pki.c_str()), 0) << "openssl could not make the test's certificates";
+    origin_port_ = FreeTcpPort();
     StartOrigin();
     // The hall: a floor tone, ru and en interpreters live.
     {
@@ -71,12 +114,17 @@ class EdgeTest : public ::testing::Test {
       ASSERT_TRUE(st.ok()) << st.error_message();
       std::ofstream(dir_ + "/edge.token") << minted.token() << "\n";
     }
-    for (auto* edge : {&edge1_, &edge2_}) {
-      *edge = std::make_unique<DaemonProcess>(std::vector<std::string>{
-          "--edge-of", origin_address_, "--edge-token-file", dir_ + "/edge.token", "--edge-plaintext"});
+    for (auto [edge, host] : {std::pair{&edge1_, &host1_}, std::pair{&edge2_, &host2_}}) {
+      *edge = std::make_unique<DaemonProcess>(
+          std::vector<std::string>{"--edge-of", OriginSeenFrom(*host), "--edge-token-file", dir_ + "/edge.token",
+                                   "--edge-ca-file", dir_ + "/ca.pem", "--media-address", host->far(), "--grpc-listen",
+                                   host->far() + ":0", "--tls-cert", dir_ + "/node.pem", "--tls-key",
+                                   dir_ + "/node.key", "--http-listen", "off"},
+          false, DaemonLaunch{{"ip", "netns", "exec", host->ns()}, dir_ + "/ca.pem"});
       ASSERT_TRUE((*edge)->ok()) << "an edge did not start";
     }
-    ASSERT_TRUE(Mirrored(*edge1_) && Mirrored(*edge2_)) << "the edges do not mirror the hall within 5 s";
+    ASSERT_TRUE(Mirrored(*edge1_, host1_) && Mirrored(*edge2_, host2_))
+        << "the edges do not mirror the hall within 5 s";
   }
   void TearDown() override {
     ru_.reset();
@@ -91,11 +139,17 @@ class EdgeTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // The origin on every address of this host (the edges dial it on their veth's near side),
+  // sending its listener streams from any of them.
   void StartOrigin() {
-    origin_ = std::make_unique<DaemonProcess>(std::vector<std::string>{
-        "--grpc-listen", origin_address_, "--state-dir", dir_ + "/state", "--token-secret-file", dir_ + "/token.key"});
+    origin_ = std::make_unique<DaemonProcess>(
+        std::vector<std::string>{"--grpc-listen", "0.0.0.0:" + std::to_string(origin_port_), "--tls-cert",
+                                 dir_ + "/node.pem", "--tls-key", dir_ + "/node.key", "--media-address", "0.0.0.0",
+                                 "--state-dir", dir_ + "/state", "--token-secret-file", dir_ + "/token.key"},
+        false, DaemonLaunch{{}, dir_ + "/ca.pem"});
     ASSERT_TRUE(origin_->ok()) << "the origin did not start";
   }
+  std::string OriginSeenFrom(const EdgeHost& host) const { return host.near() + ":" + std::to_string(origin_port_); }
 
   std::unique_ptr<RtpSender> Interpreter(const std::string& booth, double hz) {
     grpc::ClientContext ctx;
@@ -119,20 +173,23 @@ class EdgeTest : public ::testing::Test {
   }
 
   // The edge lists the hall as mirrored from the origin, with its three channels.
-  bool Mirrored(DaemonProcess& edge) {
+  bool Mirrored(DaemonProcess& edge, const EdgeHost& host) {
     for (int i = 0; i < 50; ++i) {
       grpc::ClientContext ctx;
       v1::ListSessionsResponse r;
       if (edge.sessions().ListSessions(&ctx, {}, &r).ok())
         for (const auto& s : r.sessions())
-          if (s.id() == "hall" && s.mirror_of() == origin_address_ && s.channels_size() == 3) return true;
+          if (s.id() == "hall" && s.mirror_of() == OriginSeenFrom(host) && s.channels_size() == 3) return true;
       std::this_thread::sleep_for(100ms);
     }
     return false;
   }
 
-  std::unique_ptr<ListenerClient> Listen(DaemonProcess& node, const std::string& channel) {
+  // A listener of `node` on this host (at `bind_host`: the edge's veth, or loopback for the origin).
+  std::unique_ptr<ListenerClient> Listen(DaemonProcess& node, const std::string& channel,
+                                         const std::string& bind_host = "127.0.0.1") {
     ListenerClient::Options o;
+    o.bind_host = bind_host;
     o.server = node.address();
     o.grpc_channel = node.channel();
     o.session_id = "hall";
@@ -158,7 +215,9 @@ class EdgeTest : public ::testing::Test {
     return s;
   }
 
-  std::string dir_, origin_address_;
+  std::string dir_;
+  uint16_t origin_port_ = 0;
+  EdgeHost host1_{1}, host2_{2};  // before the daemons: they go first
   std::unique_ptr<DaemonProcess> origin_, edge1_, edge2_;
   std::unique_ptr<RtpSender> ru_, en_;
 };
@@ -184,9 +243,9 @@ std::vector<ListenerClient::Clock::time_point> Onsets(const ListenerClient& l, d
 }
 
 TEST_F(EdgeTest, ListenersOnTwoEdgesHearTheirChannelsAndTheOriginSeesOneListenerPerEdgeChannel) {
-  auto ru1 = Listen(*edge1_, "ru");
-  auto floor1 = Listen(*edge1_, "floor");
-  auto en2 = Listen(*edge2_, "en");
+  auto ru1 = Listen(*edge1_, "ru", host1_.near());
+  auto floor1 = Listen(*edge1_, "floor", host1_.near());
+  auto en2 = Listen(*edge2_, "en", host2_.near());
   ASSERT_TRUE(ru1 && floor1 && en2);
   for (auto* l : {ru1.get(), floor1.get(), en2.get()}) ASSERT_TRUE(l->WaitForSamples(48000, 5s));
   const auto ru = E2eTest::NextLevels(*ru1, {kRuHz, kFloorHz, kEnHz});
@@ -217,7 +276,7 @@ TEST_F(EdgeTest, ListenersOnTwoEdgesHearTheirChannelsAndTheOriginSeesOneListener
 }
 
 TEST_F(EdgeTest, AChannelSwitchOnAnEdgeIsSeamless) {
-  auto l = Listen(*edge1_, "floor");
+  auto l = Listen(*edge1_, "floor", host1_.near());
   ASSERT_TRUE(l && l->WaitForSamples(48000, 5s));
   const std::size_t before = l->Arrivals().size();
   ASSERT_TRUE(l->SwitchChannel("ru").ok());
@@ -248,6 +307,7 @@ TEST_F(EdgeTest, ARevokedTokenOnAnEdgeEndsItsStream) {
   }
   ListenerClient::Options o;
   o.server = edge1_->address();
+  o.bind_host = host1_.near();
   o.grpc_channel = edge1_->ChannelWith(minted.token());
   o.session_id = "hall";
   o.channel = "en";
@@ -269,7 +329,7 @@ TEST_F(EdgeTest, ARevokedTokenOnAnEdgeEndsItsStream) {
   EXPECT_EQ(l->stats().packets, packets) << "nothing reaches a revoked listener";
   EXPECT_FALSE(l->ended_reason().empty());
   // The other edge's mirror of en goes on.
-  auto other = Listen(*edge2_, "en");
+  auto other = Listen(*edge2_, "en", host2_.near());
   ASSERT_TRUE(other && other->WaitForSamples(24000, 5s));
 }
 
@@ -278,7 +338,7 @@ TEST_F(EdgeTest, APacketSpendsUnderTwoMillisecondsInTheEdge) {
   // and one of an edge: both are listeners of the same channel packets, the origin's fan-out
   // sends them to the edge and to the origin's listener in one batch.
   auto at_origin = Listen(*origin_, "ru");
-  auto at_edge = Listen(*edge1_, "ru");
+  auto at_edge = Listen(*edge1_, "ru", host1_.near());
   ASSERT_TRUE(at_origin && at_edge);
   ASSERT_TRUE(at_origin->WaitForSamples(24000, 5s) && at_edge->WaitForSamples(24000, 5s));
   for (int i = 0; i < 20; ++i) {
@@ -305,7 +365,7 @@ TEST_F(EdgeTest, APacketSpendsUnderTwoMillisecondsInTheEdge) {
 }
 
 TEST_F(EdgeTest, AnOriginRestartedUnderItsEdgesIsAGapOnly) {
-  auto l = Listen(*edge1_, "ru");
+  auto l = Listen(*edge1_, "ru", host1_.near());
   ASSERT_TRUE(l && l->WaitForSamples(48000, 5s));
   origin_->Signal(SIGKILL);
   ASSERT_EQ(origin_->WaitExit(5s), 128 + SIGKILL);
