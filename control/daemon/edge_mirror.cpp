@@ -17,6 +17,7 @@ namespace {
 
 constexpr auto kSyncEvery = std::chrono::seconds(1);
 constexpr auto kRetryAfter = std::chrono::milliseconds(250);
+constexpr auto kAudienceEvery = std::chrono::seconds(10);
 
 std::vector<uint8_t> KeyBytes(const v1::SrtpKeying& k) { return {k.master_key().begin(), k.master_key().end()}; }
 
@@ -58,6 +59,24 @@ class EdgeMirror::ChannelMirror {
       v1::UnsubscribeResponse resp;
       (void)v1::ListenerService::NewStub(grpc_)->Unsubscribe(&ctx, req, &resp);
     }
+  }
+
+  // Tells the origin how many listeners this edge serves the channel to (its metrics show it),
+  // when that changed or every kAudienceEvery. The sync thread's.
+  void ReportAudience(uint32_t audience) {
+    const std::string listener = listener_id();
+    const auto now = std::chrono::steady_clock::now();
+    if (listener.empty() || (audience == reported_audience_ && now - audience_at_ < kAudienceEvery)) return;
+    grpc::ClientContext ctx;
+    client::SetDeadline(ctx, std::chrono::seconds(1));
+    v1::KeepAliveRequest req;
+    req.set_session_id(session_);
+    req.set_listener_id(listener);
+    req.set_relayed_listeners(audience);
+    v1::KeepAliveResponse resp;
+    if (!v1::ListenerService::NewStub(grpc_)->KeepAlive(&ctx, req, &resp).ok()) return;
+    reported_audience_ = audience;
+    audience_at_ = now;
   }
 
   MirroredChannelStatus Status() const {
@@ -187,8 +206,10 @@ class EdgeMirror::ChannelMirror {
   grpc::ClientContext* watch_ = nullptr;  // the open WatchKeys call (cancelled by the destructor)
   std::string listener_;                  // the edge's listener at the origin ("": none)
   std::atomic<uint32_t> subscriptions_{0};
-  uint32_t newest_key_ = 0;  // the channel thread's
-  std::string reported_;     // the channel thread's
+  uint32_t newest_key_ = 0;                  // the channel thread's
+  uint32_t reported_audience_ = UINT32_MAX;  // the sync thread's
+  std::chrono::steady_clock::time_point audience_at_{};
+  std::string reported_;  // the channel thread's
   std::thread thread_;
 };
 
@@ -275,6 +296,18 @@ void EdgeMirror::Sync() {
       if (!seen.count(id)) gone.push_back(id);
   }
   for (const auto& id : gone) Forget(id, "it ended at the origin");
+  ReportAudiences();
+}
+
+void EdgeMirror::ReportAudiences() {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, mirrored] : sessions_) {
+    auto session = registry_.Find(id);
+    if (!session.ok()) continue;
+    for (const auto& c : session.value()->View().channels)
+      if (auto it = mirrored.channels.find(c.name); it != mirrored.channels.end())
+        it->second->ReportAudience(c.unicast_listeners + c.multicast_listeners + c.webrtc_viewers);
+  }
 }
 
 void EdgeMirror::Mirror(const std::string& id, const std::string& name, const std::string& floor_language,

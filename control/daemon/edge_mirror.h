@@ -70,6 +70,7 @@ class EdgeMirror {
               const std::vector<std::string>& languages);
   void Follow(const std::string& id, const std::vector<std::string>& channels);
   void Forget(const std::string& id, const std::string& why);
+  void ReportAudiences();  // each channel's audience here, to the origin
 
   const EdgeOptions options_;
   domain::SessionRegistry& registry_;

@@ -148,8 +148,10 @@ SessionView Session::View() const {
     return nullptr;
   };
   for (const auto& [id, l] : listeners_)
-    if (ChannelView* c = channel(l.view.channel))
+    if (ChannelView* c = channel(l.view.channel)) {
       ++(l.view.transport == Transport::kMulticast ? c->multicast_listeners : c->unicast_listeners);
+      if (l.relay) c->relayed[l.relay->first] += l.relay->second;
+    }
   for (const auto& [id, viewer] : viewers_)
     if (ChannelView* c = channel(viewer.channel)) ++c->webrtc_viewers;
   for (const auto& [id, c] : consoles_) v.consoles.push_back(c.view);

@@ -160,7 +160,9 @@ class Session : public std::enable_shared_from_this<Session> {
   Status SwitchChannel(const ListenerId& listener, const std::string& channel);
   Status Unsubscribe(const ListenerId& listener);
   // Renews the listener's lease; returns the listener as it is now.
-  Result<ListenerView> KeepAlive(const ListenerId& listener);
+  // `relay`: an edge's subscription saying whom it serves (its name, its listeners of the channel).
+  Result<ListenerView> KeepAlive(const ListenerId& listener,
+                                 std::optional<std::pair<std::string, uint32_t>> relay = std::nullopt);
   // A key stream (WatchKeys) opens: returns the newest key (its first message); while at
   // least one is open the listener's lease holds. Close it when the stream ends.
   Result<KeyChanged> OpenKeyStream(const ListenerId& listener);
@@ -218,6 +220,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::optional<std::chrono::steady_clock::time_point> drops_reported;
     ListenerBudget::Slot slot;  // its place in the node's fan-out capacity (unicast)
     StreamAnchor anchor;
+    std::optional<std::pair<std::string, uint32_t>> relay;  // an edge's: its name and audience
   };
   // A channel's venue multicast group: one stream, one key shared by the members, replaced
   // whenever a member leaves.

@@ -284,11 +284,13 @@ void Session::RotateGroup(GroupState& g, const std::string& reason) {
   (void)Save();  // the group's key is in the session's record; a failure is the store's to log
 }
 
-Result<ListenerView> Session::KeepAlive(const ListenerId& listener) {
+Result<ListenerView> Session::KeepAlive(const ListenerId& listener,
+                                        std::optional<std::pair<std::string, uint32_t>> relay) {
   Lock lock(*this);
   auto it = listeners_.find(listener);
   if (it == listeners_.end()) return UnknownListener(listener);
   it->second.last_seen = Now();
+  if (relay) it->second.relay = std::move(relay);
   return it->second.view;
 }
 

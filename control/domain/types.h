@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -133,6 +134,9 @@ struct ChannelView {
   uint32_t record_segment_s = 0;  // as asked (0: the daemon's default)
   std::string record_file;        // the segment being written
   uint64_t record_bytes = 0, record_dropped = 0;
+  // Edge nodes subscribed to this channel (SessionView only): each edge's name (its token's
+  // subject) and the listeners it serves the channel to, as it last said in KeepAlive.
+  std::map<std::string, uint32_t> relayed;
 };
 
 struct ConsoleView {

@@ -154,6 +154,9 @@ void ToProto(const domain::ChannelView& in, v1::Channel* out) {
   out->set_used_as_relay_by(in.used_as_relay_by);
   out->set_recording(in.recording);
   out->set_recording_file(in.record_file);
+  uint32_t relayed = 0;
+  for (const auto& [edge, n] : in.relayed) relayed += n;
+  out->set_relayed_listener_count(relayed);
 }
 
 void ToProto(const domain::RecordingFile& in, v1::RecordingFile* out) {

@@ -104,7 +104,9 @@ grpc::Status ListenerServiceImpl::KeepAlive(grpc::ServerContext* ctx, const v1::
   return authz_.Run(ctx, "ListenerService.KeepAlive", req->session_id(), [&](const auth::Claims& who) -> grpc::Status {
     TILMASH_FIND_SESSION(s, req->session_id());
     if (auto b = BindOwner(who, *s, req->listener_id()); !b.ok()) return b;
-    auto l = s->KeepAlive(req->listener_id());
+    std::optional<std::pair<std::string, uint32_t>> relay;
+    if (req->has_relayed_listeners()) relay.emplace(who.subject, req->relayed_listeners());
+    auto l = s->KeepAlive(req->listener_id(), std::move(relay));
     if (!l.ok()) return ToGrpc(l.status());
     resp->set_lease_ms(uint32_t(l->lease.count()));
     return grpc::Status::OK;

@@ -56,6 +56,14 @@ void WriteSessionMetrics(MetricsText& out, const std::vector<SessionSample>& ses
                  double(n));
   });
 
+  out.Family("tilmash_edge_listeners", "gauge",
+             "Listeners an edge node serves a channel to (edge: the subject of its token), as it last reported; the "
+             "edge itself is one srtp listener of the channel here.");
+  EachChannel(sessions, [&](const SessionSample& s, const ChannelView& c) {
+    for (const auto& [edge, n] : c.relayed)
+      out.Sample("tilmash_edge_listeners", {{"session", s.view.id}, {"channel", c.name}, {"edge", edge}}, double(n));
+  });
+
   out.Family("tilmash_channel_auto_floor", "gauge",
              "1 when a language channel carries the floor (no live console, or its link is lost), 0 when an "
              "interpreter is on air.");

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "e2e_support.h"
+#include "http_client.h"
 
 namespace tilmash::testing {
 namespace {
@@ -103,21 +104,23 @@ class EdgeTest : public ::testing::Test {
     }
     ru_ = Interpreter("ru", kRuHz);
     en_ = Interpreter("en", kEnHz);
-    // The edges' token: role edge, every session.
-    {
+    // Each edge's token: role edge, every session; its subject names it in the origin's metrics.
+    for (const char* name : {"edge-1", "edge-2"}) {
       grpc::ClientContext ctx;
       v1::MintTokenRequest req;
       req.set_role(v1::EDGE);
-      req.set_subject("edge-nodes");
+      req.set_subject(name);
       v1::MintTokenResponse minted;
       const grpc::Status st = origin_->tokens().MintToken(&ctx, req, &minted);
       ASSERT_TRUE(st.ok()) << st.error_message();
-      std::ofstream(dir_ + "/edge.token") << minted.token() << "\n";
+      std::ofstream(dir_ + "/" + name + ".token") << minted.token() << "\n";
     }
+    int n = 0;
     for (auto [edge, host] : {std::pair{&edge1_, &host1_}, std::pair{&edge2_, &host2_}}) {
+      const std::string token = dir_ + "/edge-" + std::to_string(++n) + ".token";
       *edge = std::make_unique<DaemonProcess>(
-          std::vector<std::string>{"--edge-of", OriginSeenFrom(*host), "--edge-token-file", dir_ + "/edge.token",
-                                   "--edge-ca-file", dir_ + "/ca.pem", "--media-address", host->far(), "--grpc-listen",
+          std::vector<std::string>{"--edge-of", OriginSeenFrom(*host), "--edge-token-file", token, "--edge-ca-file",
+                                   dir_ + "/ca.pem", "--media-address", host->far(), "--grpc-listen",
                                    host->far() + ":0", "--tls-cert", dir_ + "/node.pem", "--tls-key",
                                    dir_ + "/node.key", "--http-listen", "off"},
           false, DaemonLaunch{{"ip", "netns", "exec", host->ns()}, dir_ + "/ca.pem"});
@@ -267,12 +270,30 @@ TEST_F(EdgeTest, ListenersOnTwoEdgesHearTheirChannelsAndTheOriginSeesOneListener
   }
   // The origin carries each channel once per edge, whatever the edges' audiences.
   for (const char* channel : {"floor", "ru", "en"}) EXPECT_EQ(OriginListeners(channel), 2u) << channel;
-  // The edge counts its own audience.
+  // The edge counts its own audience, and tells the origin: its metrics show each edge's.
   uint32_t ru_at_edge = 0;
   const v1::Session at_edge = GetSessionOf(*edge1_);
   for (const auto& c : at_edge.channels())
     if (c.language() == "ru") ru_at_edge = c.listener_count();
   EXPECT_EQ(ru_at_edge, 1u);
+  std::string metrics;
+  for (int i = 0; i < 40; ++i) {
+    metrics = Http(origin_->http_url() + "metrics", "GET", "", "", origin_->admin_token()).body;
+    if (metrics.find(R"(tilmash_edge_listeners{session="hall",channel="en",edge="edge-2"} 1)") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(100ms);
+  }
+  for (const char* series : {R"(tilmash_edge_listeners{session="hall",channel="ru",edge="edge-1"} 1)",
+                             R"(tilmash_edge_listeners{session="hall",channel="floor",edge="edge-1"} 1)",
+                             R"(tilmash_edge_listeners{session="hall",channel="en",edge="edge-1"} 0)",
+                             R"(tilmash_edge_listeners{session="hall",channel="en",edge="edge-2"} 1)",
+                             R"(tilmash_edge_listeners{session="hall",channel="ru",edge="edge-2"} 0)"})
+    EXPECT_NE(metrics.find(series), std::string::npos) << series << " not in the origin's /metrics";
+  uint32_t relayed_ru = 0;
+  const v1::Session at_origin = GetSessionOf(*origin_);
+  for (const auto& c : at_origin.channels())
+    if (c.language() == "ru") relayed_ru = c.relayed_listener_count();
+  EXPECT_EQ(relayed_ru, 1u) << "GetSession at the origin: ru's listeners behind edges";
 }
 
 TEST_F(EdgeTest, AChannelSwitchOnAnEdgeIsSeamless) {
