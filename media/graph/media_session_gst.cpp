@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "graph/aes67_input.h"
+#include "graph/fanout_listener_stream.h"
 #include "graph/graph_parts.h"
 #include "graph/media_engine_gst.h"
 #include "graph/sound_card_input.h"
@@ -20,7 +21,6 @@ using domain::Status;
 namespace {
 
 constexpr uint8_t kIngestPayloadType = 96;
-constexpr uint8_t kListenerPayloadType = 111;
 
 rtp::SrtpSuite ToRtp(domain::CryptoSuite s) {
   return s == domain::CryptoSuite::kAeadAes128Gcm ? rtp::SrtpSuite::kAeadAes128Gcm
@@ -93,17 +93,16 @@ class ConsoleInputGst : public domain::ConsoleInput {
   ConsoleGains gains_;  // the domain's thread only
 };
 
-class ListenerStreamGst : public domain::ListenerStream {
+class ListenerStreamGst : public FanoutListenerStream {
  public:
   ListenerStreamGst(std::shared_ptr<SessionCore> core, std::unique_ptr<fanout::ListenerHandle> fanout,
                     domain::SendInfo send)
-      : core_(std::move(core)), fanout_(std::move(fanout)), send_(std::move(send)) {}
+      : FanoutListenerStream(std::move(fanout), std::move(send)), core_(std::move(core)) {}
   ~ListenerStreamGst() override {
     const fanout::ListenerKey key = fanout_->key();
     fanout_.reset();                         // the sender stops at once
     if (route_.Mixed()) Move(Route{}, key);  // and its mix, if it was the last listener of it
   }
-  domain::SendInfo send() const override { return send_; }
   void Switch(const domain::ChannelName& channel) override {
     Route next = route_;
     next.channel = channel;  // the balance stays
@@ -113,15 +112,6 @@ class ListenerStreamGst : public domain::ListenerStream {
     Route next = route_;
     next.percent = std::min<uint32_t>(percent, 100);
     Move(next, fanout_->key());
-  }
-  Status Rekey(const domain::SrtpKeying& key, std::chrono::milliseconds after) override {
-    std::string error;
-    if (!fanout_->Rekey(key.master_key, after, &error)) return domain::Internal("listener SRTP: " + error);
-    return Status::Ok();
-  }
-  uint32_t Roc() const override { return uint32_t(fanout_->Counts().next_index >> 16); }
-  domain::StreamAlerts TakeAlerts() override {
-    return {fanout_->TakeUnreachable(), fanout_->TakeKeyLimit(), fanout_->TakeDropped()};
   }
 
  private:
@@ -135,8 +125,6 @@ class ListenerStreamGst : public domain::ListenerStream {
   }
 
   const std::shared_ptr<SessionCore> core_;
-  std::unique_ptr<fanout::ListenerHandle> fanout_;
-  const domain::SendInfo send_;
   Route route_;  // what it hears (the domain's thread only)
 };
 
@@ -418,24 +406,9 @@ void MediaSessionGst::SetChannelMix(const domain::ChannelName& channel, const do
 }
 
 Result<std::unique_ptr<domain::ListenerStream>> MediaSessionGst::AddListener(const domain::ListenerStreamSpec& spec) {
-  fanout::ListenerSpec fs;
-  fs.destination.sin_family = AF_INET;
-  fs.destination.sin_port = htons(spec.endpoint.port);
-  if (inet_pton(AF_INET, spec.endpoint.host.c_str(), &fs.destination.sin_addr) != 1)
-    return domain::InvalidArgument("endpoint.host " + domain::Quoted(spec.endpoint.host) + " is not an IPv4 address");
-  fs.ssrc = spec.ssrc;
-  fs.suite = ToRtp(spec.key.suite);
-  fs.master_key = spec.key.master_key;
-  fs.first_index = spec.first_index;
-  fs.first_timestamp = spec.first_timestamp;
-  std::string error;
-  auto handle = core_->fanout->AddListener(fs, &error);
-  if (!handle) return domain::Internal("listener SRTP: " + error);
-  domain::SendInfo send{{core_->fanout->source_host(), core_->fanout->source_port()},
-                        kListenerPayloadType,
-                        48000,
-                        uint32_t(core_->config.frame_ms)};
-  auto stream = std::make_unique<ListenerStreamGst>(core_, std::move(handle), send);
+  auto added = AddFanoutListener(*core_->fanout, spec, core_->config.frame_ms);
+  if (!added.ok()) return added.status();
+  auto stream = std::make_unique<ListenerStreamGst>(core_, std::move(added.value().handle), added.value().send);
   stream->Switch(spec.channel);
   return std::unique_ptr<domain::ListenerStream>(std::move(stream));
 }

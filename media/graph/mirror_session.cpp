@@ -1,7 +1,6 @@
 #include "graph/mirror_session.h"
 
-#include <arpa/inet.h>
-
+#include "graph/fanout_listener_stream.h"
 #include "graph/media_engine_gst.h"
 #include "log/log.h"
 
@@ -9,17 +8,6 @@ namespace tilmash::graph {
 
 using domain::Result;
 using domain::Status;
-
-namespace {
-
-constexpr uint8_t kListenerPayloadType = 111;  // as MediaSessionGst's listeners
-
-rtp::SrtpSuite ToRtp(domain::CryptoSuite s) {
-  return s == domain::CryptoSuite::kAeadAes128Gcm ? rtp::SrtpSuite::kAeadAes128Gcm
-                                                  : rtp::SrtpSuite::kAesCm128HmacSha1_80;
-}
-
-}  // namespace
 
 // ------------------------------------------------------------------ directory
 
@@ -51,29 +39,17 @@ std::shared_ptr<MirrorSlot> MirrorDirectory::Slot(const std::string& session, co
 
 namespace {
 
-class MirrorListenerStream : public domain::ListenerStream {
+class MirrorListenerStream : public FanoutListenerStream {
  public:
   MirrorListenerStream(std::unique_ptr<fanout::ListenerHandle> fanout, domain::SendInfo send,
                        std::function<fanout::ChannelKey(const std::string&)> key_of)
-      : fanout_(std::move(fanout)), send_(std::move(send)), key_of_(std::move(key_of)) {}
-  domain::SendInfo send() const override { return send_; }
+      : FanoutListenerStream(std::move(fanout), std::move(send)), key_of_(std::move(key_of)) {}
   // The fan-out continues the listener's own timeline across the switch, as on the origin.
   void Switch(const domain::ChannelName& channel) override { fanout_->Switch(key_of_(channel)); }
   // The domain refuses a balance on a mirrored session; 100 is the channel as is.
   void SetBalance(uint32_t) override {}
-  Status Rekey(const domain::SrtpKeying& key, std::chrono::milliseconds after) override {
-    std::string error;
-    if (!fanout_->Rekey(key.master_key, after, &error)) return domain::Internal("listener SRTP: " + error);
-    return Status::Ok();
-  }
-  uint32_t Roc() const override { return uint32_t(fanout_->Counts().next_index >> 16); }
-  domain::StreamAlerts TakeAlerts() override {
-    return {fanout_->TakeUnreachable(), fanout_->TakeKeyLimit(), fanout_->TakeDropped()};
-  }
 
  private:
-  std::unique_ptr<fanout::ListenerHandle> fanout_;
-  const domain::SendInfo send_;
   const std::function<fanout::ChannelKey(const std::string&)> key_of_;
 };
 
@@ -150,27 +126,14 @@ Result<std::unique_ptr<domain::ConsoleInput>> MirrorMediaSession::AddConsole(con
 
 Result<std::unique_ptr<domain::ListenerStream>> MirrorMediaSession::AddListener(
     const domain::ListenerStreamSpec& spec) {
-  fanout::ListenerSpec fs;
-  fs.destination.sin_family = AF_INET;
-  fs.destination.sin_port = htons(spec.endpoint.port);
-  if (inet_pton(AF_INET, spec.endpoint.host.c_str(), &fs.destination.sin_addr) != 1)
-    return domain::InvalidArgument("endpoint.host " + domain::Quoted(spec.endpoint.host) + " is not an IPv4 address");
-  fs.ssrc = spec.ssrc;
-  fs.suite = ToRtp(spec.key.suite);
-  fs.master_key = spec.key.master_key;
-  fs.first_index = spec.first_index;
-  fs.first_timestamp = spec.first_timestamp;
-  std::string error;
-  auto handle = fanout_->AddListener(fs, &error);
-  if (!handle) return domain::Internal("listener SRTP: " + error);
-  domain::SendInfo send{
-      {fanout_->source_host(), fanout_->source_port()}, kListenerPayloadType, 48000, uint32_t(frame_ms_)};
-  auto stream =
-      std::make_unique<MirrorListenerStream>(std::move(handle), send, [keys = keys_](const std::string& channel) {
-        std::lock_guard lock(keys->mu);
-        auto it = keys->by_channel.find(channel);
-        return it == keys->by_channel.end() ? 0 : it->second;
-      });
+  auto added = AddFanoutListener(*fanout_, spec, frame_ms_);
+  if (!added.ok()) return added.status();
+  auto stream = std::make_unique<MirrorListenerStream>(std::move(added.value().handle), added.value().send,
+                                                       [keys = keys_](const std::string& channel) {
+                                                         std::lock_guard lock(keys->mu);
+                                                         auto it = keys->by_channel.find(channel);
+                                                         return it == keys->by_channel.end() ? 0 : it->second;
+                                                       });
   stream->Switch(spec.channel);
   return std::unique_ptr<domain::ListenerStream>(std::move(stream));
 }

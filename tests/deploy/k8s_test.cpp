@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "daemon/config.h"
+#include "shell.h"
 
 namespace tilmash::daemon {
 namespace {
@@ -87,15 +88,7 @@ bool LabelsContain(const YAML::Node& labels, const YAML::Node& wanted) {
 
 int PortOf(const std::string& host_port) { return std::atoi(host_port.substr(host_port.rfind(':') + 1).c_str()); }
 
-std::pair<std::string, int> Shell(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return {"", -1};
-  std::string out;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  const int status = pclose(p);
-  return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
-}
+using tilmash::testing::Shell;
 
 std::string Bin(const std::string& tool) {
   const char* dir = std::getenv("TILMASH_BIN");

@@ -8,20 +8,13 @@
 #include <regex>
 #include <sstream>
 
+#include "shell.h"
+
 namespace {
 
 const std::string kUnit = std::string(TILMASH_SOURCE_DIR) + "/deploy/tilmashd.service";
 
-// Output (stdout and stderr) and exit status of a shell command.
-std::pair<std::string, int> Shell(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return {"", -1};
-  std::string out;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  const int status = pclose(p);
-  return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
-}
+using tilmash::testing::Shell;
 
 // The unit as the package installs it, but starting the daemon of this build (verify checks
 // that ExecStart's program exists and is executable).
