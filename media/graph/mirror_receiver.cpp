@@ -60,7 +60,7 @@ MirrorTimeline::Out MirrorTimeline::Next(uint32_t stream, uint16_t sequence, uin
 }
 
 std::unique_ptr<MirrorReceiver> MirrorReceiver::Create(const std::string& label, in_addr host,
-                                                       std::shared_ptr<fanout::PortAllocator> ports,
+                                                       const std::shared_ptr<fanout::PortAllocator>& ports,
                                                        std::shared_ptr<MirrorSlot> slot, std::string* error) {
   const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {

@@ -56,7 +56,7 @@ class MirrorReceiver {
  public:
   // Binds host:port from `ports` (any when the range is). Null with *error when it cannot.
   static std::unique_ptr<MirrorReceiver> Create(const std::string& label, in_addr host,
-                                                std::shared_ptr<fanout::PortAllocator> ports,
+                                                const std::shared_ptr<fanout::PortAllocator>& ports,
                                                 std::shared_ptr<MirrorSlot> slot, std::string* error);
   ~MirrorReceiver();  // stops the thread (within 100 ms)
   MirrorReceiver(const MirrorReceiver&) = delete;

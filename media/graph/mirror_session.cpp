@@ -89,7 +89,7 @@ Status MirrorMediaSession::AddChannel(const domain::ChannelName& channel) {
     keys_->by_channel[channel] = key;
   }
   auto slot = directory_->Slot(session_, channel);
-  slot->fanout_ = fanout_;
+  slot->fanout_.store(fanout_, std::memory_order_relaxed);
   slot->key_.store(key, std::memory_order_release);
   return Status::Ok();
 }

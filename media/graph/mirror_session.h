@@ -30,13 +30,13 @@ class MirrorSlot {
   bool Push(const uint8_t* packet, std::size_t size) {
     const fanout::ChannelKey key = key_.load(std::memory_order_acquire);
     if (key == 0) return false;
-    fanout_->Push(key, packet, size);
+    fanout_.load(std::memory_order_relaxed)->Push(key, packet, size);
     return true;
   }
 
  private:
   friend class MirrorMediaSession;
-  fanout::FanoutEngine* fanout_ = nullptr;  // set before the key
+  std::atomic<fanout::FanoutEngine*> fanout_{nullptr};  // set before the key (a channel added again sets it again)
   std::atomic<fanout::ChannelKey> key_{0};
 };
 
