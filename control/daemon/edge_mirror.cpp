@@ -79,21 +79,6 @@ class EdgeMirror::ChannelMirror {
     audience_at_ = now;
   }
 
-  MirroredChannelStatus Status() const {
-    MirroredChannelStatus s;
-    s.session = session_;
-    s.channel = channel_;
-    s.origin_listener = listener_id();
-    const auto& c = receiver_->counters();
-    s.packets = c.packets.load(std::memory_order_relaxed);
-    s.auth_failures = c.auth_failures.load(std::memory_order_relaxed);
-    s.late = c.late.load(std::memory_order_relaxed);
-    s.subscriptions = subscriptions_.load();
-    if (s.packets > 0)
-      s.hop_mean_us = double(c.hop_ns_sum.load(std::memory_order_relaxed)) / 1000.0 / double(s.packets);
-    return s;
-  }
-
  private:
   std::string listener_id() const {
     std::lock_guard lock(mu_);
@@ -392,14 +377,6 @@ void EdgeMirror::Forget(const std::string& id, const std::string& why) {
   log::Get("edge")->info("session {}: no longer mirrored: {}", id, why);
   (void)registry_.End(id);
   mirrors_->Remove(id);
-}
-
-std::vector<MirroredChannelStatus> EdgeMirror::Status() const {
-  std::vector<MirroredChannelStatus> out;
-  std::lock_guard lock(mu_);
-  for (const auto& [id, s] : sessions_)
-    for (const auto& [name, c] : s.channels) out.push_back(c->Status());
-  return out;
 }
 
 }  // namespace tilmash::daemon

@@ -40,15 +40,6 @@ struct EdgeOptions {
   std::shared_ptr<fanout::PortAllocator> ports;
 };
 
-// What the edge sees of one mirrored channel (logs, metrics, tests).
-struct MirroredChannelStatus {
-  std::string session, channel;
-  std::string origin_listener;  // the edge's listener id at the origin ("" while unsubscribed)
-  uint64_t packets = 0, auth_failures = 0, late = 0;
-  uint32_t subscriptions = 0;  // 1 for a channel never resubscribed
-  double hop_mean_us = 0;      // socket read -> fan-out push, mean
-};
-
 class EdgeMirror {
  public:
   EdgeMirror(EdgeOptions options, domain::SessionRegistry& registry, std::shared_ptr<graph::MirrorDirectory> mirrors);
@@ -57,7 +48,6 @@ class EdgeMirror {
   EdgeMirror& operator=(const EdgeMirror&) = delete;
 
   void Start();
-  std::vector<MirroredChannelStatus> Status() const;
 
  private:
   class ChannelMirror;
@@ -76,7 +66,7 @@ class EdgeMirror {
   domain::SessionRegistry& registry_;
   const std::shared_ptr<graph::MirrorDirectory> mirrors_;
   std::shared_ptr<grpc::Channel> channel_;
-  mutable std::mutex mu_;  // guards sessions_ (the sync thread writes, Status reads)
+  std::mutex mu_;  // guards sessions_ (the sync thread's; the destructor reads it)
   std::map<std::string, MirroredSession> sessions_;
   bool origin_down_logged_ = false;  // the sync thread's
   std::mutex stop_mu_;

@@ -139,11 +139,8 @@ void MirrorReceiver::Run() {
       rtp::SetTimestamp(buf.data(), out.timestamp);
     }
     if (!slot_->Push(buf.data(), std::size_t(size))) continue;  // the channel is not (or no longer) here
-    const auto pushed = Clock::now();
     counters_.packets.fetch_add(1, std::memory_order_relaxed);
-    counters_.last_packet_us.store(SteadyUs(pushed), std::memory_order_relaxed);
-    counters_.hop_ns_sum.fetch_add(uint64_t(std::chrono::nanoseconds(pushed - arrived).count()),
-                                   std::memory_order_relaxed);
+    counters_.last_packet_us.store(SteadyUs(arrived), std::memory_order_relaxed);
   }
 }
 

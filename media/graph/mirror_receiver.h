@@ -48,8 +48,7 @@ struct MirrorCounters {
   std::atomic<uint64_t> auth_failures{0};  // no known key authenticates it (or not of our stream)
   std::atomic<uint64_t> malformed{0};
   std::atomic<uint64_t> late{0};           // older than a packet already pushed
-  std::atomic<int64_t> last_packet_us{0};  // g_get_monotonic_time()-like steady clock, µs; 0: none yet
-  std::atomic<uint64_t> hop_ns_sum{0};     // socket read -> Push returned, summed
+  std::atomic<int64_t> last_packet_us{0};  // steady clock, µs; 0: none yet
 };
 
 class MirrorReceiver {

@@ -71,6 +71,41 @@ TEST(DeployConfig, APtpDomainOutsideIeee1588sRangeIsRefusedNamingTheKey) {
   }
 }
 
+TEST(DeployConfig, AnEdgesSettingsAreCheckedNamingTheKey) {
+  Config c;
+  c.edge_of = "origin.example.org:7300";
+  c.edge_token_file = "/etc/tilmash/edge.token";
+  c.media_address = "10.0.2.15";
+  c.edge_sessions = {"plenary", "hall-b"};
+  EXPECT_EQ(Validate(c), "");
+  auto refused = [](Config bad, const std::string& key) {
+    const std::string problem = Validate(bad);
+    EXPECT_NE(problem.find(key), std::string::npos) << "'" << problem << "' should name " << key;
+  };
+  Config no_port = c;
+  no_port.edge_of = "origin.example.org";
+  refused(no_port, "edge_of");
+  Config no_token = c;
+  no_token.edge_token_file.clear();
+  refused(no_token, "edge_token_file");
+  Config plaintext_far = c;
+  plaintext_far.edge_plaintext = true;
+  refused(plaintext_far, "edge_plaintext");
+  Config plaintext_near = c;
+  plaintext_near.edge_of = "127.0.0.1:7300";
+  plaintext_near.edge_plaintext = true;
+  EXPECT_EQ(Validate(plaintext_near), "");
+  Config wildcard = c;
+  wildcard.media_address = "0.0.0.0";
+  refused(wildcard, "media_address");
+  Config bad_id = c;
+  bad_id.edge_sessions = {"plenary", "Hall B"};
+  refused(bad_id, "edge_sessions[1]");
+  Config not_an_edge;
+  not_an_edge.edge_sessions = {"plenary"};
+  refused(not_an_edge, "edge_of");
+}
+
 TEST(DeployConfig, AnUnknownKeyIsRefusedNamingTheKeyTheFileAndTheLine) {
   const std::string path = ::testing::TempDir() + "tilmash-unknown-key.yaml";
   std::ofstream(path) << "frame_ms: 10\nframe_size: 20\n";
