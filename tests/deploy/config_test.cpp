@@ -78,7 +78,7 @@ TEST(DeployConfig, AnEdgesSettingsAreCheckedNamingTheKey) {
   c.media_address = "10.0.2.15";
   c.edge_sessions = {"plenary", "hall-b"};
   EXPECT_EQ(Validate(c), "");
-  auto refused = [](Config bad, const std::string& key) {
+  auto refused = [](const Config& bad, const std::string& key) {
     const std::string problem = Validate(bad);
     EXPECT_NE(problem.find(key), std::string::npos) << "'" << problem << "' should name " << key;
   };
