@@ -340,9 +340,9 @@ void EdgeMirror::Follow(const std::string& id, const std::vector<std::string>& c
   }
   in_addr host{};
   inet_pton(AF_INET, options_.media_host.c_str(), &host);
+  const domain::SessionView view = session.value()->View();  // once: the loop adds only channels it lacks
   for (const auto& channel : channels) {
     if (mirrored.count(channel)) continue;
-    const domain::SessionView view = session.value()->View();
     const bool exists = std::any_of(view.channels.begin(), view.channels.end(),
                                     [&](const domain::ChannelView& v) { return v.name == channel; });
     if (!exists) {
