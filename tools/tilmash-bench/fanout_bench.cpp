@@ -112,7 +112,8 @@ FanoutResult RunFanoutBench(const FanoutConfig& config, const std::shared_ptr<gr
         req.set_session_id(session.id());
         req.set_channel(kLanguages[i % channels]);
         if (sink) {
-          req.mutable_endpoint()->set_host("127.0.0.1");
+          // An endpoint each: the same one again would replace the listener before it.
+          req.mutable_endpoint()->set_host("127.0." + std::to_string(1 + i / 250) + "." + std::to_string(1 + i % 250));
           req.mutable_endpoint()->set_port(sink->port(i / kListenersPerSocket));
         } else {
           // One host behind the tap device, a port per listener (as many hosts would cost

@@ -1,6 +1,7 @@
 #include "fanout_delay.h"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -8,18 +9,21 @@
 
 #include "fanout/fanout_engine.h"
 #include "loopback_sink.h"
+#include "rtp/hmac_sha1.h"
 #include "rtp/rtp_packet.h"
+#include "rtp/srtp_context.h"
 
 namespace tilmash::bench {
 
 DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender_threads, int window_s,
-                           const std::string& dummy_prefix, bool gcm) {
+                           const std::string& dummy_prefix, bool gcm, bool libsrtp_hmac) {
   DelayResult r;
   r.listeners = listeners;
   r.channels = channels;
   r.frame_ms = frame_ms;
   r.sender_threads = sender_threads;
   r.gcm = gcm;
+  r.libsrtp_hmac = libsrtp_hmac;
   r.send_side = !dummy_prefix.empty();
   const auto suite = gcm ? rtp::SrtpSuite::kAeadAes128Gcm : rtp::SrtpSuite::kAesCm128HmacSha1_80;
   std::string error;
@@ -37,6 +41,11 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
   auto engine = fanout::FanoutEngine::Create(o, &error);
   if (!engine) {
     r.error = error;
+    return r;
+  }
+  rtp::EnsureSrtpInitialised();
+  if (libsrtp_hmac && !rtp::UseHmacSha1(rtp::HmacSha1::kLibsrtp)) {
+    r.error = "libsrtp refused its own HMAC-SHA1";
     return r;
   }
   std::vector<std::unique_ptr<fanout::ListenerHandle>> handles;
@@ -63,6 +72,7 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
     handles.push_back(std::move(handle));
     if (sink) sink->Expect(0x10000000u + uint32_t(i), i % channels);
   }
+  rtp::UseHmacSha1(rtp::HmacSha1::kPrecomputed);  // the process default again (contexts keep theirs)
   // A 64 kb/s Opus frame's size; every channel's packet of a frame is pushed at the same instant.
   const std::size_t payload = 8 * std::size_t(frame_ms);
   std::vector<uint8_t> packet(rtp::kMinHeader + payload, 0x5A);
@@ -82,9 +92,11 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
   push_for(std::chrono::seconds(1), frame);  // warm-up: first packets, caches
   engine->ResetDelayStats();
   const auto before = engine->Stats();
+  const auto cpu_before = SampleProcess(getpid());
   if (sink) sink->BeginWindow();
   push_for(std::chrono::seconds(window_s), frame);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the last frame's fan-out
+  const auto cpu_after = SampleProcess(getpid());
   LoopbackSink::Window w;
   if (sink) w = sink->EndWindow(frame_ms);
   auto s = engine->Stats();
@@ -94,6 +106,9 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
   r.p99_ms = s.delay.p99_us / 1000;
   r.max_ms = s.delay.max_us / 1000;
   r.samples = s.delay.samples;
+  const uint64_t sent = s.packets_sent - before.packets_sent;
+  if (cpu_before && cpu_after && sent > 0)
+    r.us_per_listener_packet = (cpu_after->cpu_seconds - cpu_before->cpu_seconds) * 1e6 / double(sent);
   r.lost = w.lost;
   r.ring_overflows = s.ring_overflows;
   r.ok = r.samples > 0;
@@ -103,17 +118,20 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
 void PrintDelay(const DelayResult& r) {
   std::printf(
       "\nfan-out delay, Push -> last sendmmsg (FanoutEngine in this process, %d channels x %d listeners, "
-      "%d ms packets, %d sender thread%s, %s, %s)\n",
+      "%d ms packets, %d sender thread%s, %s%s, %s)\n",
       r.channels, r.listeners / std::max(1, r.channels), r.frame_ms, r.sender_threads, r.sender_threads == 1 ? "" : "s",
       r.gcm ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80",
+      r.gcm ? "" : (r.libsrtp_hmac ? " with libsrtp's HMAC (previous design)" : " with the precomputed HMAC"),
       r.send_side ? "send side: tap device" : "to a loopback sink");
   if (!r.ok) {
     std::printf("delay run failed: %s\n", r.error.c_str());
     return;
   }
-  std::printf("p50 %.2f ms, p99 %.2f ms, max %.2f ms over %llu packets; sink lost %llu, ring overflows %llu\n",
-              r.p50_ms, r.p99_ms, r.max_ms, (unsigned long long)r.samples, (unsigned long long)r.lost,
-              (unsigned long long)r.ring_overflows);
+  std::printf(
+      "p50 %.2f ms, p99 %.2f ms, max %.2f ms over %llu packets; sink lost %llu, ring overflows %llu; "
+      "%.2f us of CPU per listener packet\n",
+      r.p50_ms, r.p99_ms, r.max_ms, (unsigned long long)r.samples, (unsigned long long)r.lost,
+      (unsigned long long)r.ring_overflows, r.us_per_listener_packet);
 }
 
 }  // namespace tilmash::bench

@@ -42,7 +42,10 @@ std::unique_ptr<LoopbackSink> LoopbackSink::Create(int sockets, std::string* err
     setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // Any local address: listeners are told 127.0.X.Y, an address each (the daemon replaces a
+    // listener that subscribes again to the same endpoint), and all of 127/8 is this host.
+    // tools/bench runs as root in a network namespace of its own (loopback and a tap device).
+    a.sin_addr.s_addr = htonl(INADDR_ANY);
     if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
       if (error) *error = std::string("sink socket: ") + std::strerror(errno);
       if (fd >= 0) ::close(fd);

@@ -4,7 +4,9 @@
 //  2. fan-out at scale: K channels x N listeners through ListenerService, daemon CPU and
 //     memory from /proc, loss and burst spread at a loopback sink (fanout_bench.cpp), at 20 ms
 //     and at 10 ms packets (one daemon per --frame-ms);
-//  2b. fan-out delay Push -> last listener from FanoutEngine's histogram (fanout_delay.cpp);
+//  2b. fan-out delay Push -> last listener from FanoutEngine's histogram (fanout_delay.cpp),
+//      with the precomputed HMAC-SHA1 and again with libsrtp's own (the previous design);
+//  2c. the SRTP protect step alone, both HMACs and GCM (protect_bench.cpp);
 //  3. the same fan-out done the GStreamer-only way, in this process (baseline.cpp);
 //  4. with --watchers / --mic-presses, the control plane instead (control_bench.cpp): open
 //     WatchKeys streams at scale, and SetMic latency while another session churns.
@@ -21,6 +23,7 @@
 #include "fanout_bench.h"
 #include "fanout_delay.h"
 #include "latency.h"
+#include "protect_bench.h"
 #include "scrape_bench.h"
 
 using namespace tilmash;
@@ -29,7 +32,7 @@ int main(int argc, char** argv) {
   std::string server = client::kDefaultServer, server20;
   pid_t pid = 0, pid20 = 0;
   int seconds = 20, period_ms = 200, channels = 10, window = 5, baseline_listeners = 200, join_callers = 8;
-  int delay_listeners = 2000, delay_threads = 1;
+  int delay_listeners = 2000, delay_threads = 1, protect_contexts = 2000;
   std::vector<int> steps20{2000, 10000}, steps10{2000};
   bool skip_latency = false, also_gcm = false;
   std::string dummy_net;
@@ -49,6 +52,7 @@ int main(int argc, char** argv) {
   app.add_option("--join-callers", join_callers, "concurrent Subscribe callers")->check(CLI::Range(1, 256));
   app.add_option("--delay-listeners", delay_listeners, "listeners of the in-process fan-out delay run (0: skip)");
   app.add_option("--delay-threads", delay_threads, "its sender threads")->check(CLI::Range(1, 64));
+  app.add_option("--protect-contexts", protect_contexts, "SRTP contexts of the protect-step run (0: skip)");
   app.add_option("--baseline-listeners", baseline_listeners, "srtpenc branches of the baseline (0: skip)");
   app.add_option("--dummy-net", dummy_net,
                  "20 ms fan-out to PREFIX.x.y on a dummy device (send side only; tools/bench sets it up)");
@@ -137,14 +141,22 @@ int main(int argc, char** argv) {
   }
   if (pid > 0 && !steps10.empty()) f10 = run(server, pid, 10, steps10);
 
-  bench::DelayResult delay, delay_gcm;
+  bench::DelayResult delay, delay_gcm, delay_libsrtp;
   if (delay_listeners > 0) {
     delay = bench::RunFanoutDelay(delay_listeners, channels, 20, delay_threads, window, dummy_net);
     bench::PrintDelay(delay);
+    delay_libsrtp = bench::RunFanoutDelay(delay_listeners, channels, 20, delay_threads, window, dummy_net, false, true);
+    bench::PrintDelay(delay_libsrtp);
     if (also_gcm) {
       delay_gcm = bench::RunFanoutDelay(delay_listeners, channels, 20, delay_threads, window, dummy_net, true);
       bench::PrintDelay(delay_gcm);
     }
+  }
+
+  bench::ProtectResult protect;
+  if (protect_contexts > 0) {
+    protect = bench::RunProtectBench(protect_contexts, 80, 200);
+    bench::PrintProtect(protect);
   }
 
   bench::BaselineResult base;
@@ -170,9 +182,10 @@ int main(int argc, char** argv) {
                 f20gcm.steps.back().listeners_per_core, f20gcm.send_side ? " (send side)" : "");
   std::printf(
       "bench: listeners_per_core=%.0f added_latency_p99_ms=%.2f fanout_p99_ms=%.2f loss=%llu "
-      "mem_per_listener_kib=%.2f join_1500_s=%.3f baseline_ratio=%.1f\n",
+      "mem_per_listener_kib=%.2f join_1500_s=%.3f baseline_ratio=%.1f fanout_p99_libsrtp_hmac_ms=%.2f "
+      "protect_us=%.3f protect_libsrtp_hmac_us=%.3f protect_gcm_us=%.3f\n",
       last.listeners_per_core, latency.mixed.p99, delay.p99_ms, (unsigned long long)loss, last.mem_per_listener_kib,
-      f20.join_1500_s, ratio);
+      f20.join_1500_s, ratio, delay_libsrtp.p99_ms, protect.precomputed_us, protect.stock_us, protect.gcm_us);
   const bool ok =
       (skip_latency || latency.ok) && (server20.empty() || f20.ok) && (!also_gcm || f20gcm.ok) && (pid == 0 || f10.ok);
   return ok ? 0 : 1;
