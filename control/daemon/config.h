@@ -22,7 +22,8 @@ struct Config {
   int opus_bitrate = 64000;
   int frame_ms = 10;
   int jitter_ms = 10;
-  int fanout_threads = 1;  // fan-out sender threads; one per core to use more than one
+  // Fan-out sender threads; 0 is "auto": one per core this process may run on (FanoutThreads).
+  int fanout_threads = 0;
   // A fan-out sender that has fallen behind drops (oldest first) channel packets that waited
   // longer than this: listeners get a gap they conceal, never audio seconds late.
   int fanout_max_backlog_ms = 50;
@@ -112,7 +113,10 @@ std::string ResolveWebRoot(const std::string& configured);
 bool LoadConfigFile(const std::string& path, Config* config, std::string* error);
 // Checks every value; returns the first problem, naming the key.
 std::string Validate(const Config& config);
-// The fan-out capacity of fanout_threads sender threads at frame_ms, from tools/bench's measured
+// fanout_threads resolved: itself, or for "auto" (0) the cores this process may run on
+// (sched_getaffinity, so a container's cpuset counts), at most 64.
+int FanoutThreads(const Config& config);
+// The fan-out capacity of FanoutThreads sender threads at frame_ms, from tools/bench's measured
 // cost per listener packet with half of each core left for mixing, encoding and the control plane.
 int DefaultMaxListeners(const Config& config);
 // max_listeners, or its default when 0.

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -137,7 +138,9 @@ int main(int argc, char** argv) {
                  "a floor with a backup: its primary silent this long puts the backup on air; 0: never");
   app.add_option("--floor-return-ms", config.floor_return_ms,
                  "the primary floor returns once its packets came this long without a floor-loss-ms gap");
-  app.add_option("--fanout-threads", config.fanout_threads, "fan-out sender threads (one per core to scale)");
+  app.add_option("--fanout-threads", config.fanout_threads,
+                 "fan-out sender threads: auto (the default: one per core) or a number")
+      ->transform(CLI::Transformer(std::map<std::string, std::string>{{"auto", "0"}}));
   app.add_option("--fanout-max-backlog-ms", config.fanout_max_backlog_ms,
                  "a fan-out sender that fell behind drops channel packets older than this (oldest first)");
   app.add_option("--max-listeners", config.max_listeners,
@@ -263,7 +266,7 @@ int main(int argc, char** argv) {
   gc.link_loss_ms = config.console_link_loss_ms;
   gc.floor_loss_ms = config.floor_loss_ms;
   gc.floor_return_ms = config.floor_return_ms;
-  gc.fanout_threads = config.fanout_threads;
+  gc.fanout_threads = FanoutThreads(config);
   gc.fanout_max_backlog_ms = config.fanout_max_backlog_ms;
   gc.multicast_ttl = config.multicast_ttl;
   gc.aes67_interface = config.aes67_interface;
@@ -499,8 +502,10 @@ int main(int argc, char** argv) {
                                                 : "TLS, client certificates verified",
                  config.media_address, media_ports.text(), config.frame_ms, config.jitter_ms);
     logger->info(
-        "at most {} listener streams ({}); a fan-out sender drops packets older than {} ms", listener_budget.limit(),
-        config.max_listeners > 0 ? "max_listeners" : "derived from the fan-out's cost", config.fanout_max_backlog_ms);
+        "at most {} listener streams ({}); {} fan-out sender thread{} ({}), each dropping packets older than {} ms",
+        listener_budget.limit(), config.max_listeners > 0 ? "max_listeners" : "derived from the fan-out's cost",
+        FanoutThreads(config), FanoutThreads(config) == 1 ? "" : "s",
+        config.fanout_threads > 0 ? "fanout_threads" : "auto: one per core", config.fanout_max_backlog_ms);
 
     // Handover requests expire on time even when nobody touches the session; leases, key
     // rotations and ended viewers are looked at on the same tick.

@@ -1,7 +1,9 @@
 // deploy/tilmashd.yaml is every key at its real default (a test, not a promise), and the
 // installed service's own settings load and pass the daemon's checks.
 #include <gtest/gtest.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -104,6 +106,31 @@ TEST(DeployConfig, AnEdgesSettingsAreCheckedNamingTheKey) {
   Config not_an_edge;
   not_an_edge.edge_sessions = {"plenary"};
   refused(not_an_edge, "edge_of");
+}
+
+// fanout_threads: auto (the default) is one sender thread per core this process may use; a
+// number is taken as is; anything else is refused naming the key, its line and "auto".
+TEST(DeployConfig, FanoutThreadsAutoIsOnePerCoreOfTheProcess) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(sched_getaffinity(0, sizeof set, &set), 0);
+  const std::string path = ::testing::TempDir() + "tilmash-fanout-threads.yaml";
+  Config c;
+  std::string error;
+  std::ofstream(path) << "fanout_threads: auto\n";
+  ASSERT_TRUE(LoadConfigFile(path, &c, &error)) << error;
+  EXPECT_EQ(Validate(c), "");
+  EXPECT_EQ(FanoutThreads(c), std::min(CPU_COUNT(&set), 64));
+  EXPECT_EQ(FanoutThreads(Config{}), FanoutThreads(c)) << "auto is the default";
+  std::ofstream(path) << "fanout_threads: 3\n";
+  ASSERT_TRUE(LoadConfigFile(path, &c, &error)) << error;
+  EXPECT_EQ(FanoutThreads(c), 3);
+  std::ofstream(path) << "frame_ms: 10\nfanout_threads: many\n";
+  EXPECT_FALSE(LoadConfigFile(path, &c, &error));
+  EXPECT_NE(error.find(path + ":2: fanout_threads"), std::string::npos) << error;
+  EXPECT_NE(error.find("auto"), std::string::npos) << error;
+  c.fanout_threads = 65;
+  EXPECT_NE(Validate(c).find("fanout_threads"), std::string::npos);
 }
 
 TEST(DeployConfig, AnUnknownKeyIsRefusedNamingTheKeyTheFileAndTheLine) {
