@@ -80,7 +80,7 @@ srtp_err_status_t Start(void* state) {
 srtp_err_status_t Update(void* state, const uint8_t* message, int octets) {
   if (octets < 0) return srtp_err_status_bad_param;
   return SHA1_Update(&StateOf(state)->work, message, std::size_t(octets)) == 1 ? srtp_err_status_ok
-                                                                                 : srtp_err_status_auth_fail;
+                                                                               : srtp_err_status_auth_fail;
 }
 
 srtp_err_status_t Compute(void* state, const uint8_t* message, int octets, int tag_len, uint8_t* tag) {
@@ -108,8 +108,16 @@ const uint8_t kTestTag[20] = {0xb6, 0x17, 0x31, 0x86, 0x55, 0x05, 0x72, 0x64, 0x
 const srtp_auth_test_case_t kTestCase = {20, kTestKey, 8, kTestData, 20, kTestTag, nullptr};
 
 const srtp_auth_type_t kPrecomputedHmacSha1 = {
-    Alloc, Dealloc, Init, Compute, Update, Start, "HMAC-SHA1, key pads precomputed (tilmash, OpenSSL SHA-1)",
-    &kTestCase, SRTP_HMAC_SHA1};
+    .alloc = Alloc,
+    .dealloc = Dealloc,
+    .init = Init,
+    .compute = Compute,
+    .update = Update,
+    .start = Start,
+    .description = "HMAC-SHA1, key pads precomputed (tilmash, OpenSSL SHA-1)",
+    .test_data = &kTestCase,
+    .id = SRTP_HMAC_SHA1,
+};
 
 srtp_err_status_t Alloc(srtp_auth_t** a, int key_len, int out_len) {
   if (out_len < 0 || out_len > kDigest) return srtp_err_status_bad_param;
