@@ -110,15 +110,8 @@ TEST(SighupTls, SighupGivesNewHttpsConnectionsTheRenewedCertificate) {
                            " && openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=renewed-cert "
                            "-keyout new.key -out new.pem 2>/dev/null";
   ASSERT_EQ(std::system(make.c_str()), 0);
-  // Under ASan: this daemon's leak check is off. LeakSanitizer (clang 14) crashes at exit
-  // ("Tracer caught signal 11") reading the dynamic TLS block of a thread that ran GnuTLS (the
-  // HTTPS side, through glib-networking's module); every other daemon of the suite is checked.
-  const char* asan = std::getenv("ASAN_OPTIONS");
-  const std::string asan_before = asan != nullptr ? asan : "";
-  if (asan != nullptr) setenv("ASAN_OPTIONS", (asan_before + ":detect_leaks=0").c_str(), 1);
   DaemonProcess daemon(
       {"--http-listen", "127.0.0.1:0", "--http-tls-cert", d + "/cert.pem", "--http-tls-key", d + "/key.pem"});
-  if (asan != nullptr) setenv("ASAN_OPTIONS", asan_before.c_str(), 1);
   ASSERT_TRUE(daemon.ok());
   ASSERT_GT(daemon.http_port(), 0);
   EXPECT_NE(HttpsSubject(daemon.http_port()).find("first-cert"), std::string::npos);
