@@ -7,6 +7,7 @@
 //  2b. fan-out delay Push -> last listener from FanoutEngine's histogram (fanout_delay.cpp),
 //      with the precomputed HMAC-SHA1 and again with libsrtp's own (the previous design);
 //  2c. the SRTP protect step alone, both HMACs and GCM (protect_bench.cpp);
+//  2d. the fixed cost of idle sessions, per channel (idle_bench.cpp);
 //  3. the same fan-out done the GStreamer-only way, in this process (baseline.cpp);
 //  4. with --watchers / --mic-presses, the control plane instead (control_bench.cpp): open
 //     WatchKeys streams at scale, and SetMic latency while another session churns.
@@ -22,6 +23,7 @@
 #include "control_bench.h"
 #include "fanout_bench.h"
 #include "fanout_delay.h"
+#include "idle_bench.h"
 #include "latency.h"
 #include "protect_bench.h"
 #include "scrape_bench.h"
@@ -32,7 +34,7 @@ int main(int argc, char** argv) {
   std::string server = client::kDefaultServer, server20;
   pid_t pid = 0, pid20 = 0;
   int seconds = 20, period_ms = 200, channels = 10, window = 5, baseline_listeners = 200, join_callers = 8;
-  int delay_listeners = 2000, delay_threads = 1, protect_contexts = 2000;
+  int delay_listeners = 2000, delay_threads = 1, protect_contexts = 2000, idle_sessions = 8;
   std::vector<int> steps20{2000, 10000}, steps10{2000};
   bool skip_latency = false, also_gcm = false;
   std::string dummy_net;
@@ -52,6 +54,9 @@ int main(int argc, char** argv) {
   app.add_option("--join-callers", join_callers, "concurrent Subscribe callers")->check(CLI::Range(1, 256));
   app.add_option("--delay-listeners", delay_listeners, "listeners of the in-process fan-out delay run (0: skip)");
   app.add_option("--delay-threads", delay_threads, "its sender threads")->check(CLI::Range(1, 64));
+  app.add_option("--idle-sessions", idle_sessions,
+                 "idle sessions measured on --server's daemon (needs --daemon-pid; 0: skip)")
+      ->check(CLI::Range(0, 100));
   app.add_option("--protect-contexts", protect_contexts, "SRTP contexts of the protect-step run (0: skip)");
   app.add_option("--baseline-listeners", baseline_listeners, "srtpenc branches of the baseline (0: skip)");
   app.add_option("--dummy-net", dummy_net,
@@ -153,6 +158,12 @@ int main(int argc, char** argv) {
     }
   }
 
+  bench::IdleResult idle;
+  if (pid > 0 && idle_sessions > 0) {
+    idle = bench::RunIdleBench(client::Connect(server), pid, idle_sessions, window);
+    bench::PrintIdle(idle);
+  }
+
   bench::ProtectResult protect;
   if (protect_contexts > 0) {
     protect = bench::RunProtectBench(protect_contexts, 80, 200);
@@ -183,9 +194,11 @@ int main(int argc, char** argv) {
   std::printf(
       "bench: listeners_per_core=%.0f added_latency_p99_ms=%.2f fanout_p99_ms=%.2f loss=%llu "
       "mem_per_listener_kib=%.2f join_1500_s=%.3f baseline_ratio=%.1f fanout_p99_libsrtp_hmac_ms=%.2f "
-      "protect_us=%.3f protect_libsrtp_hmac_us=%.3f protect_gcm_us=%.3f\n",
+      "protect_us=%.3f protect_libsrtp_hmac_us=%.3f protect_gcm_us=%.3f idle_pct_per_channel=%.2f "
+      "idle_threads_per_session=%.1f\n",
       last.listeners_per_core, latency.mixed.p99, delay.p99_ms, (unsigned long long)loss, last.mem_per_listener_kib,
-      f20.join_1500_s, ratio, delay_libsrtp.p99_ms, protect.precomputed_us, protect.stock_us, protect.gcm_us);
+      f20.join_1500_s, ratio, delay_libsrtp.p99_ms, protect.precomputed_us, protect.stock_us, protect.gcm_us,
+      idle.pct_per_channel(), idle.ok ? double(idle.threads_with - idle.threads_without) / idle.sessions : 0.0);
   const bool ok =
       (skip_latency || latency.ok) && (server20.empty() || f20.ok) && (!also_gcm || f20gcm.ok) && (pid == 0 || f10.ok);
   return ok ? 0 : 1;

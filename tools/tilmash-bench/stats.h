@@ -20,5 +20,7 @@ struct ProcessSample {
 };
 // /proc/<pid>/stat and /proc/<pid>/status; nullopt when the process is gone.
 std::optional<ProcessSample> SampleProcess(pid_t pid);
+// Its threads (/proc/<pid>/status), -1 when the process is gone.
+int ThreadsOf(pid_t pid);
 
 }  // namespace tilmash::bench

@@ -1,0 +1,28 @@
+// The fixed cost of sessions nobody listens to: N sessions, each a floor (a test tone made in the
+// daemon) and one language channel with an interpreter's console joined but silent, 10 ms frames
+// as the daemon runs them; the daemon's CPU from /proc over a window with them and without them,
+// and its threads. Per channel: the floor and the language channel each count (each is mixed or
+// passed, limited and encoded whether or not anyone listens).
+#pragma once
+#include <sys/types.h>
+
+#include <memory>
+
+namespace grpc {
+class Channel;
+}
+
+namespace tilmash::bench {
+
+struct IdleResult {
+  bool ok = false;
+  int sessions = 0, channels = 0;
+  double cpu_pct_without = 0, cpu_pct_with = 0;  // % of one core
+  int threads_without = 0, threads_with = 0;
+  double pct_per_channel() const { return channels > 0 ? (cpu_pct_with - cpu_pct_without) / channels : 0; }
+};
+
+IdleResult RunIdleBench(const std::shared_ptr<grpc::Channel>& channel, pid_t daemon, int sessions, int window_s);
+void PrintIdle(const IdleResult& r);
+
+}  // namespace tilmash::bench
