@@ -266,7 +266,8 @@ int main(int argc, char** argv) {
   gc.link_loss_ms = config.console_link_loss_ms;
   gc.floor_loss_ms = config.floor_loss_ms;
   gc.floor_return_ms = config.floor_return_ms;
-  gc.fanout_threads = FanoutThreads(config);
+  const int fanout_threads = FanoutThreads(config);  // "auto" resolved once
+  gc.fanout_threads = fanout_threads;
   gc.fanout_max_backlog_ms = config.fanout_max_backlog_ms;
   gc.multicast_ttl = config.multicast_ttl;
   gc.aes67_interface = config.aes67_interface;
@@ -504,7 +505,7 @@ int main(int argc, char** argv) {
     logger->info(
         "at most {} listener streams ({}); {} fan-out sender thread{} ({}), each dropping packets older than {} ms",
         listener_budget.limit(), config.max_listeners > 0 ? "max_listeners" : "derived from the fan-out's cost",
-        FanoutThreads(config), FanoutThreads(config) == 1 ? "" : "s",
+        fanout_threads, fanout_threads == 1 ? "" : "s",
         config.fanout_threads > 0 ? "fanout_threads" : "auto: one per core", config.fanout_max_backlog_ms);
 
     // Handover requests expire on time even when nobody touches the session; leases, key

@@ -95,7 +95,7 @@ void PrintIdle(const IdleResult& r) {
       "%d sessions: daemon %.1f %% of a core and %d threads (without them: %.1f %%, %d threads): %.2f %% of a "
       "core per channel (%d channels), %.1f threads per session\n",
       r.sessions, r.cpu_pct_with, r.threads_with, r.cpu_pct_without, r.threads_without, r.pct_per_channel(), r.channels,
-      double(r.threads_with - r.threads_without) / r.sessions);
+      r.threads_per_session());
 }
 
 }  // namespace tilmash::bench

@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
       "idle_threads_per_session=%.1f\n",
       last.listeners_per_core, latency.mixed.p99, delay.p99_ms, (unsigned long long)loss, last.mem_per_listener_kib,
       f20.join_1500_s, ratio, delay_libsrtp.p99_ms, protect.precomputed_us, protect.stock_us, protect.gcm_us,
-      idle.pct_per_channel(), idle.ok ? double(idle.threads_with - idle.threads_without) / idle.sessions : 0.0);
+      idle.pct_per_channel(), idle.threads_per_session());
   const bool ok =
       (skip_latency || latency.ok) && (server20.empty() || f20.ok) && (!also_gcm || f20gcm.ok) && (pid == 0 || f10.ok);
   return ok ? 0 : 1;

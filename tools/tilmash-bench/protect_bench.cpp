@@ -1,15 +1,16 @@
 #include "protect_bench.h"
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "rtp/hmac_sha1.h"
 #include "rtp/rtp_packet.h"
 #include "rtp/srtp_context.h"
+#include "stats.h"
 
 namespace tilmash::bench {
 namespace {
@@ -46,8 +47,7 @@ double Measure(rtp::SrtpSuite suite, rtp::HmacSha1 hmac, int contexts, int paylo
     const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
     if (r > 0) per_packet.push_back(us / contexts);
   }
-  std::nth_element(per_packet.begin(), per_packet.begin() + std::ptrdiff_t(per_packet.size() / 2), per_packet.end());
-  return per_packet[per_packet.size() / 2];
+  return Summarise(std::move(per_packet)).p50;
 }
 
 }  // namespace
