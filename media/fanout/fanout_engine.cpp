@@ -104,6 +104,8 @@ std::unique_ptr<ListenerHandle> FanoutEngine::AddListener(const ListenerSpec& sp
   l->channel = spec.channel;
   l->destination = spec.destination;
   l->ssrc = spec.ssrc;
+  l->fd = spec.socket >= 0 ? spec.socket : fd_;
+  if (spec.payload_type >= 0) l->payload_type = uint8_t(spec.payload_type & 0x7F);
   l->ts_offset = spec.first_timestamp;  // the first packet's timestamp (the rebase anchors it)
   l->next_seq = uint16_t(spec.first_index & 0xFFFF);
   l->roc = uint32_t(spec.first_index >> 16);

@@ -36,6 +36,10 @@ struct ListenerSpec {
   // stream resumed after a restart continues from where its receiver is.
   uint64_t first_index = 0;
   uint32_t first_timestamp = 0;
+  // Sent from this socket instead of the engine's (a WebRTC viewer: the shared port its ICE
+  // checks went to); -1: the engine's. The socket must outlive the listener.
+  int socket = -1;
+  int payload_type = -1;  // Opus's RTP payload type for this receiver (its offer's); -1: 111
 };
 
 struct FanoutOptions {

@@ -15,7 +15,6 @@ namespace tilmash::fanout {
 namespace {
 constexpr std::size_t kSlot = rtp::kMaxPacket + 32;  // packet + SRTP tag
 constexpr std::size_t kBatch = 256;                  // packets per sendmmsg
-constexpr uint8_t kPayloadType = 111;
 constexpr uint16_t kMaxGap = 3000;  // channel packets missed in a row that are still a gap (30 s of 10 ms frames)
 // How long one packet round may wait for a full socket buffer before the rest of the round is
 // dropped: a congested uplink costs the listeners packets, never the fan-out its timing.
@@ -155,6 +154,14 @@ void FanoutShard::Run() {
   }
 }
 
+void FanoutShard::Attach(std::vector<ShardListener*>& listeners, ShardListener* l) {
+  // Listeners sent from the same socket stay together, so a packet round needs one sendmmsg
+  // batch per socket, not one per change of socket.
+  auto last =
+      std::find_if(listeners.rbegin(), listeners.rend(), [&](const ShardListener* o) { return o->fd == l->fd; });
+  listeners.insert(last.base(), l);
+}
+
 void FanoutShard::Detach(ShardListener* l) {
   auto it = channels_.find(l->channel);
   if (it == channels_.end()) return;
@@ -172,7 +179,7 @@ void FanoutShard::Apply(Command& c) {
         counters_->listeners.fetch_sub(1, std::memory_order_relaxed);
       }
       ShardListener* l = c.added.get();
-      channels_[l->channel].listeners.push_back(l);
+      Attach(channels_[l->channel].listeners, l);
       listeners_.emplace(c.listener, std::move(c.added));
       counters_->listeners.fetch_add(1, std::memory_order_relaxed);
       break;
@@ -184,7 +191,7 @@ void FanoutShard::Apply(Command& c) {
       Detach(l);
       l->channel = c.channel;
       l->rebase = true;  // timestamps continue from where this listener was
-      channels_[c.channel].listeners.push_back(l);
+      Attach(channels_[c.channel].listeners, l);
       break;
     }
     case Command::Kind::kRemove: {
@@ -292,6 +299,11 @@ bool FanoutShard::SendToChannel(const PacketSlot& p, int64_t now_ns) {
   std::size_t n = 0;
   uint64_t late = 0;  // listener packets the ring's refusals cost
   for (ShardListener* l : ch.listeners) {
+    if (l->fd != batch_fd_) {
+      sent += Flush(n, waited);
+      n = 0;
+      batch_fd_ = l->fd;
+    }
     uint8_t* slot = scratch_.get() + n * kSlot;
     std::memcpy(slot, p.data, p.size);
     const bool rebased = l->rebase;  // new to this channel: its gaps before now are not this listener's
@@ -313,7 +325,7 @@ bool FanoutShard::SendToChannel(const PacketSlot& p, int64_t now_ns) {
       }
     }
     if (l->next_srtp || l->protected_with_key >= rekey_after_packets_) KeyStep(*l, p.push_ns);
-    rtp::SetPayloadType(slot, kPayloadType);
+    rtp::SetPayloadType(slot, l->payload_type);
     rtp::SetSequence(slot, l->next_seq++);
     if (l->next_seq == 0) ++l->roc;
     ++l->protected_with_key;
@@ -397,7 +409,7 @@ std::size_t FanoutShard::Flush(std::size_t n, bool& waited) {
   std::size_t done = 0, delivered = 0;
   bool retried = false;
   while (done < n) {
-    const int sent = ::sendmmsg(fd_, msgs_.data() + done, unsigned(n - done), MSG_DONTWAIT);
+    const int sent = ::sendmmsg(batch_fd_, msgs_.data() + done, unsigned(n - done), MSG_DONTWAIT);
     if (sent > 0) {
       for (std::size_t i = done; i < done + std::size_t(sent); ++i)
         batch_owner_[i]->counters->Add(batch_owner_[i]->counters->sent);
@@ -421,7 +433,7 @@ std::size_t FanoutShard::Flush(std::size_t n, bool& waited) {
       // congested. Wait once per packet round, then drop what is left of the round.
       if (!waited) {
         waited = true;
-        pollfd pfd{fd_, POLLOUT, 0};
+        pollfd pfd{batch_fd_, POLLOUT, 0};
         if (::poll(&pfd, 1, kSendWaitMs) > 0) continue;
       }
       for (std::size_t i = done; i < n; ++i) batch_owner_[i]->counters->Add(batch_owner_[i]->counters->dropped);

@@ -79,6 +79,8 @@ struct ShardListener {
   ListenerKey key = 0;
   ChannelKey channel = 0;
   sockaddr_in destination{};
+  int fd = -1;                 // the socket it is sent from
+  uint8_t payload_type = 111;  // Opus
   uint32_t ssrc = 0;
   uint16_t next_seq = 0;  // a new listener's sequence starts at 0 (ROC 0); a resumed one where it was
   uint32_t ts_offset = 0;
@@ -150,6 +152,7 @@ class FanoutShard {
   void Wake();
   void Run();
   void Apply(Command& c);
+  static void Attach(std::vector<ShardListener*>& listeners, ShardListener* l);
   void Detach(ShardListener* l);
   // Returns true when at least one listener got the packet.
   bool SendToChannel(const PacketSlot& p, int64_t now_ns);
@@ -157,7 +160,7 @@ class FanoutShard {
   void SkipStale(const PacketSlot& p, int64_t now_ns);
   // At most once per second, when something was dropped: hands the counts to on_overload.
   void MaybeReport(int64_t now_ns);
-  // Sends the first n batched packets; returns how many the kernel took.
+  // Sends the first n batched packets (all from batch_fd_); returns how many the kernel took.
   std::size_t Flush(std::size_t n, bool& waited);
   // Reads the socket's error queue (IP_RECVERR) and reports each ICMP error's destination.
   void DrainErrors();
@@ -191,6 +194,7 @@ class FanoutShard {
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iov_;
   std::vector<ShardListener*> batch_owner_;
+  int batch_fd_ = -1;  // the socket the batch is sent from (listeners of one socket are kept together)
   int64_t last_drain_ns_ = 0;
   OverloadReport unreported_;  // drops since the last report
   int64_t last_report_ns_ = 0;

@@ -139,6 +139,20 @@ int SrtpContext::Unprotect(uint8_t* buf, std::size_t len) {
   return n;
 }
 
+int SrtpContext::ProtectRtcp(uint8_t* buf, std::size_t len, std::size_t capacity) {
+  // SRTCP adds the E flag and index (4 bytes) and the tag.
+  if (len + 4 + TagLength(suite_) > capacity) return -1;
+  int n = int(len);
+  if (srtp_protect_rtcp(static_cast<srtp_t>(session_), buf, &n) != srtp_err_status_ok) return -1;
+  return n;
+}
+
+int SrtpContext::UnprotectRtcp(uint8_t* buf, std::size_t len) {
+  int n = int(len);
+  if (srtp_unprotect_rtcp(static_cast<srtp_t>(session_), buf, &n) != srtp_err_status_ok) return -1;
+  return n;
+}
+
 std::optional<uint32_t> SrtpContext::Roc(uint32_t ssrc) const {
   uint32_t roc = 0;
   if (srtp_get_stream_roc(static_cast<srtp_t>(session_), ssrc, &roc) != srtp_err_status_ok) return std::nullopt;

@@ -48,6 +48,9 @@ class SrtpContext {
   int Protect(uint8_t* buf, std::size_t len, std::size_t capacity);
   // In place. Returns the plain RTP length, or -1 on auth/replay failure.
   int Unprotect(uint8_t* buf, std::size_t len);
+  // The same for SRTCP (RFC 3711 3.4): the stream's RTCP shares its master key.
+  int ProtectRtcp(uint8_t* buf, std::size_t len, std::size_t capacity);
+  int UnprotectRtcp(uint8_t* buf, std::size_t len);
 
   // The rollover counter of the stream with this SSRC: for a sender, the ROC its next packet
   // continues from; for a receiver, the ROC of the highest packet accepted. SetRoc must come

@@ -112,6 +112,7 @@ domain::Result<WhepOffer> ParseWhepOffer(std::string_view text) {
         if (!ParseInt(w[i], 0, 127) && w[2].find("RTP") != std::string_view::npos)
           return Bad(l, "RTP payload types are 0-127");
       if (audio < 0 && w[0] == "audio") audio = l.section;
+      offer.sections.push_back({std::string(w[0]), std::string(w[2]), std::string(w[3]), ""});
       continue;
     }
     if (l.type != 'a') continue;
@@ -132,9 +133,34 @@ domain::Result<WhepOffer> ParseWhepOffer(std::string_view text) {
         if (*pt < 96) return Bad(l, "Opus needs a dynamic payload type (96-127)");
         offer.opus_payload_type = *pt;
       }
-    } else if (name == "mid" && l.section == audio && audio >= 0) {
+    } else if (name == "mid" && l.section >= 0) {
       if (value.empty() || value.size() > 32) return Bad(l, "a=mid must be 1-32 characters");
-      offer.audio_mid = std::string(value);
+      offer.sections.back().mid = std::string(value);
+      if (l.section == audio) offer.audio_mid = std::string(value);
+    }
+  }
+  // The audio section's credentials, fingerprint and role: its own lines, else the session's.
+  for (int pass : {-1, audio}) {
+    if (audio < 0) break;
+    for (const Line& l : lines) {
+      if (l.type != 'a' || l.section != pass) continue;
+      const auto [name, value] = Attribute(l);
+      if (name == "ice-ufrag") {
+        if (value.size() < 4 || value.size() > 256) return Bad(l, "a=ice-ufrag must be 4-256 characters");
+        offer.ice_ufrag = std::string(value);
+      } else if (name == "ice-pwd") {
+        if (value.size() < 22 || value.size() > 256) return Bad(l, "a=ice-pwd must be 22-256 characters");
+        offer.ice_pwd = std::string(value);
+      } else if (name == "fingerprint") {
+        const auto w = Words(value);
+        if (w.size() != 2 || w[1].size() > 200) return Bad(l, "a=fingerprint is <hash> <hex pairs separated by ':'>");
+        offer.fingerprint_hash = std::string(w[0]);
+        offer.fingerprint = std::string(w[1]);
+      } else if (name == "setup") {
+        if (value != "actpass" && value != "active" && value != "passive" && value != "holdconn")
+          return Bad(l, "a=setup is actpass, active, passive or holdconn");
+        offer.setup = std::string(value);
+      }
     }
   }
   if (audio < 0) return domain::InvalidArgument("the offer has no audio (m=audio) section");
@@ -148,12 +174,39 @@ domain::Result<WhepOffer> ParseWhepOffer(std::string_view text) {
   return offer;
 }
 
+std::string BuildLiteAnswer(const WhepOffer& offer, const LiteAnswer& a) {
+  const std::string pt = std::to_string(offer.opus_payload_type);
+  const std::string port = std::to_string(a.port);
+  std::string s = "v=0\r\no=- " + std::to_string(a.ssrc) + " 2 IN IP4 " + a.ip + "\r\ns=-\r\nt=0 0\r\n";
+  if (!offer.audio_mid.empty()) s += "a=group:BUNDLE " + offer.audio_mid + "\r\n";
+  s += "a=ice-lite\r\na=msid-semantic: WMS " + a.stream + "\r\n";
+  for (std::size_t i = 0; i < offer.sections.size(); ++i) {
+    const auto& sec = offer.sections[i];
+    if (i != offer.audio_section) {
+      s += "m=" + sec.media + " 0 " + sec.proto + " " + sec.first_format + "\r\nc=IN IP4 0.0.0.0\r\n";
+      if (!sec.mid.empty()) s += "a=mid:" + sec.mid + "\r\n";
+      s += "a=inactive\r\n";
+      continue;
+    }
+    s += "m=audio " + port + " " + sec.proto + " " + pt + "\r\nc=IN IP4 " + a.ip + "\r\n";
+    s += "a=ice-ufrag:" + a.ice_ufrag + "\r\na=ice-pwd:" + a.ice_pwd + "\r\n";
+    s += "a=fingerprint:sha-256 " + a.fingerprint + "\r\na=setup:passive\r\n";
+    if (!sec.mid.empty()) s += "a=mid:" + sec.mid + "\r\n";
+    s += "a=sendonly\r\na=rtcp-mux\r\n";
+    s += "a=rtpmap:" + pt + " opus/48000/2\r\na=fmtp:" + pt + " minptime=10;useinbandfec=1\r\n";
+    s += "a=msid:" + a.stream + " " + a.stream + "-audio\r\n";
+    s += "a=ssrc:" + std::to_string(a.ssrc) + " cname:tilmash\r\n";
+    s += "a=candidate:1 1 udp 2130706431 " + a.ip + " " + port + " typ host\r\na=end-of-candidates\r\n";
+  }
+  return s;
+}
+
 domain::Status CheckWhepAnswer(const WhepOffer& offer, std::string_view answer) {
   auto parsed = Lines(answer, "the answer");
-  if (!parsed.ok()) return domain::Internal("webrtcbin's answer: " + parsed.status().message());
+  if (!parsed.ok()) return domain::Internal("the answer: " + parsed.status().message());
   const auto& lines = parsed.value();
   const int section = int(offer.audio_section);
-  auto missing = [](const std::string& what) { return domain::Internal("webrtcbin's answer " + what); };
+  auto missing = [](const std::string& what) { return domain::Internal("the answer " + what); };
   const auto m =
       std::find_if(lines.begin(), lines.end(), [&](const Line& l) { return l.type == 'm' && l.section == section; });
   if (m == lines.end()) return missing("has no m= line for the offer's audio section");

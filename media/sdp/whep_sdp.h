@@ -4,8 +4,10 @@
 // viewer never gets an answer that cannot play (no audio, no candidate, the wrong codec).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "domain/status.h"
 
@@ -18,6 +20,25 @@ struct WhepOffer {
   int opus_payload_type = -1;     // the first Opus format of the first audio section (96-127)
   std::size_t audio_section = 0;  // index of that m= section (0 = the first m= line)
   std::string audio_mid;          // its a=mid, "" when it has none
+  // The audio section's ICE credentials and DTLS fingerprint (its own, else the session's).
+  std::string ice_ufrag, ice_pwd;
+  std::string fingerprint_hash, fingerprint;  // a=fingerprint:<hash> <value>
+  std::string setup;                          // a=setup: actpass, active or passive ("" = actpass)
+  // Every m= section, to answer each (the ones not the audio one are rejected: port 0).
+  struct Section {
+    std::string media, proto, first_format, mid;
+  };
+  std::vector<Section> sections;
+};
+
+// What the daemon's own lite ICE agent and DTLS server put in an answer.
+struct LiteAnswer {
+  std::string ice_ufrag, ice_pwd;
+  std::string fingerprint;  // sha-256
+  std::string ip;           // the candidate: the shared WebRTC port
+  uint16_t port = 0;
+  uint32_t ssrc = 0;
+  std::string stream;  // a=msid's stream id (the channel)
 };
 
 // INVALID_ARGUMENT naming the line ("line 7 (a=rtpmap:...): ...") for anything that is not a
@@ -28,6 +49,11 @@ domain::Result<WhepOffer> ParseWhepOffer(std::string_view text);
 // OK when `answer` answers the offer's audio section with its Opus format, sends on it, and
 // carries ICE credentials, a DTLS fingerprint and at least one candidate (no trickle);
 // otherwise INTERNAL saying what is missing.
+// The answer of the daemon's lite agent (a=ice-lite, a=setup:passive: the viewer is the DTLS
+// client), sending the offer's Opus format from one host candidate; the offer's other sections
+// rejected (port 0).
+std::string BuildLiteAnswer(const WhepOffer& offer, const LiteAnswer& answer);
+
 domain::Status CheckWhepAnswer(const WhepOffer& offer, std::string_view answer);
 
 }  // namespace tilmash::sdp
