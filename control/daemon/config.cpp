@@ -63,6 +63,9 @@ const std::vector<std::string>& ConfigKeys() {
   static const std::vector<std::string> keys = {"grpc_listen",
                                                 "media_address",
                                                 "media_ports",
+                                                "webrtc_mode",
+                                                "webrtc_port",
+                                                "webrtc_public_ip",
                                                 "opus_bitrate",
                                                 "frame_ms",
                                                 "jitter_ms",
@@ -148,6 +151,9 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
   return Read(root, "grpc_listen", &c->grpc_listen, path, error) &&
          Read(root, "media_address", &c->media_address, path, error) &&
          Read(root, "media_ports", &c->media_ports, path, error) &&
+         Read(root, "webrtc_mode", &c->webrtc_mode, path, error) &&
+         Read(root, "webrtc_port", &c->webrtc_port, path, error) &&
+         Read(root, "webrtc_public_ip", &c->webrtc_public_ip, path, error) &&
          Read(root, "opus_bitrate", &c->opus_bitrate, path, error) &&
          Read(root, "frame_ms", &c->frame_ms, path, error) && Read(root, "jitter_ms", &c->jitter_ms, path, error) &&
          Read(root, "floor_duck_db", &c->floor_duck_db, path, error) &&
@@ -235,6 +241,10 @@ std::string Validate(const Config& c) {
   if (c.floor_return_ms < 0 || c.floor_return_ms > 600000) return "floor_return_ms must be between 0 and 600000";
   if (fanout::PortRange ports; !fanout::PortRange::Parse(c.media_ports, &ports, &problem)) return problem;
   if (c.log_format != "text" && c.log_format != "json") return "log_format must be text or json";
+  if (c.webrtc_mode != "fanout" && c.webrtc_mode != "webrtcbin") return "webrtc_mode must be fanout or webrtcbin";
+  if (c.webrtc_port < 0 || c.webrtc_port > 65535) return "webrtc_port must be between 0 (one of media_ports) and 65535";
+  if (in_addr a{}; !c.webrtc_public_ip.empty() && inet_pton(AF_INET, c.webrtc_public_ip.c_str(), &a) != 1)
+    return "webrtc_public_ip must be an IPv4 address (the server's public address behind 1:1 NAT)";
   if (c.drain_s < 0 || c.drain_s > 3600) return "drain_s must be between 0 and 3600";
   if (c.record_segment_s < 1 || c.record_segment_s > 24 * 3600) return "record_segment_s must be between 1 and 86400";
   if (c.state_dir.empty()) return "state_dir must be a directory, or none (memory only)";

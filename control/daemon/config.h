@@ -19,6 +19,13 @@ struct Config {
   // Every UDP port of the media side (ingests, the fan-out's source, WebRTC ICE): "A-B", or ""
   // for any port the kernel picks.
   std::string media_ports;
+  // WebRTC viewers (WHEP): "fanout": the daemon's own ICE-lite + DTLS-SRTP on one UDP port
+  // (webrtc_port; 0: one of media_ports), each viewer a fan-out listener; "webrtcbin": a
+  // webrtcbin pipeline per viewer (the previous design). webrtc_public_ip: the address viewers
+  // are told to send to, for a server behind 1:1 NAT ("": media_address).
+  std::string webrtc_mode = "fanout";
+  int webrtc_port = 0;
+  std::string webrtc_public_ip;
   int opus_bitrate = 64000;
   int frame_ms = 10;
   int jitter_ms = 10;

@@ -79,6 +79,17 @@ std::string ScrapeMetrics(const domain::SessionRegistry& registry, const graph::
   const std::vector<metrics::SessionSample> sessions = metrics::CollectSessions(registry);
   domain::MediaStats node;
   graph::AddFanoutStats(media.fanout().Stats(), &node);
+  if (const webrtc::WebrtcServer* w = media.webrtc()) {
+    const webrtc::WebrtcServerStats ws = w->Stats();
+    node.webrtc_peers = ws.peers;
+    node.webrtc_checks_answered = ws.checks_answered;
+    node.webrtc_checks_refused = ws.checks_refused;
+    node.webrtc_handshakes = ws.handshakes;
+    node.webrtc_handshakes_failed = ws.handshakes_failed;
+    node.webrtc_rtcp = ws.rtcp_packets;
+    node.webrtc_rtcp_refused = ws.rtcp_refused;
+    node.webrtc_dropped = ws.dropped;
+  }
   metrics::MetricsText out;
   out.Family("tilmash_build_info", "gauge", "The daemon's version (always 1).");
   out.Sample("tilmash_build_info", {{"version", TILMASH_VERSION}}, 1);
@@ -126,6 +137,12 @@ int main(int argc, char** argv) {
   app.add_option("--media-address", config.media_address, "IPv4 address for ingest ports and listener streams");
   app.add_option("--media-ports", config.media_ports,
                  "UDP ports of every ingest, the listener streams' source and WebRTC: FIRST-LAST (default: any)");
+  app.add_option("--webrtc-mode", config.webrtc_mode,
+                 "WebRTC viewers: fanout (ICE-lite + DTLS-SRTP on one UDP port) or webrtcbin (a pipeline each)")
+      ->check(CLI::IsMember({"fanout", "webrtcbin"}));
+  app.add_option("--webrtc-port", config.webrtc_port, "the UDP port of every WebRTC viewer (0: one of --media-ports)");
+  app.add_option("--webrtc-public-ip", config.webrtc_public_ip,
+                 "the IPv4 address viewers send to (behind 1:1 NAT: the public one; default --media-address)");
   app.add_option("--frame-ms", config.frame_ms, "Opus frame duration in ms (5, 10, 20)");
   app.add_option("--jitter-ms", config.jitter_ms, "ingest jitter buffer in ms");
   app.add_option("--loudness-target-lufs", config.loudness_target_lufs,
@@ -260,6 +277,9 @@ int main(int argc, char** argv) {
   fanout::PortRange media_ports;
   fanout::PortRange::Parse(config.media_ports, &media_ports, &error);  // checked by Validate
   gc.ports = std::make_shared<fanout::PortAllocator>(media_ports);
+  gc.webrtc_mode = config.webrtc_mode;
+  gc.webrtc_port = config.webrtc_port;
+  gc.webrtc_public_ip = config.webrtc_public_ip;
   gc.opus_bitrate = config.opus_bitrate;
   gc.frame_ms = config.frame_ms;
   gc.jitter_ms = config.jitter_ms;

@@ -273,6 +273,12 @@ struct MediaStats {
   // ascending; fanout_delay_samples is the +Inf bucket. Sum in seconds.
   std::vector<std::pair<double, uint64_t>> fanout_delay_buckets;
   double fanout_delay_sum_s = 0;
+  // The shared WebRTC port (node-wide; zero with webrtc_mode webrtcbin).
+  uint64_t webrtc_peers = 0;  // viewers it knows (connecting, connected or over, not yet ended)
+  uint64_t webrtc_checks_answered = 0, webrtc_checks_refused = 0;  // ICE (STUN) checks
+  uint64_t webrtc_handshakes = 0, webrtc_handshakes_failed = 0;    // DTLS
+  uint64_t webrtc_rtcp = 0, webrtc_rtcp_refused = 0;               // SRTCP from viewers
+  uint64_t webrtc_dropped = 0;       // datagrams from no known viewer, or neither STUN, DTLS nor RTCP
   std::vector<ChannelLevel> levels;  // every channel of the session, "floor" included
 };
 

@@ -195,6 +195,25 @@ void WriteSessionMetrics(MetricsText& out, const std::vector<SessionSample>& ses
 }
 
 void WriteFanoutMetrics(MetricsText& out, const domain::MediaStats& n) {
+  out.Family("tilmash_webrtc_viewers", "gauge", "WebRTC viewers the shared WebRTC port knows (all sessions).");
+  out.Sample("tilmash_webrtc_viewers", {}, double(n.webrtc_peers));
+  out.Family("tilmash_webrtc_ice_checks_total", "counter",
+             "ICE connectivity checks (STUN) on the shared WebRTC port: answered, or refused (unknown ufrag, bad "
+             "integrity, malformed).");
+  out.Sample("tilmash_webrtc_ice_checks_total", {{"result", "answered"}}, double(n.webrtc_checks_answered));
+  out.Sample("tilmash_webrtc_ice_checks_total", {{"result", "refused"}}, double(n.webrtc_checks_refused));
+  out.Family("tilmash_webrtc_dtls_handshakes_total", "counter",
+             "DTLS-SRTP handshakes of viewers: done, or failed (a certificate not matching the offer's "
+             "fingerprint, no common SRTP profile, a timeout).");
+  out.Sample("tilmash_webrtc_dtls_handshakes_total", {{"result", "done"}}, double(n.webrtc_handshakes));
+  out.Sample("tilmash_webrtc_dtls_handshakes_total", {{"result", "failed"}}, double(n.webrtc_handshakes_failed));
+  out.Family("tilmash_webrtc_rtcp_packets_total", "counter",
+             "SRTCP packets from viewers (receiver reports): accepted, or refused (authentication).");
+  out.Sample("tilmash_webrtc_rtcp_packets_total", {{"result", "accepted"}}, double(n.webrtc_rtcp));
+  out.Sample("tilmash_webrtc_rtcp_packets_total", {{"result", "refused"}}, double(n.webrtc_rtcp_refused));
+  out.Family("tilmash_webrtc_dropped_datagrams_total", "counter",
+             "Datagrams on the shared WebRTC port from no known viewer, or neither STUN, DTLS nor RTCP.");
+  out.Sample("tilmash_webrtc_dropped_datagrams_total", {}, double(n.webrtc_dropped));
   out.Family("tilmash_fanout_packets_total", "counter", "Listener packets handed to the kernel (all sessions).");
   out.Sample("tilmash_fanout_packets_total", {}, double(n.listener_packets_sent));
   out.Family("tilmash_fanout_send_errors_total", "counter", "Listener packets the kernel refused (not a full buffer).");

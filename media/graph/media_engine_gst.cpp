@@ -49,13 +49,30 @@ std::unique_ptr<MediaEngineGst> MediaEngineGst::Create(const GraphConfig& config
         "{} its full ring refused, {} listener packets in all, since its last report; receivers conceal them",
         r.sender, r.stale_packets, r.backlog_bound_ms, r.oldest_ms, r.ring_packets, r.listener_packets);
   };
+  std::unique_ptr<webrtc::WebrtcServer> webrtc;
+  if (config.webrtc_mode == "fanout") {
+    webrtc::WebrtcServerOptions wo;
+    wo.bind_host = config.media_host;
+    wo.port = uint16_t(config.webrtc_port);
+    wo.ports = config.ports;
+    wo.public_ip = config.webrtc_public_ip;
+    webrtc = webrtc::WebrtcServer::Create(wo, error);
+    if (!webrtc) return nullptr;
+    log::Get("whep")->info("WebRTC viewers on udp {}:{} (ICE-lite, DTLS-SRTP), candidate {}", config.media_host,
+                           webrtc->port(), webrtc->candidate_ip());
+  } else if (config.webrtc_mode != "webrtcbin") {
+    if (error) *error = "webrtc_mode must be fanout or webrtcbin, not '" + config.webrtc_mode + "'";
+    return nullptr;
+  }
   auto fanout = fanout::FanoutEngine::Create(fo, error);
   if (!fanout) return nullptr;
-  return std::unique_ptr<MediaEngineGst>(new MediaEngineGst(config, std::move(fanout)));
+  return std::unique_ptr<MediaEngineGst>(new MediaEngineGst(config, std::move(fanout), std::move(webrtc)));
 }
 
-MediaEngineGst::MediaEngineGst(GraphConfig config, std::unique_ptr<fanout::FanoutEngine> fanout)
+MediaEngineGst::MediaEngineGst(GraphConfig config, std::unique_ptr<fanout::FanoutEngine> fanout,
+                               std::unique_ptr<webrtc::WebrtcServer> webrtc)
     : config_(std::move(config)),
+      webrtc_(std::move(webrtc)),
       fanout_(std::move(fanout)),
       thread_(std::make_unique<gst::MediaThread>()),
       heartbeat_us_(g_get_monotonic_time()) {}
@@ -77,13 +94,14 @@ MediaEngineGst::~MediaEngineGst() {
 domain::Result<std::unique_ptr<domain::MediaSession>> MediaEngineGst::CreateSession(const domain::SessionId& session) {
   if (config_.mirrors)
     if (std::string origin = config_.mirrors->OriginOf(session); !origin.empty())
-      return std::unique_ptr<domain::MediaSession>(
-          std::make_unique<MirrorMediaSession>(session, origin, config_.mirrors, fanout_.get(), config_.frame_ms));
+      return std::unique_ptr<domain::MediaSession>(std::make_unique<MirrorMediaSession>(
+          session, origin, config_.mirrors, fanout_.get(), config_.frame_ms, webrtc_.get()));
   if (domain::Status busy = CheckMediaBacklog(*thread_, "session " + session); !busy.ok()) return busy;
   auto core = std::make_shared<SessionCore>();
   core->session = session;
   core->config = config_;
   core->fanout = fanout_.get();
+  core->webrtc = webrtc_.get();
   core->thread = thread_.get();
   // The pipeline is built on the media thread; whatever the domain asks meanwhile queues behind it.
   thread_->Post([core] {

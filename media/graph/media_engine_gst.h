@@ -11,6 +11,7 @@
 #include "fanout/fanout_engine.h"
 #include "graph/session_graph.h"
 #include "gst/media_thread.h"
+#include "webrtc/webrtc_server.h"
 
 namespace tilmash::graph {
 
@@ -31,10 +32,14 @@ class MediaEngineGst : public domain::MediaEngine {
   // (the daemon's tick): the first calls after start answer true.
   bool Responsive(std::chrono::milliseconds stall);
   const fanout::FanoutEngine& fanout() const { return *fanout_; }
+  // The shared WebRTC port (webrtc_mode "fanout"); null with webrtcbin.
+  const webrtc::WebrtcServer* webrtc() const { return webrtc_.get(); }
 
  private:
-  MediaEngineGst(GraphConfig config, std::unique_ptr<fanout::FanoutEngine> fanout);
+  MediaEngineGst(GraphConfig config, std::unique_ptr<fanout::FanoutEngine> fanout,
+                 std::unique_ptr<webrtc::WebrtcServer> webrtc);
   const GraphConfig config_;
+  std::unique_ptr<webrtc::WebrtcServer> webrtc_;  // its socket outlives the fan-out's viewers
   std::unique_ptr<fanout::FanoutEngine> fanout_;
   std::unique_ptr<gst::MediaThread> thread_;
   std::atomic<int64_t> heartbeat_us_;  // g_get_monotonic_time() of the last heartbeat run

@@ -8,6 +8,7 @@
 #include "graph/aes67_input.h"
 #include "graph/fanout_listener_stream.h"
 #include "graph/graph_parts.h"
+#include "graph/lite_viewer.h"
 #include "graph/media_engine_gst.h"
 #include "graph/sound_card_input.h"
 #include "log/log.h"
@@ -417,6 +418,16 @@ Result<std::unique_ptr<domain::ViewerStream>> MediaSessionGst::AddViewer(const s
                                                                          const domain::ChannelName& channel,
                                                                          const std::string& offer_sdp,
                                                                          domain::AnswerCallback done) {
+  if (core_->webrtc) {
+    // The shared WebRTC port: the viewer is a fan-out listener, routed like a headset's.
+    return AddLiteViewer(*core_->webrtc, *core_->fanout, id, channel, offer_sdp, std::move(done),
+                         [core = core_, channel](std::unique_ptr<fanout::ListenerHandle> listener) {
+                           auto stream =
+                               std::make_unique<ListenerStreamGst>(core, std::move(listener), domain::SendInfo{});
+                           stream->Switch(channel);
+                           return std::unique_ptr<domain::ListenerStream>(std::move(stream));
+                         });
+  }
   if (Status busy = CheckMediaBacklog(*core_->thread, "viewer"); !busy.ok()) return busy;
   auto offer = sdp::ParseWhepOffer(offer_sdp);
   if (!offer.ok()) return offer.status();

@@ -16,6 +16,7 @@
 #include "fanout/fanout_engine.h"
 #include "graph/session_graph.h"
 #include "gst/media_thread.h"
+#include "webrtc/webrtc_server.h"
 
 namespace tilmash::graph {
 
@@ -34,6 +35,7 @@ struct SessionCore {
   std::string session;
   GraphConfig config;
   fanout::FanoutEngine* fanout = nullptr;
+  webrtc::WebrtcServer* webrtc = nullptr;  // the shared WebRTC port; null: webrtcbin per viewer
   gst::MediaThread* thread = nullptr;
   std::unique_ptr<SessionGraph> graph;  // media thread only; null until built and after the end
   // Runs fn(graph) on the media thread, if the graph is (still) there; failures are logged.

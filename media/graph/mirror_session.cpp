@@ -1,6 +1,7 @@
 #include "graph/mirror_session.h"
 
 #include "graph/fanout_listener_stream.h"
+#include "graph/lite_viewer.h"
 #include "graph/media_engine_gst.h"
 #include "log/log.h"
 
@@ -59,12 +60,13 @@ class MirrorListenerStream : public FanoutListenerStream {
 
 MirrorMediaSession::MirrorMediaSession(std::string session, std::string origin,
                                        std::shared_ptr<MirrorDirectory> directory, fanout::FanoutEngine* fanout,
-                                       int frame_ms)
+                                       int frame_ms, webrtc::WebrtcServer* webrtc)
     : session_(std::move(session)),
       origin_(std::move(origin)),
       directory_(std::move(directory)),
       fanout_(fanout),
-      frame_ms_(frame_ms) {
+      frame_ms_(frame_ms),
+      webrtc_(webrtc) {
   log::Get("edge")->info("session {}: mirrored from {}", session_, origin_);
 }
 
@@ -124,25 +126,38 @@ Result<std::unique_ptr<domain::ConsoleInput>> MirrorMediaSession::AddConsole(con
   return Refused("consoles join");
 }
 
+std::unique_ptr<domain::ListenerStream> MirrorMediaSession::Route(std::shared_ptr<Keys> keys,
+                                                                  std::unique_ptr<fanout::ListenerHandle> listener,
+                                                                  domain::SendInfo send,
+                                                                  const domain::ChannelName& channel) {
+  auto stream = std::make_unique<MirrorListenerStream>(std::move(listener), std::move(send),
+                                                       [keys = std::move(keys)](const std::string& name) {
+                                                         std::lock_guard lock(keys->mu);
+                                                         auto it = keys->by_channel.find(name);
+                                                         return it == keys->by_channel.end() ? 0 : it->second;
+                                                       });
+  stream->Switch(channel);
+  return stream;
+}
+
 Result<std::unique_ptr<domain::ListenerStream>> MirrorMediaSession::AddListener(
     const domain::ListenerStreamSpec& spec) {
   auto added = AddFanoutListener(*fanout_, spec, frame_ms_);
   if (!added.ok()) return added.status();
-  auto stream = std::make_unique<MirrorListenerStream>(std::move(added.value().handle), added.value().send,
-                                                       [keys = keys_](const std::string& channel) {
-                                                         std::lock_guard lock(keys->mu);
-                                                         auto it = keys->by_channel.find(channel);
-                                                         return it == keys->by_channel.end() ? 0 : it->second;
-                                                       });
-  stream->Switch(spec.channel);
-  return std::unique_ptr<domain::ListenerStream>(std::move(stream));
+  return Route(keys_, std::move(added.value().handle), added.value().send, spec.channel);
 }
 
-Result<std::unique_ptr<domain::ViewerStream>> MirrorMediaSession::AddViewer(const std::string&,
-                                                                            const domain::ChannelName&,
-                                                                            const std::string&,
-                                                                            domain::AnswerCallback) {
-  return Refused("browser viewers are served");
+Result<std::unique_ptr<domain::ViewerStream>> MirrorMediaSession::AddViewer(const std::string& id,
+                                                                            const domain::ChannelName& channel,
+                                                                            const std::string& offer_sdp,
+                                                                            domain::AnswerCallback done) {
+  // A viewer on the shared WebRTC port is a fan-out listener: it hears the mirrored channel as
+  // it came from the origin, as a headset does (webrtcbin would need a decoded channel).
+  if (!webrtc_) return Refused("browser viewers (with webrtc_mode webrtcbin) are served");
+  return AddLiteViewer(*webrtc_, *fanout_, id, channel, offer_sdp, std::move(done),
+                       [keys = keys_, channel](std::unique_ptr<fanout::ListenerHandle> listener) {
+                         return Route(keys, std::move(listener), domain::SendInfo{}, channel);
+                       });
 }
 
 domain::MediaStats MirrorMediaSession::Stats() const {

@@ -19,6 +19,7 @@
 
 #include "domain/ports.h"
 #include "fanout/fanout_engine.h"
+#include "webrtc/webrtc_server.h"
 
 namespace tilmash::graph {
 
@@ -61,7 +62,7 @@ class MirrorDirectory {
 class MirrorMediaSession : public domain::MediaSession {
  public:
   MirrorMediaSession(std::string session, std::string origin, std::shared_ptr<MirrorDirectory> directory,
-                     fanout::FanoutEngine* fanout, int frame_ms);
+                     fanout::FanoutEngine* fanout, int frame_ms, webrtc::WebrtcServer* webrtc = nullptr);
   ~MirrorMediaSession() override;
 
   domain::Status AddChannel(const domain::ChannelName& channel) override;
@@ -86,11 +87,17 @@ class MirrorMediaSession : public domain::MediaSession {
 
  private:
   domain::Status Refused(const std::string& what) const;
+  struct Keys;
+  // A listener of this session's channels (a headset's or a viewer's), switched to `channel`.
+  static std::unique_ptr<domain::ListenerStream> Route(std::shared_ptr<Keys> keys,
+                                                       std::unique_ptr<fanout::ListenerHandle> listener,
+                                                       domain::SendInfo send, const domain::ChannelName& channel);
 
   const std::string session_, origin_;
   const std::shared_ptr<MirrorDirectory> directory_;
   fanout::FanoutEngine* const fanout_;
   const int frame_ms_;
+  webrtc::WebrtcServer* const webrtc_;  // browser viewers; null: refused (webrtc_mode webrtcbin)
   // The channels' fan-out keys, shared with the listener streams (which switch by name).
   struct Keys {
     std::mutex mu;
