@@ -172,6 +172,8 @@ int main(int argc, char** argv) {
     if (joined == viewers && end == Clock::time_point::max()) {
       all_joined = Clock::now();
       end = all_joined + run_for;
+      // A mark for scripts that measure the server over the window (tools/bench-webrtc).
+      std::cerr << "whep-load: all " << viewers << " joined" << std::endl;
       // The rate is measured once everybody is in: the joins' own ramp would dilute it.
       for (const Viewer& v : all)
         if (v.peer) packets_before_window += v.peer->stats().packets;
