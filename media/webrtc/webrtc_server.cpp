@@ -29,6 +29,33 @@ std::string RandomIceText(std::size_t n) {
 
 }  // namespace
 
+void ReadReceiverReports(const uint8_t* rtcp, std::size_t size, PeerReport* r) {
+  // A compound packet: SR (200) and RR (201) carry report blocks after their sender's SSRC (and
+  // an SR's 20 bytes of sender info); each block is about one stream (a viewer receives only
+  // ours). Everything else (SDES, BYE, NACK, PLI, REMB, transport-cc) needs nothing from an
+  // audio sender. A length past the end stops the walk.
+  std::size_t pos = 0;
+  while (pos + 8 <= size) {
+    const uint8_t count = rtcp[pos] & 0x1F;
+    const uint8_t type = rtcp[pos + 1];
+    const std::size_t length = (std::size_t(rtcp[pos + 2]) << 8 | rtcp[pos + 3]) * 4 + 4;
+    if (pos + length > size) break;
+    const std::size_t blocks = pos + 8 + (type == 200 ? 20 : 0);
+    if (type == 200 || type == 201) {
+      for (std::size_t b = 0; b < count && blocks + (b + 1) * 24 <= pos + length; ++b) {
+        const uint8_t* blk = rtcp + blocks + b * 24;
+        r->fraction_lost = blk[4] / 256.0;
+        int32_t lost = int32_t(uint32_t(blk[5]) << 16 | uint32_t(blk[6]) << 8 | blk[7]);
+        if (lost & 0x800000) lost -= 0x1000000;  // 24-bit signed
+        r->cumulative_lost = lost;
+        r->jitter_samples = uint32_t(blk[12]) << 24 | uint32_t(blk[13]) << 16 | uint32_t(blk[14]) << 8 | blk[15];
+        ++r->receiver_reports;
+      }
+    }
+    pos += length;
+  }
+}
+
 std::string WebrtcPeer::why_over() const {
   std::lock_guard lock(mu_);
   return why_;
@@ -261,31 +288,9 @@ void WebrtcServer::OnRtcp(WebrtcPeer& peer, const uint8_t* data, std::size_t siz
     return;
   }
   ++stats_.rtcp_packets;
-  // A compound packet: SR (200) and RR (201) carry report blocks after their sender's SSRC;
-  // each block is about one stream (a viewer receives only ours). Everything else (SDES, BYE,
-  // NACK, PLI, REMB, transport-cc) needs nothing from an audio sender.
   PeerReport r = peer.report();
   ++r.rtcp_packets;
-  std::size_t pos = 0;
-  while (pos + 8 <= std::size_t(n)) {
-    const uint8_t count = buf[pos] & 0x1F;
-    const uint8_t type = buf[pos + 1];
-    const std::size_t length = (std::size_t(buf[pos + 2]) << 8 | buf[pos + 3]) * 4 + 4;
-    if (pos + length > std::size_t(n)) break;
-    const std::size_t blocks = pos + 8 + (type == 200 ? 20 : 0);
-    if (type == 200 || type == 201) {
-      for (std::size_t b = 0; b < count && blocks + (b + 1) * 24 <= pos + length; ++b) {
-        const uint8_t* blk = buf + blocks + b * 24;
-        r.fraction_lost = blk[4] / 256.0;
-        int32_t lost = int32_t(uint32_t(blk[5]) << 16 | uint32_t(blk[6]) << 8 | blk[7]);
-        if (lost & 0x800000) lost -= 0x1000000;  // 24-bit signed
-        r.cumulative_lost = lost;
-        r.jitter_samples = uint32_t(blk[12]) << 24 | uint32_t(blk[13]) << 16 | uint32_t(blk[14]) << 8 | blk[15];
-        ++r.receiver_reports;
-      }
-    }
-    pos += length;
-  }
+  ReadReceiverReports(buf, std::size_t(n), &r);
   std::lock_guard lock(peer.mu_);
   peer.report_ = r;
 }

@@ -54,6 +54,9 @@ struct PeerReport {
   uint32_t jitter_samples = 0;  // interarrival jitter, in 48 kHz samples
 };
 
+// Reads the report blocks of a (decrypted) compound RTCP packet into `report`.
+void ReadReceiverReports(const uint8_t* rtcp, std::size_t size, PeerReport* report);
+
 class WebrtcPeer {
  public:
   // Once, on the server's thread: the viewer's address and keys. Must not block.

@@ -136,6 +136,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   }
   CHECK(offer->opus_payload_type >= 96 && offer->opus_payload_type <= 127);
   CHECK(offer->audio_mid.size() <= 32);
+  CHECK(offer->audio_section < offer->sections.size());
+  // The shared WebRTC port's answer to any offer we accept passes our own answer check.
+  const tilmash::sdp::LiteAnswer lite{"ufrg", "0123456789abcdefghijkl", "AA:BB", "192.0.2.1", 40000, 7, "en"};
+  CHECK(tilmash::sdp::CheckWhepAnswer(offer.value(), tilmash::sdp::BuildLiteAnswer(offer.value(), lite)).ok());
   const auto checked = tilmash::sdp::CheckWhepAnswer(offer.value(), answer_text);
   if (checked.ok())
     CHECK(answer_text.find("a=candidate") != std::string_view::npos);
