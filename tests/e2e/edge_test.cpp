@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -122,7 +124,7 @@ class EdgeTest : public ::testing::Test {
           std::vector<std::string>{"--edge-of", OriginSeenFrom(*host), "--edge-token-file", token, "--edge-ca-file",
                                    dir_ + "/ca.pem", "--media-address", host->far(), "--grpc-listen",
                                    host->far() + ":0", "--tls-cert", dir_ + "/node.pem", "--tls-key",
-                                   dir_ + "/node.key", "--http-listen", "off"},
+                                   dir_ + "/node.key", "--http-listen", "127.0.0.1:0"},
           false, DaemonLaunch{{"ip", "netns", "exec", host->ns()}, dir_ + "/ca.pem"});
       ASSERT_TRUE((*edge)->ok()) << "an edge did not start";
     }
@@ -315,6 +317,34 @@ TEST_F(EdgeTest, AChannelSwitchOnAnEdgeIsSeamless) {
   EXPECT_EQ(l->stats().lost, 0u);
   EXPECT_EQ(l->stats().time_jumps, 0u) << "timestamps continue across the switch";
   EXPECT_LT(longest_ms, Sanitized() ? 100 : 30);
+}
+
+TEST_F(EdgeTest, WebrtcViewersOnAnEdgeGetTheMirroredChannelFromItsOwnSharedPort) {
+  // Five light WebRTC viewers (tilmash-whep-load: real ICE, DTLS, SRTP) in edge 1's namespace,
+  // WHEP on the edge's loopback HTTP: each is a listener of the edge's fan-out.
+  const char* bin = std::getenv("TILMASH_BIN");
+  ASSERT_TRUE(bin);
+  const std::string cmd = "ip netns exec " + host1_.ns() + " " + bin + "/tilmash-whep-load --url " +
+                          edge1_->http_url() + "whep/hall/ru --token " + edge1_->admin_token() +
+                          " --viewers 5 --seconds 2 --local-ip " + host1_.far() + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_TRUE(p);
+  char line[1024];
+  std::string result;
+  while (std::fgets(line, sizeof line, p)) {
+    std::printf("[ whep     ] %s", line);
+    if (std::string(line).rfind("whep-load: viewers=", 0) == 0) result = line;
+  }
+  EXPECT_EQ(pclose(p), 0) << "every viewer connected and received";
+  auto field = [&](const std::string& name) {
+    const auto at = result.find(" " + name + "=");
+    return at == std::string::npos ? -1.0 : std::atof(result.c_str() + at + name.size() + 2);
+  };
+  EXPECT_EQ(field("connected"), 5);
+  EXPECT_GE(field("packets"), 5 * 150) << "2 s of 10 ms packets each, after the join";
+  EXPECT_EQ(field("lost"), 0);
+  EXPECT_EQ(field("auth_failures"), 0);
+  EXPECT_EQ(OriginListeners("ru"), 2u) << "the edge's viewers cost the origin nothing more";
 }
 
 TEST_F(EdgeTest, ARevokedTokenOnAnEdgeEndsItsStream) {
