@@ -271,7 +271,7 @@ void EdgeMirror::Sync() {
       std::lock_guard lock(mu_);
       known = sessions_.count(s.id()) > 0;
     }
-    if (!known) Mirror(s.id(), s.name(), s.floor_language(), languages);
+    if (!known) Mirror(s.id(), s.name(), s.floor_language(), languages, s.frame_ms());
     Follow(s.id(), channels);
   }
   std::vector<std::string> gone;
@@ -296,7 +296,7 @@ void EdgeMirror::ReportAudiences() {
 }
 
 void EdgeMirror::Mirror(const std::string& id, const std::string& name, const std::string& floor_language,
-                        const std::vector<std::string>& languages) {
+                        const std::vector<std::string>& languages, double frame_ms) {
   auto log = log::Get("edge");
   if (registry_.Find(id).ok() && mirrors_->OriginOf(id).empty()) {
     log->error("session {}: not mirrored from {}: this node has a session of its own with that id", id,
@@ -309,7 +309,8 @@ void EdgeMirror::Mirror(const std::string& id, const std::string& name, const st
   spec.name = name;
   spec.languages = languages;
   spec.floor_language = floor_language;
-  spec.loudness_target_lufs = 0;  // the origin has leveled it
+  spec.loudness_target_lufs = 0;               // the origin has leveled it
+  if (frame_ms > 0) spec.frame_ms = frame_ms;  // its listeners are told the origin's frame (an older origin: 0)
   spec.mirror_of = options_.origin;
   auto created = registry_.Create(spec);
   if (!created.ok()) {

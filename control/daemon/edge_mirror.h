@@ -57,7 +57,7 @@ class EdgeMirror {
   void Run();   // the sync thread
   void Sync();  // one look at the origin's sessions
   void Mirror(const std::string& id, const std::string& name, const std::string& floor_language,
-              const std::vector<std::string>& languages);
+              const std::vector<std::string>& languages, double frame_ms);
   void Follow(const std::string& id, const std::vector<std::string>& channels);
   void Forget(const std::string& id, const std::string& why);
   void ReportAudiences();  // each channel's audience here, to the origin

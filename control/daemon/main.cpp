@@ -281,7 +281,7 @@ int main(int argc, char** argv) {
   gc.webrtc_port = config.webrtc_port;
   gc.webrtc_public_ip = config.webrtc_public_ip;
   gc.opus_bitrate = config.opus_bitrate;
-  gc.frame_ms = config.frame_ms;
+  gc.frame_us = config.frame_ms * 1000;
   gc.jitter_ms = config.jitter_ms;
   gc.link_loss_ms = config.console_link_loss_ms;
   gc.floor_loss_ms = config.floor_loss_ms;
@@ -414,6 +414,7 @@ int main(int argc, char** argv) {
         domain::SessionPorts{media.get(), &keys, &event_sink, nullptr, &listener_budget, state.get()},
         config.floor_duck_db, policy);
     registry.set_default_loudness_target_lufs(config.loudness_target_lufs);
+    registry.set_default_timing({uint32_t(config.frame_ms * 1000), uint32_t(config.jitter_ms)});
     if (state) {
       // Back before anyone can call: every session, console and listener as it was saved.
       const auto report = registry.Restore(loaded_state.sessions, loaded_state.listeners);

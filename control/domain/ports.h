@@ -165,10 +165,17 @@ class MediaSession {
   virtual std::vector<RecordingFile> Recordings() const { return {}; }
 };
 
+// A session's media clock: its Opus frame and mixing period, and its ingests' jitter buffer.
+// Low-delay sessions take 2.5 or 5 ms frames (Opus restricted-lowdelay in every frame size).
+struct MediaTiming {
+  uint32_t frame_us = 10000;  // 2500, 5000, 10000 or 20000
+  uint32_t jitter_ms = 10;
+};
+
 class MediaEngine {
  public:
   virtual ~MediaEngine() = default;
-  virtual Result<std::unique_ptr<MediaSession>> CreateSession(const SessionId& session) = 0;
+  virtual Result<std::unique_ptr<MediaSession>> CreateSession(const SessionId& session, const MediaTiming& timing) = 0;
   // Graph changes posted and not yet done. A restore at start paces itself by it, so the media
   // side never refuses a change for its backlog (RESOURCE_EXHAUSTED) while sessions come back.
   virtual std::size_t Backlog() const { return 0; }
@@ -204,6 +211,7 @@ struct SessionRecord {
   std::string name;
   double default_duck_db = kDefaultFloorDuckDb;
   double loudness_target_lufs = kDefaultLoudnessTargetLufs;  // records older than leveling: the default
+  uint32_t frame_us = 0, jitter_ms = 0;  // its MediaTiming; 0 (records older than low delay): the node's
   std::string floor_language;
   FloorSource floor_source;
   std::optional<IngestInfo> floor_ingest;

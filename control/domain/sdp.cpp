@@ -5,6 +5,15 @@
 
 namespace tilmash::domain {
 
+namespace {
+// RFC 7587: Opus frames of 2.5 ms are a ptime of 2.5.
+std::string PtimeText(const SendInfo& send) {
+  if (send.frame_us == 0 || send.frame_us % 1000 == 0)
+    return std::to_string(send.frame_us ? send.frame_us / 1000 : send.frame_ms);
+  return std::to_string(send.frame_us / 1000) + "." + std::to_string(send.frame_us % 1000 / 100);
+}
+}  // namespace
+
 std::string ListenerSdp(const std::string& session_name, const ListenerView& l) {
   const bool v6 = l.endpoint.host.find(':') != std::string::npos;
   const char* suite = l.srtp.suite == CryptoSuite::kAeadAes128Gcm ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80";
@@ -20,7 +29,7 @@ std::string ListenerSdp(const std::string& session_name, const ListenerView& l) 
       << "m=audio " << l.endpoint.port << " RTP/SAVP " << pt << "\r\n"
       << "a=rtpmap:" << pt << " opus/48000/2\r\n"
       << "a=fmtp:" << pt << " stereo=0;sprop-stereo=0;useinbandfec=0\r\n"
-      << "a=ptime:" << l.send.frame_ms << "\r\n"
+      << "a=ptime:" << PtimeText(l.send) << "\r\n"
       << "a=ssrc:" << l.ssrc << " cname:tilmash-" << l.channel << "\r\n"
       << "a=crypto:1 " << suite << " inline:" << Base64Encode(l.srtp.master_key) << "\r\n"
       << "a=lang:" << l.channel << "\r\n"

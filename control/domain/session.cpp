@@ -64,7 +64,7 @@ void Session::Publish() {
 
 Status Session::Start() {
   Lock lock(*this);
-  auto media = ports_.media->CreateSession(id_);
+  auto media = ports_.media->CreateSession(id_, timing_);
   if (!media.ok()) return media.status();
   media_ = std::move(media).value();
   if (Status s = media_->AddChannel(kFloorChannel); !s.ok()) {
@@ -139,6 +139,8 @@ SessionView Session::View() const {
   v.floor_active_reason = floor_announced_ ? floor_announced_->reason : "no backup";
   v.floor_primary_lost = floor_primary_lost_;
   v.loudness_target_lufs = loudness_target_lufs_;
+  v.frame_ms = timing_.frame_us / 1000.0;
+  v.jitter_ms = timing_.jitter_ms;
   v.mirror_of = mirror_of_;
   for (const auto& name : channel_order_) v.channels.push_back(ViewOf(name));
   // The audience by transport: one look at each listener (a scrape of 2,000 costs microseconds).

@@ -95,6 +95,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Loudness leveling of every language channel (LUFS, 0: off); set once, before the session's
   // channels are added (SessionRegistry::Create; Restore takes it from the record).
   void set_loudness_target_lufs(double lufs) { loudness_target_lufs_ = lufs; }
+  // Before Start (or Restore): the media timing its media session is created with.
+  void set_timing(const MediaTiming& timing) { timing_ = timing; }
   // An edge's mirror of an origin's session (set once, before Start): its channels come from the
   // origin as they are, so it is not kept in the state store (the edge mirrors it again after a
   // restart) and its listeners hear each channel as is (no balance mix).
@@ -341,6 +343,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string name_;
   const double default_duck_db_;
   double loudness_target_lufs_ = 0;
+  MediaTiming timing_;
   std::string mirror_of_;
   SessionPorts ports_;
   const ListenerPolicy policy_;

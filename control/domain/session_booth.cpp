@@ -228,6 +228,7 @@ Result<JoinedConsole> Session::JoinConsole(const ConsoleRequest& req) {
     c.return_stream = std::move(stream).value();
     r.send = c.return_stream->send();
     c.return_anchor.frame_ms = r.send.frame_ms;
+    c.return_anchor.frame_us = r.send.frame_us;
     c.return_feed = r;
     c.view.return_ssrc = r.ssrc;
   }

@@ -150,6 +150,7 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
     stream = std::move(added).value();
     l.send = stream->send();
     anchor.frame_ms = l.send.frame_ms;
+    anchor.frame_us = l.send.frame_us;
     if (balance != 100) {
       stream->SetBalance(balance);
       l.interpretation_percent = balance;
@@ -188,6 +189,7 @@ Result<ListenerView> Session::JoinGroup(ListenerView l) {
     g.stream = std::move(added).value();
     g.send = g.stream->send();
     g.anchor.frame_ms = g.send.frame_ms;
+    g.anchor.frame_us = g.send.frame_us;
     it = groups_.emplace(l.channel, std::move(g)).first;
   } else if (it->second.key.suite != l.srtp.suite) {
     return FailedPrecondition("suite: the channel's multicast group uses the other crypto suite");

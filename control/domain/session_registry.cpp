@@ -28,6 +28,18 @@ Result<SessionView> SessionRegistry::Create(const SessionSpec& spec) {
   const double loudness = spec.loudness_target_lufs.value_or(default_loudness_lufs_);
   if (std::string problem = LoudnessTargetProblem(loudness); !problem.empty())
     return InvalidArgument("loudness_target_lufs " + problem);
+  MediaTiming timing = default_timing_;
+  if (spec.frame_ms) {
+    const double f = *spec.frame_ms;
+    if (f != 2.5 && f != 5 && f != 10 && f != 20)
+      return InvalidArgument("frame_ms must be 2.5, 5, 10 or 20 (2.5 and 5: low delay), not " +
+                             Quoted(std::to_string(f)));
+    timing.frame_us = uint32_t(f * 1000);
+  }
+  if (spec.jitter_ms) {
+    if (*spec.jitter_ms < 1 || *spec.jitter_ms > 200) return InvalidArgument("jitter_ms must be between 1 and 200");
+    timing.jitter_ms = *spec.jitter_ms;
+  }
   // The id is reserved before anything is built, so two creates can never share one: the
   // reservation (a null entry) is invisible to Find and List until the session is complete.
   SessionId id = spec.id;
@@ -48,6 +60,7 @@ Result<SessionView> SessionRegistry::Create(const SessionSpec& spec) {
   };
   auto session = std::make_shared<Session>(id, spec.name, duck, ports_, policy_);
   session->set_loudness_target_lufs(loudness);
+  session->set_timing(timing);
   session->set_mirror_of(spec.mirror_of);
   if (Status s = session->Start(); !s.ok()) return fail(s);
   // Validate everything before anything becomes visible; a failed create leaves nothing behind.
@@ -166,6 +179,10 @@ RestoreReport SessionRegistry::Restore(const std::vector<SessionRecord>& session
       sessions_.emplace(record.id, nullptr);
     }
     auto session = std::make_shared<Session>(record.id, record.name, record.default_duck_db, ports_, policy_);
+    MediaTiming timing = default_timing_;
+    if (record.frame_us) timing.frame_us = record.frame_us;
+    if (record.jitter_ms) timing.jitter_ms = record.jitter_ms;
+    session->set_timing(timing);
     auto restored = session->Restore(record, by_session[record.id]);
     std::unique_lock lock(mu_);
     if (!restored.ok()) {

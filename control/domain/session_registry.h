@@ -19,6 +19,8 @@ struct SessionSpec {
   FloorSource floor_source;  // NoSource: silence until set
   std::optional<double> floor_duck_db;
   std::optional<double> loudness_target_lufs;  // unset: the registry's default; 0: no leveling
+  std::optional<double> frame_ms;              // 2.5, 5, 10 or 20; unset: the registry's default
+  std::optional<uint32_t> jitter_ms;           // 1-200; unset: the registry's default
   std::string mirror_of;                       // an edge's mirror of an origin's session (Session::set_mirror_of)
 };
 
@@ -34,6 +36,8 @@ class SessionRegistry {
 
   // The leveling target of sessions created without one (LUFS, 0: off); before serving.
   void set_default_loudness_target_lufs(double lufs) { default_loudness_lufs_ = lufs; }
+  // The media timing of sessions created without their own (the node's frame_ms, jitter_ms).
+  void set_default_timing(const MediaTiming& timing) { default_timing_ = timing; }
   Result<SessionView> Create(const SessionSpec& spec);
   Result<std::shared_ptr<Session>> Find(const SessionId& id) const;
   std::vector<SessionView> List() const;
@@ -61,6 +65,7 @@ class SessionRegistry {
   SessionPorts ports_;
   const double default_duck_db_;
   double default_loudness_lufs_ = kDefaultLoudnessTargetLufs;
+  MediaTiming default_timing_;
   const ListenerPolicy policy_;
   mutable std::shared_mutex mu_;
   std::map<SessionId, std::shared_ptr<Session>> sessions_;

@@ -39,6 +39,8 @@ SessionRecord Session::Record() const {
   r.name = name_;
   r.default_duck_db = default_duck_db_;
   r.loudness_target_lufs = loudness_target_lufs_;
+  r.frame_us = timing_.frame_us;
+  r.jitter_ms = timing_.jitter_ms;
   r.floor_language = floor_language_;
   r.floor_source = floor_source_;
   r.floor_ingest = floor_ingest_;

@@ -98,9 +98,9 @@ std::string Quoted(std::string_view v) {
 
 std::pair<uint64_t, uint32_t> ResumePoint(const StreamAnchor& a, int64_t now_unix_ms) {
   const int64_t elapsed = std::max<int64_t>(0, now_unix_ms - a.since_unix_ms);
-  const uint32_t frame = a.frame_ms ? a.frame_ms : 10;
-  const uint64_t packets = uint64_t(elapsed) / frame + 1 + kResumeMarginPackets;
-  return {a.index + packets, a.timestamp + uint32_t(packets * 48 * frame)};
+  const uint64_t frame_us = a.frame_us ? a.frame_us : uint64_t(a.frame_ms ? a.frame_ms : 10) * 1000;
+  const uint64_t packets = uint64_t(elapsed) * 1000 / frame_us + 1 + kResumeMarginPackets;
+  return {a.index + packets, a.timestamp + uint32_t(packets * 48 * frame_us / 1000)};
 }
 
 }  // namespace tilmash::domain

@@ -117,7 +117,8 @@ struct SendInfo {
   Endpoint source;
   uint8_t payload_type = 111;
   uint32_t clock_rate = 48000;
-  uint32_t frame_ms = 10;
+  uint32_t frame_ms = 10;     // rounded up (a=ptime); 3 for a low-delay session's 2.5 ms
+  uint32_t frame_us = 10000;  // exact
 };
 
 struct ChannelView {
@@ -197,6 +198,7 @@ struct StreamAnchor {
   uint64_t index = 0;         // SRTP packet index of its first packet (ROC << 16 | sequence)
   uint32_t timestamp = 0;     // RTP timestamp of its first packet
   uint32_t frame_ms = 10;     // its packets' duration (48 kHz clock)
+  uint32_t frame_us = 0;      // the same exactly (2.5 ms frames); 0: frame_ms
 };
 // How far past its time-derived position a resumed stream starts, in packets: the margin
 // keeps its sequence ahead of what the receiver last accepted (a forward jump is a gap the
@@ -222,6 +224,8 @@ struct SessionView {
   InterlockMode interlock = InterlockMode::kInterlock;
   bool on_air = false, recorded = false;
   double loudness_target_lufs = 0;  // leveling of the language channels, 0: off
+  double frame_ms = 10;             // Opus frame and mixing period (2.5 and 5: low delay)
+  uint32_t jitter_ms = 10;          // its ingests' jitter buffer
   std::string mirror_of;            // an edge's mirror: the origin it comes from ("": none)
 };
 

@@ -342,6 +342,8 @@ void ToProto(const domain::SessionView& in, v1::Session* out, bool include_keys)
   out->set_floor_active_reason(in.floor_active_reason);
   out->set_floor_primary_lost(in.floor_primary_lost);
   out->set_loudness_target_lufs(in.loudness_target_lufs);
+  out->set_frame_ms(in.frame_ms);
+  out->set_jitter_ms(in.jitter_ms);
   out->set_mirror_of(in.mirror_of);
 }
 

@@ -60,6 +60,7 @@ grpc::Status ListenerServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::
     resp->set_payload_type(l.send.payload_type);
     resp->set_clock_rate(l.send.clock_rate);
     resp->set_frame_ms(l.send.frame_ms);
+    resp->set_frame_us(l.send.frame_us);
     resp->mutable_srtp()->set_suite(ToProto(l.srtp.suite));
     resp->mutable_srtp()->set_master_key(l.srtp.master_key.data(), l.srtp.master_key.size());
     resp->mutable_srtp()->set_roc(l.srtp.roc);

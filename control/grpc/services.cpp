@@ -31,6 +31,8 @@ grpc::Status SessionServiceImpl::CreateSession(grpc::ServerContext* ctx, const v
     spec.floor_source = FromProto(req->floor_source());
     if (req->has_floor_duck_db()) spec.floor_duck_db = req->floor_duck_db();
     if (req->has_loudness_target_lufs()) spec.loudness_target_lufs = req->loudness_target_lufs();
+    if (req->has_frame_ms()) spec.frame_ms = req->frame_ms();
+    if (req->has_jitter_ms()) spec.jitter_ms = req->jitter_ms();
     auto created = registry_.Create(spec);
     if (!created.ok()) return ToGrpc(created.status());
     // The creator sets up the sound desk: an SRTP floor's key is in the answer, as in SetFloorSource's.

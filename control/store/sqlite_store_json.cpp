@@ -80,7 +80,7 @@ void from_json(const json& j, SrtpKeying& k) {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Endpoint, host, port)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(IngestInfo, endpoint, payload_type, ssrc, srtp)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StreamAnchor, since_unix_ms, index, timestamp, frame_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StreamAnchor, since_unix_ms, index, timestamp, frame_ms, frame_us)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StoredStream, ssrc, key, key_id, anchor)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InputSelection, kind, channel)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ConsoleView, id, booth, name, mic, output_channel, output_slot, input,
@@ -121,7 +121,7 @@ void from_json(const json& j, FloorSource& f) {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SessionRecord, id, name, default_duck_db, floor_language, floor_source,
                                                 floor_ingest, floor_backup, floor_backup_ingest, floor_select, channels,
                                                 booths, interlock, on_air, recorded, consoles, held, groups, recordings,
-                                                loudness_target_lufs)
+                                                loudness_target_lufs, frame_us, jitter_ms)
 
 // The listener's view without what the node decides at start (its send info).
 void to_json(json& j, const ListenerRecord& r) {

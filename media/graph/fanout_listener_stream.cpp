@@ -5,7 +5,7 @@
 namespace tilmash::graph {
 
 domain::Result<FanoutListener> AddFanoutListener(fanout::FanoutEngine& fanout, const domain::ListenerStreamSpec& spec,
-                                                 int frame_ms) {
+                                                 int frame_us) {
   fanout::ListenerSpec fs;
   fs.destination.sin_family = AF_INET;
   fs.destination.sin_port = htons(spec.endpoint.port);
@@ -20,9 +20,11 @@ domain::Result<FanoutListener> AddFanoutListener(fanout::FanoutEngine& fanout, c
   std::string error;
   auto handle = fanout.AddListener(fs, &error);
   if (!handle) return domain::Internal("listener SRTP: " + error);
-  return FanoutListener{
-      std::move(handle),
-      domain::SendInfo{{fanout.source_host(), fanout.source_port()}, kListenerPayloadType, 48000, uint32_t(frame_ms)}};
+  return FanoutListener{std::move(handle), domain::SendInfo{{fanout.source_host(), fanout.source_port()},
+                                                            kListenerPayloadType,
+                                                            48000,
+                                                            uint32_t((frame_us + 999) / 1000),
+                                                            uint32_t(frame_us)}};
 }
 
 }  // namespace tilmash::graph

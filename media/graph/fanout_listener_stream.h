@@ -19,7 +19,7 @@ struct FanoutListener {
   domain::SendInfo send;
 };
 domain::Result<FanoutListener> AddFanoutListener(fanout::FanoutEngine& fanout, const domain::ListenerStreamSpec& spec,
-                                                 int frame_ms);
+                                                 int frame_us);
 
 class FanoutListenerStream : public domain::ListenerStream {
  public:

@@ -53,11 +53,9 @@ class LiteViewerStream : public domain::ViewerStream {
 
 }  // namespace
 
-domain::Result<std::unique_ptr<domain::ViewerStream>> AddLiteViewer(webrtc::WebrtcServer& server,
-                                                                    fanout::FanoutEngine& fanout, const std::string& id,
-                                                                    const std::string& channel,
-                                                                    const std::string& offer_sdp,
-                                                                    domain::AnswerCallback done, RouteViewer route) {
+domain::Result<std::unique_ptr<domain::ViewerStream>> AddLiteViewer(
+    webrtc::WebrtcServer& server, fanout::FanoutEngine& fanout, const std::string& id, const std::string& channel,
+    const std::string& offer_sdp, const domain::AnswerCallback& done, RouteViewer route) {
   auto parsed = sdp::ParseWhepOffer(offer_sdp);
   if (!parsed.ok()) return parsed.status();
   const sdp::WhepOffer offer = parsed.value();

@@ -20,10 +20,8 @@ using RouteViewer =
     std::function<std::unique_ptr<domain::ListenerStream>(std::unique_ptr<fanout::ListenerHandle> listener)>;
 
 // INVALID_ARGUMENT for an offer we cannot answer (naming the line, or the DTLS role).
-domain::Result<std::unique_ptr<domain::ViewerStream>> AddLiteViewer(webrtc::WebrtcServer& server,
-                                                                    fanout::FanoutEngine& fanout, const std::string& id,
-                                                                    const std::string& channel,
-                                                                    const std::string& offer_sdp,
-                                                                    domain::AnswerCallback done, RouteViewer route);
+domain::Result<std::unique_ptr<domain::ViewerStream>> AddLiteViewer(
+    webrtc::WebrtcServer& server, fanout::FanoutEngine& fanout, const std::string& id, const std::string& channel,
+    const std::string& offer_sdp, const domain::AnswerCallback& done, RouteViewer route);
 
 }  // namespace tilmash::graph

@@ -91,15 +91,18 @@ MediaEngineGst::~MediaEngineGst() {
   thread_.reset();  // runs what is still posted (the last graphs' teardown), then joins
 }
 
-domain::Result<std::unique_ptr<domain::MediaSession>> MediaEngineGst::CreateSession(const domain::SessionId& session) {
+domain::Result<std::unique_ptr<domain::MediaSession>> MediaEngineGst::CreateSession(const domain::SessionId& session,
+                                                                                    const domain::MediaTiming& timing) {
   if (config_.mirrors)
     if (std::string origin = config_.mirrors->OriginOf(session); !origin.empty())
       return std::unique_ptr<domain::MediaSession>(std::make_unique<MirrorMediaSession>(
-          session, origin, config_.mirrors, fanout_.get(), config_.frame_ms, webrtc_.get()));
+          session, origin, config_.mirrors, fanout_.get(), int(timing.frame_us), webrtc_.get()));
   if (domain::Status busy = CheckMediaBacklog(*thread_, "session " + session); !busy.ok()) return busy;
   auto core = std::make_shared<SessionCore>();
   core->session = session;
   core->config = config_;
+  core->config.frame_us = int(timing.frame_us);
+  core->config.jitter_ms = int(timing.jitter_ms);
   core->fanout = fanout_.get();
   core->webrtc = webrtc_.get();
   core->thread = thread_.get();

@@ -24,7 +24,8 @@ class MediaEngineGst : public domain::MediaEngine {
   static std::unique_ptr<MediaEngineGst> Create(const GraphConfig& config, std::string* error);
   ~MediaEngineGst() override;  // every media session must be gone first
 
-  domain::Result<std::unique_ptr<domain::MediaSession>> CreateSession(const domain::SessionId& session) override;
+  domain::Result<std::unique_ptr<domain::MediaSession>> CreateSession(const domain::SessionId& session,
+                                                                      const domain::MediaTiming& timing) override;
   gst::MediaThread& thread() { return *thread_; }
   std::size_t Backlog() const override { return thread_->backlog(); }
   // Whether the media thread ran a heartbeat within `stall` (health: a stuck media thread is

@@ -407,7 +407,7 @@ void MediaSessionGst::SetChannelMix(const domain::ChannelName& channel, const do
 }
 
 Result<std::unique_ptr<domain::ListenerStream>> MediaSessionGst::AddListener(const domain::ListenerStreamSpec& spec) {
-  auto added = AddFanoutListener(*core_->fanout, spec, core_->config.frame_ms);
+  auto added = AddFanoutListener(*core_->fanout, spec, core_->config.frame_us);
   if (!added.ok()) return added.status();
   auto stream = std::make_unique<ListenerStreamGst>(core_, std::move(added.value().handle), added.value().send);
   stream->Switch(spec.channel);

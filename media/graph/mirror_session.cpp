@@ -60,12 +60,12 @@ class MirrorListenerStream : public FanoutListenerStream {
 
 MirrorMediaSession::MirrorMediaSession(std::string session, std::string origin,
                                        std::shared_ptr<MirrorDirectory> directory, fanout::FanoutEngine* fanout,
-                                       int frame_ms, webrtc::WebrtcServer* webrtc)
+                                       int frame_us, webrtc::WebrtcServer* webrtc)
     : session_(std::move(session)),
       origin_(std::move(origin)),
       directory_(std::move(directory)),
       fanout_(fanout),
-      frame_ms_(frame_ms),
+      frame_us_(frame_us),
       webrtc_(webrtc) {
   log::Get("edge")->info("session {}: mirrored from {}", session_, origin_);
 }
@@ -142,7 +142,7 @@ std::unique_ptr<domain::ListenerStream> MirrorMediaSession::Route(std::shared_pt
 
 Result<std::unique_ptr<domain::ListenerStream>> MirrorMediaSession::AddListener(
     const domain::ListenerStreamSpec& spec) {
-  auto added = AddFanoutListener(*fanout_, spec, frame_ms_);
+  auto added = AddFanoutListener(*fanout_, spec, frame_us_);
   if (!added.ok()) return added.status();
   return Route(keys_, std::move(added.value().handle), added.value().send, spec.channel);
 }

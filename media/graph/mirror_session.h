@@ -62,7 +62,7 @@ class MirrorDirectory {
 class MirrorMediaSession : public domain::MediaSession {
  public:
   MirrorMediaSession(std::string session, std::string origin, std::shared_ptr<MirrorDirectory> directory,
-                     fanout::FanoutEngine* fanout, int frame_ms, webrtc::WebrtcServer* webrtc = nullptr);
+                     fanout::FanoutEngine* fanout, int frame_us, webrtc::WebrtcServer* webrtc = nullptr);
   ~MirrorMediaSession() override;
 
   domain::Status AddChannel(const domain::ChannelName& channel) override;
@@ -96,7 +96,7 @@ class MirrorMediaSession : public domain::MediaSession {
   const std::string session_, origin_;
   const std::shared_ptr<MirrorDirectory> directory_;
   fanout::FanoutEngine* const fanout_;
-  const int frame_ms_;
+  const int frame_us_;                  // the origin's (the mirrored session was created with it)
   webrtc::WebrtcServer* const webrtc_;  // browser viewers; null: refused (webrtc_mode webrtcbin)
   // The channels' fan-out keys, shared with the listener streams (which switch by name).
   struct Keys {

@@ -204,7 +204,7 @@ Result<std::vector<gst::ElementPtr>> SessionGraph::BuildFloorInput(FloorInput& i
   auto src = Make("audiotestsrc", &missing);
   if (!src) return Missing(missing);
   // One 10 ms buffer per tick: the live source adds no more latency than a frame.
-  g_object_set(src.get(), "is-live", TRUE, "samplesperbuffer", 48000 * config_.frame_ms / 1000, nullptr);
+  g_object_set(src.get(), "is-live", TRUE, "samplesperbuffer", 48000 * config_.frame_us / 1000000, nullptr);
   if (auto* tone = std::get_if<domain::ToneSource>(&input.source)) {
     gst_util_set_object_arg(G_OBJECT(src.get()), "wave", "sine");
     g_object_set(src.get(), "freq", tone->frequency_hz, "volume", DbToLinear(tone->level_dbfs), nullptr);
@@ -262,8 +262,8 @@ Status SessionGraph::SetFloorSource(FloorPlan plan) {
     if (!mixer) return Missing(missing);
     // As a channel's mixer: a source that stops (the primary) is waited for at most its latency.
     g_object_set(mixer.get(), "ignore-inactive-pads", TRUE, "latency", guint64(0), "min-upstream-latency",
-                 guint64((config_.jitter_ms + config_.frame_ms) * GST_MSECOND), "output-buffer-duration",
-                 guint64(config_.frame_ms * GST_MSECOND), nullptr);
+                 guint64(config_.jitter_ms * GST_MSECOND + config_.frame_us * GST_USECOND), "output-buffer-duration",
+                 guint64(config_.frame_us * GST_USECOND), nullptr);
     gst_util_set_object_arg(G_OBJECT(mixer.get()), "start-time-selection", "first");
     std::vector<gst::ElementPtr> p = std::move(primary).value(), k = std::move(backup);
     p.push_back(gst::ElementPtr::Ref(plan.primary_gain->element()));
@@ -336,7 +336,9 @@ Status SessionGraph::BuildEncoder(Channel& c, GstElement* upstream, bool viewers
   auto pay = Make("rtpopuspay", &missing);
   auto sink = Make("appsink", &missing);
   if (!missing.empty()) return Missing(missing);
-  gst_util_set_object_arg(G_OBJECT(enc.get()), "frame-size", std::to_string(config_.frame_ms).c_str());
+  // opusenc's frame sizes by name: "2.5", "5", "10", "20".
+  gst_util_set_object_arg(G_OBJECT(enc.get()), "frame-size",
+                          config_.frame_us == 2500 ? "2.5" : std::to_string(config_.frame_us / 1000).c_str());
   gst_util_set_object_arg(G_OBJECT(enc.get()), "bandwidth", "fullband");
   gst_util_set_object_arg(G_OBJECT(enc.get()), "audio-type", "restricted-lowdelay");
   g_object_set(enc.get(), "bitrate", config_.opus_bitrate, nullptr);
@@ -435,8 +437,8 @@ Status SessionGraph::AddChannel(const std::string& name, std::shared_ptr<GainRam
     if (!missing.empty()) return Missing(missing);
     // Do not wait for consoles that have not sent anything; start at the first buffer, not at 0.
     g_object_set(mixer.get(), "ignore-inactive-pads", TRUE, "latency", guint64(0), "min-upstream-latency",
-                 guint64((config_.jitter_ms + config_.frame_ms) * GST_MSECOND), "output-buffer-duration",
-                 guint64(config_.frame_ms * GST_MSECOND), nullptr);
+                 guint64(config_.jitter_ms * GST_MSECOND + config_.frame_us * GST_USECOND), "output-buffer-duration",
+                 guint64(config_.frame_us * GST_USECOND), nullptr);
     gst_util_set_object_arg(G_OBJECT(mixer.get()), "start-time-selection", "first");
     auto caps = MakeCapsFilter(kRawCaps);
     std::vector<gst::ElementPtr> mid{gst::ElementPtr::Ref(c->floor_gain->element()), mixer, caps, limiter};

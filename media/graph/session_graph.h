@@ -41,7 +41,7 @@ namespace tilmash::graph {
 struct GraphConfig {
   std::string media_host = "127.0.0.1";
   int opus_bitrate = 64000;
-  int frame_ms = 10;
+  int frame_us = 10000;  // Opus frame and mixing period: 2500, 5000, 10000 or 20000 (the session's)
   int jitter_ms = 10;
   int fanout_threads = 1;          // sender threads of the fan-out (listeners spread over them)
   int fanout_max_backlog_ms = 50;  // a sender that fell behind drops packets older than this

@@ -63,8 +63,8 @@ Result<fanout::ChannelKey> SessionGraph::AcquireMix(const std::string& channel, 
   g_object_set(floor_volume.get(), "volume", (100 - percent) / 100.0, nullptr);
   g_object_set(channel_volume.get(), "volume", percent / 100.0, nullptr);
   g_object_set(mixer.get(), "ignore-inactive-pads", TRUE, "latency", guint64(0), "min-upstream-latency",
-               guint64((config_.jitter_ms + config_.frame_ms) * GST_MSECOND), "output-buffer-duration",
-               guint64(config_.frame_ms * GST_MSECOND), nullptr);
+               guint64(config_.jitter_ms * GST_MSECOND + config_.frame_us * GST_USECOND), "output-buffer-duration",
+               guint64(config_.frame_us * GST_USECOND), nullptr);
   gst_util_set_object_arg(G_OBJECT(mixer.get()), "start-time-selection", "first");
   auto caps = MakeCapsFilter(kRawCaps);
   for (auto& e : {floor_queue, channel_queue, floor_delay, floor_volume, channel_volume, mixer, caps, limiter}) {

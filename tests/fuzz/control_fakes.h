@@ -205,7 +205,7 @@ class RecordingMedia : public MediaEngine {
     SessionId id_;
   };
 
-  Result<std::unique_ptr<MediaSession>> CreateSession(const SessionId& s) override {
+  Result<std::unique_ptr<MediaSession>> CreateSession(const SessionId& s, const MediaTiming&) override {
     CHECK(!sessions.count(s));
     sessions[s];
     return std::unique_ptr<MediaSession>(std::make_unique<Session>(this, s));

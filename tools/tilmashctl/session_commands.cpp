@@ -23,6 +23,8 @@ struct CreateOptions {
   std::vector<std::string> languages;
   double floor_tone = 0, level_db = 0;
   std::optional<double> duck_db;
+  std::optional<double> frame_ms;
+  std::optional<uint32_t> jitter_ms;
   bool floor_rtp = false, floor_srtp = false;
   std::string floor_aes67_sdp;   // a file with the sound desk's SDP
   std::string floor_aes67_name;  // or the name its SAP announcements give it
@@ -59,6 +61,8 @@ int Create(Context& ctx, const CreateOptions& o) {
     request.mutable_floor_source()->mutable_aes67()->set_channel(o.floor_aes67_channel);
   }
   if (o.duck_db) request.set_floor_duck_db(*o.duck_db);
+  if (o.frame_ms) request.set_frame_ms(*o.frame_ms);
+  if (o.jitter_ms) request.set_jitter_ms(*o.jitter_ms);
   grpc::ClientContext context;
   SetDeadline(context);
   v1::Session session;
@@ -247,6 +251,10 @@ void AddSessionCommands(CLI::App& app, Context& ctx, Action& action) {
                     "the stream's or card's channel to take (1-based; 0 = all mixed to mono)");
     cmd->add_option("--level-db", o->level_db, "floor tone level in dBFS (0 = server default -20)");
     cmd->add_option("--duck-db", o->duck_db, "floor gain under a live interpreter, dB (default -18; 0: no ducking)");
+    cmd->add_option("--frame-ms", o->frame_ms,
+                    "the session's Opus frame: 2.5, 5, 10 or 20 ms (2.5 and 5: low delay; default: the daemon's)");
+    cmd->add_option("--jitter-ms", o->jitter_ms,
+                    "the jitter buffer of its consoles and RTP floor, ms (default: the daemon's)");
     cmd->callback([&, o] { action = [&ctx, o] { return Create(ctx, *o); }; });
   }
   auto add_id_command = [&](CLI::App* parent, const char* name, const char* help,

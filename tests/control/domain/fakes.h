@@ -226,7 +226,7 @@ class FakeMedia : public MediaEngine {
     SessionId id_;
   };
 
-  Result<std::unique_ptr<MediaSession>> CreateSession(const SessionId& id) override {
+  Result<std::unique_ptr<MediaSession>> CreateSession(const SessionId& id, const MediaTiming&) override {
     return std::unique_ptr<MediaSession>(std::make_unique<Session>(this, id));
   }
 

@@ -56,7 +56,9 @@ std::unique_ptr<ListenerClient> ListenerClient::Start(const Options& options, st
   }
   if (options.on_pcm) self->receiver_->SetPcmSink(options.on_pcm);
   self->receiver_->SetHistoryLimit(options.history_samples);
-  if (!self->receiver_->Attach(sub.ssrc(), keying, &why, int(sub.frame_ms()))) return fail(why);
+  if (!self->receiver_->Attach(sub.ssrc(), keying, &why,
+                               sub.frame_us() ? int(sub.frame_us()) : int(sub.frame_ms()) * 1000))
+    return fail(why);
   if (options.watch_keys && !options.key_override) {
     self->keys_context_ = std::make_unique<grpc::ClientContext>();
     self->keys_thread_ = std::thread([s = self.get()] { s->WatchKeys(); });

@@ -63,7 +63,7 @@ uint16_t StreamReceiver::local_port() const { return socket_->local_port(); }
 
 std::string StreamReceiver::local_host() const { return socket_->local_host(); }
 
-bool StreamReceiver::Attach(uint32_t ssrc, const v1::SrtpKeying& srtp, std::string* error, int frame_ms) {
+bool StreamReceiver::Attach(uint32_t ssrc, const v1::SrtpKeying& srtp, std::string* error, int frame_us) {
   auto fail = [&](const std::string& why) {
     if (error) *error = why;
     return false;
@@ -82,7 +82,7 @@ bool StreamReceiver::Attach(uint32_t ssrc, const v1::SrtpKeying& srtp, std::stri
     tag_size_ = rtp::TagLength(suite);
   }
   ssrc_ = ssrc;
-  if (frame_ms > 0) frame_samples_ = frame_ms * audio::kRate / 1000;
+  if (frame_us > 0) frame_samples_ = int(int64_t(frame_us) * audio::kRate / 1000000);
   attached_.store(true);
   thread_ = std::thread([this] { Receive(); });
   return true;

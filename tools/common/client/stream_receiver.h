@@ -73,7 +73,8 @@ class StreamReceiver {
   // plain RTP; CRYPTO_SUITE_UNSPECIFIED means AES_CM_128_HMAC_SHA1_80. `frame_ms` is the frame
   // length assumed for concealment before the first packet is decoded. Once only; false with
   // `error` on a bad key, a second call or after Stop().
-  bool Attach(uint32_t ssrc, const v1::SrtpKeying& srtp, std::string* error, int frame_ms = 10);
+  // frame_us: the stream's packet duration (2500 in a 2.5 ms low-delay session).
+  bool Attach(uint32_t ssrc, const v1::SrtpKeying& srtp, std::string* error, int frame_us = 10000);
   bool attached() const { return attached_.load(); }
   // A key the sender will move to (KeyUpdate from WatchKeys): same suite and SSRC. Any thread;
   // packets that fail with the current key are tried with it. False for a bad key.
