@@ -26,8 +26,10 @@ std::optional<double> CpuPercent(pid_t daemon, int window_s) {
 
 }  // namespace
 
-IdleResult RunIdleBench(const std::shared_ptr<grpc::Channel>& channel, pid_t daemon, int sessions, int window_s) {
+IdleResult RunIdleBench(const std::shared_ptr<grpc::Channel>& channel, pid_t daemon, int sessions, int window_s,
+                        double frame_ms) {
   IdleResult r;
+  r.frame_ms = frame_ms;
   r.sessions = sessions;
   auto without = CpuPercent(daemon, window_s);
   if (!without) return r;
@@ -44,6 +46,7 @@ IdleResult RunIdleBench(const std::shared_ptr<grpc::Channel>& channel, pid_t dae
     create.set_name("idle-" + std::to_string(i));
     create.add_languages("en");
     create.mutable_floor_source()->mutable_tone()->set_frequency_hz(440);
+    if (frame_ms > 0) create.set_frame_ms(frame_ms);
     v1::Session s;
     auto st = session_service->CreateSession(&ctx, create, &s);
     if (!st.ok()) {
@@ -86,7 +89,9 @@ IdleResult RunIdleBench(const std::shared_ptr<grpc::Channel>& channel, pid_t dae
 }
 
 void PrintIdle(const IdleResult& r) {
-  std::printf("\nidle sessions (a tone floor and en with a silent console each, nobody listening)\n");
+  char frame[32] = "the daemon's";
+  if (r.frame_ms > 0) std::snprintf(frame, sizeof frame, "%g ms", r.frame_ms);
+  std::printf("\nidle sessions (a tone floor and en with a silent console each, nobody listening; %s frames)\n", frame);
   if (!r.ok) {
     std::printf("idle run failed\n");
     return;

@@ -17,13 +17,16 @@ namespace tilmash::bench {
 struct IdleResult {
   bool ok = false;
   int sessions = 0, channels = 0;
+  double frame_ms = 0;                           // the sessions' frame (0: the daemon's)
   double cpu_pct_without = 0, cpu_pct_with = 0;  // % of one core
   int threads_without = 0, threads_with = 0;
   double pct_per_channel() const { return channels > 0 ? (cpu_pct_with - cpu_pct_without) / channels : 0; }
   double threads_per_session() const { return ok ? double(threads_with - threads_without) / sessions : 0; }
 };
 
-IdleResult RunIdleBench(const std::shared_ptr<grpc::Channel>& channel, pid_t daemon, int sessions, int window_s);
+// frame_ms: the sessions' own frame (0: the daemon's).
+IdleResult RunIdleBench(const std::shared_ptr<grpc::Channel>& channel, pid_t daemon, int sessions, int window_s,
+                        double frame_ms = 0);
 void PrintIdle(const IdleResult& r);
 
 }  // namespace tilmash::bench

@@ -44,12 +44,14 @@ std::vector<Clock::time_point> Onsets(const client::ListenerClient& l, double hz
 }  // namespace
 
 LatencyResult RunLatencyBench(const std::string& server, const std::shared_ptr<grpc::Channel>& channel, int seconds,
-                              int period_ms) {
+                              int period_ms, const LatencyTiming& timing) {
   auto sessions = v1::SessionService::NewStub(channel);
   v1::CreateSessionRequest create;
   create.set_name("bench");
   create.add_languages("en");
   create.mutable_floor_source()->mutable_rtp();
+  if (timing.frame_ms > 0) create.set_frame_ms(timing.frame_ms);
+  if (timing.jitter_ms > 0) create.set_jitter_ms(timing.jitter_ms);
   v1::Session session;
   {
     grpc::ClientContext ctx;
@@ -75,7 +77,12 @@ LatencyResult RunLatencyBench(const std::string& server, const std::shared_ptr<g
     }
     listeners.push_back(std::move(l));
   }
-  client::RtpSender desk(client::IngestFromProto(session.floor_ingest()));
+  auto sender_options = [&](const v1::IngestEndpoint& ingest) {
+    auto o = client::IngestFromProto(ingest);
+    o.frame_ms = timing.sender_frame_ms;
+    return o;
+  };
+  client::RtpSender desk(sender_options(session.floor_ingest()));
   // An interpreter live on en: its bursts measure the console -> listener path.
   auto booths = v1::BoothService::NewStub(channel);
   v1::JoinConsoleResponse console;
@@ -91,7 +98,7 @@ LatencyResult RunLatencyBench(const std::string& server, const std::shared_ptr<g
       return {};
     }
   }
-  client::RtpSender interpreter(client::IngestFromProto(console.ingest()));
+  client::RtpSender interpreter(sender_options(console.ingest()));
   if (!desk.Start(&error) || !interpreter.Start(&error)) {
     std::cerr << "tilmash-bench: sender: " << error << "\n";
     return {};
@@ -123,7 +130,10 @@ LatencyResult RunLatencyBench(const std::string& server, const std::shared_ptr<g
   desk.Stop();
   interpreter.Stop();
 
-  std::printf("service-added latency, sender packet in -> listener packet out (loopback, 10 ms frames)\n");
+  std::printf(
+      "service-added latency, sender packet in -> listener packet out (loopback; session frames %.1f ms, jitter "
+      "buffer %u ms, desk and console packets %d ms)\n",
+      session.frame_ms(), session.jitter_ms(), timing.sender_frame_ms);
   std::printf("%-26s %8s %8s %8s %8s %6s\n", "path", "p50 ms", "p99 ms", "min ms", "max ms", "n");
   for (auto& l : listeners) l->Stop();
   auto measure = [&](const char* name, const client::ListenerClient& l, double hz,

@@ -19,8 +19,16 @@ struct LatencyResult {
   bool ok = false;
 };
 
+// The session's own timing (CreateSessionRequest.frame_ms / jitter_ms; 0: the daemon's) and
+// the desk's and console's packet duration.
+struct LatencyTiming {
+  double frame_ms = 0;
+  uint32_t jitter_ms = 0;
+  int sender_frame_ms = 10;
+};
+
 // Creates its own session, measures for `seconds`, prints its table, ends the session.
 LatencyResult RunLatencyBench(const std::string& server, const std::shared_ptr<grpc::Channel>& channel, int seconds,
-                              int period_ms);
+                              int period_ms, const LatencyTiming& timing = {});
 
 }  // namespace tilmash::bench

@@ -47,6 +47,16 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "how long to measure latency")->check(CLI::Range(2, 3600));
   app.add_option("--period-ms", period_ms, "tone on/off period")->check(CLI::Range(40, 5000));
   app.add_flag("--skip-latency", skip_latency, "only the fan-out and baseline runs");
+  double low_delay_frame_ms = 2.5;
+  uint32_t low_delay_jitter_ms = 3;
+  int low_delay_sender_ms = 5;
+  app.add_option("--low-delay-frame-ms", low_delay_frame_ms,
+                 "the low-delay latency run's session frame (2.5 or 5; 0: no low-delay run)")
+      ->check(CLI::IsMember({0.0, 2.5, 5.0}));
+  app.add_option("--low-delay-jitter-ms", low_delay_jitter_ms, "its session's jitter buffer")
+      ->check(CLI::Range(1, 200));
+  app.add_option("--low-delay-sender-ms", low_delay_sender_ms, "its desk's and console's packets (5 or 10 ms)")
+      ->check(CLI::IsMember({5, 10}));
   app.add_option("--channels", channels, "language channels the listeners spread over")->check(CLI::Range(1, 16));
   app.add_option("--listeners-20ms", steps20, "listener counts measured in turn at 20 ms packets");
   app.add_option("--listeners-10ms", steps10, "listener counts measured in turn at 10 ms packets");
@@ -122,6 +132,13 @@ int main(int argc, char** argv) {
 
   bench::LatencyResult latency;
   if (!skip_latency) latency = bench::RunLatencyBench(server, client::Connect(server), seconds, period_ms);
+  // The low-delay mode: a session of its own at 2.5 ms frames and a few ms of jitter buffer.
+  bench::LatencyResult low_delay;
+  if (!skip_latency && low_delay_frame_ms > 0) {
+    std::printf("\n");
+    low_delay = bench::RunLatencyBench(server, client::Connect(server), seconds, period_ms,
+                                       {low_delay_frame_ms, low_delay_jitter_ms, low_delay_sender_ms});
+  }
 
   auto run = [&](const std::string& addr, pid_t p, int frame_ms, const std::vector<int>& steps,
                  const std::string& dummy = "", v1::CryptoSuite suite = v1::AES_CM_128_HMAC_SHA1_80) {
@@ -158,10 +175,14 @@ int main(int argc, char** argv) {
     }
   }
 
-  bench::IdleResult idle;
+  bench::IdleResult idle, idle_low_delay;
   if (pid > 0 && idle_sessions > 0) {
     idle = bench::RunIdleBench(client::Connect(server), pid, idle_sessions, window);
     bench::PrintIdle(idle);
+    if (low_delay_frame_ms > 0) {
+      idle_low_delay = bench::RunIdleBench(client::Connect(server), pid, idle_sessions, window, low_delay_frame_ms);
+      bench::PrintIdle(idle_low_delay);
+    }
   }
 
   bench::ProtectResult protect;
@@ -195,10 +216,12 @@ int main(int argc, char** argv) {
       "bench: listeners_per_core=%.0f added_latency_p99_ms=%.2f fanout_p99_ms=%.2f loss=%llu "
       "mem_per_listener_kib=%.2f join_1500_s=%.3f baseline_ratio=%.1f fanout_p99_libsrtp_hmac_ms=%.2f "
       "protect_us=%.3f protect_libsrtp_hmac_us=%.3f protect_gcm_us=%.3f idle_pct_per_channel=%.2f "
-      "idle_threads_per_session=%.1f\n",
+      "idle_threads_per_session=%.1f interpreter_latency_p99_ms=%.2f low_delay_p50_ms=%.2f low_delay_p99_ms=%.2f "
+      "low_delay_idle_pct_per_channel=%.2f\n",
       last.listeners_per_core, latency.mixed.p99, delay.p99_ms, (unsigned long long)loss, last.mem_per_listener_kib,
       f20.join_1500_s, ratio, delay_libsrtp.p99_ms, protect.precomputed_us, protect.stock_us, protect.gcm_us,
-      idle.pct_per_channel(), idle.threads_per_session());
+      idle.pct_per_channel(), idle.threads_per_session(), latency.booth.p99, low_delay.booth.p50, low_delay.booth.p99,
+      idle_low_delay.pct_per_channel());
   const bool ok =
       (skip_latency || latency.ok) && (server20.empty() || f20.ok) && (!also_gcm || f20gcm.ok) && (pid == 0 || f10.ok);
   return ok ? 0 : 1;
