@@ -41,6 +41,10 @@ struct LiteAnswer {
   std::string stream;  // a=msid's stream id (the channel)
 };
 
+// SDP's small pieces, for other readers of SDP (tools/tilmash-whep-load reads answers).
+bool EqualsNoCase(std::string_view a, std::string_view b);
+std::vector<std::string_view> Words(std::string_view s);  // split on spaces, empty words dropped
+
 // INVALID_ARGUMENT naming the line ("line 7 (a=rtpmap:...): ...") for anything that is not a
 // WebRTC audio offer we can answer: not SDP, no audio, no Opus at 48 kHz, no ICE credentials,
 // no DTLS fingerprint.

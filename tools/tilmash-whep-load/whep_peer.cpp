@@ -13,12 +13,15 @@
 #include <vector>
 
 #include "rtp/rtp_packet.h"
+#include "sdp/whep_sdp.h"
 
 namespace tilmash::whepload {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using sdp::EqualsNoCase;
+using sdp::Words;
 using webrtc::DtlsEndpoint;
 
 constexpr auto kCheckInterval = std::chrono::milliseconds(50);  // until the first success
@@ -64,24 +67,6 @@ std::optional<T> ParseNumber(std::string_view s) {
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
   return v;
-}
-
-std::vector<std::string_view> Words(std::string_view s) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && s[i] == ' ') ++i;
-    const std::size_t start = i;
-    while (i < s.size() && s[i] != ' ') ++i;
-    if (i > start) out.push_back(s.substr(start, i - start));
-  }
-  return out;
-}
-
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 std::string AddressText(const sockaddr_in& a) {
