@@ -420,7 +420,7 @@ Result<std::unique_ptr<domain::ViewerStream>> MediaSessionGst::AddViewer(const s
                                                                          domain::AnswerCallback done) {
   if (core_->webrtc) {
     // The shared WebRTC port: the viewer is a fan-out listener, routed like a headset's.
-    return AddLiteViewer(*core_->webrtc, *core_->fanout, id, channel, offer_sdp, std::move(done),
+    return AddLiteViewer(*core_->webrtc, *core_->fanout, id, channel, offer_sdp, done,
                          [core = core_, channel](std::unique_ptr<fanout::ListenerHandle> listener) {
                            auto stream =
                                std::make_unique<ListenerStreamGst>(core, std::move(listener), domain::SendInfo{});

@@ -154,7 +154,7 @@ Result<std::unique_ptr<domain::ViewerStream>> MirrorMediaSession::AddViewer(cons
   // A viewer on the shared WebRTC port is a fan-out listener: it hears the mirrored channel as
   // it came from the origin, as a headset does (webrtcbin would need a decoded channel).
   if (!webrtc_) return Refused("browser viewers (with webrtc_mode webrtcbin) are served");
-  return AddLiteViewer(*webrtc_, *fanout_, id, channel, offer_sdp, std::move(done),
+  return AddLiteViewer(*webrtc_, *fanout_, id, channel, offer_sdp, done,
                        [keys = keys_, channel](std::unique_ptr<fanout::ListenerHandle> listener) {
                          return Route(keys, std::move(listener), domain::SendInfo{}, channel);
                        });
