@@ -7,7 +7,7 @@
 namespace tilmash::testing {
 namespace {
 
-constexpr int kRangeSize = 4;
+constexpr int kRangeSize = 5;
 
 uint16_t RangeStart() {
   static const uint16_t start = FreePortRange(kRangeSize);
@@ -37,7 +37,7 @@ TEST_F(MediaPortsTest, EveryMediaSocketIsInTheRangeAndAFullRangeIsRefusedByName)
   const auto b = Join(session.id(), "ru");
   EXPECT_TRUE(InRange(b.ingest().endpoint().port())) << b.ingest().endpoint().port();
   const auto ports = UdpPortsOf(daemon_.pid());
-  EXPECT_EQ(ports.size(), std::size_t(kRangeSize)) << "fan-out source, floor and two consoles";
+  EXPECT_EQ(ports.size(), std::size_t(kRangeSize)) << "fan-out source, the WebRTC port, floor and two consoles";
   for (uint16_t p : ports) EXPECT_TRUE(InRange(p)) << "UDP port " << p << " outside " << RangeText();
 
   // The range is used up: the next console is refused, naming the setting.
