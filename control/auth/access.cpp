@@ -9,6 +9,7 @@ namespace tilmash::auth {
 namespace {
 const std::set<Role> kStaff = {Role::kAdmin, Role::kOperator};
 const std::set<Role> kStaffChair = {Role::kAdmin, Role::kOperator, Role::kChair};
+const std::set<Role> kStaffEdge = {Role::kAdmin, Role::kOperator, Role::kEdge};
 const std::set<Role> kStaffChairEdge = {Role::kAdmin, Role::kOperator, Role::kChair, Role::kEdge};
 const std::set<Role> kDesk = {Role::kAdmin, Role::kOperator, Role::kInterpreter};
 const std::set<Role> kBoothView = {Role::kAdmin, Role::kOperator, Role::kChair, Role::kInterpreter};
@@ -55,6 +56,7 @@ const std::map<std::string, RpcRule>& Access::Matrix() {
       {"ListenerService.WatchKeys", {kListeners, false}},
       {"TokenService.MintToken", {kStaff, true}},
       {"TokenService.RevokeToken", {kStaff, true}},
+      {"TokenService.ListRevocations", {kStaffEdge, false}},
       {"AuditService.ListAudit", {kStaff, false}},
       {"RecordingService.StartRecording", {kStaff, true}},
       {"RecordingService.StopRecording", {kStaff, true}},

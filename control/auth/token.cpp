@@ -141,6 +141,11 @@ domain::Status TokenAuthority::Revoke(const std::string& id) {
   return domain::Status::Ok();
 }
 
+std::vector<std::string> TokenAuthority::RevokedIds() const {
+  std::lock_guard lock(mu_);
+  return {revoked_.begin(), revoked_.end()};
+}
+
 domain::Status TokenAuthority::RecordIssued(const Claims& claims) {
   return ledger_ ? ledger_->Issued(claims) : domain::Status::Ok();
 }

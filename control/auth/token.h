@@ -52,6 +52,7 @@ class TokenAuthority {
   // and takes no effect (the caller can try again).
   domain::Status Revoke(const std::string& token_id);
   bool IsRevoked(const std::string& token_id) const;
+  std::vector<std::string> RevokedIds() const;
   // Records a minted token in the ledger (Ok without one).
   domain::Status RecordIssued(const Claims& claims);
   // At start: the ledger (may be null) and the revocations it kept.

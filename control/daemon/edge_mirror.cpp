@@ -201,8 +201,8 @@ class EdgeMirror::ChannelMirror {
 // ------------------------------------------------------------------ the mirror
 
 EdgeMirror::EdgeMirror(EdgeOptions options, domain::SessionRegistry& registry,
-                       std::shared_ptr<graph::MirrorDirectory> mirrors)
-    : options_(std::move(options)), registry_(registry), mirrors_(std::move(mirrors)) {
+                       std::shared_ptr<graph::MirrorDirectory> mirrors, auth::TokenAuthority& tokens)
+    : options_(std::move(options)), registry_(registry), mirrors_(std::move(mirrors)), tokens_(tokens) {
   // A connection of its own: the channels' WatchKeys streams and the sync share it.
   channel_ = client::ConnectWith(options_.origin, options_.credentials, true);
 }
@@ -282,6 +282,27 @@ void EdgeMirror::Sync() {
   }
   for (const auto& id : gone) Forget(id, "it ended at the origin");
   ReportAudiences();
+  FollowRevocations();
+}
+
+void EdgeMirror::FollowRevocations() {
+  grpc::ClientContext ctx;
+  client::SetDeadline(ctx, std::chrono::seconds(2));
+  v1::ListRevocationsResponse resp;
+  const grpc::Status st =
+      v1::TokenService::NewStub(channel_)->ListRevocations(&ctx, v1::ListRevocationsRequest{}, &resp);
+  if (!st.ok()) return;  // an older origin, or it is away: the next sync asks again
+  for (const auto& id : resp.token_ids()) {
+    if (tokens_.IsRevoked(id)) continue;
+    // Kept in this node's own state too: a restarted edge still refuses the token.
+    if (domain::Status s = tokens_.Revoke(id); !s.ok()) {
+      log::Get("edge")->error("token {} revoked at {}: cannot revoke it here: {}", id, options_.origin, s.message());
+      continue;
+    }
+    const auto stopped = registry_.StopOwnedBy(id);
+    log::Get("edge")->info("token {} revoked at {}: revoked here too, {} streams stopped", id, options_.origin,
+                           stopped);
+  }
 }
 
 void EdgeMirror::ReportAudiences() {

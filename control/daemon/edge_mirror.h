@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "auth/token.h"
 #include "client/credentials.h"
 #include "domain/session_registry.h"
 #include "fanout/port_range.h"
@@ -42,7 +43,9 @@ struct EdgeOptions {
 
 class EdgeMirror {
  public:
-  EdgeMirror(EdgeOptions options, domain::SessionRegistry& registry, std::shared_ptr<graph::MirrorDirectory> mirrors);
+  // `tokens`: this node's; what the origin revoked is revoked here too (every sync).
+  EdgeMirror(EdgeOptions options, domain::SessionRegistry& registry, std::shared_ptr<graph::MirrorDirectory> mirrors,
+             auth::TokenAuthority& tokens);
   ~EdgeMirror();  // stops mirroring; the origin's subscriptions are ended (best effort)
   EdgeMirror(const EdgeMirror&) = delete;
   EdgeMirror& operator=(const EdgeMirror&) = delete;
@@ -60,11 +63,13 @@ class EdgeMirror {
               const std::vector<std::string>& languages, double frame_ms);
   void Follow(const std::string& id, const std::vector<std::string>& channels);
   void Forget(const std::string& id, const std::string& why);
-  void ReportAudiences();  // each channel's audience here, to the origin
+  void ReportAudiences();    // each channel's audience here, to the origin
+  void FollowRevocations();  // the origin's revoked tokens, revoked here and their streams stopped
 
   const EdgeOptions options_;
   domain::SessionRegistry& registry_;
   const std::shared_ptr<graph::MirrorDirectory> mirrors_;
+  auth::TokenAuthority& tokens_;
   std::shared_ptr<grpc::Channel> channel_;
   std::mutex mu_;  // guards sessions_ (the sync thread's; the destructor reads it)
   std::map<std::string, MirroredSession> sessions_;

@@ -508,7 +508,7 @@ int main(int argc, char** argv) {
       eo.sessions = config.edge_sessions;
       eo.media_host = config.media_address;
       eo.ports = gc.ports;
-      edge = std::make_unique<daemon::EdgeMirror>(std::move(eo), registry, gc.mirrors);
+      edge = std::make_unique<daemon::EdgeMirror>(std::move(eo), registry, gc.mirrors, tokens);
       edge->Start();
     }
     const std::string host = config.grpc_listen.substr(0, config.grpc_listen.rfind(':'));

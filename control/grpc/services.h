@@ -101,6 +101,8 @@ class TokenServiceImpl final : public v1::TokenService::Service {
   TokenServiceImpl(domain::SessionRegistry& r, Authorizer& a) : registry_(r), authz_(a) {}
   grpc::Status MintToken(grpc::ServerContext*, const v1::MintTokenRequest*, v1::MintTokenResponse*) override;
   grpc::Status RevokeToken(grpc::ServerContext*, const v1::RevokeTokenRequest*, v1::RevokeTokenResponse*) override;
+  grpc::Status ListRevocations(grpc::ServerContext*, const v1::ListRevocationsRequest*,
+                               v1::ListRevocationsResponse*) override;
 
  private:
   domain::SessionRegistry& registry_;

@@ -116,6 +116,14 @@ grpc::Status TokenServiceImpl::RevokeToken(grpc::ServerContext* ctx, const v1::R
       req->token_id());
 }
 
+grpc::Status TokenServiceImpl::ListRevocations(grpc::ServerContext* ctx, const v1::ListRevocationsRequest*,
+                                               v1::ListRevocationsResponse* resp) {
+  return authz_.Run(ctx, "TokenService.ListRevocations", "", [&](const auth::Claims&) -> grpc::Status {
+    for (const auto& id : authz_.tokens().RevokedIds()) resp->add_token_ids(id);
+    return grpc::Status::OK;
+  });
+}
+
 grpc::Status AuditServiceImpl::ListAudit(grpc::ServerContext* ctx, const v1::ListAuditRequest* req,
                                          v1::ListAuditResponse* resp) {
   return authz_.Run(ctx, "AuditService.ListAudit", "", [&](const auth::Claims&) -> grpc::Status {

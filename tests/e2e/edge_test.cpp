@@ -124,7 +124,9 @@ class EdgeTest : public ::testing::Test {
           std::vector<std::string>{"--edge-of", OriginSeenFrom(*host), "--edge-token-file", token, "--edge-ca-file",
                                    dir_ + "/ca.pem", "--media-address", host->far(), "--grpc-listen",
                                    host->far() + ":0", "--tls-cert", dir_ + "/node.pem", "--tls-key",
-                                   dir_ + "/node.key", "--http-listen", "127.0.0.1:0"},
+                                   dir_ + "/node.key", "--http-listen", "127.0.0.1:0",
+                                   // The origin's key, as the README deploys edges: its tokens are valid here.
+                                   "--token-secret-file", dir_ + "/token.key"},
           false, DaemonLaunch{{"ip", "netns", "exec", host->ns()}, dir_ + "/ca.pem"});
       ASSERT_TRUE((*edge)->ok()) << "an edge did not start";
     }
@@ -383,6 +385,53 @@ TEST_F(EdgeTest, ARevokedTokenOnAnEdgeEndsItsStream) {
   // The other edge's mirror of en goes on.
   auto other = Listen(*edge2_, "en", host2_.near());
   ASSERT_TRUE(other && other->WaitForSamples(24000, 5s));
+}
+
+TEST_F(EdgeTest, ATokenRevokedAtTheOriginEndsItsStreamOnAnEdge) {
+  // A delegate's token minted at the origin listens at edge 1 (the edges share the origin's key).
+  v1::MintTokenResponse minted;
+  {
+    grpc::ClientContext ctx;
+    v1::MintTokenRequest req;
+    req.set_role(v1::DELEGATE);
+    req.set_subject("delegate-7");
+    req.set_session_id("hall");
+    ASSERT_TRUE(origin_->tokens().MintToken(&ctx, req, &minted).ok());
+  }
+  ListenerClient::Options o;
+  o.server = edge1_->address();
+  o.bind_host = host1_.near();
+  o.grpc_channel = edge1_->ChannelWith(minted.token());
+  o.session_id = "hall";
+  o.channel = "ru";
+  std::string error;
+  auto l = ListenerClient::Start(o, &error);
+  ASSERT_TRUE(l) << error;
+  ASSERT_TRUE(l->WaitForSamples(24000, 5s));
+  const auto revoked_at = std::chrono::steady_clock::now();
+  {
+    grpc::ClientContext ctx;
+    v1::RevokeTokenRequest req;
+    req.set_token_id(minted.token_id());
+    v1::RevokeTokenResponse r;
+    ASSERT_TRUE(origin_->tokens().RevokeToken(&ctx, req, &r).ok());
+    EXPECT_EQ(r.streams_stopped(), 0u) << "the origin itself carried no stream of it";
+  }
+  // The edge reads the origin's revocations with its sessions, every second.
+  while (l->ended_reason().empty() && std::chrono::steady_clock::now() - revoked_at < 5s)
+    std::this_thread::sleep_for(20ms);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - revoked_at).count();
+  std::printf("[ measured ] revoked at the origin -> its stream on the edge ended after %.0f ms (%s)\n", ms,
+              l->ended_reason().c_str());
+  ASSERT_FALSE(l->ended_reason().empty()) << "the edge did not end the revoked token's stream within 5 s";
+  std::this_thread::sleep_for(300ms);
+  const uint64_t packets = l->stats().packets;
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(l->stats().packets, packets) << "nothing reaches a listener revoked at the origin";
+  // And the token cannot subscribe again at the edge.
+  auto again = ListenerClient::Start(o, &error);
+  EXPECT_FALSE(again) << "a token revoked at the origin subscribed at an edge";
+  EXPECT_NE(error.find("revoked"), std::string::npos) << error;
 }
 
 TEST_F(EdgeTest, AnEdgeListenerHearsAPacketAFractionOfAMillisecondAfterAnOriginListener) {
