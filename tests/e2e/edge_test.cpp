@@ -126,7 +126,9 @@ class EdgeTest : public ::testing::Test {
                                    host->far() + ":0", "--tls-cert", dir_ + "/node.pem", "--tls-key",
                                    dir_ + "/node.key", "--http-listen", "127.0.0.1:0",
                                    // The origin's key, as the README deploys edges: its tokens are valid here.
-                                   "--token-secret-file", dir_ + "/token.key"},
+                                   "--token-secret-file", dir_ + "/token.key",
+                                   // Venue multicast from the edge, out of its veth to this side.
+                                   "--multicast-group", "239.255.42.9", "--multicast-port", "47360"},
           false, DaemonLaunch{{"ip", "netns", "exec", host->ns()}, dir_ + "/ca.pem"});
       ASSERT_TRUE((*edge)->ok()) << "an edge did not start";
     }
@@ -385,6 +387,35 @@ TEST_F(EdgeTest, ARevokedTokenOnAnEdgeEndsItsStream) {
   // The other edge's mirror of en goes on.
   auto other = Listen(*edge2_, "en", host2_.near());
   ASSERT_TRUE(other && other->WaitForSamples(24000, 5s));
+}
+
+TEST_F(EdgeTest, AVenueMulticastGroupOfAnEdgeCarriesTheMirroredChannel) {
+  // Two members of edge 1's ru group, on this side of its veth (the group leaves the edge's
+  // namespace there): one stream for both, decrypted with the group's key.
+  std::vector<std::unique_ptr<ListenerClient>> members;
+  for (int i = 0; i < 2; ++i) {
+    ListenerClient::Options o;
+    o.server = edge1_->address();
+    o.bind_host = host1_.near();
+    o.grpc_channel = edge1_->channel();
+    o.session_id = "hall";
+    o.channel = "ru";
+    o.multicast = true;
+    std::string error;
+    members.push_back(ListenerClient::Start(o, &error));
+    ASSERT_TRUE(members.back()) << error;
+    EXPECT_EQ(members.back()->subscription().group().host(), "239.255.42.9");
+  }
+  EXPECT_EQ(members[0]->subscription().ssrc(), members[1]->subscription().ssrc()) << "one stream per group";
+  for (auto& m : members) {
+    ASSERT_TRUE(m->WaitForSamples(24000, 5s)) << "no multicast packet from the edge";
+    const auto levels = E2eTest::NextLevels(*m, {kRuHz, kFloorHz});
+    std::printf("[ measured ] edge multicast ru: %.1f dBFS at 880 Hz (floor %.1f)\n", levels[0], levels[1]);
+    EXPECT_NEAR(levels[0], -20, 1.5);
+    EXPECT_EQ(m->stats().auth_failures, 0u);
+    EXPECT_EQ(m->stats().lost, 0u);
+  }
+  EXPECT_EQ(OriginListeners("ru"), 2u) << "the edge's group costs the origin nothing more";
 }
 
 TEST_F(EdgeTest, ATokenRevokedAtTheOriginEndsItsStreamOnAnEdge) {
