@@ -73,7 +73,7 @@ struct GraphConfig {
   std::shared_ptr<fanout::PortAllocator> ports = std::make_shared<fanout::PortAllocator>(fanout::PortRange{});
   // WebRTC viewers: "fanout" (the default): the daemon's own ICE-lite agent and DTLS server on
   // one UDP port (webrtc/webrtc_server.h), each viewer a listener of the fan-out; "webrtcbin":
-  // a webrtcbin pipeline per viewer (the previous design, about 30 times the CPU per viewer).
+  // a webrtcbin pipeline per viewer (the previous design, about 12 times the CPU per viewer).
   std::string webrtc_mode = "fanout";
   int webrtc_port = 0;           // the shared port; 0: from `ports`
   std::string webrtc_public_ip;  // the address in the viewers' candidates; "": media_host
