@@ -225,9 +225,9 @@ bool DtlsEndpoint::Connected() {
     return v;
   };
   std::vector<uint8_t> client = take(0, 2 * key), server = take(key, 2 * key + salt);
-  const bool is_server = role_ == Role::kServer;
-  keys_.local = is_server ? std::move(server) : std::move(client);
-  keys_.remote = is_server ? take(0, 2 * key) : take(key, 2 * key + salt);
+  if (role_ == Role::kServer) std::swap(client, server);  // local first: what this end sends
+  keys_.local = std::move(client);
+  keys_.remote = std::move(server);
   state_ = State::kConnected;
   return true;
 }
