@@ -79,17 +79,7 @@ std::string ScrapeMetrics(const domain::SessionRegistry& registry, const graph::
   const std::vector<metrics::SessionSample> sessions = metrics::CollectSessions(registry);
   domain::MediaStats node;
   graph::AddFanoutStats(media.fanout().Stats(), &node);
-  if (const webrtc::WebrtcServer* w = media.webrtc()) {
-    const webrtc::WebrtcServerStats ws = w->Stats();
-    node.webrtc_peers = ws.peers;
-    node.webrtc_checks_answered = ws.checks_answered;
-    node.webrtc_checks_refused = ws.checks_refused;
-    node.webrtc_handshakes = ws.handshakes;
-    node.webrtc_handshakes_failed = ws.handshakes_failed;
-    node.webrtc_rtcp = ws.rtcp_packets;
-    node.webrtc_rtcp_refused = ws.rtcp_refused;
-    node.webrtc_dropped = ws.dropped;
-  }
+  graph::AddWebrtcStats(media, &node);
   metrics::MetricsText out;
   out.Family("tilmash_build_info", "gauge", "The daemon's version (always 1).");
   out.Sample("tilmash_build_info", {{"version", TILMASH_VERSION}}, 1);

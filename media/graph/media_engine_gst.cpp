@@ -22,6 +22,20 @@ void AddFanoutStats(const fanout::FanoutStats& f, domain::MediaStats* stats) {
   stats->fanout_delay_sum_s = f.delay.sum_s;
 }
 
+void AddWebrtcStats(const MediaEngineGst& media, domain::MediaStats* stats) {
+  const webrtc::WebrtcServer* w = media.webrtc();
+  if (!w) return;
+  const webrtc::WebrtcServerStats s = w->Stats();
+  stats->webrtc_peers = s.peers;
+  stats->webrtc_checks_answered = s.checks_answered;
+  stats->webrtc_checks_refused = s.checks_refused;
+  stats->webrtc_handshakes = s.handshakes;
+  stats->webrtc_handshakes_failed = s.handshakes_failed;
+  stats->webrtc_rtcp = s.rtcp_packets;
+  stats->webrtc_rtcp_refused = s.rtcp_refused;
+  stats->webrtc_dropped = s.dropped;
+}
+
 std::unique_ptr<MediaEngineGst> MediaEngineGst::Create(const GraphConfig& config, std::string* error) {
   std::vector<std::string> extra;
   if (!config.hls_dir.empty()) extra = {"voaacenc", "aacparse", "hlssink2"};

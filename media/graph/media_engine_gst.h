@@ -17,6 +17,9 @@ namespace tilmash::graph {
 
 // The node's fan-out counters in the domain's terms (GetSessionStats, /metrics).
 void AddFanoutStats(const fanout::FanoutStats& f, domain::MediaStats* stats);
+class MediaEngineGst;
+// The shared WebRTC port's counters (node-wide), when the engine has one.
+void AddWebrtcStats(const MediaEngineGst& media, domain::MediaStats* stats);
 
 class MediaEngineGst : public domain::MediaEngine {
  public:
