@@ -73,6 +73,7 @@ FanoutEngine::FanoutEngine(int fd, const FanoutOptions& options, uint16_t port)
   so.rekey_after_packets = options.rekey_after_packets;
   so.max_backlog_ns = int64_t(options.max_backlog_ms) * 1'000'000;
   so.on_overload = options.on_overload;
+  so.prefetch = options.prefetch;
   for (int i = 0; i < options.sender_threads; ++i) {
     so.index = i;
     shards_.push_back(std::make_unique<FanoutShard>(fd_, so, &tracker_, &counters_, static_cast<AlertSink*>(this)));

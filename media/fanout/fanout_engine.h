@@ -56,6 +56,9 @@ struct FanoutOptions {
   int max_backlog_ms = 50;
   // Called on a sender thread at most once a second while it drops (must not block).
   OverloadCallback on_overload;
+  // Sender threads prefetch the next listeners' SRTP state (SrtpContext::Prefetch); false only
+  // to measure the difference (tools/bench).
+  bool prefetch = true;
   // The port of the shared source socket comes from here (--media-ports); null: any port.
   std::shared_ptr<PortAllocator> ports;
 };

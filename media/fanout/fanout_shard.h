@@ -104,6 +104,7 @@ struct ShardOptions {
   // A channel packet older than this when its turn comes is skipped, not sent (0: no bound).
   int64_t max_backlog_ns = 50'000'000;
   OverloadCallback on_overload;  // may be empty; must not block
+  bool prefetch = true;          // listeners' SRTP state fetched ahead (SendToChannel)
 };
 
 class FanoutShard {
@@ -173,6 +174,7 @@ class FanoutShard {
   AlertSink* const alerts_;
   const uint64_t rekey_after_packets_;
   const int64_t max_backlog_ns_;
+  const bool prefetch_;
   const int index_;
   const OverloadCallback on_overload_;
   PacketRing ring_;

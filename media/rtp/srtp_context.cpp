@@ -1,6 +1,7 @@
 #include "rtp/srtp_context.h"
 
 #include "rtp/hmac_sha1.h"
+#include "rtp/srtp_hot_lines.h"
 
 #include <srtp2/cipher.h>
 #include <srtp2/srtp.h>
@@ -120,7 +121,10 @@ std::unique_ptr<SrtpContext> SrtpContext::Create(Direction dir, SrtpSuite suite,
       return nullptr;
     }
   }
-  return std::unique_ptr<SrtpContext>(new SrtpContext(session, suite));
+  std::unique_ptr<SrtpContext> ctx(new SrtpContext(session, suite));
+  if (dir == Direction::kProtect && ssrc != 0)
+    ctx->hot_count_ = uint8_t(tilmash_srtp_hot_lines(session, ssrc, ctx->hot_.data(), int(ctx->hot_.size())));
+  return ctx;
 }
 
 SrtpContext::~SrtpContext() { srtp_dealloc(static_cast<srtp_t>(session_)); }

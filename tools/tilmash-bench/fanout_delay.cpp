@@ -16,14 +16,15 @@
 namespace tilmash::bench {
 
 DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender_threads, int window_s,
-                           const std::string& dummy_prefix, bool gcm, bool libsrtp_hmac) {
+                           const std::string& dummy_prefix, bool gcm, DelayDesign design) {
   DelayResult r;
   r.listeners = listeners;
   r.channels = channels;
   r.frame_ms = frame_ms;
   r.sender_threads = sender_threads;
   r.gcm = gcm;
-  r.libsrtp_hmac = libsrtp_hmac;
+  r.design = design;
+  const bool libsrtp_hmac = design == DelayDesign::kLibsrtpHmac;
   r.send_side = !dummy_prefix.empty();
   const auto suite = gcm ? rtp::SrtpSuite::kAeadAes128Gcm : rtp::SrtpSuite::kAesCm128HmacSha1_80;
   std::string error;
@@ -37,6 +38,7 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
   }
   fanout::FanoutOptions o;
   o.sender_threads = sender_threads;
+  o.prefetch = design != DelayDesign::kNoPrefetch;
   if (r.send_side) o.bind_host = dummy_prefix + ".0.1";  // the tap device's own address
   auto engine = fanout::FanoutEngine::Create(o, &error);
   if (!engine) {
@@ -121,7 +123,10 @@ void PrintDelay(const DelayResult& r) {
       "%d ms packets, %d sender thread%s, %s%s, %s)\n",
       r.channels, r.listeners / std::max(1, r.channels), r.frame_ms, r.sender_threads, r.sender_threads == 1 ? "" : "s",
       r.gcm ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80",
-      r.gcm ? "" : (r.libsrtp_hmac ? " with libsrtp's HMAC (previous design)" : " with the precomputed HMAC"),
+      r.design == DelayDesign::kLibsrtpHmac  ? " with libsrtp's HMAC (previous design)"
+      : r.design == DelayDesign::kNoPrefetch ? ", no prefetch (previous design)"
+      : r.gcm                                ? ""
+                                             : " with the precomputed HMAC",
       r.send_side ? "send side: tap device" : "to a loopback sink");
   if (!r.ok) {
     std::printf("delay run failed: %s\n", r.error.c_str());

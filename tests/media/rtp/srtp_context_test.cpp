@@ -101,6 +101,31 @@ TEST(SrtpContext, ThePrecomputedHmacProtectsExactlyAsLibsrtpsOwn) {
   EXPECT_EQ(ours_tx->Roc(7), std::optional<uint32_t>(4));
 }
 
+// The fan-out prefetches a sender's libsrtp state (srtp_hot_lines.c). A libsrtp whose layout
+// no longer matches what that file was built for gives no lines: it would still protect
+// correctly, only slower, so this test is what says the prefetch is gone.
+TEST_P(SrtpContextTest, ASenderKnowsTheCacheLinesItsProtectReads) {
+  const SrtpSuite suite = GetParam();
+  const auto key = RandomMasterKey(suite);
+  auto tx = SrtpContext::Create(SrtpContext::Direction::kProtect, suite, key, 0xCAFE);
+  auto rx = SrtpContext::Create(SrtpContext::Direction::kUnprotect, suite, key, 0xCAFE);
+  ASSERT_TRUE(tx && rx);
+  // Session, list, stream (3), bitmask, keys (2), limit, cipher, its state, OpenSSL's context
+  // (2), auth and its state: at least 12 distinct lines, none twice.
+  EXPECT_GE(tx->hot_lines(), 12);
+  EXPECT_LE(tx->hot_lines(), 24);
+  EXPECT_EQ(rx->hot_lines(), 0) << "a receiver is never prefetched";
+  // Prefetching is only a hint: the stream protects exactly as before.
+  tx->PrefetchSelf();
+  tx->Prefetch();
+  auto plain = Plain(1, 0xCAFE);
+  std::vector<uint8_t> buf(plain.size() + 64);
+  std::memcpy(buf.data(), plain.data(), plain.size());
+  const int n = tx->Protect(buf.data(), plain.size(), buf.size());
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(rx->Unprotect(buf.data(), std::size_t(n)), int(plain.size()));
+}
+
 TEST(SrtpContext, RejectsKeyOfWrongLength) {
   std::string error;
   std::vector<uint8_t> short_key(16);
