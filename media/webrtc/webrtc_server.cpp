@@ -103,6 +103,10 @@ std::unique_ptr<WebrtcServer> WebrtcServer::Create(const WebrtcServerOptions& op
   int buffer = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  // The fan-out sends viewers' packets from here: Don't Fragment, as on its own socket
+  // (fanout_engine.cpp says why).
+  int pmtu = IP_PMTUDISC_PROBE;
+  setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
   std::string bind_error;
   bool bound;
   if (options.port == 0 && options.ports)
