@@ -269,6 +269,7 @@ struct MediaStats {
   uint64_t fanout_ring_overflows = 0;     // a fan-out sender fell behind
   uint64_t fanout_backlog_drops = 0;      // channel packets a sender skipped: older than fanout_max_backlog_ms
   uint64_t listener_packets_late = 0;     // listener packets those skips and ring overflows cost
+  uint64_t channel_packets_in = 0;        // encoded channel packets into the fan-out (only while taken)
   // Fan-out delay: a channel packet in -> its last listener's packet handed to the kernel.
   double fanout_delay_p50_us = 0, fanout_delay_p99_us = 0, fanout_delay_max_us = 0;
   uint64_t fanout_delay_samples = 0;

@@ -214,6 +214,10 @@ void WriteFanoutMetrics(MetricsText& out, const domain::MediaStats& n) {
   out.Family("tilmash_webrtc_dropped_datagrams_total", "counter",
              "Datagrams on the shared WebRTC port from no known viewer, or neither STUN, DTLS nor RTCP.");
   out.Sample("tilmash_webrtc_dropped_datagrams_total", {}, double(n.webrtc_dropped));
+  out.Family("tilmash_fanout_channel_packets_total", "counter",
+             "Encoded channel packets into the fan-out (all sessions). A channel is encoded only while something "
+             "takes it: listeners, viewers, edges, a recorder.");
+  out.Sample("tilmash_fanout_channel_packets_total", {}, double(n.channel_packets_in));
   out.Family("tilmash_fanout_packets_total", "counter", "Listener packets handed to the kernel (all sessions).");
   out.Sample("tilmash_fanout_packets_total", {}, double(n.listener_packets_sent));
   out.Family("tilmash_fanout_send_errors_total", "counter", "Listener packets the kernel refused (not a full buffer).");

@@ -79,6 +79,7 @@ FanoutEngine::FanoutEngine(int fd, const FanoutOptions& options, uint16_t port)
   so.max_backlog_ns = int64_t(options.max_backlog_ms) * 1'000'000;
   so.on_overload = options.on_overload;
   so.prefetch = options.prefetch;
+  so.audience = &audience_;
   for (int i = 0; i < options.sender_threads; ++i) {
     so.index = i;
     shards_.push_back(std::make_unique<FanoutShard>(fd_, so, &tracker_, &counters_, static_cast<AlertSink*>(this)));
@@ -132,6 +133,7 @@ void FanoutEngine::OnUnreachable(const sockaddr_in& destination) {
 
 void FanoutEngine::RemoveChannel(ChannelKey channel) {
   for (auto& s : shards_) s->RemoveChannel(channel);
+  audience_.Forget(channel);
 }
 
 ListenerHandle::ListenerHandle(FanoutEngine* engine, ListenerKey key, rtp::SrtpSuite suite, uint32_t ssrc,

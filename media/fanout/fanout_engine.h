@@ -143,6 +143,11 @@ class FanoutEngine : private AlertSink {
   // thread routing a listener); a key whose listener is gone is ignored.
   void SwitchListener(ListenerKey key, ChannelKey channel) { ShardOf(key).Switch(key, channel); }
 
+  // How many listeners the channel has now (all sender threads), for an encoder that runs only
+  // while someone listens. Follows adds, switches and removals as the sender threads apply them
+  // (within a wake-up of the call). The counter outlives RemoveChannel for whoever holds it.
+  std::shared_ptr<const std::atomic<int64_t>> Audience(ChannelKey channel) { return audience_.Of(channel); }
+
   FanoutStats Stats() const;
   void ResetDelayStats();
   uint16_t source_port() const { return source_port_; }
@@ -162,6 +167,7 @@ class FanoutEngine : private AlertSink {
   std::atomic<uint64_t> packets_in_{0}, ring_overflows_{0};
   std::atomic<uint64_t> next_key_{1};  // listener and channel keys share one space
   DelayTracker tracker_;
+  AudienceTable audience_;  // before the shards, which count into it
   std::vector<std::unique_ptr<FanoutShard>> shards_;
 };
 

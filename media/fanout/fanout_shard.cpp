@@ -37,6 +37,7 @@ FanoutShard::FanoutShard(int fd, const ShardOptions& options, DelayTracker* trac
       rekey_after_packets_(options.rekey_after_packets),
       max_backlog_ns_(options.max_backlog_ns),
       prefetch_(options.prefetch),
+      audience_(options.audience),
       index_(options.index),
       on_overload_(options.on_overload),
       ring_(options.ring_slots),
@@ -155,19 +156,23 @@ void FanoutShard::Run() {
   }
 }
 
-void FanoutShard::Attach(std::vector<ShardListener*>& listeners, ShardListener* l) {
+void FanoutShard::Attach(ShardListener* l) {
   // Listeners sent from the same socket stay together, so a packet round needs one sendmmsg
   // batch per socket, not one per change of socket.
+  auto& listeners = channels_[l->channel].listeners;
   auto last =
       std::find_if(listeners.rbegin(), listeners.rend(), [&](const ShardListener* o) { return o->fd == l->fd; });
   listeners.insert(last.base(), l);
+  if (audience_) audience_->Add(l->channel, 1);
 }
 
 void FanoutShard::Detach(ShardListener* l) {
   auto it = channels_.find(l->channel);
   if (it == channels_.end()) return;
   auto& v = it->second.listeners;
+  const auto before = v.size();
   v.erase(std::remove(v.begin(), v.end(), l), v.end());
+  if (audience_) audience_->Add(l->channel, -int64_t(before - v.size()));
 }
 
 void FanoutShard::Apply(Command& c) {
@@ -180,7 +185,7 @@ void FanoutShard::Apply(Command& c) {
         counters_->listeners.fetch_sub(1, std::memory_order_relaxed);
       }
       ShardListener* l = c.added.get();
-      Attach(channels_[l->channel].listeners, l);
+      Attach(l);
       listeners_.emplace(c.listener, std::move(c.added));
       counters_->listeners.fetch_add(1, std::memory_order_relaxed);
       break;
@@ -192,7 +197,7 @@ void FanoutShard::Apply(Command& c) {
       Detach(l);
       l->channel = c.channel;
       l->rebase = true;  // timestamps continue from where this listener was
-      Attach(channels_[c.channel].listeners, l);
+      Attach(l);
       break;
     }
     case Command::Kind::kRemove: {
@@ -217,6 +222,7 @@ void FanoutShard::Apply(Command& c) {
         l->channel = 0;
         l->rebase = true;
       }
+      if (audience_) audience_->Add(c.channel, -int64_t(it->second.listeners.size()));
       channels_.erase(it);
       break;
     }

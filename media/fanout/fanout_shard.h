@@ -21,13 +21,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fanout/audience.h"
 #include "fanout/delay_histogram.h"
 #include "fanout/packet_ring.h"
 #include "rtp/srtp_context.h"
 
 namespace tilmash::fanout {
 
-using ChannelKey = uint64_t;
 using ListenerKey = uint64_t;
 
 // Written by the listener's sender thread only (plain load + store, no locked instruction),
@@ -103,8 +103,9 @@ struct ShardOptions {
   uint64_t rekey_after_packets = uint64_t(1) << 31;  // OnKeyLimit when a key has protected this many
   // A channel packet older than this when its turn comes is skipped, not sent (0: no bound).
   int64_t max_backlog_ns = 50'000'000;
-  OverloadCallback on_overload;  // may be empty; must not block
-  bool prefetch = true;          // listeners' SRTP state fetched ahead (SendToChannel)
+  OverloadCallback on_overload;       // may be empty; must not block
+  bool prefetch = true;               // listeners' SRTP state fetched ahead (SendToChannel)
+  AudienceTable* audience = nullptr;  // listeners per channel, counted here (may be null)
 };
 
 class FanoutShard {
@@ -153,7 +154,7 @@ class FanoutShard {
   void Wake();
   void Run();
   void Apply(Command& c);
-  static void Attach(std::vector<ShardListener*>& listeners, ShardListener* l);
+  void Attach(ShardListener* l);
   void Detach(ShardListener* l);
   // Returns true when at least one listener got the packet.
   bool SendToChannel(const PacketSlot& p, int64_t now_ns);
@@ -175,6 +176,7 @@ class FanoutShard {
   const uint64_t rekey_after_packets_;
   const int64_t max_backlog_ns_;
   const bool prefetch_;
+  AudienceTable* const audience_;
   const int index_;
   const OverloadCallback on_overload_;
   PacketRing ring_;

@@ -13,6 +13,7 @@ void AddFanoutStats(const fanout::FanoutStats& f, domain::MediaStats* stats) {
   stats->fanout_ring_overflows = f.ring_overflows;
   stats->fanout_backlog_drops = f.backlog_drops;
   stats->listener_packets_late = f.late_dropped;
+  stats->channel_packets_in = f.packets_in;
   stats->fanout_delay_p50_us = f.delay.p50_us;
   stats->fanout_delay_p99_us = f.delay.p99_us;
   stats->fanout_delay_max_us = f.delay.max_us;

@@ -19,6 +19,8 @@ class RecordTap {
     recorder_ = std::move(recorder);
     on_.store(recorder_ != nullptr, std::memory_order_release);
   }
+  // Whether a recorder is attached (the channel's encoder runs while one is).
+  bool on() const { return on_.load(std::memory_order_acquire); }
   // Streaming thread: one relaxed load when nothing records.
   void Push(const uint8_t* rtp, std::size_t size) {
     if (!on_.load(std::memory_order_acquire)) return;

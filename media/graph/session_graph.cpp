@@ -363,6 +363,11 @@ Status SessionGraph::BuildEncoder(Channel& c, GstElement* upstream, bool viewers
     gst::PadPtr in = gst::PadPtr::Adopt(gst_element_get_static_pad(conv.get(), "sink"));
     c.level->Attach(in.get());
   }
+  // The gate: the mix runs always (meters, HLS, AES67 and balance mixes take it raw), Opus only
+  // while its packets have a taker.
+  c.audience = c.fanout->Audience(c.key);
+  gst::PadPtr enc_in = gst::PadPtr::Adopt(gst_element_get_static_pad(enc.get(), "sink"));
+  gst_pad_add_probe(enc_in.get(), GST_PAD_PROBE_TYPE_BUFFER, &SessionGraph::OnEncoderInput, &c, nullptr);
   if (!viewers) return Status::Ok();
   // Viewers' samples: handed to their pipelines in this thread (a non-blocking push each).
   auto to_viewers = Make("appsink", &missing);
@@ -377,6 +382,27 @@ Status SessionGraph::BuildEncoder(Channel& c, GstElement* upstream, bool viewers
   if (!gst_element_link(opus_tee.get(), to_viewers.get()))
     return domain::Internal("cannot link the viewers' sink of channel " + c.name);
   return Status::Ok();
+}
+
+GstPadProbeReturn SessionGraph::OnEncoderInput(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* c = static_cast<Channel*>(data);
+  // Takers: fan-out listeners of the channel (headsets, venue groups, WebRTC viewers on the
+  // shared port, edges, booths' returns), its recorder, webrtcbin viewers.
+  const bool taken = c->audience->load(std::memory_order_relaxed) > 0 || (c->record && c->record->on()) ||
+                     c->webrtcbin_viewers.load(std::memory_order_relaxed) > 0;
+  if (!taken) {
+    c->encoder_idle = true;
+    return GST_PAD_PROBE_DROP;
+  }
+  if (c->encoder_idle) {
+    // The first buffer after a pause: the encoder resyncs its timestamps to it instead of
+    // taking the pause for lost samples.
+    c->encoder_idle = false;
+    GstBuffer* buf = gst_buffer_make_writable(gst_pad_probe_info_get_buffer(info));
+    GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+    GST_PAD_PROBE_INFO_DATA(info) = buf;
+  }
+  return GST_PAD_PROBE_OK;
 }
 
 GstFlowReturn SessionGraph::OnViewerSample(GstAppSink* sink, gpointer data) {

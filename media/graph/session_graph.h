@@ -182,9 +182,13 @@ class SessionGraph {
     };
     std::mutex viewers_mu;
     std::vector<ViewerSource> viewer_srcs;
-    std::shared_ptr<LevelMeter> level;  // probes the encoder's input; outlives the branch
-    std::shared_ptr<RecordTap> record;  // the fan-out's packets, to the channel's recorder
-    Branch branch;                      // last: torn down first, before anything its streaming threads use
+    std::atomic<int> webrtcbin_viewers{0};  // viewer_srcs.size(), read without the lock
+    // The encoder gate (BuildEncoder): Opus runs only while someone takes its packets.
+    std::shared_ptr<const std::atomic<int64_t>> audience;  // the fan-out's listeners of `key`
+    bool encoder_idle = false;                             // streaming thread: the last buffer was dropped
+    std::shared_ptr<LevelMeter> level;                     // probes the encoder's input; outlives the branch
+    std::shared_ptr<RecordTap> record;                     // the fan-out's packets, to the channel's recorder
+    Branch branch;  // last: torn down first, before anything its streaming threads use
     ~Channel();
   };
   // A listener balance of one channel (session_graph_balance.cpp): floor tee and the channel's
@@ -249,6 +253,7 @@ class SessionGraph {
   void RemoveBalancedMixesOf(const std::string& channel);
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer channel);
   static GstFlowReturn OnViewerSample(GstAppSink* sink, gpointer channel);
+  static GstPadProbeReturn OnEncoderInput(GstPad* pad, GstPadProbeInfo* info, gpointer channel);
   static gboolean OnBusMessage(GstBus* bus, GstMessage* msg, gpointer self);
   // While the graph has consoles, every kLinkPollMs: a console whose packets stopped (or came
   // back) is reported to its LinkCallback.

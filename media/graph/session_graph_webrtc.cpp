@@ -105,6 +105,7 @@ Status SessionGraph::AddWebrtcViewer(const std::string& id, const std::string& c
   {
     std::lock_guard lock(ch->second->viewers_mu);
     ch->second->viewer_srcs.push_back({v->src});
+    ch->second->webrtcbin_viewers.store(int(ch->second->viewer_srcs.size()));
   }
   Log()->info("viewer {} on channel {} (Opus payload type {})", id, channel, pt);
   viewers_[id] = std::move(v);
@@ -119,6 +120,7 @@ void SessionGraph::RemoveWebrtcViewer(const std::string& id) {
     std::lock_guard lock(ch->second->viewers_mu);
     auto& srcs = ch->second->viewer_srcs;
     srcs.erase(std::remove_if(srcs.begin(), srcs.end(), [&](const auto& s) { return s.src == v.src; }), srcs.end());
+    ch->second->webrtcbin_viewers.store(int(srcs.size()));
   }
   viewers_.erase(it);  // its pipeline to NULL, which joins webrtcbin's threads: no signal fires after this
   Log()->info("viewer {} ended", id);
