@@ -222,12 +222,12 @@ int main(int argc, char** argv) {
       "protect_us=%.3f protect_libsrtp_hmac_us=%.3f protect_gcm_us=%.3f idle_pct_per_channel=%.2f "
       "idle_threads_per_session=%.1f interpreter_latency_p99_ms=%.2f low_delay_p50_ms=%.2f low_delay_p99_ms=%.2f "
       "low_delay_idle_pct_per_channel=%.2f fanout_us_per_lpkt=%.2f fanout_us_per_lpkt_no_prefetch=%.2f "
-      "fanout_p99_no_prefetch_ms=%.2f\n",
+      "fanout_p99_no_prefetch_ms=%.2f idle_heard_pct_per_channel=%.2f\n",
       last.listeners_per_core, latency.mixed.p99, delay.p99_ms, (unsigned long long)loss, last.mem_per_listener_kib,
       f20.join_1500_s, ratio, delay_libsrtp.p99_ms, protect.precomputed_us, protect.stock_us, protect.gcm_us,
       idle.pct_per_channel(), idle.threads_per_session(), latency.booth.p99, low_delay.booth.p50, low_delay.booth.p99,
       idle_low_delay.pct_per_channel(), delay.us_per_listener_packet, delay_no_prefetch.us_per_listener_packet,
-      delay_no_prefetch.p99_ms);
+      delay_no_prefetch.p99_ms, idle.heard_pct_per_channel());
   const bool ok =
       (skip_latency || latency.ok) && (server20.empty() || f20.ok) && (!also_gcm || f20gcm.ok) && (pid == 0 || f10.ok);
   return ok ? 0 : 1;
