@@ -165,7 +165,7 @@
   }, 60);
 
   // ---------------------------------------------------------------- the connection
-  let pc = null, sender = null, retryMs = 500, retryTimer = null;
+  let pc = null, sender = null, retryMs = 500, retryTimer = null, graceTimer = null;
   function gathered(peer) {
     if (peer.iceGatheringState === 'complete') return Promise.resolve();
     return new Promise((resolve) => {
@@ -187,8 +187,14 @@
       const s = peer.connectionState;
       if (s === 'connected') {
         retryMs = 500;
+        clearTimeout(graceTimer);
         setLink('connected', 'connected');
-      } else if (s === 'failed' || s === 'closed' || s === 'disconnected') {
+      } else if (s === 'disconnected') {
+        // Often passing (a few consent checks lost on a bad line, the audio still flowing):
+        // starting over would cost seconds of dead air, so ICE gets 3 s to recover first.
+        clearTimeout(graceTimer);
+        graceTimer = setTimeout(() => { if (peer === pc && peer.connectionState === 'disconnected') lost(); }, 3000);
+      } else if (s === 'failed' || s === 'closed') {
         lost();
       }
     };
