@@ -4,8 +4,8 @@
 
 namespace tilmash::graph {
 
-void Retimestamp::Attach(GstPad* pad, GstElement* element) {
-  auto* r = new Retimestamp();
+void Retimestamp::Attach(GstPad* pad, GstElement* element, GstClockTime frame) {
+  auto* r = new Retimestamp(frame);
   r->element_ = element;
   gst_segment_init(&r->segment_, GST_FORMAT_TIME);
   gst_pad_add_probe(pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
@@ -16,12 +16,14 @@ GstClockTime Retimestamp::Next(GstClockTime in, uint64_t samples, bool discont, 
   const GstClockTime duration = gst_util_uint64_scale(samples, GST_SECOND, 48000);
   if (now != GST_CLOCK_TIME_NONE && in > now) in = now;
   const GstClockTimeDiff off = GST_CLOCK_DIFF(next_, in);  // in - next_
-  if (!have_ || discont || off > kRetimestampResync || off < -kRetimestampResync)
+  if (!have_ || discont || off > kRetimestampResync || off < -kRetimestampResync) {
     next_ = in;
-  else
+    align_ = frame_ > 0 ? (frame_ - next_ % frame_) % frame_ : 0;
+  } else {
     next_ = GstClockTime(GstClockTimeDiff(next_) + off / 32);
+  }
   have_ = true;
-  const GstClockTime out = next_;
+  const GstClockTime out = next_ + align_;
   next_ += duration;
   return out;
 }

@@ -16,11 +16,19 @@ namespace tilmash::graph {
 
 inline constexpr GstClockTimeDiff kRetimestampResync = 60 * GST_MSECOND;
 
+// Aligned to the session's frame grid: a stream's first buffer (and each re-anchor) is moved
+// later, to the next multiple of `frame` in running time, and the stream keeps that phase. Every
+// mixer input stamped this way meets the mixer's output frames whole, instead of each output
+// frame taking the end of one input buffer and the start of the next (and waiting a frame for
+// it): the mixer's wait for a stream is then what its packets' arrival phase is behind the other
+// inputs', not up to a whole frame more. Nothing is delayed by it: the mixer and what follows do
+// not sync to the clock, so a later stamp only names where the audio sits in the mix.
 class Retimestamp {
  public:
   // Installs itself on `pad` (F32 mono 48 kHz buffers) of `element` (whose clock it reads);
-  // the probe owns it.
-  static void Attach(GstPad* pad, GstElement* element);
+  // the probe owns it. frame: the grid (0: none).
+  static void Attach(GstPad* pad, GstElement* element, GstClockTime frame = 0);
+  explicit Retimestamp(GstClockTime frame = 0) : frame_(frame) {}
   // The running time for a buffer stamped `in` (running time) of `samples` samples, at running
   // time `now` (GST_CLOCK_TIME_NONE: unknown).
   GstClockTime Next(GstClockTime in, uint64_t samples, bool discont, GstClockTime now);
@@ -31,6 +39,8 @@ class Retimestamp {
   GstSegment segment_;
   bool have_ = false;
   GstClockTime next_ = 0;
+  GstClockTime frame_ = 0;
+  GstClockTime align_ = 0;  // added to next_ so the stream sits on the frame grid (set at each anchor)
 };
 
 }  // namespace tilmash::graph

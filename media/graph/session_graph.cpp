@@ -185,8 +185,9 @@ Status SessionGraph::BuildRtpIngest(Branch& b, IngestPlan& ingest) {
   gst::PadPtr raw_src = gst::PadPtr::Adopt(gst_element_get_static_pad(raw.get(), "src"));
   ingest.guard->monitor().Attach(raw_src.get());
   // Regular timestamps for the decoded audio (retimestamp.h): gain ramps and the mixer place
-  // it by where it is in the stream, not by when each packet happened to arrive.
-  Retimestamp::Attach(raw_src.get(), raw.get());
+  // it by where it is in the stream, not by when each packet happened to arrive; on the
+  // session's frame grid, so the mixers take its buffers whole.
+  Retimestamp::Attach(raw_src.get(), raw.get(), GstClockTime(config_.frame_us) * GST_USECOND);
   b.elements = {src, jb, depay, dec, conv, res, raw};
   return Status::Ok();
 }

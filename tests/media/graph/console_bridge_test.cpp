@@ -147,5 +147,20 @@ TEST(RetimestampTest, BuffersContinueEachOtherAndFollowArrivalsSlowly) {
   EXPECT_EQ(r.Next(660 * ms, 480, true, 700 * ms), 660 * ms) << "a discont re-anchors";
 }
 
+TEST(RetimestampTest, OnTheFrameGridAStreamKeepsTheGridsPhase) {
+  const GstClockTime ms = GST_MSECOND;
+  Retimestamp r(10 * ms);
+  // Arriving 3.4 ms past a frame: stamped at the next frame, and its buffers continue from there.
+  EXPECT_EQ(r.Next(103 * ms + 400 * GST_USECOND, 480, false, 200 * ms), 110 * ms);
+  const GstClockTime b = r.Next(113 * ms + 400 * GST_USECOND, 480, false, 200 * ms);
+  EXPECT_EQ(b, 120 * ms) << "the same phase as the first: on the grid";
+  // Arrival jitter nudges the stream by 1/32 of it, as without the grid.
+  const GstClockTime c = r.Next(127 * ms, 480, false, 200 * ms);
+  EXPECT_EQ(c, 130 * ms + GstClockTimeDiff(127 * ms - (123 * ms + 400 * GST_USECOND)) / 32);
+  // A re-anchor (a gap) takes the grid again from its own arrival.
+  EXPECT_EQ(r.Next(501 * ms, 480, false, 600 * ms), 510 * ms);
+  EXPECT_EQ(r.Next(520 * ms, 480, true, 600 * ms), 520 * ms) << "already on the grid: not moved";
+}
+
 }  // namespace
 }  // namespace tilmash::graph
