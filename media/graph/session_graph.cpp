@@ -385,25 +385,15 @@ Status SessionGraph::BuildEncoder(Channel& c, GstElement* upstream, bool viewers
   return Status::Ok();
 }
 
-GstPadProbeReturn SessionGraph::OnEncoderInput(GstPad*, GstPadProbeInfo* info, gpointer data) {
+GstPadProbeReturn SessionGraph::OnEncoderInput(GstPad*, GstPadProbeInfo*, gpointer data) {
   auto* c = static_cast<Channel*>(data);
   // Takers: fan-out listeners of the channel (headsets, venue groups, WebRTC viewers on the
   // shared port, edges, booths' returns), its recorder, webrtcbin viewers.
   const bool taken = c->audience->load(std::memory_order_relaxed) > 0 || (c->record && c->record->on()) ||
                      c->webrtcbin_viewers.load(std::memory_order_relaxed) > 0;
-  if (!taken) {
-    c->encoder_idle = true;
-    return GST_PAD_PROBE_DROP;
-  }
-  if (c->encoder_idle) {
-    // The first buffer after a pause: the encoder resyncs its timestamps to it instead of
-    // taking the pause for lost samples.
-    c->encoder_idle = false;
-    GstBuffer* buf = gst_buffer_make_writable(gst_pad_probe_info_get_buffer(info));
-    GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
-    GST_PAD_PROBE_INFO_DATA(info) = buf;
-  }
-  return GST_PAD_PROBE_OK;
+  // After a pause the encoder sees the jump in timestamps and resyncs to it by itself
+  // (GstAudioEncoder's discontinuity check): the buffer is not touched here.
+  return taken ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
 GstFlowReturn SessionGraph::OnViewerSample(GstAppSink* sink, gpointer data) {

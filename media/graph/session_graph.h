@@ -185,7 +185,6 @@ class SessionGraph {
     std::atomic<int> webrtcbin_viewers{0};  // viewer_srcs.size(), read without the lock
     // The encoder gate (BuildEncoder): Opus runs only while someone takes its packets.
     std::shared_ptr<const std::atomic<int64_t>> audience;  // the fan-out's listeners of `key`
-    bool encoder_idle = false;                             // streaming thread: the last buffer was dropped
     std::shared_ptr<LevelMeter> level;                     // probes the encoder's input; outlives the branch
     std::shared_ptr<RecordTap> record;                     // the fan-out's packets, to the channel's recorder
     Branch branch;  // last: torn down first, before anything its streaming threads use
