@@ -30,11 +30,14 @@ std::vector<uint8_t> KeyBytes(const v1::SrtpKeying& k) { return {k.master_key().
 // again; an origin that does not answer is tried again every kRetryAfter.
 class EdgeMirror::ChannelMirror {
  public:
+  // `percent` below 100: the origin's balance of the channel at that interpretation percentage.
   ChannelMirror(std::shared_ptr<grpc::Channel> grpc_channel, std::string session, std::string channel,
-                std::unique_ptr<graph::MirrorReceiver> receiver, std::string media_host)
+                std::unique_ptr<graph::MirrorReceiver> receiver, std::string media_host, uint32_t percent = 100)
       : grpc_(std::move(grpc_channel)),
         session_(std::move(session)),
         channel_(std::move(channel)),
+        percent_(percent),
+        what_(percent < 100 ? channel_ + " at " + std::to_string(percent) + " %" : channel_),
         receiver_(std::move(receiver)),
         media_host_(std::move(media_host)),
         log_(log::Get("edge")) {
@@ -102,6 +105,7 @@ class EdgeMirror::ChannelMirror {
     req.set_channel(channel_);
     req.mutable_endpoint()->set_host(media_host_);
     req.mutable_endpoint()->set_port(receiver_->port());
+    if (percent_ < 100) req.set_interpretation_percent(percent_);
     v1::SubscribeResponse resp;
     const grpc::Status st = v1::ListenerService::NewStub(grpc_)->Subscribe(&ctx, req, &resp);
     if (!st.ok()) {
@@ -120,7 +124,7 @@ class EdgeMirror::ChannelMirror {
       std::lock_guard lock(mu_);
       listener_ = resp.listener_id();
     }
-    log_->info("session {}: channel {} mirrored as origin listener {} on port {}{}", session_, channel_,
+    log_->info("session {}: channel {} mirrored as origin listener {} on port {}{}", session_, what_,
                resp.listener_id(), receiver_->port(), n > 1 ? " (subscribed again)" : "");
     reported_.clear();
     return true;
@@ -144,7 +148,7 @@ class EdgeMirror::ChannelMirror {
       if (update.key_id() <= newest_key_) continue;
       newest_key_ = update.key_id();
       if (!receiver_->Announce(update.key_id(), client::SuiteFromProto(update.srtp().suite()), KeyBytes(update.srtp())))
-        log_->error("session {}: channel {}: the origin announced an unusable key {}", session_, channel_,
+        log_->error("session {}: channel {}: the origin announced an unusable key {}", session_, what_,
                     update.key_id());
     }
     const grpc::Status st = reader->Finish();
@@ -167,7 +171,7 @@ class EdgeMirror::ChannelMirror {
   void Report(const std::string& what) {
     if (what == reported_) return;
     reported_ = what;
-    log_->warn("session {}: channel {}: {}", session_, channel_, what);
+    log_->warn("session {}: channel {}: {}", session_, what_, what);
   }
 
   void Run() {
@@ -182,6 +186,8 @@ class EdgeMirror::ChannelMirror {
 
   const std::shared_ptr<grpc::Channel> grpc_;
   const std::string session_, channel_;
+  const uint32_t percent_;
+  const std::string what_;  // the channel, and its balance if it is one (for the log)
   const std::unique_ptr<graph::MirrorReceiver> receiver_;
   const std::string media_host_;
   const std::shared_ptr<spdlog::logger> log_;
@@ -198,16 +204,72 @@ class EdgeMirror::ChannelMirror {
   std::thread thread_;
 };
 
+// ------------------------------------------------------------------ balances
+
+// A balance of a mirrored channel that listeners here asked for: the origin mixes it, the edge
+// subscribes to the mix once. Its end is handed to the sync thread (an Unsubscribe at the origin
+// and a thread to join), so the listener who leaves last never waits for the origin.
+struct EdgeMirror::Retired {
+  std::mutex mu;
+  bool closed = false;  // the mirror is gone: end them at once
+  std::vector<std::unique_ptr<ChannelMirror>> mirrors;
+};
+
+class EdgeMirror::BalanceFeed : public graph::MirrorFeed {
+ public:
+  BalanceFeed(std::unique_ptr<ChannelMirror> mirror, std::shared_ptr<Retired> retired)
+      : mirror_(std::move(mirror)), retired_(std::move(retired)) {}
+  ~BalanceFeed() override {
+    std::lock_guard lock(retired_->mu);
+    if (!retired_->closed) retired_->mirrors.push_back(std::move(mirror_));
+  }
+
+ private:
+  std::unique_ptr<ChannelMirror> mirror_;
+  const std::shared_ptr<Retired> retired_;
+};
+
+std::unique_ptr<graph::MirrorFeed> EdgeMirror::StartBalance(const std::string& session, const std::string& channel,
+                                                            uint32_t percent, std::shared_ptr<graph::MirrorSlot> slot,
+                                                            std::string* error) {
+  in_addr host{};
+  inet_pton(AF_INET, options_.media_host.c_str(), &host);
+  auto receiver = graph::MirrorReceiver::Create(session + "/" + channel + "@" + std::to_string(percent), host,
+                                                options_.ports, std::move(slot), error);
+  if (!receiver) return nullptr;
+  return std::make_unique<BalanceFeed>(
+      std::make_unique<ChannelMirror>(channel_, session, channel, std::move(receiver), options_.media_host, percent),
+      retired_);
+}
+
+void EdgeMirror::EndRetired() {
+  std::vector<std::unique_ptr<ChannelMirror>> ending;
+  {
+    std::lock_guard lock(retired_->mu);
+    ending.swap(retired_->mirrors);
+  }
+  ending.clear();  // unsubscribed at the origin
+}
+
 // ------------------------------------------------------------------ the mirror
 
 EdgeMirror::EdgeMirror(EdgeOptions options, domain::SessionRegistry& registry,
                        std::shared_ptr<graph::MirrorDirectory> mirrors, auth::TokenAuthority& tokens)
-    : options_(std::move(options)), registry_(registry), mirrors_(std::move(mirrors)), tokens_(tokens) {
+    : options_(std::move(options)),
+      registry_(registry),
+      mirrors_(std::move(mirrors)),
+      tokens_(tokens),
+      retired_(std::make_shared<Retired>()) {
   // A connection of its own: the channels' WatchKeys streams and the sync share it.
   channel_ = client::ConnectWith(options_.origin, options_.credentials, true);
+  mirrors_->SetBalanceSource([this](const std::string& session, const std::string& channel, uint32_t percent,
+                                    std::shared_ptr<graph::MirrorSlot> slot, std::string* error) {
+    return StartBalance(session, channel, percent, std::move(slot), error);
+  });
 }
 
 EdgeMirror::~EdgeMirror() {
+  mirrors_->SetBalanceSource(nullptr);  // waits for a balance being started
   {
     std::lock_guard lock(stop_mu_);
     stop_ = true;
@@ -220,6 +282,11 @@ EdgeMirror::~EdgeMirror() {
     for (const auto& [id, s] : sessions_) ids.push_back(id);
   }
   for (const auto& id : ids) Forget(id, "the edge stops");
+  {
+    std::lock_guard lock(retired_->mu);
+    retired_->closed = true;
+  }
+  EndRetired();
 }
 
 void EdgeMirror::Start() {
@@ -240,6 +307,7 @@ void EdgeMirror::Run() {
 }
 
 void EdgeMirror::Sync() {
+  EndRetired();
   grpc::ClientContext ctx;
   client::SetDeadline(ctx, std::chrono::seconds(2));
   v1::ListSessionsResponse resp;

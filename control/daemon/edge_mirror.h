@@ -4,7 +4,8 @@
 // subscribes to each of the origin's channels once, as one listener of the origin; the packets
 // are decrypted once (graph::MirrorReceiver) and fanned out to this node's own listeners with
 // their own keys, without decoding or re-encoding. Subscribe, SwitchChannel, leases, key
-// rotation and revocation are this node's, as on any node.
+// rotation and revocation are this node's, as on any node. A balance a listener here asks for
+// is the origin's mix of it: subscribed once per channel and balance, while listeners use it.
 //
 // Every second the edge reads the origin's sessions: new ones (of edge_sessions, or all) are
 // mirrored, ended ones end here, channels added or removed follow. A channel whose subscription
@@ -54,6 +55,8 @@ class EdgeMirror {
 
  private:
   class ChannelMirror;
+  class BalanceFeed;
+  struct Retired;
   struct MirroredSession {
     std::map<std::string, std::unique_ptr<ChannelMirror>> channels;
   };
@@ -65,6 +68,11 @@ class EdgeMirror {
   void Forget(const std::string& id, const std::string& why);
   void ReportAudiences();    // each channel's audience here, to the origin
   void FollowRevocations();  // the origin's revoked tokens, revoked here and their streams stopped
+  // The MirrorDirectory's balance source: a subscription to the origin's mix into `slot`.
+  std::unique_ptr<graph::MirrorFeed> StartBalance(const std::string& session, const std::string& channel,
+                                                  uint32_t percent, std::shared_ptr<graph::MirrorSlot> slot,
+                                                  std::string* error);
+  void EndRetired();  // the balances no listener uses any more
 
   const EdgeOptions options_;
   domain::SessionRegistry& registry_;
@@ -73,6 +81,7 @@ class EdgeMirror {
   std::shared_ptr<grpc::Channel> channel_;
   std::mutex mu_;  // guards sessions_ (the sync thread's; the destructor reads it)
   std::map<std::string, MirroredSession> sessions_;
+  const std::shared_ptr<Retired> retired_;
   bool origin_down_logged_ = false;  // the sync thread's
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

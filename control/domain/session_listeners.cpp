@@ -90,9 +90,6 @@ Result<ListenerView> Session::Subscribe(const ListenerRequest& req) {
       return InvalidArgument("interpretation_percent must be between 0 and 100 (100: the channel as is)");
     if (req.transport == Transport::kMulticast && *req.interpretation_percent != 100)
       return InvalidArgument("interpretation_percent: a venue multicast group carries its channel as is");
-    if (!mirror_of_.empty() && *req.interpretation_percent != 100)
-      return FailedPrecondition("interpretation_percent: session " + id_ + " is mirrored from " + mirror_of_ +
-                                ", whose channels this node relays as they are; subscribe at the origin for a balance");
     balance = (*req.interpretation_percent + 2) / 5 * 5;  // one mix per 5 % step, at most 21 per channel
   }
   // One stream per destination: the same token subscribing again to its own address (an app

@@ -29,6 +29,22 @@ std::string MirrorDirectory::OriginOf(const std::string& session) const {
   return it == origins_.end() ? std::string() : it->second;
 }
 
+void MirrorDirectory::SetBalanceSource(BalanceSource source) {
+  std::lock_guard lock(source_mu_);
+  source_ = std::move(source);
+}
+
+std::unique_ptr<MirrorFeed> MirrorDirectory::Balance(const std::string& session, const std::string& channel,
+                                                     uint32_t percent, std::shared_ptr<MirrorSlot> slot,
+                                                     std::string* error) {
+  std::lock_guard lock(source_mu_);
+  if (!source_) {
+    *error = "this node has no origin to take a balance from";
+    return nullptr;
+  }
+  return source_(session, channel, percent, std::move(slot), error);
+}
+
 std::shared_ptr<MirrorSlot> MirrorDirectory::Slot(const std::string& session, const std::string& channel) {
   std::lock_guard lock(mu_);
   auto& slot = slots_[{session, channel}];
@@ -36,22 +52,127 @@ std::shared_ptr<MirrorSlot> MirrorDirectory::Slot(const std::string& session, co
   return slot;
 }
 
+// ------------------------------------------------------------------ routes
+
+bool MirrorRoutes::Balanced(const std::string& channel, uint32_t percent) {
+  return percent < 100 && channel != domain::kFloorChannel;  // the floor has no interpretation to balance
+}
+
+Status MirrorRoutes::AddChannel(const std::string& channel) {
+  const fanout::ChannelKey key = fanout_->NewChannelKey();
+  {
+    std::lock_guard lock(mu_);
+    if (channels_.count(channel)) return domain::AlreadyExists("channel " + channel + " exists");
+    channels_[channel] = key;
+  }
+  auto slot = directory_->Slot(session_, channel);
+  slot->fanout_.store(fanout_, std::memory_order_relaxed);
+  slot->key_.store(key, std::memory_order_release);
+  return Status::Ok();
+}
+
+void MirrorRoutes::Drop(Balance& b) {
+  b.slot->key_.store(0, std::memory_order_release);
+  fanout_->RemoveChannel(b.key);
+  b.feed.reset();  // the origin's subscription ends
+}
+
+void MirrorRoutes::RemoveChannel(const std::string& channel) {
+  std::lock_guard lock(mu_);
+  for (auto it = balances_.begin(); it != balances_.end();) {
+    if (it->first.first != channel) {
+      ++it;
+      continue;
+    }
+    Drop(it->second);
+    it = balances_.erase(it);
+  }
+  auto it = channels_.find(channel);
+  if (it == channels_.end()) return;
+  directory_->Slot(session_, channel)->key_.store(0, std::memory_order_release);
+  fanout_->RemoveChannel(it->second);
+  channels_.erase(it);
+}
+
+void MirrorRoutes::End() {
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, key] : channels_) names.push_back(name);
+  }
+  for (const auto& name : names) RemoveChannel(name);
+  std::lock_guard lock(mu_);
+  ended_ = true;
+}
+
+fanout::ChannelKey MirrorRoutes::Acquire(const std::string& channel, uint32_t percent) {
+  std::lock_guard lock(mu_);
+  auto ch = channels_.find(channel);
+  if (ended_ || ch == channels_.end()) return 0;
+  if (!Balanced(channel, percent)) return ch->second;
+  Balance& b = balances_[{channel, percent}];
+  if (b.listeners++ > 0) return b.key;
+  b.key = fanout_->NewChannelKey();
+  b.slot = std::make_shared<MirrorSlot>();
+  b.slot->fanout_.store(fanout_, std::memory_order_relaxed);
+  b.slot->key_.store(b.key, std::memory_order_release);
+  std::string error;
+  b.feed = directory_->Balance(session_, channel, percent, b.slot, &error);
+  if (!b.feed) {
+    // The listener hears the channel as it is rather than nothing.
+    log::Get("edge")->error("session {}: no {} % balance of channel {}: {}", session_, percent, channel, error);
+    fanout_->RemoveChannel(b.key);
+    balances_.erase({channel, percent});
+    return ch->second;
+  }
+  log::Get("edge")->info("session {}: channel {} at {} % interpretation, mixed by the origin, for listeners who asked",
+                         session_, channel, percent);
+  return b.key;
+}
+
+void MirrorRoutes::Release(const std::string& channel, uint32_t percent) {
+  if (!Balanced(channel, percent)) return;
+  std::lock_guard lock(mu_);
+  auto it = balances_.find({channel, percent});
+  if (it == balances_.end() || --it->second.listeners > 0) return;
+  Drop(it->second);
+  balances_.erase(it);
+  log::Get("edge")->info("session {}: the {} % balance of channel {} ended (no listener left)", session_, percent,
+                         channel);
+}
+
 // ------------------------------------------------------------------ listener streams
 
 namespace {
 
+// A listener of a mirrored session: its route (channel and balance) is a key of the session's
+// routes. The fan-out continues the listener's own timeline across a switch, as on the origin.
 class MirrorListenerStream : public FanoutListenerStream {
  public:
   MirrorListenerStream(std::unique_ptr<fanout::ListenerHandle> fanout, domain::SendInfo send,
-                       std::function<fanout::ChannelKey(const std::string&)> key_of)
-      : FanoutListenerStream(std::move(fanout), std::move(send)), key_of_(std::move(key_of)) {}
-  // The fan-out continues the listener's own timeline across the switch, as on the origin.
-  void Switch(const domain::ChannelName& channel) override { fanout_->Switch(key_of_(channel)); }
-  // The domain refuses a balance on a mirrored session; 100 is the channel as is.
-  void SetBalance(uint32_t) override {}
+                       std::shared_ptr<MirrorRoutes> routes, const domain::ChannelName& channel)
+      : FanoutListenerStream(std::move(fanout), std::move(send)), routes_(std::move(routes)) {
+    Move(channel, 100);
+  }
+  ~MirrorListenerStream() override {
+    fanout_.reset();  // the sender stops at once, then its balance may end
+    routes_->Release(channel_, percent_);
+  }
+  void Switch(const domain::ChannelName& channel) override { Move(channel, percent_); }  // the balance stays
+  void SetBalance(uint32_t percent) override { Move(channel_, std::min<uint32_t>(percent, 100)); }
 
  private:
-  const std::function<fanout::ChannelKey(const std::string&)> key_of_;
+  // The new route's key first (a balance it shares stays up), then the old one let go.
+  void Move(const std::string& channel, uint32_t percent) {
+    fanout_->Switch(routes_->Acquire(channel, percent));
+    if (!channel_.empty()) routes_->Release(channel_, percent_);
+    channel_ = channel;
+    percent_ = percent;
+  }
+
+  const std::shared_ptr<MirrorRoutes> routes_;
+  std::string channel_;  // the domain's thread only
+  uint32_t percent_ = 100;
 };
 
 }  // namespace
@@ -66,48 +187,21 @@ MirrorMediaSession::MirrorMediaSession(std::string session, std::string origin,
       directory_(std::move(directory)),
       fanout_(fanout),
       frame_us_(frame_us),
-      webrtc_(webrtc) {
+      webrtc_(webrtc),
+      routes_(std::make_shared<MirrorRoutes>(session_, directory_, fanout_)) {
   log::Get("edge")->info("session {}: mirrored from {}", session_, origin_);
 }
 
-MirrorMediaSession::~MirrorMediaSession() {
-  std::lock_guard lock(keys_->mu);
-  for (const auto& [channel, key] : keys_->by_channel) {
-    directory_->Slot(session_, channel)->key_.store(0, std::memory_order_release);
-    fanout_->RemoveChannel(key);
-  }
-}
+MirrorMediaSession::~MirrorMediaSession() { routes_->End(); }
 
 Status MirrorMediaSession::Refused(const std::string& what) const {
   return domain::FailedPrecondition("session " + session_ + " is mirrored from " + origin_ + ": " + what +
                                     " at the origin");
 }
 
-Status MirrorMediaSession::AddChannel(const domain::ChannelName& channel) {
-  const fanout::ChannelKey key = fanout_->NewChannelKey();
-  {
-    std::lock_guard lock(keys_->mu);
-    if (keys_->by_channel.count(channel)) return domain::AlreadyExists("channel " + channel + " exists");
-    keys_->by_channel[channel] = key;
-  }
-  auto slot = directory_->Slot(session_, channel);
-  slot->fanout_.store(fanout_, std::memory_order_relaxed);
-  slot->key_.store(key, std::memory_order_release);
-  return Status::Ok();
-}
+Status MirrorMediaSession::AddChannel(const domain::ChannelName& channel) { return routes_->AddChannel(channel); }
 
-void MirrorMediaSession::RemoveChannel(const domain::ChannelName& channel) {
-  fanout::ChannelKey key = 0;
-  {
-    std::lock_guard lock(keys_->mu);
-    auto it = keys_->by_channel.find(channel);
-    if (it == keys_->by_channel.end()) return;
-    key = it->second;
-    keys_->by_channel.erase(it);
-  }
-  directory_->Slot(session_, channel)->key_.store(0, std::memory_order_release);
-  fanout_->RemoveChannel(key);
-}
+void MirrorMediaSession::RemoveChannel(const domain::ChannelName& channel) { routes_->RemoveChannel(channel); }
 
 Result<domain::FloorIngests> MirrorMediaSession::SetFloorSource(const domain::FloorSpec& primary,
                                                                 const domain::FloorSpec& backup,
@@ -126,25 +220,12 @@ Result<std::unique_ptr<domain::ConsoleInput>> MirrorMediaSession::AddConsole(con
   return Refused("consoles join");
 }
 
-std::unique_ptr<domain::ListenerStream> MirrorMediaSession::Route(std::shared_ptr<Keys> keys,
-                                                                  std::unique_ptr<fanout::ListenerHandle> listener,
-                                                                  domain::SendInfo send,
-                                                                  const domain::ChannelName& channel) {
-  auto stream = std::make_unique<MirrorListenerStream>(std::move(listener), std::move(send),
-                                                       [keys = std::move(keys)](const std::string& name) {
-                                                         std::lock_guard lock(keys->mu);
-                                                         auto it = keys->by_channel.find(name);
-                                                         return it == keys->by_channel.end() ? 0 : it->second;
-                                                       });
-  stream->Switch(channel);
-  return stream;
-}
-
 Result<std::unique_ptr<domain::ListenerStream>> MirrorMediaSession::AddListener(
     const domain::ListenerStreamSpec& spec) {
   auto added = AddFanoutListener(*fanout_, spec, frame_us_);
   if (!added.ok()) return added.status();
-  return Route(keys_, std::move(added.value().handle), added.value().send, spec.channel);
+  return std::unique_ptr<domain::ListenerStream>(std::make_unique<MirrorListenerStream>(
+      std::move(added.value().handle), added.value().send, routes_, spec.channel));
 }
 
 Result<std::unique_ptr<domain::ViewerStream>> MirrorMediaSession::AddViewer(const std::string& id,
@@ -155,8 +236,9 @@ Result<std::unique_ptr<domain::ViewerStream>> MirrorMediaSession::AddViewer(cons
   // it came from the origin, as a headset does (webrtcbin would need a decoded channel).
   if (!webrtc_) return Refused("browser viewers (with webrtc_mode webrtcbin) are served");
   return AddLiteViewer(*webrtc_, *fanout_, id, channel, offer_sdp, done,
-                       [keys = keys_, channel](std::unique_ptr<fanout::ListenerHandle> listener) {
-                         return Route(keys, std::move(listener), domain::SendInfo{}, channel);
+                       [routes = routes_, channel](std::unique_ptr<fanout::ListenerHandle> listener) {
+                         return std::unique_ptr<domain::ListenerStream>(std::make_unique<MirrorListenerStream>(
+                             std::move(listener), domain::SendInfo{}, routes, channel));
                        });
 }
 

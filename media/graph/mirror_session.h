@@ -6,11 +6,14 @@
 //
 // The edge's mirror (control/daemon/edge_mirror.h) registers a session here before it creates
 // it; MediaEngineGst then makes a MirrorMediaSession instead of a pipeline, and each channel's
-// receiver reaches the fan-out through its MirrorSlot. What a mirror cannot do (consoles, a
-// floor source, balance mixes, WebRTC viewers, recordings) is refused naming the origin.
+// receiver reaches the fan-out through its MirrorSlot. A listener's balance is the origin's mix:
+// the edge subscribes to it once per channel and balance (MirrorDirectory's balance source),
+// shares it among its listeners who asked for the same one and ends it with the last. What a
+// mirror cannot do (consoles, a floor source, recordings) is refused naming the origin.
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,14 +40,32 @@ class MirrorSlot {
 
  private:
   friend class MirrorMediaSession;
+  friend class MirrorRoutes;
   std::atomic<fanout::FanoutEngine*> fanout_{nullptr};  // set before the key (a channel added again sets it again)
   std::atomic<fanout::ChannelKey> key_{0};
 };
+
+// What keeps one balance of a mirrored channel coming into its slot (the edge's subscription to
+// the origin's mix); destroying it ends that subscription.
+class MirrorFeed {
+ public:
+  virtual ~MirrorFeed() = default;
+};
+// Starts the feed of `channel` of `session` at `percent` % interpretation into `slot`; null with
+// *error when it cannot.
+using BalanceSource =
+    std::function<std::unique_ptr<MirrorFeed>(const std::string& session, const std::string& channel, uint32_t percent,
+                                              std::shared_ptr<MirrorSlot> slot, std::string* error)>;
 
 // The sessions this node mirrors, and their channels' slots. Shared by the edge's mirror and
 // the media engine; any thread.
 class MirrorDirectory {
  public:
+  // Where balances come from (the edge's mirror sets it, and unsets it before it goes).
+  void SetBalanceSource(BalanceSource source);
+  // A feed of a balance from the source; null with *error when there is none or it fails.
+  std::unique_ptr<MirrorFeed> Balance(const std::string& session, const std::string& channel, uint32_t percent,
+                                      std::shared_ptr<MirrorSlot> slot, std::string* error);
   // `origin` names where the session comes from (errors say it).
   void Add(const std::string& session, const std::string& origin);
   void Remove(const std::string& session);
@@ -57,6 +78,42 @@ class MirrorDirectory {
   mutable std::mutex mu_;
   std::map<std::string, std::string> origins_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<MirrorSlot>> slots_;
+  std::mutex source_mu_;  // held while the source runs: unsetting it waits for a call in progress
+  BalanceSource source_;
+};
+
+// The fan-out keys of a mirrored session's channels and of the balances its listeners asked for
+// (each balance fed by the origin's mix, shared, ended with its last listener). Any thread.
+class MirrorRoutes {
+ public:
+  MirrorRoutes(std::string session, std::shared_ptr<MirrorDirectory> directory, fanout::FanoutEngine* fanout)
+      : session_(std::move(session)), directory_(std::move(directory)), fanout_(fanout) {}
+  domain::Status AddChannel(const std::string& channel);
+  void RemoveChannel(const std::string& channel);  // and its balances
+  void End();                                      // every channel and balance (the session ends)
+  // The key of `channel` at `percent` % interpretation (100, or the floor: the channel as is;
+  // 0: no such channel). A balance is started on its first listener: each Acquire of one is
+  // matched by a Release.
+  fanout::ChannelKey Acquire(const std::string& channel, uint32_t percent);
+  void Release(const std::string& channel, uint32_t percent);
+
+ private:
+  struct Balance {
+    fanout::ChannelKey key = 0;
+    uint32_t listeners = 0;
+    std::shared_ptr<MirrorSlot> slot;
+    std::unique_ptr<MirrorFeed> feed;
+  };
+  static bool Balanced(const std::string& channel, uint32_t percent);
+  void Drop(Balance& b);  // under mu_
+
+  const std::string session_;
+  const std::shared_ptr<MirrorDirectory> directory_;
+  fanout::FanoutEngine* const fanout_;
+  std::mutex mu_;
+  bool ended_ = false;
+  std::map<std::string, fanout::ChannelKey> channels_;
+  std::map<std::pair<std::string, uint32_t>, Balance> balances_;
 };
 
 class MirrorMediaSession : public domain::MediaSession {
@@ -87,23 +144,14 @@ class MirrorMediaSession : public domain::MediaSession {
 
  private:
   domain::Status Refused(const std::string& what) const;
-  struct Keys;
-  // A listener of this session's channels (a headset's or a viewer's), switched to `channel`.
-  static std::unique_ptr<domain::ListenerStream> Route(std::shared_ptr<Keys> keys,
-                                                       std::unique_ptr<fanout::ListenerHandle> listener,
-                                                       domain::SendInfo send, const domain::ChannelName& channel);
 
   const std::string session_, origin_;
   const std::shared_ptr<MirrorDirectory> directory_;
   fanout::FanoutEngine* const fanout_;
   const int frame_us_;                  // the origin's (the mirrored session was created with it)
   webrtc::WebrtcServer* const webrtc_;  // browser viewers; null: refused (webrtc_mode webrtcbin)
-  // The channels' fan-out keys, shared with the listener streams (which switch by name).
-  struct Keys {
-    std::mutex mu;
-    std::map<std::string, fanout::ChannelKey> by_channel;
-  };
-  const std::shared_ptr<Keys> keys_ = std::make_shared<Keys>();
+  // The channels' and balances' fan-out keys, shared with the listener streams.
+  const std::shared_ptr<MirrorRoutes> routes_;
 };
 
 }  // namespace tilmash::graph
