@@ -113,6 +113,7 @@ const std::vector<std::string>& ConfigKeys() {
                                                 "edge_ca_file",
                                                 "edge_plaintext",
                                                 "edge_sessions",
+                                                "edge_hls_origin",
                                                 "web_root"};
   return keys;
 }
@@ -194,7 +195,8 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
          Read(root, "edge_token_file", &c->edge_token_file, path, error) &&
          Read(root, "edge_ca_file", &c->edge_ca_file, path, error) &&
          Read(root, "edge_plaintext", &c->edge_plaintext, path, error) &&
-         Read(root, "edge_sessions", &c->edge_sessions, path, error);
+         Read(root, "edge_sessions", &c->edge_sessions, path, error) &&
+         Read(root, "edge_hls_origin", &c->edge_hls_origin, path, error);
 }
 
 int FanoutThreads(const Config& c) {
@@ -296,8 +298,20 @@ std::string Validate(const Config& c) {
     for (std::size_t i = 0; i < c.edge_sessions.size(); ++i)
       if (std::string problem = domain::SessionIdProblem(c.edge_sessions[i]); !problem.empty())
         return "edge_sessions[" + std::to_string(i) + "]: '" + c.edge_sessions[i] + "' " + problem;
-  } else if (!c.edge_token_file.empty() || !c.edge_ca_file.empty() || c.edge_plaintext || !c.edge_sessions.empty()) {
-    return "edge_token_file, edge_ca_file, edge_plaintext and edge_sessions need edge_of";
+    if (!c.edge_hls_origin.empty()) {
+      const bool https = c.edge_hls_origin.rfind("https://", 0) == 0;
+      const bool loopback_http = c.edge_hls_origin.rfind("http://127.", 0) == 0 ||
+                                 c.edge_hls_origin.rfind("http://localhost", 0) == 0 ||
+                                 c.edge_hls_origin.rfind("http://[::1]", 0) == 0;
+      if (!https && !loopback_http)
+        return "edge_hls_origin must be the origin's HTTP side as https://HOST:PORT (http:// to a loopback origin "
+               "only), not '" +
+               c.edge_hls_origin + "'";
+      if (!http) return "edge_hls_origin needs http_listen (the edge serves the origin's HLS over HTTP)";
+    }
+  } else if (!c.edge_token_file.empty() || !c.edge_ca_file.empty() || c.edge_plaintext || !c.edge_sessions.empty() ||
+             !c.edge_hls_origin.empty()) {
+    return "edge_token_file, edge_ca_file, edge_plaintext, edge_sessions and edge_hls_origin need edge_of";
   }
   return "";
 }

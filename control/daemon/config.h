@@ -107,6 +107,10 @@ struct Config {
   std::string edge_ca_file;
   bool edge_plaintext = false;
   std::vector<std::string> edge_sessions;
+  // An edge's HLS: the origin's HTTP side ("https://host:port"; plain http:// to a loopback
+  // origin only), whose playlists and segments this edge serves for the mirrored sessions
+  // (checked with edge_ca_file). "": HLS of a mirrored session is not served here.
+  std::string edge_hls_origin;
   DemoSession demo_session;
   bool operator==(const Config&) const = default;
 };

@@ -205,6 +205,8 @@ int main(int argc, char** argv) {
                  "the bearer token (role edge) this edge uses at the origin");
   app.add_option("--edge-ca-file", config.edge_ca_file, "PEM CA of the origin's certificate (default: the system's)");
   app.add_flag("--edge-plaintext", config.edge_plaintext, "no TLS to a loopback --edge-of origin");
+  app.add_option("--edge-hls-origin", config.edge_hls_origin,
+                 "the origin's HTTP side (https://HOST:PORT): its HLS of the mirrored sessions served here");
   app.add_option("--edge-sessions", config.edge_sessions, "the session ids to mirror (default: every session)")
       ->delimiter(',');
   app.add_flag("--version", version, "print the version and exit");
@@ -441,6 +443,10 @@ int main(int argc, char** argv) {
       ho.tls_cert = config.http_tls_cert;
       ho.tls_key = config.http_tls_key;
       ho.hls_dir = config.hls_dir;
+      ho.hls_origin = config.edge_hls_origin;
+      ho.hls_origin_ca = config.edge_ca_file;
+      if (gc.mirrors)
+        ho.hls_relayed = [mirrors = gc.mirrors](const std::string& s) { return !mirrors->OriginOf(s).empty(); };
       ho.web_root = daemon::ResolveWebRoot(config.web_root);
       ho.serving = [&control] { return control.Serving(); };
       ho.api = &api;

@@ -84,6 +84,10 @@ bool HttpServer::Listen(std::string* error) {
       return false;
     }
   }
+  if (!options_.hls_origin.empty()) {
+    relay_ = HlsRelay::Create(options_.hls_origin, options_.hls_origin_ca, error);
+    if (!relay_) return false;
+  }
   server_ = cert ? soup_server_new("server-header", "tilmash", "tls-certificate", cert.get(), nullptr)
                  : soup_server_new("server-header", "tilmash", nullptr);
   soup_server_add_handler(server_, nullptr, &HttpServer::OnRequest, this, nullptr);
@@ -147,6 +151,7 @@ HttpServer::~HttpServer() {
     api_streams_.clear();
     tech_open_ = 0;
     idle_connections_.reset();
+    relay_.reset();  // its waiting players are answered before the server goes
     if (server_) {
       soup_server_disconnect(server_);
       g_object_unref(server_);
@@ -175,8 +180,8 @@ void HttpServer::Handle(SoupServerMessage* msg, const std::string& path, GHashTa
   const char* type = soup_message_headers_get_content_type(in, nullptr);
   const Route route = RouteRequest(
       HttpRequest{method ? method : "", path, auth ? auth : "", type ? type : ""},
-      RouteOptions{!options_.web_root.empty(), !options_.hls_dir.empty(), whep_ != nullptr, bool(options_.metrics),
-                   bool(options_.tech), options_.api != nullptr, options_.console != nullptr});
+      RouteOptions{!options_.web_root.empty(), !options_.hls_dir.empty() || relay_, whep_ != nullptr,
+                   bool(options_.metrics), bool(options_.tech), options_.api != nullptr, options_.console != nullptr});
   if (path.rfind("/whep/", 0) == 0) {
     soup_message_headers_replace(out, "Access-Control-Allow-Methods", "POST, DELETE, OPTIONS");
     soup_message_headers_replace(out, "Access-Control-Allow-Headers", "Authorization, Content-Type");
@@ -203,6 +208,7 @@ void HttpServer::Handle(SoupServerMessage* msg, const std::string& path, GHashTa
     case Route::Kind::kSessionInfo:
       return ServeSessionInfo(msg, route.session);
     case Route::Kind::kHlsMaster: {
+      if (relay_ && options_.hls_relayed && options_.hls_relayed(route.session)) return ServeRelayed(msg, path, route);
       auto listing = catalog_(route.session);
       if (!listing) {
         counters_.not_found.fetch_add(1, std::memory_order_relaxed);
@@ -213,12 +219,13 @@ void HttpServer::Handle(SoupServerMessage* msg, const std::string& path, GHashTa
                      "public, max-age=5");
     }
     case Route::Kind::kHlsFile: {
+      if (relay_ && options_.hls_relayed && options_.hls_relayed(route.session)) return ServeRelayed(msg, path, route);
       // Only what the session has now: an ended session's or a removed channel's files may
       // linger on disk a moment (the media thread removes them), but are never served.
       auto listing = catalog_(route.session);
       const bool live = listing && std::any_of(listing->renditions.begin(), listing->renditions.end(),
                                                [&](const HlsRendition& r) { return r.channel == route.channel; });
-      if (!live) {
+      if (!live || options_.hls_dir.empty()) {
         counters_.not_found.fetch_add(1, std::memory_order_relaxed);
         return Respond(msg, 404, "text/plain", "no channel " + route.channel + " in session " + route.session + "\n",
                        "no-store");
@@ -260,6 +267,28 @@ void HttpServer::ServeFile(SoupServerMessage* msg, const std::string& file, cons
   Respond(msg, 200, type.c_str(), body, cache);
 }
 
+void HttpServer::ServeRelayed(SoupServerMessage* msg, const std::string& path, const Route& route) {
+  if (route.kind == Route::Kind::kHlsFile && route.file != "playlist.m3u8")
+    ++hls_segments_[{route.session, route.channel}];
+  // From memory at once, or parked until the origin answers (or the relay goes).
+  struct Held {
+    gst::GObjectPtr<SoupServerMessage> msg;
+    bool paused = false;
+  };
+  auto held = std::make_shared<Held>();
+  held->msg = gst::GObjectPtr<SoupServerMessage>::Ref(msg);
+  relay_->Get(path, route.session, route.channel, [held](const RelayReply& r) {
+    SoupServerMessage* m = held->msg.get();
+    Respond(m, r.status, r.content_type.c_str(), r.body, r.cache_control.c_str());
+    if (held->paused) soup_server_message_unpause(m);
+    held->msg.Reset();
+  });
+  if (held->msg) {
+    held->paused = true;
+    soup_server_message_pause(msg);
+  }
+}
+
 void HttpServer::ServeMetrics(SoupServerMessage* msg, const Route& route) {
   MetricsReply reply = options_.metrics(route.token);
   if (reply.status != 200) return RespondRefused(msg, reply);
@@ -276,6 +305,17 @@ void HttpServer::ServeMetrics(SoupServerMessage* msg, const Route& route) {
   for (const auto& [key, n] : hls_segments_)
     out += "tilmash_hls_segment_requests_total{session=\"" + key.first + "\",channel=\"" + key.second + "\"} " +
            std::to_string(n) + "\n";
+  if (relay_) {
+    out +=
+        "# HELP tilmash_hls_relay_fetches_total HLS files this edge fetched from its origin, by session and channel.\n";
+    out += "# TYPE tilmash_hls_relay_fetches_total counter\n";
+    for (const auto& [key, n] : relay_->counters().fetches)
+      out += "tilmash_hls_relay_fetches_total{session=\"" + key.first + "\",channel=\"" + key.second + "\"} " +
+             std::to_string(n) + "\n";
+    out += "# HELP tilmash_hls_relay_failures_total HLS fetches the origin did not answer.\n";
+    out += "# TYPE tilmash_hls_relay_failures_total counter\n";
+    out += "tilmash_hls_relay_failures_total " + std::to_string(relay_->counters().failures) + "\n";
+  }
   Respond(msg, 200, "text/plain; version=0.0.4; charset=utf-8", out, "no-store");
 }
 

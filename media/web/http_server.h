@@ -15,6 +15,7 @@
 #include "gst/gst_ptr.h"
 #include "gst/media_thread.h"
 #include "web/hls_playlist.h"
+#include "web/hls_relay.h"
 #include "web/http_routes.h"
 #include "web/idle_connections.h"
 
@@ -35,8 +36,12 @@ struct HttpOptions {
   std::string listen = "127.0.0.1:7380";  // HOST:PORT; port 0 picks a free port
   std::string tls_cert, tls_key;          // PEM files; both empty: plain HTTP (loopback only)
   std::string hls_dir;                    // where the media engine writes HLS; "": no HLS
-  int hls_bandwidth = 110000;             // bits/s announced per rendition
-  std::string web_root;                   // the listener page's files; "": no page
+  // An edge's HLS: a session `hls_relayed` says is mirrored is served from the origin's HTTP
+  // side at hls_origin (its certificate checked with hls_origin_ca) through HlsRelay.
+  std::string hls_origin, hls_origin_ca;
+  std::function<bool(const std::string& session)> hls_relayed;
+  int hls_bandwidth = 110000;  // bits/s announced per rendition
+  std::string web_root;        // the listener page's files; "": no page
   // /healthz: 200 while this says true, 503 otherwise (null: always 200). Called on the HTTP
   // thread; must not block.
   std::function<bool()> serving;
@@ -148,6 +153,7 @@ class HttpServer {
   static void OnRequest(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, void* self);
   void Handle(SoupServerMessage* msg, const std::string& path, GHashTable* query);
   void ServeFile(SoupServerMessage* msg, const std::string& file, const std::string& type, const char* cache);
+  void ServeRelayed(SoupServerMessage* msg, const std::string& path, const Route& route);
   void ServeSessionInfo(SoupServerMessage* msg, const std::string& session);
   void ServeWhepOffer(SoupServerMessage* msg, const Route& route);
   // Parks `msg` until `start`'s callback answers (any thread) or 10 s pass; a 201 gets
@@ -195,6 +201,7 @@ class HttpServer {
   };
   std::vector<std::shared_ptr<ApiStream>> api_streams_;  // HTTP thread only
   std::atomic<int> tech_open_{0};
+  std::unique_ptr<HlsRelay> relay_;  // an edge's HLS (HTTP thread only)
   int port_ = 0;
   bool tls_ = false;
   SoupServer* server_ = nullptr;                       // owned; created, used and destroyed on thread_

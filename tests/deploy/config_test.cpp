@@ -106,6 +106,22 @@ TEST(DeployConfig, AnEdgesSettingsAreCheckedNamingTheKey) {
   Config not_an_edge;
   not_an_edge.edge_sessions = {"plenary"};
   refused(not_an_edge, "edge_of");
+  // The origin's HLS: over HTTPS, or plain HTTP to a loopback origin; served on this HTTP side.
+  Config hls = c;
+  hls.edge_hls_origin = "https://origin.example.org:7380";
+  EXPECT_EQ(Validate(hls), "");
+  Config hls_plain = c;
+  hls_plain.edge_hls_origin = "http://origin.example.org:7380";
+  refused(hls_plain, "edge_hls_origin");
+  Config hls_loopback = c;
+  hls_loopback.edge_hls_origin = "http://127.0.0.1:7380";
+  EXPECT_EQ(Validate(hls_loopback), "");
+  Config hls_no_http = hls;
+  hls_no_http.http_listen = "off";
+  refused(hls_no_http, "edge_hls_origin");
+  Config hls_not_an_edge;
+  hls_not_an_edge.edge_hls_origin = "https://origin.example.org:7380";
+  refused(hls_not_an_edge, "edge_of");
 }
 
 // fanout_threads: auto (the default) is one sender thread per core this process may use; a

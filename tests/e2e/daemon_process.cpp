@@ -55,13 +55,14 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args, bool capture_s
     args.insert(args.end(), {"--state-dir", "none"});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   args.insert(args.begin(), launch.prefix.begin(), launch.prefix.end());
-  // Under ASan, a daemon with an HTTPS side runs without the leak check: clang 14's
-  // LeakSanitizer crashes at exit ("Tracer caught signal 11") reading the dynamic TLS block of a
+  // Under ASan, a daemon with an HTTPS side (or an HTTPS client: an edge's HLS) runs without the
+  // leak check: clang 14's LeakSanitizer crashes at exit ("Tracer caught signal 11") reading the dynamic TLS block of a
   // thread that ran GnuTLS (glib-networking's module). ASan itself stays on; every other daemon
   // is leak-checked. Built before fork: the child only execs.
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-  if (std::find(extra_args.begin(), extra_args.end(), "--http-tls-cert") != extra_args.end()) {
+  if (std::find(extra_args.begin(), extra_args.end(), "--http-tls-cert") != extra_args.end() ||
+      std::find(extra_args.begin(), extra_args.end(), "--edge-hls-origin") != extra_args.end()) {
     for (auto& e : env)
       if (e.rfind("ASAN_OPTIONS=", 0) == 0) e += ":detect_leaks=0";
   }
