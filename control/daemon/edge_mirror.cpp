@@ -276,12 +276,14 @@ EdgeMirror::~EdgeMirror() {
   }
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  std::vector<std::string> ids;
+  // The origin stops sending at once; the sessions stay, saved with their listeners, for the
+  // next start of this edge (the registry ends them without forgetting them).
+  std::map<std::string, MirroredSession> stopping;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [id, s] : sessions_) ids.push_back(id);
+    stopping.swap(sessions_);
   }
-  for (const auto& id : ids) Forget(id, "the edge stops");
+  stopping.clear();
   {
     std::lock_guard lock(retired_->mu);
     retired_->closed = true;
@@ -290,6 +292,15 @@ EdgeMirror::~EdgeMirror() {
 }
 
 void EdgeMirror::Start() {
+  // Sessions restored from this node's state (mirrored before a restart, with their listeners):
+  // followed again as if just mirrored; the first sync subscribes their channels again, or
+  // ends those the origin no longer has.
+  for (const auto& id : mirrors_->Sessions())
+    if (registry_.Find(id).ok()) {
+      std::lock_guard lock(mu_);
+      sessions_[id];
+      log::Get("edge")->info("session {}: restored, mirrored from {} again", id, options_.origin);
+    }
   std::string which = options_.sessions.empty() ? "every session" : "";
   for (const auto& id : options_.sessions) which += (which.empty() ? "" : ", ") + id;
   log::Get("edge")->info("edge of {}: mirroring {}", options_.origin, which);

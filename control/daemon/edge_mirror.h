@@ -47,10 +47,14 @@ class EdgeMirror {
   // `tokens`: this node's; what the origin revoked is revoked here too (every sync).
   EdgeMirror(EdgeOptions options, domain::SessionRegistry& registry, std::shared_ptr<graph::MirrorDirectory> mirrors,
              auth::TokenAuthority& tokens);
-  ~EdgeMirror();  // stops mirroring; the origin's subscriptions are ended (best effort)
+  // Stops mirroring: the origin's subscriptions are ended (best effort); the sessions stay in
+  // the registry (and the state store) for the next start.
+  ~EdgeMirror();
   EdgeMirror(const EdgeMirror&) = delete;
   EdgeMirror& operator=(const EdgeMirror&) = delete;
 
+  // Follows the origin from now on; the sessions the MirrorDirectory already has (restored from
+  // the state store before this) are followed as this mirror's own.
   void Start();
 
  private:

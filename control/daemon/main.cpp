@@ -23,6 +23,7 @@
 #include "daemon/edge_mirror.h"
 #include "daemon/key_provider.h"
 #include "daemon/service_manager.h"
+#include "daemon/startup.h"
 #include "daemon/whep_gateway.h"
 #include "domain/session_registry.h"
 #include "graph/media_engine_gst.h"
@@ -46,31 +47,6 @@ using namespace tilmash;
 
 namespace {
 
-int CreateDemoSession(domain::SessionRegistry& registry, const daemon::Config& config) {
-  domain::SessionSpec spec;
-  spec.id = config.demo_session.id;
-  spec.name = config.demo_session.name;
-  spec.languages = config.demo_session.languages;
-  spec.floor_language = config.demo_session.floor_language;
-  spec.floor_source = domain::RtpSource{false};
-  if (registry.Find(spec.id).ok()) {
-    log::Get("main")->info("demo session '{}' is back from the state store", spec.id);
-    return 0;
-  }
-  auto s = registry.Create(spec);
-  if (!s.ok()) {
-    log::Get("main")->error("demo session: {}", s.status().message());
-    return 1;
-  }
-  log::Get("main")->info("demo session '{}' ready: floor RTP/Opus ingest on {}:{}, channels {}", s->id,
-                         s->floor_ingest->endpoint.host, s->floor_ingest->endpoint.port, [&] {
-                           std::string names;
-                           for (const auto& c : s->channels) names += (names.empty() ? "" : ",") + c.name;
-                           return names;
-                         }());
-  return 0;
-}
-
 // One scrape of /metrics: every session's view and media counters, the node's fan-out, the
 // RPCs, the process. Runs on the HTTP thread; takes each session's lock in turn, never the
 // media thread.
@@ -90,29 +66,6 @@ std::string ScrapeMetrics(const domain::SessionRegistry& registry, const graph::
   control.rpc_metrics().Write(out);
   metrics::WriteProcessMetrics(out);
   return out.Take();
-}
-
-// Domain events go to the gRPC watchers and to the technician page's feed.
-class EventTee : public domain::EventSink {
- public:
-  EventTee(domain::EventSink& a, domain::EventSink& b) : a_(a), b_(b) {}
-  void OnEvent(const domain::SessionEvent& event) override {
-    a_.OnEvent(event);
-    b_.OnEvent(event);
-  }
-
- private:
-  domain::EventSink& a_;
-  domain::EventSink& b_;
-};
-
-// What /metrics and the technician's page ask of a bearer token: an operator's or an admin's.
-web::MetricsReply StaffOnly(const auth::TokenAuthority& tokens, const std::string& token, const std::string& what) {
-  auto claims = tokens.Verify(token);
-  if (!claims.ok()) return {401, what + ": " + claims.status().message()};
-  if (claims->role != auth::Role::kAdmin && claims->role != auth::Role::kOperator)
-    return {403, what + ": operator or admin tokens only, not " + auth::RoleName(claims->role)};
-  return {200, ""};
 }
 
 }  // namespace
@@ -393,7 +346,7 @@ int main(int argc, char** argv) {
   daemon::RandomKeyProvider keys;
   grpcapi::EventHub events;
   metrics::TechFeed tech_feed;  // outlives the registry: its events may come until the end
-  EventTee event_sink(events, tech_feed);
+  daemon::EventTee event_sink(events, tech_feed);
   {
     domain::ListenerPolicy policy;
     policy.lease = std::chrono::milliseconds(config.listener_lease_ms);
@@ -407,7 +360,27 @@ int main(int argc, char** argv) {
         config.floor_duck_db, policy);
     registry.set_default_loudness_target_lufs(config.loudness_target_lufs);
     registry.set_default_timing({uint32_t(config.frame_ms * 1000), uint32_t(config.jitter_ms)});
+    // An edge's mirror exists before the restore (a restored listener's balance is a
+    // subscription at the origin) and starts following the origin once everything is up.
+    std::unique_ptr<daemon::EdgeMirror> edge;
+    if (!config.edge_of.empty()) {
+      daemon::EdgeOptions eo;
+      eo.origin = config.edge_of;
+      eo.credentials.token_file = config.edge_token_file;
+      eo.credentials.ca_file = config.edge_ca_file;
+      eo.credentials.plaintext = config.edge_plaintext;
+      if (std::string problem = client::CredentialsProblem(eo.credentials); !problem.empty()) {
+        std::cerr << "tilmashd: edge_token_file / edge_ca_file: " << problem << "\n";
+        return 2;
+      }
+      eo.credentials.token = client::ReadTokenFile(config.edge_token_file);
+      eo.sessions = config.edge_sessions;
+      eo.media_host = config.media_address;
+      eo.ports = gc.ports;
+      edge = std::make_unique<daemon::EdgeMirror>(std::move(eo), registry, gc.mirrors, tokens);
+    }
     if (state) {
+      daemon::RestoreMirrors(loaded_state, config, gc.mirrors.get(), *state);
       // Back before anyone can call: every session, console and listener as it was saved.
       const auto report = registry.Restore(loaded_state.sessions, loaded_state.listeners);
       for (const auto& p : report.problems) logger->warn("restore: {}", p);
@@ -453,13 +426,13 @@ int main(int argc, char** argv) {
       ho.console = &consoles;
       // /metrics: operators' and admins' tokens (the series name sessions, consoles and audiences).
       ho.metrics = [&tokens, &registry, &media, &control](const std::string& token) -> web::MetricsReply {
-        web::MetricsReply r = StaffOnly(tokens, token, "/metrics");
+        web::MetricsReply r = daemon::StaffOnly(tokens, token, "/metrics");
         if (r.status == 200) r.body = ScrapeMetrics(registry, *media, control);
         return r;
       };
       // /tech/events: the same tokens; the page's first event is the state now.
       ho.tech = [&tokens, &registry](const std::string& token) -> web::MetricsReply {
-        web::MetricsReply r = StaffOnly(tokens, token, "/tech/events");
+        web::MetricsReply r = daemon::StaffOnly(tokens, token, "/tech/events");
         if (r.status == 200) r.body = metrics::TechState(metrics::CollectSessions(registry));
         return r;
       };
@@ -488,25 +461,8 @@ int main(int argc, char** argv) {
       logger->info("HTTP on {}:{}{}", host, http->port(),
                    config.hls_dir.empty() ? " (no HLS)" : ", HLS from " + config.hls_dir);
     }
-    if (config.demo && CreateDemoSession(registry, config) != 0) return 1;
-    std::unique_ptr<daemon::EdgeMirror> edge;  // before the registry goes: it ends the mirrored sessions
-    if (!config.edge_of.empty()) {
-      daemon::EdgeOptions eo;
-      eo.origin = config.edge_of;
-      eo.credentials.token_file = config.edge_token_file;
-      eo.credentials.ca_file = config.edge_ca_file;
-      eo.credentials.plaintext = config.edge_plaintext;
-      if (std::string problem = client::CredentialsProblem(eo.credentials); !problem.empty()) {
-        std::cerr << "tilmashd: edge_token_file / edge_ca_file: " << problem << "\n";
-        return 2;
-      }
-      eo.credentials.token = client::ReadTokenFile(config.edge_token_file);
-      eo.sessions = config.edge_sessions;
-      eo.media_host = config.media_address;
-      eo.ports = gc.ports;
-      edge = std::make_unique<daemon::EdgeMirror>(std::move(eo), registry, gc.mirrors, tokens);
-      edge->Start();
-    }
+    if (config.demo && daemon::CreateDemoSession(registry, config) != 0) return 1;
+    if (edge) edge->Start();
     const std::string host = config.grpc_listen.substr(0, config.grpc_listen.rfind(':'));
     // Tests and scripts read this line to learn the port.
     std::printf("tilmashd: listening on %s:%d\n", host.c_str(), port);

@@ -228,6 +228,7 @@ struct SessionRecord {
   std::vector<StoredConsole> consoles;
   std::vector<std::pair<ConsoleId, ConsoleId>> held;  // toggle-override: overriding -> held
   std::vector<StoredGroup> groups;
+  std::string mirror_of;  // an edge's mirror of an origin's session: that origin ("": none)
 };
 struct ListenerRecord {
   SessionId session;

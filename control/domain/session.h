@@ -97,9 +97,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void set_loudness_target_lufs(double lufs) { loudness_target_lufs_ = lufs; }
   // Before Start (or Restore): the media timing its media session is created with.
   void set_timing(const MediaTiming& timing) { timing_ = timing; }
-  // An edge's mirror of an origin's session (set once, before Start): its channels come from the
-  // origin as they are, so it is not kept in the state store (the edge mirrors it again after a
-  // restart) and its listeners hear each channel as is (no balance mix).
+  // An edge's mirror of an origin's session (set once, before Start or Restore): its channels
+  // come from the origin as they are (a balance is the origin's mix). It is kept in the state
+  // store with its listeners like any session: a restarted edge serves them again as soon as its
+  // mirror has subscribed at the origin again.
   void set_mirror_of(std::string origin) { mirror_of_ = std::move(origin); }
 
   Status Start();  // creates the media session and the floor channel

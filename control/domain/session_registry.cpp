@@ -183,6 +183,7 @@ RestoreReport SessionRegistry::Restore(const std::vector<SessionRecord>& session
     if (record.frame_us) timing.frame_us = record.frame_us;
     if (record.jitter_ms) timing.jitter_ms = record.jitter_ms;
     session->set_timing(timing);
+    if (!record.mirror_of.empty()) session->set_mirror_of(record.mirror_of);
     auto restored = session->Restore(record, by_session[record.id]);
     std::unique_lock lock(mu_);
     if (!restored.ok()) {

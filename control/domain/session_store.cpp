@@ -41,6 +41,7 @@ SessionRecord Session::Record() const {
   r.loudness_target_lufs = loudness_target_lufs_;
   r.frame_us = timing_.frame_us;
   r.jitter_ms = timing_.jitter_ms;
+  r.mirror_of = mirror_of_;
   r.floor_language = floor_language_;
   r.floor_source = floor_source_;
   r.floor_ingest = floor_ingest_;
@@ -84,7 +85,6 @@ Status Session::Save() {
 Status Session::Commit() {
   Lock lock(*this);
   if (ended_) return FailedPrecondition("session " + id_ + " has ended");
-  if (!mirror_of_.empty()) return Status::Ok();  // the origin keeps it; the edge mirrors it again
   saving_ = true;
   if (Status s = Save(); !s.ok()) return s;
   for (const auto& [id, l] : listeners_)

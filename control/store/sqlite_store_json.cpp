@@ -121,7 +121,7 @@ void from_json(const json& j, FloorSource& f) {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SessionRecord, id, name, default_duck_db, floor_language, floor_source,
                                                 floor_ingest, floor_backup, floor_backup_ingest, floor_select, channels,
                                                 booths, interlock, on_air, recorded, consoles, held, groups, recordings,
-                                                loudness_target_lufs, frame_us, jitter_ms)
+                                                loudness_target_lufs, frame_us, jitter_ms, mirror_of)
 
 // The listener's view without what the node decides at start (its send info).
 void to_json(json& j, const ListenerRecord& r) {

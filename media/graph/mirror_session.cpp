@@ -23,6 +23,13 @@ void MirrorDirectory::Remove(const std::string& session) {
   for (auto it = slots_.begin(); it != slots_.end();) it = it->first.first == session ? slots_.erase(it) : ++it;
 }
 
+std::vector<std::string> MirrorDirectory::Sessions() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> ids;
+  for (const auto& [id, origin] : origins_) ids.push_back(id);
+  return ids;
+}
+
 std::string MirrorDirectory::OriginOf(const std::string& session) const {
   std::lock_guard lock(mu_);
   auto it = origins_.find(session);

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "domain/ports.h"
 #include "fanout/fanout_engine.h"
@@ -71,6 +72,7 @@ class MirrorDirectory {
   void Remove(const std::string& session);
   // The origin of a mirrored session; "" for a session of this node's own.
   std::string OriginOf(const std::string& session) const;
+  std::vector<std::string> Sessions() const;  // every mirrored session's id
   // The slot of a channel of a mirrored session (made on first ask, kept until Remove).
   std::shared_ptr<MirrorSlot> Slot(const std::string& session, const std::string& channel);
 

@@ -2,7 +2,9 @@
 // subscribed once per channel and balance, ended with its last listener) and HLS (the origin's
 // playlists and segments through the edge's own cache: players on the edge, one fetch per file
 // at the origin). The world of edge_support.h: an origin, two edges in network namespaces, TLS.
+#include <csignal>
 #include <cstring>
+#include <optional>
 #include <regex>
 
 #include "audio/audio.h"
@@ -90,6 +92,64 @@ TEST_F(EdgeTest, ABalanceOnAnEdgeIsTheOriginsMixSubscribedOncePerChannelAndBalan
               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - left).count());
   EXPECT_EQ(OriginListeners("ru"), 2u);
   EXPECT_EQ(OriginListeners("en"), 2u);
+}
+
+TEST_F(EdgeTest, AnEdgeRestartedOnItsStateIsAGapForItsListeners) {
+  // Two listeners of edge 1 that need nothing from the edge's new process: ru as is, and ru at
+  // 30 % (the origin's mix, subscribed again by the restarted edge).
+  auto listen = [&](std::optional<uint32_t> percent) {
+    ListenerClient::Options o;
+    o.bind_host = host1_.near();
+    o.server = edge1_->address();
+    o.grpc_channel = edge1_->channel();
+    o.session_id = "hall";
+    o.channel = "ru";
+    o.watch_keys = false;
+    o.interpretation_percent = percent;
+    std::string error;
+    auto l = ListenerClient::Start(o, &error);
+    EXPECT_TRUE(l) << error;
+    return l;
+  };
+  auto plain = listen(std::nullopt);
+  auto balanced = listen(30);
+  ASSERT_TRUE(plain && balanced);
+  ASSERT_TRUE(plain->WaitForSamples(48000, 5s) && balanced->WaitForSamples(48000, 5s));
+  const std::size_t plain_before = plain->Arrivals().size(), balanced_before = balanced->Arrivals().size();
+  const uint64_t packets_before = plain->stats().packets;
+
+  edge1_->Signal(SIGKILL);
+  ASSERT_EQ(edge1_->WaitExit(5s), 128 + SIGKILL);
+  const auto started = std::chrono::steady_clock::now();
+  StartEdge(1);
+  ASSERT_TRUE(edge1_->ok()) << "the edge does not start again on its state";
+  ASSERT_TRUE(
+      plain->WaitForStats([&](const ListenerClient::Stats& st) { return st.packets > packets_before + 100; }, 10s))
+      << "the edge's listener never hears it again";
+  const auto plain_after = plain->Arrivals(), balanced_after = balanced->Arrivals();
+  ASSERT_GT(balanced_after.size(), balanced_before);
+  const auto first_back = plain_after[plain_before].arrival;
+  const double gap_ms =
+      std::chrono::duration<double, std::milli>(first_back - plain_after[plain_before - 1].arrival).count();
+  const double from_start_ms = std::chrono::duration<double, std::milli>(first_back - started).count();
+  const uint16_t seq_step = uint16_t(plain_after[plain_before].seq - plain_after[plain_before - 1].seq);
+  E2eTest::NextLevels(*balanced, {kRuHz}, 100);
+  const auto p = E2eTest::NextLevels(*plain, {kRuHz, kFloorHz}, 300);
+  const auto b = E2eTest::NextLevels(*balanced, {kRuHz, kFloorHz}, 300);
+  std::printf(
+      "[ measured ] edge killed and restarted on its state: listener gap %.0f ms (process start -> first packet "
+      "%.0f ms), sequence +%u; ru %.1f dB; at 30 %%: ru %.1f dB, floor %.1f dB\n",
+      gap_ms, from_start_ms, unsigned(seq_step), p[0], b[0], b[1]);
+  EXPECT_EQ(plain->stats().auth_failures, 0u) << "the same SSRC and key, the right ROC";
+  EXPECT_EQ(balanced->stats().auth_failures, 0u);
+  EXPECT_GT(seq_step, 0u);
+  EXPECT_LT(seq_step, 3000u) << "the sequence continues forward (a gap a receiver conceals)";
+  EXPECT_LT(from_start_ms, Sanitized() ? 8000 : 3000) << "served again within 3 s of the edge's start";
+  EXPECT_NEAR(p[0], -20, 1.5);
+  // 30 % of the interpretation (-30.5 dB); 70 % of the floor over 30 % of the ducked one.
+  EXPECT_NEAR(b[0], -30.5, 1.5) << "the balance came back with the listener";
+  EXPECT_NEAR(b[1], -22.6, 1.5);
+  EXPECT_TRUE(plain->ended_reason().empty()) << plain->ended_reason();
 }
 
 // ------------------------------------------------------------------ HLS

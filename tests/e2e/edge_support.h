@@ -120,27 +120,9 @@ class EdgeTest : public ::testing::Test {
       ASSERT_TRUE(st.ok()) << st.error_message();
       std::ofstream(dir_ + "/" + name + ".token") << minted.token() << "\n";
     }
-    int n = 0;
-    for (auto [edge, host] : {std::pair{&edge1_, &host1_}, std::pair{&edge2_, &host2_}}) {
-      const std::string token = dir_ + "/edge-" + std::to_string(++n) + ".token";
-      std::vector<std::string> args{"--edge-of", OriginSeenFrom(*host), "--edge-token-file", token, "--edge-ca-file",
-                                    dir_ + "/ca.pem", "--media-address", host->far(), "--grpc-listen",
-                                    host->far() + ":0", "--tls-cert", dir_ + "/node.pem", "--tls-key",
-                                    dir_ + "/node.key",
-                                    // The origin's key, as the README deploys edges: its tokens are valid here.
-                                    "--token-secret-file", dir_ + "/token.key",
-                                    // Venue multicast from the edge, out of its veth to this side.
-                                    "--multicast-group", "239.255.42.9", "--multicast-port", "47360"};
-      if (WithHls())
-        args.insert(
-            args.end(),
-            {"--edge-hls-origin", "https://" + host->near() + ":" + std::to_string(origin_http_port_), "--http-listen",
-             host->far() + ":0", "--http-tls-cert", dir_ + "/node.pem", "--http-tls-key", dir_ + "/node.key"});
-      else
-        args.insert(args.end(), {"--http-listen", "127.0.0.1:0"});
-      *edge = std::make_unique<DaemonProcess>(args, false,
-                                              DaemonLaunch{{"ip", "netns", "exec", host->ns()}, dir_ + "/ca.pem"});
-      ASSERT_TRUE((*edge)->ok()) << "an edge did not start";
+    for (int n : {1, 2}) {
+      StartEdge(n);
+      ASSERT_TRUE(EdgeOf(n)->ok()) << "edge " << n << " did not start";
     }
     ASSERT_TRUE(Mirrored(*edge1_, host1_) && Mirrored(*edge2_, host2_))
         << "the edges do not mirror the hall within 5 s";
@@ -172,6 +154,30 @@ class EdgeTest : public ::testing::Test {
                                "--http-tls-cert", dir_ + "/node.pem", "--http-tls-key", dir_ + "/node.key"});
     origin_ = std::make_unique<DaemonProcess>(args, false, DaemonLaunch{{}, dir_ + "/ca.pem"});
     ASSERT_TRUE(origin_->ok()) << "the origin did not start";
+  }
+  std::unique_ptr<DaemonProcess>& EdgeOf(int n) { return n == 1 ? edge1_ : edge2_; }
+  // Edge `n` (1 or 2) in its namespace, its gRPC on a fixed port there (a restarted edge is
+  // where its listeners knew it) and its state in a directory of its own.
+  void StartEdge(int n) {
+    const EdgeHost& host = n == 1 ? host1_ : host2_;
+    const std::string name = dir_ + "/edge-" + std::to_string(n);
+    std::vector<std::string> args{"--edge-of", OriginSeenFrom(host), "--edge-token-file", name + ".token",
+                                  "--edge-ca-file", dir_ + "/ca.pem", "--media-address", host.far(), "--grpc-listen",
+                                  host.far() + ":7300", "--tls-cert", dir_ + "/node.pem", "--tls-key",
+                                  dir_ + "/node.key", "--state-dir", name + "-state",
+                                  // The origin's key, as the README deploys edges: its tokens are valid here.
+                                  "--token-secret-file", dir_ + "/token.key",
+                                  // Venue multicast from the edge, out of its veth to this side.
+                                  "--multicast-group", "239.255.42.9", "--multicast-port", "47360"};
+    if (WithHls())
+      args.insert(args.end(),
+                  {"--edge-hls-origin", "https://" + host.near() + ":" + std::to_string(origin_http_port_),
+                   "--http-listen", host.far() + ":0", "--http-tls-cert", dir_ + "/node.pem", "--http-tls-key",
+                   dir_ + "/node.key"});
+    else
+      args.insert(args.end(), {"--http-listen", "127.0.0.1:0"});
+    EdgeOf(n) =
+        std::make_unique<DaemonProcess>(args, false, DaemonLaunch{{"ip", "netns", "exec", host.ns()}, dir_ + "/ca.pem"});
   }
   std::string OriginSeenFrom(const EdgeHost& host) const { return host.near() + ":" + std::to_string(origin_port_); }
 

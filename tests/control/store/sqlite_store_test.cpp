@@ -62,6 +62,7 @@ class SqliteStoreTest : public ::testing::Test {
     r.held = {{"c-2", "c-1"}};
     r.recordings = {{"floor", 0}, {"ru", 120}};
     r.groups = {StoredGroup{"ru", "g-1", {"239.255.0.1", 5004}, StoredStream{5, SrtpKeying{}, 1, StreamAnchor{}}}};
+    r.mirror_of = "origin.example.org:7300";
     return r;
   }
   std::string dir;
@@ -113,6 +114,7 @@ TEST_F(SqliteStoreTest, WhatIsWrittenComesBackAndTheFileIs0600) {
   const SessionRecord& r = loaded->sessions[0];
   const SessionRecord w = Session();
   EXPECT_EQ(r.name, w.name);
+  EXPECT_EQ(r.mirror_of, "origin.example.org:7300") << "an edge's mirrored session says where from";
   EXPECT_DOUBLE_EQ(r.default_duck_db, -15);
   ASSERT_TRUE(r.floor_ingest && r.floor_ingest->srtp);
   EXPECT_EQ(r.floor_ingest->endpoint.port, 40002);
