@@ -79,7 +79,7 @@ class SrtpContext {
   void* session_;  // srtp_t
   SrtpSuite suite_;
   uint8_t hot_count_ = 0;
-  std::array<const void*, 24> hot_{};  // cache lines Protect reads (Prefetch)
+  std::array<const void*, 40> hot_{};  // cache lines Protect reads (Prefetch)
 };
 
 using SrtpContextPtr = std::unique_ptr<SrtpContext>;

@@ -26,6 +26,12 @@
 
 enum { kLine = 64 };
 
+// aes_icm.cpp's cipher type, and the memory (address, size) one of its contexts reads.
+const void* tilmash_batched_icm_type(void);
+int tilmash_batched_icm_regions(const void* state, const void** at, size_t* size, int max);
+// OpenSSL's provider context (key schedule) behind an EVP_CIPHER_CTX; null when unknown.
+const void* tilmash_evp_provider_context(const void* evp);
+
 typedef struct {
   const void** out;
   int n;
@@ -58,8 +64,15 @@ int tilmash_srtp_hot_lines(void* session, uint32_t ssrc, const void** out, int m
   Add(&l, keys, sizeof *keys);
   Add(&l, keys->limit, sizeof *keys->limit);
   Add(&l, cipher, sizeof *cipher);
+  if (cipher->type == tilmash_batched_icm_type()) {
+    // Our AES-CM (aes_icm.cpp): one allocation with the cipher, OpenSSL's ECB context and its key schedule.
+    const void* at[3];
+    size_t size[3];
+    const int n = tilmash_batched_icm_regions(cipher->state, at, size, 3);
+    for (int i = 0; i < n; ++i) Add(&l, at[i], size[i]);
+  }
 #ifdef OPENSSL
-  if (cipher->algorithm == SRTP_AES_ICM_128) {
+  else if (cipher->algorithm == SRTP_AES_ICM_128) {
     const srtp_aes_icm_ctx_t* icm = (const srtp_aes_icm_ctx_t*)cipher->state;
     Add(&l, icm, sizeof *icm);
     // OpenSSL's context is opaque; its first lines hold what EVP_EncryptInit_ex reads first.
@@ -67,12 +80,17 @@ int tilmash_srtp_hot_lines(void* session, uint32_t ssrc, const void** out, int m
   } else if (cipher->algorithm == SRTP_AES_GCM_128) {
     const srtp_aes_gcm_ctx_t* gcm = (const srtp_aes_gcm_ctx_t*)cipher->state;
     Add(&l, gcm, sizeof *gcm);
-    if (gcm != NULL) Add(&l, gcm->ctx, 2 * kLine);
+    if (gcm != NULL) {
+      Add(&l, gcm->ctx, 3 * kLine);
+      Add(&l, tilmash_evp_provider_context(gcm->ctx), 8 * kLine);
+    }
   } else {
     return 0;
   }
 #else
-  return 0;
+  else {
+    return 0;
+  }
 #endif
   Add(&l, auth, sizeof *auth);
   // The auth state: our precomputed HMAC (hmac_sha1.cpp, three SHA-1 states) or the null auth.
