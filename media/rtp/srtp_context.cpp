@@ -1,6 +1,5 @@
 #include "rtp/srtp_context.h"
 
-#include "rtp/aes_icm.h"
 #include "rtp/hmac_sha1.h"
 #include "rtp/srtp_hot_lines.h"
 
@@ -70,7 +69,6 @@ void EnsureSrtpInitialised() {
   std::call_once(once, [] {
     if (srtp_init() != srtp_err_status_ok) throw std::runtime_error("srtp_init failed");
     if (!UseHmacSha1(HmacSha1::kPrecomputed)) throw std::runtime_error("libsrtp refused the precomputed HMAC-SHA1");
-    if (!UseAesIcm(AesIcm::kBatched)) throw std::runtime_error("libsrtp refused the batched AES-128 counter mode");
   });
 }
 

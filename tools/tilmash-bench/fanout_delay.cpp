@@ -9,7 +9,6 @@
 
 #include "fanout/fanout_engine.h"
 #include "loopback_sink.h"
-#include "rtp/aes_icm.h"
 #include "rtp/hmac_sha1.h"
 #include "rtp/rtp_packet.h"
 #include "rtp/srtp_context.h"
@@ -51,10 +50,6 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
     r.error = "libsrtp refused its own HMAC-SHA1";
     return r;
   }
-  if (design == DelayDesign::kLibsrtpAes && !rtp::UseAesIcm(rtp::AesIcm::kLibsrtp)) {
-    r.error = "libsrtp refused its own AES-CM";
-    return r;
-  }
   std::vector<std::unique_ptr<fanout::ListenerHandle>> handles;
   for (int i = 0; i < listeners; ++i) {
     fanout::ListenerSpec spec;
@@ -79,9 +74,7 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
     handles.push_back(std::move(handle));
     if (sink) sink->Expect(0x10000000u + uint32_t(i), i % channels);
   }
-  // The process defaults again (contexts keep theirs).
-  rtp::UseHmacSha1(rtp::HmacSha1::kPrecomputed);
-  rtp::UseAesIcm(rtp::AesIcm::kBatched);
+  rtp::UseHmacSha1(rtp::HmacSha1::kPrecomputed);  // the process default again (contexts keep theirs)
   // A 64 kb/s Opus frame's size; every channel's packet of a frame is pushed at the same instant.
   const std::size_t payload = 8 * std::size_t(frame_ms);
   std::vector<uint8_t> packet(rtp::kMinHeader + payload, 0x5A);
@@ -131,7 +124,6 @@ void PrintDelay(const DelayResult& r) {
       r.channels, r.listeners / std::max(1, r.channels), r.frame_ms, r.sender_threads, r.sender_threads == 1 ? "" : "s",
       r.gcm ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80",
       r.design == DelayDesign::kLibsrtpHmac  ? " with libsrtp's HMAC (previous design)"
-      : r.design == DelayDesign::kLibsrtpAes ? " with libsrtp's AES-CM (previous design)"
       : r.design == DelayDesign::kNoPrefetch ? ", no prefetch (previous design)"
       : r.gcm                                ? ""
                                              : " with the precomputed HMAC",

@@ -5,8 +5,7 @@
 // listeners with their own keys, sent to a LoopbackSink, or (dummy_prefix) to addresses behind
 // a tap device nobody reads: the send side alone. The previous designs, for comparison in the
 // same run: kLibsrtpHmac, the listeners' contexts use libsrtp's own HMAC-SHA1 glue instead of
-// the precomputed one; kLibsrtpAes, libsrtp's own AES-CM glue (an EVP init per packet) instead
-// of the batched one; kNoPrefetch, the sender threads do not prefetch listeners' contexts.
+// the precomputed one; kNoPrefetch, the sender threads do not prefetch listeners' contexts.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -15,7 +14,7 @@
 
 namespace tilmash::bench {
 
-enum class DelayDesign { kCurrent, kLibsrtpHmac, kLibsrtpAes, kNoPrefetch };
+enum class DelayDesign { kCurrent, kLibsrtpHmac, kNoPrefetch };
 
 struct DelayResult {
   bool ok = false;
