@@ -170,17 +170,6 @@ class EdgeHlsTest : public EdgeTest {
   }
 };
 
-std::string Output(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
 TEST_F(EdgeHlsTest, PlayersOnAnEdgeHearTheOriginsHlsAndTheOriginServesEachSegmentOncePerEdge) {
   const std::string edge_hls = edge1_->http_url() + "hls/hall/";
   // The master playlist, as the origin makes it, from the edge.
@@ -210,8 +199,8 @@ TEST_F(EdgeHlsTest, PlayersOnAnEdgeHearTheOriginsHlsAndTheOriginServesEachSegmen
   for (int i = 0; i < kPlayers; ++i)
     players.emplace_back([&, i] {
       const std::string out =
-          Output("timeout 40 ffmpeg -hide_banner -loglevel error -nostdin -live_start_index -1 -i '" + edge_hls +
-                 "ru/playlist.m3u8' -t " + std::to_string(kSeconds) + " -f f32le -ac 1 -ar 48000 pipe:1");
+          ShellOutput("timeout 40 ffmpeg -hide_banner -loglevel error -nostdin -live_start_index -1 -i '" + edge_hls +
+                      "ru/playlist.m3u8' -t " + std::to_string(kSeconds) + " -f f32le -ac 1 -ar 48000 pipe:1");
       heard[i].resize(out.size() / sizeof(float));
       std::memcpy(heard[i].data(), out.data(), heard[i].size() * sizeof(float));
     });

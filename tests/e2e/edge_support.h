@@ -170,14 +170,13 @@ class EdgeTest : public ::testing::Test {
                                   // Venue multicast from the edge, out of its veth to this side.
                                   "--multicast-group", "239.255.42.9", "--multicast-port", "47360"};
     if (WithHls())
-      args.insert(args.end(),
-                  {"--edge-hls-origin", "https://" + host.near() + ":" + std::to_string(origin_http_port_),
-                   "--http-listen", host.far() + ":0", "--http-tls-cert", dir_ + "/node.pem", "--http-tls-key",
-                   dir_ + "/node.key"});
+      args.insert(args.end(), {"--edge-hls-origin", "https://" + host.near() + ":" + std::to_string(origin_http_port_),
+                               "--http-listen", host.far() + ":0", "--http-tls-cert", dir_ + "/node.pem",
+                               "--http-tls-key", dir_ + "/node.key"});
     else
       args.insert(args.end(), {"--http-listen", "127.0.0.1:0"});
-    EdgeOf(n) =
-        std::make_unique<DaemonProcess>(args, false, DaemonLaunch{{"ip", "netns", "exec", host.ns()}, dir_ + "/ca.pem"});
+    EdgeOf(n) = std::make_unique<DaemonProcess>(args, false,
+                                                DaemonLaunch{{"ip", "netns", "exec", host.ns()}, dir_ + "/ca.pem"});
   }
   std::string OriginSeenFrom(const EdgeHost& host) const { return host.near() + ":" + std::to_string(origin_port_); }
 

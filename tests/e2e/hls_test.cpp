@@ -16,22 +16,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string Shell(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
 // ffmpeg plays a live HLS playlist from the daemon: the newest `seconds` of mono 48 kHz audio.
 std::vector<float> Decode(const std::string& url, int seconds) {
-  const std::string out =
-      Shell("timeout 30 ffmpeg -hide_banner -loglevel error -nostdin -live_start_index -" + std::to_string(seconds) +
-            " -i '" + url + "' -t " + std::to_string(seconds) + " -f f32le -ac 1 -ar 48000 pipe:1");
+  const std::string out = ShellOutput("timeout 30 ffmpeg -hide_banner -loglevel error -nostdin -live_start_index -" +
+                                      std::to_string(seconds) + " -i '" + url + "' -t " + std::to_string(seconds) +
+                                      " -f f32le -ac 1 -ar 48000 pipe:1");
   std::vector<float> x(out.size() / sizeof(float));
   std::memcpy(x.data(), out.data(), x.size() * sizeof(float));
   return x;
@@ -102,7 +91,7 @@ TEST_F(HlsTest, MasterPlaylistListsEveryLanguageAndEachRenditionCarriesItsOwnVoi
   EXPECT_EQ(live.cache_control, "public, max-age=1");
 
   // ffprobe validates the master playlist over HTTP: one AAC stream per language.
-  const std::string probe = Shell(
+  const std::string probe = ShellOutput(
       "timeout 30 ffprobe -v error -show_entries stream=codec_name,sample_rate:stream_tags="
       "language -of compact '" +
       base() + s.id() + "/master.m3u8' 2>&1");
