@@ -89,6 +89,7 @@ const std::vector<std::string>& ConfigKeys() {
                                                 "state_dir",
                                                 "fanout_threads",
                                                 "fanout_max_backlog_ms",
+                                                "fanout_realtime_priority",
                                                 "max_listeners",
                                                 "listener_lease_ms",
                                                 "key_rotation_s",
@@ -166,6 +167,7 @@ bool LoadConfigFile(const std::string& path, Config* c, std::string* error) {
          Read(root, "log_format", &c->log_format, path, error) && Read(root, "demo", &c->demo, path, error) &&
          ReadThreads(root, "fanout_threads", &c->fanout_threads, path, error) &&
          Read(root, "fanout_max_backlog_ms", &c->fanout_max_backlog_ms, path, error) &&
+         Read(root, "fanout_realtime_priority", &c->fanout_realtime_priority, path, error) &&
          Read(root, "max_listeners", &c->max_listeners, path, error) &&
          Read(root, "listener_lease_ms", &c->listener_lease_ms, path, error) &&
          Read(root, "key_rotation_s", &c->key_rotation_s, path, error) &&
@@ -230,6 +232,8 @@ std::string Validate(const Config& c) {
     return "fanout_threads must be auto (0, one per core) or between 1 and 64";
   if (c.fanout_max_backlog_ms < 5 || c.fanout_max_backlog_ms > 10000)
     return "fanout_max_backlog_ms must be between 5 and 10000";
+  if (c.fanout_realtime_priority < 0 || c.fanout_realtime_priority > 99)
+    return "fanout_realtime_priority must be between 1 and 99 (SCHED_FIFO), or 0 for ordinary scheduling";
   if (c.max_listeners < 0 || c.max_listeners > 1000000)
     return "max_listeners must be between 0 (derived from the fan-out's measured cost) and 1000000";
   if (c.opus_bitrate < 6000 || c.opus_bitrate > 510000) return "opus_bitrate must be between 6000 and 510000";

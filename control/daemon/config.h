@@ -34,6 +34,9 @@ struct Config {
   // A fan-out sender that has fallen behind drops (oldest first) channel packets that waited
   // longer than this: listeners get a gap they conceal, never audio seconds late.
   int fanout_max_backlog_ms = 50;
+  // The fan-out sender threads' SCHED_FIFO priority (1-99; 0: ordinary scheduling). Without the
+  // right to it (CAP_SYS_NICE or LimitRTPRIO) they run ordinary, and the start-up log says so.
+  int fanout_realtime_priority = 10;
   // Admission control: unicast listener streams this node carries; Subscribe past it is
   // refused (RESOURCE_EXHAUSTED). 0: DefaultMaxListeners (from the measured fan-out cost).
   int max_listeners = 0;

@@ -103,6 +103,8 @@ int main(int argc, char** argv) {
       ->transform(CLI::Transformer(std::map<std::string, std::string>{{"auto", "0"}}));
   app.add_option("--fanout-max-backlog-ms", config.fanout_max_backlog_ms,
                  "a fan-out sender that fell behind drops channel packets older than this (oldest first)");
+  app.add_option("--fanout-realtime-priority", config.fanout_realtime_priority,
+                 "the fan-out sender threads' SCHED_FIFO priority (1-99; 0: ordinary scheduling)");
   app.add_option("--max-listeners", config.max_listeners,
                  "unicast listener streams this node carries; Subscribe past it is refused (RESOURCE_EXHAUSTED); "
                  "0: derived from the fan-out's measured cost (1,396 per fan-out thread at 10 ms frames)");
@@ -234,6 +236,7 @@ int main(int argc, char** argv) {
   const int fanout_threads = FanoutThreads(config);  // "auto" resolved once
   gc.fanout_threads = fanout_threads;
   gc.fanout_max_backlog_ms = config.fanout_max_backlog_ms;
+  gc.fanout_realtime_priority = config.fanout_realtime_priority;
   gc.multicast_ttl = config.multicast_ttl;
   gc.aes67_interface = config.aes67_interface;
   if (config.ptp_domain >= 0) {
@@ -480,6 +483,11 @@ int main(int argc, char** argv) {
         listener_budget.limit(), config.max_listeners > 0 ? "max_listeners" : "derived from the fan-out's cost",
         fanout_threads, fanout_threads == 1 ? "" : "s",
         config.fanout_threads > 0 ? "fanout_threads" : "auto: one per core", config.fanout_max_backlog_ms);
+    if (!media->fanout().realtime_problem().empty())
+      logger->warn(
+          "fan-out sender threads run with ordinary scheduling, so frames may wait for other threads: {}; "
+          "give the service LimitRTPRIO={} (or CAP_SYS_NICE), or set fanout_realtime_priority: 0",
+          media->fanout().realtime_problem(), config.fanout_realtime_priority);
 
     // Handover requests expire on time even when nobody touches the session; leases, key
     // rotations and ended viewers are looked at on the same tick.

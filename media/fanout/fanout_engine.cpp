@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 
@@ -83,6 +84,12 @@ FanoutEngine::FanoutEngine(int fd, const FanoutOptions& options, uint16_t port)
   for (int i = 0; i < options.sender_threads; ++i) {
     so.index = i;
     shards_.push_back(std::make_unique<FanoutShard>(fd_, so, &tracker_, &counters_, static_cast<AlertSink*>(this)));
+    if (options.realtime_priority > 0 && realtime_problem_.empty()) {
+      if (const int err = shards_.back()->SetRealtime(options.realtime_priority); err != 0)
+        realtime_problem_ = "SCHED_FIFO priority " + std::to_string(options.realtime_priority) + ": " +
+                            std::strerror(err) +
+                            (err == EPERM ? " (needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least the priority)" : "");
+    }
   }
 }
 

@@ -59,6 +59,11 @@ struct FanoutOptions {
   // Sender threads prefetch the next listeners' SRTP state (SrtpContext::Prefetch); false only
   // to measure the difference (tools/bench).
   bool prefetch = true;
+  // 1-99: the sender threads run SCHED_FIFO at this priority, so a frame's sends are not queued
+  // behind ordinary threads (CFS's wake-up delay was most of the fan-out delay); 0: ordinary
+  // scheduling. Needs CAP_SYS_NICE or RLIMIT_RTPRIO; without them the threads stay ordinary and
+  // realtime_problem() says why.
+  int realtime_priority = 0;
   // The port of the shared source socket comes from here (--media-ports); null: any port.
   std::shared_ptr<PortAllocator> ports;
 };
@@ -153,6 +158,8 @@ class FanoutEngine : private AlertSink {
   uint16_t source_port() const { return source_port_; }
   const std::string& source_host() const { return source_host_; }
   int sender_threads() const { return int(shards_.size()); }
+  // "" when the sender threads run as FanoutOptions::realtime_priority asked; else the reason.
+  const std::string& realtime_problem() const { return realtime_problem_; }
 
  private:
   friend class ListenerHandle;
@@ -169,6 +176,7 @@ class FanoutEngine : private AlertSink {
   DelayTracker tracker_;
   AudienceTable audience_;  // before the shards, which count into it
   std::vector<std::unique_ptr<FanoutShard>> shards_;
+  std::string realtime_problem_;
 };
 
 }  // namespace tilmash::fanout

@@ -112,6 +112,8 @@ class FanoutShard {
  public:
   FanoutShard(int fd, const ShardOptions& options, DelayTracker* tracker, EngineCounters* counters, AlertSink* alerts);
   ~FanoutShard();  // stops and joins the thread
+  // Its sender thread SCHED_FIFO at `priority` (1-99); 0 or the errno.
+  int SetRealtime(int priority);
   FanoutShard(const FanoutShard&) = delete;
   FanoutShard& operator=(const FanoutShard&) = delete;
 

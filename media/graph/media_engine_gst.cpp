@@ -56,6 +56,7 @@ std::unique_ptr<MediaEngineGst> MediaEngineGst::Create(const GraphConfig& config
   fo.multicast_ttl = config.multicast_ttl;
   fo.rekey_after_packets = config.rekey_after_packets;
   fo.max_backlog_ms = config.fanout_max_backlog_ms;
+  fo.realtime_priority = config.fanout_realtime_priority;
   fo.ports = config.ports;
   // On a sender thread, at most once a second per thread while it drops.
   fo.on_overload = [](const fanout::OverloadReport& r) {

@@ -43,8 +43,10 @@ struct GraphConfig {
   int opus_bitrate = 64000;
   int frame_us = 10000;  // Opus frame and mixing period: 2500, 5000, 10000 or 20000 (the session's)
   int jitter_ms = 10;
-  int fanout_threads = 1;          // sender threads of the fan-out (listeners spread over them)
-  int fanout_max_backlog_ms = 50;  // a sender that fell behind drops packets older than this
+  int fanout_threads = 1;  // sender threads of the fan-out (listeners spread over them)
+  int fanout_max_backlog_ms = 50;
+  int fanout_realtime_priority = 0;  // the sender threads' SCHED_FIFO priority (0: ordinary)  // a sender that fell
+                                     // behind drops packets older than this
   int multicast_ttl = 1;
   std::string aes67_interface;  // IPv4 address to join AES67 groups on ("": the route's)
   // AES67 out (aes67_output.h): every channel also as L24 multicast with SAP; null: off.

@@ -73,6 +73,19 @@ TEST(DeployConfig, APtpDomainOutsideIeee1588sRangeIsRefusedNamingTheKey) {
   }
 }
 
+TEST(DeployConfig, AFanoutRealtimePriorityOutsideSchedFifosRangeIsRefusedNamingTheKey) {
+  Config c;
+  EXPECT_EQ(c.fanout_realtime_priority, 10) << "SCHED_FIFO 10 by default (the unit's LimitRTPRIO)";
+  for (int ok : {0, 1, 99}) {
+    c.fanout_realtime_priority = ok;
+    EXPECT_EQ(Validate(c), "") << ok;
+  }
+  for (int bad : {-1, 100}) {
+    c.fanout_realtime_priority = bad;
+    EXPECT_NE(Validate(c).find("fanout_realtime_priority"), std::string::npos) << bad;
+  }
+}
+
 TEST(DeployConfig, AnEdgesSettingsAreCheckedNamingTheKey) {
   Config c;
   c.edge_of = "origin.example.org:7300";

@@ -39,12 +39,14 @@ DelayResult RunFanoutDelay(int listeners, int channels, int frame_ms, int sender
   fanout::FanoutOptions o;
   o.sender_threads = sender_threads;
   o.prefetch = design != DelayDesign::kNoPrefetch;
-  if (r.send_side) o.bind_host = dummy_prefix + ".0.1";  // the tap device's own address
+  o.realtime_priority = design == DelayDesign::kOrdinary ? 0 : 10;  // as tilmashd's default
+  if (r.send_side) o.bind_host = dummy_prefix + ".0.1";             // the tap device's own address
   auto engine = fanout::FanoutEngine::Create(o, &error);
   if (!engine) {
     r.error = error;
     return r;
   }
+  r.realtime_problem = engine->realtime_problem();
   rtp::EnsureSrtpInitialised();
   if (libsrtp_hmac && !rtp::UseHmacSha1(rtp::HmacSha1::kLibsrtp)) {
     r.error = "libsrtp refused its own HMAC-SHA1";
@@ -125,9 +127,12 @@ void PrintDelay(const DelayResult& r) {
       r.gcm ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80",
       r.design == DelayDesign::kLibsrtpHmac  ? " with libsrtp's HMAC (previous design)"
       : r.design == DelayDesign::kNoPrefetch ? ", no prefetch (previous design)"
+      : r.design == DelayDesign::kOrdinary   ? ", ordinary scheduling (previous design)"
       : r.gcm                                ? ""
                                              : " with the precomputed HMAC",
       r.send_side ? "send side: tap device" : "to a loopback sink");
+  if (!r.realtime_problem.empty())
+    std::printf("(the sender threads run with ordinary scheduling: %s)\n", r.realtime_problem.c_str());
   if (!r.ok) {
     std::printf("delay run failed: %s\n", r.error.c_str());
     return;

@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
   }
   if (pid > 0 && !steps10.empty()) f10 = run(server, pid, 10, steps10);
 
-  bench::DelayResult delay, delay_gcm, delay_libsrtp, delay_no_prefetch;
+  bench::DelayResult delay, delay_gcm, delay_libsrtp, delay_no_prefetch, delay_ordinary;
   if (delay_listeners > 0) {
     delay = bench::RunFanoutDelay(delay_listeners, channels, 20, delay_threads, window, dummy_net);
     bench::PrintDelay(delay);
@@ -173,6 +173,9 @@ int main(int argc, char** argv) {
     delay_no_prefetch = bench::RunFanoutDelay(delay_listeners, channels, 20, delay_threads, window, dummy_net, false,
                                               bench::DelayDesign::kNoPrefetch);
     bench::PrintDelay(delay_no_prefetch);
+    delay_ordinary = bench::RunFanoutDelay(delay_listeners, channels, 20, delay_threads, window, dummy_net, false,
+                                           bench::DelayDesign::kOrdinary);
+    bench::PrintDelay(delay_ordinary);
     if (also_gcm) {
       delay_gcm = bench::RunFanoutDelay(delay_listeners, channels, 20, delay_threads, window, dummy_net, true);
       bench::PrintDelay(delay_gcm);
@@ -222,12 +225,14 @@ int main(int argc, char** argv) {
       "protect_us=%.3f protect_libsrtp_hmac_us=%.3f protect_gcm_us=%.3f idle_pct_per_channel=%.2f "
       "idle_threads_per_session=%.1f interpreter_latency_p99_ms=%.2f low_delay_p50_ms=%.2f low_delay_p99_ms=%.2f "
       "low_delay_idle_pct_per_channel=%.2f fanout_us_per_lpkt=%.2f fanout_us_per_lpkt_no_prefetch=%.2f "
-      "fanout_p99_no_prefetch_ms=%.2f idle_heard_pct_per_channel=%.2f\n",
+      "fanout_p99_no_prefetch_ms=%.2f idle_heard_pct_per_channel=%.2f fanout_p50_ms=%.2f fanout_p99_ordinary_ms=%.2f "
+      "fanout_p50_ordinary_ms=%.2f\n",
       last.listeners_per_core, latency.mixed.p99, delay.p99_ms, (unsigned long long)loss, last.mem_per_listener_kib,
       f20.join_1500_s, ratio, delay_libsrtp.p99_ms, protect.precomputed_us, protect.stock_us, protect.gcm_us,
       idle.pct_per_channel(), idle.threads_per_session(), latency.booth.p99, low_delay.booth.p50, low_delay.booth.p99,
       idle_low_delay.pct_per_channel(), delay.us_per_listener_packet, delay_no_prefetch.us_per_listener_packet,
-      delay_no_prefetch.p99_ms, idle.heard_pct_per_channel());
+      delay_no_prefetch.p99_ms, idle.heard_pct_per_channel(), delay.p50_ms, delay_ordinary.p99_ms,
+      delay_ordinary.p50_ms);
   const bool ok =
       (skip_latency || latency.ok) && (server20.empty() || f20.ok) && (!also_gcm || f20gcm.ok) && (pid == 0 || f10.ok);
   return ok ? 0 : 1;

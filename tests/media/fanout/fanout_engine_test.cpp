@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sched.h>
+
 #include <cstring>
+#include <filesystem>
 #include <map>
 
 #include "fanout_test_support.h"
@@ -211,6 +214,52 @@ TEST(FanoutEngineTest, ARemovedChannelsListenersWaitForASwitch) {
   EXPECT_EQ(got[1][12], uint8_t(3 + 12)) << "nothing while it had no channel";
   EXPECT_EQ(rtp::ReadU16(got[1].data() + 2), 1) << "its sequence goes on";
   EXPECT_EQ(engine->Stats().listeners, 1u);
+}
+
+}  // namespace
+}  // namespace tilmash::fanout
+
+namespace tilmash::fanout {
+namespace {
+
+// Threads of this process scheduled SCHED_FIFO now.
+int FifoThreads() {
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task"))
+    if (sched_getscheduler(std::stoi(task.path().filename().string())) == SCHED_FIFO) ++n;
+  return n;
+}
+
+// fanout_realtime_priority: the sender threads run SCHED_FIFO, or the engine says why not (a
+// process without CAP_SYS_NICE or RLIMIT_RTPRIO), and sends either way.
+TEST(FanoutEngineTest, SenderThreadsRunSchedFifoOrSayWhyNot) {
+  const int before = FifoThreads();
+  FanoutOptions o;
+  o.sender_threads = 2;
+  o.realtime_priority = 10;
+  std::string error;
+  auto e = FanoutEngine::Create(o, &error);
+  ASSERT_TRUE(e) << error;
+  if (e->realtime_problem().empty()) {
+    EXPECT_EQ(FifoThreads(), before + 2) << "both sender threads SCHED_FIFO";
+  } else {
+    EXPECT_NE(e->realtime_problem().find("SCHED_FIFO priority 10"), std::string::npos) << e->realtime_problem();
+    EXPECT_EQ(FifoThreads(), before);
+  }
+  FanoutOptions ordinary;
+  auto plain = FanoutEngine::Create(ordinary, &error);
+  ASSERT_TRUE(plain) << error;
+  EXPECT_TRUE(plain->realtime_problem().empty());
+  // Sends as before: each listener its own packets, decrypted with its own key.
+  TestListener en(1), ru(2);
+  ASSERT_TRUE(en.Add(*e, kEn));
+  ASSERT_TRUE(ru.Add(*e, kRu));
+  for (uint16_t i = 0; i < 3; ++i) {
+    Push(*e, kEn, ChannelPacket(i, i * 480u, 0xE0));
+    Push(*e, kRu, ChannelPacket(i, i * 480u, 0x80));
+  }
+  EXPECT_EQ(en.Plain(3).size(), 3u);
+  EXPECT_EQ(ru.Plain(3).size(), 3u);
 }
 
 }  // namespace
