@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <cstdio>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -19,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/shell_output.h"
 #include "audio/audio.h"
 #include "client/convert.h"
 #include "client/listener_client.h"
@@ -36,18 +36,6 @@ using client::RtpSender;
 // real-time bounds (a handover's gap, 50 ms event delivery) are then widened (the functional
 // assertions stay exact); the normal suite asserts the real bounds.
 inline bool Sanitized() { return std::getenv("TILMASH_SANITIZED") != nullptr; }
-
-// What a shell command writes to stdout ("" if it cannot run).
-inline std::string ShellOutput(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
 
 // The ingest guard's counters for one source ("floor" or a console id), from GetSessionStats.
 inline v1::IngestCounters CountersOf(DaemonProcess& d, const std::string& session, const std::string& source) {

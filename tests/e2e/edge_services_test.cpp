@@ -3,10 +3,10 @@
 // playlists and segments through the edge's own cache: players on the edge, one fetch per file
 // at the origin). The world of edge_support.h: an origin, two edges in network namespaces, TLS.
 #include <csignal>
-#include <cstring>
 #include <optional>
 #include <regex>
 
+#include "../support/ffmpeg_decode.h"
 #include "audio/audio.h"
 #include "edge_support.h"
 
@@ -198,11 +198,9 @@ TEST_F(EdgeHlsTest, PlayersOnAnEdgeHearTheOriginsHlsAndTheOriginServesEachSegmen
   std::vector<std::vector<float>> heard(kPlayers);
   for (int i = 0; i < kPlayers; ++i)
     players.emplace_back([&, i] {
-      const std::string out =
-          ShellOutput("timeout 40 ffmpeg -hide_banner -loglevel error -nostdin -live_start_index -1 -i '" + edge_hls +
-                      "ru/playlist.m3u8' -t " + std::to_string(kSeconds) + " -f f32le -ac 1 -ar 48000 pipe:1");
-      heard[i].resize(out.size() / sizeof(float));
-      std::memcpy(heard[i].data(), out.data(), heard[i].size() * sizeof(float));
+      heard[i] = ReadFloatsFrom("timeout 40 ffmpeg -hide_banner -loglevel error -nostdin -live_start_index -1 -i '" +
+                                edge_hls + "ru/playlist.m3u8' -t " + std::to_string(kSeconds) +
+                                " -f f32le -ac 1 -ar 48000 pipe:1");
     });
   for (auto& t : players) t.join();
   for (int i = 0; i < kPlayers; ++i)

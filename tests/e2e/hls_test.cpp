@@ -2,11 +2,11 @@
 // alternate rendition, 1-second AAC segments that ffprobe validates, and ffmpeg - a real HLS
 // player over HTTP - decodes the right tone from each language.
 #include <cstdio>
-#include <cstring>
 #include <regex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include "../support/ffmpeg_decode.h"
 #include "audio/audio.h"
 #include "e2e_support.h"
 #include "http_client.h"
@@ -18,12 +18,9 @@ using namespace std::chrono_literals;
 
 // ffmpeg plays a live HLS playlist from the daemon: the newest `seconds` of mono 48 kHz audio.
 std::vector<float> Decode(const std::string& url, int seconds) {
-  const std::string out = ShellOutput("timeout 30 ffmpeg -hide_banner -loglevel error -nostdin -live_start_index -" +
-                                      std::to_string(seconds) + " -i '" + url + "' -t " + std::to_string(seconds) +
-                                      " -f f32le -ac 1 -ar 48000 pipe:1");
-  std::vector<float> x(out.size() / sizeof(float));
-  std::memcpy(x.data(), out.data(), x.size() * sizeof(float));
-  return x;
+  return ReadFloatsFrom("timeout 30 ffmpeg -hide_banner -loglevel error -nostdin -live_start_index -" +
+                        std::to_string(seconds) + " -i '" + url + "' -t " + std::to_string(seconds) +
+                        " -f f32le -ac 1 -ar 48000 pipe:1");
 }
 
 std::vector<double> SegmentDurations(const std::string& playlist) {

@@ -11,6 +11,8 @@
 #include <span>
 #include <string>
 
+#include "shell_output.h"
+
 namespace tilmash::testing {
 
 struct FfmpegMeasure {
@@ -23,16 +25,6 @@ struct FfmpegMeasure {
 };
 
 namespace ffmpeg_detail {
-inline std::string Run(const std::string& cmd) {
-  std::string out;
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  pclose(f);
-  return out;
-}
 // The number after the last occurrence of `label` in `text`.
 inline double LastNumberAfter(const std::string& text, const std::string& label) {
   const auto at = text.rfind(label);
@@ -54,16 +46,16 @@ inline FfmpegMeasure MeasureWithFfmpeg(std::span<const float> samples, double no
     f.write(reinterpret_cast<const char*>(samples.data()), std::streamsize(samples.size_bytes()));
   }
   const std::string in = std::string("ffmpeg -hide_banner -nostats -nostdin -f f32le -ar 48000 -ac 1 -i ") + path;
-  const std::string loud = ffmpeg_detail::Run(in + " -af ebur128=peak=true -f null - 2>&1");
+  const std::string loud = ShellOutput(in + " -af ebur128=peak=true -f null - 2>&1");
   m.true_peak_dbtp = ffmpeg_detail::LastNumberAfter(loud, "Peak:");
   m.integrated_lufs = ffmpeg_detail::LastNumberAfter(loud, "I:");
   // The notches ring for a moment at the start: both RMS figures skip the first 200 ms.
   const std::string stats = "atrim=start=0.2,astats=measure_overall=RMS_level -f null - 2>&1";
-  const std::string all = ffmpeg_detail::Run(in + " -af " + stats);
+  const std::string all = ShellOutput(in + " -af " + stats);
   m.rms_db = ffmpeg_detail::LastNumberAfter(all, "RMS level dB:");
   if (notch_hz > 0) {
     const std::string notch = "bandreject=f=" + std::to_string(notch_hz) + ":t=q:w=5";
-    const std::string rest = ffmpeg_detail::Run(in + " -af " + notch + "," + notch + "," + stats);
+    const std::string rest = ShellOutput(in + " -af " + notch + "," + notch + "," + stats);
     m.rms_without_tone_db = ffmpeg_detail::LastNumberAfter(rest, "RMS level dB:");
   }
   unlink(path);
