@@ -72,14 +72,12 @@ Status MirrorRoutes::AddChannel(const std::string& channel) {
     if (channels_.count(channel)) return domain::AlreadyExists("channel " + channel + " exists");
     channels_[channel] = key;
   }
-  auto slot = directory_->Slot(session_, channel);
-  slot->fanout_.store(fanout_, std::memory_order_relaxed);
-  slot->key_.store(key, std::memory_order_release);
+  directory_->Slot(session_, channel)->Route(fanout_, key);
   return Status::Ok();
 }
 
 void MirrorRoutes::Drop(Balance& b) {
-  b.slot->key_.store(0, std::memory_order_release);
+  b.slot->Route(fanout_, 0);
   fanout_->RemoveChannel(b.key);
   b.feed.reset();  // the origin's subscription ends
 }
@@ -96,7 +94,7 @@ void MirrorRoutes::RemoveChannel(const std::string& channel) {
   }
   auto it = channels_.find(channel);
   if (it == channels_.end()) return;
-  directory_->Slot(session_, channel)->key_.store(0, std::memory_order_release);
+  directory_->Slot(session_, channel)->Route(fanout_, 0);
   fanout_->RemoveChannel(it->second);
   channels_.erase(it);
 }
@@ -121,8 +119,7 @@ fanout::ChannelKey MirrorRoutes::Acquire(const std::string& channel, uint32_t pe
   if (b.listeners++ > 0) return b.key;
   b.key = fanout_->NewChannelKey();
   b.slot = std::make_shared<MirrorSlot>();
-  b.slot->fanout_.store(fanout_, std::memory_order_relaxed);
-  b.slot->key_.store(b.key, std::memory_order_release);
+  b.slot->Route(fanout_, b.key);
   std::string error;
   b.feed = directory_->Balance(session_, channel, percent, b.slot, &error);
   if (!b.feed) {

@@ -40,8 +40,12 @@ class MirrorSlot {
   }
 
  private:
-  friend class MirrorMediaSession;
   friend class MirrorRoutes;
+  // Packets go to `key` of `fanout` from now on (0: nowhere).
+  void Route(fanout::FanoutEngine* fanout, fanout::ChannelKey key) {
+    fanout_.store(fanout, std::memory_order_relaxed);
+    key_.store(key, std::memory_order_release);
+  }
   std::atomic<fanout::FanoutEngine*> fanout_{nullptr};  // set before the key (a channel added again sets it again)
   std::atomic<fanout::ChannelKey> key_{0};
 };
